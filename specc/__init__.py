@@ -1,0 +1,43 @@
+"""specc: compile a declarative dataset spec into a reproducible, carded SFT data set."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from specc.components import (  # noqa: E402
+    Annotator, Augmenter, AugmenterParams, CardData, CardSection, Component, Context, Executor,
+    Formatter, Params, Source, SourceParams, Splitter, SplitterParams, Step, StepResult,
+)
+from specc.errors import DataError, SpeccError, SpecError  # noqa: E402
+from specc.hookspecs import hookimpl  # noqa: E402
+from specc.spec.paths import InputPath, NOT_FINGERPRINTED, OutputPath  # noqa: E402
+
+
+def load_spec(path):  # type: ignore[no-untyped-def]
+    """Load and validate a spec file (see specc.spec.load_spec)."""
+    from specc.spec import load_spec as _load
+
+    return _load(path)
+
+
+def compile_spec(spec):  # type: ignore[no-untyped-def]
+    """Compile a loaded spec into a Plan (see specc.compiler.compile_spec)."""
+    from specc.compiler import compile_spec as _compile
+
+    return _compile(spec)
+
+
+def build(spec_path, **options):  # type: ignore[no-untyped-def]
+    """Validate, compile and build a spec; returns the build's statistics."""
+    from specc.build import build as _build
+
+    return _build(spec_path, **options)
+
+
+__all__ = [
+    "Annotator", "Augmenter", "AugmenterParams", "CardData", "CardSection", "Component",
+    "Context", "DataError", "Executor", "Formatter", "InputPath", "NOT_FINGERPRINTED",
+    "OutputPath", "Params", "Source", "SourceParams", "SpecError", "SpeccError", "Splitter",
+    "SplitterParams", "Step", "StepResult", "__version__", "build", "compile_spec", "hookimpl",
+    "load_spec",
+]

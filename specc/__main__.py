@@ -1,0 +1,5 @@
+"""`python -m specc` runs the CLI."""
+
+from specc.cli import main
+
+main()

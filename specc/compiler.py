@@ -1,0 +1,161 @@
+"""Spec + registry -> Plan: the steps in fixed stage order, with seeds and fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specc import __version__
+from specc.components import Component, Context, Params
+from specc.errors import Diagnostic, SpecError
+from specc.plugins import get_registry
+from specc.registry import Registered
+from specc.rowhash import derive_seed
+from specc.spec import Spec
+from specc.spec.paths import NotFingerprinted
+
+STAGE_ORDER = ("sources", "clean", "annotate", "split", "augment", "format", "output")
+OUTPUT_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One step of the plan: what runs, with which parameters, seed and fingerprint."""
+
+    id: str
+    stage: str
+    kind: str
+    component: Registered | None
+    params: Params | None
+    seed: int
+    upstream: tuple[str, ...]
+    fingerprint: str
+    pins: dict[str, Any] = field(default_factory=dict)
+    files: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def type(self) -> str:
+        """The component's name, as written in the spec."""
+        return self.component.cls.name if self.component else self.stage
+
+    def instantiate(self, spec_dir: Path, languages: tuple[str, ...] = ()) -> Component:
+        """A fresh component instance for this step."""
+        assert self.component is not None and self.params is not None
+        name = self.id.removeprefix("sources.") if self.stage == "sources" else self.id
+        return self.component.cls(self.params, Context(name, self.seed, spec_dir, languages))
+
+    def fingerprinted_params(self) -> dict[str, Any]:
+        """Parameters that change the output, defaults applied (paths and the like left out)."""
+        return fingerprinted_params(self.params) if self.params is not None else {}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A compiled spec: steps in execution order (a chain after the parallel sources)."""
+
+    spec: Spec
+    steps: tuple[PlanStep, ...]
+
+    def stage(self, stage: str) -> list[PlanStep]:
+        """The steps of one stage, in order."""
+        return [s for s in self.steps if s.stage == stage]
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the whole build (its output step)."""
+        return self.steps[-1].fingerprint
+
+
+def fingerprinted_params(params: Params) -> dict[str, Any]:
+    """A params model as JSON, without fields marked NotFingerprinted or the tag and id."""
+    dumped = params.model_dump(mode="json")
+    for name, info in type(params).model_fields.items():
+        if name in ("type", "method", "id") or any(isinstance(m, NotFingerprinted) for m in info.metadata):
+            dumped.pop(name, None)
+    return dumped
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """SHA-256 of canonical JSON."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_pin(path: Path, spec_dir: Path) -> dict[str, Any]:
+    """SHA-256 and size of one file, with its path relative to the spec (for people, not hashes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    try:
+        shown = path.relative_to(spec_dir.resolve()).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    return {"path": shown, "sha256": digest.hexdigest(), "size": path.stat().st_size}
+
+
+def _step_ids(spec: Spec, field_name: str, entries: list[Any]) -> list[str]:
+    ids: list[str] = []
+    seen: dict[str, int] = {}
+    problems: list[Diagnostic] = []
+    for i, entry in enumerate(entries):
+        base = entry.id or entry.type
+        seen[base] = seen.get(base, 0) + 1
+        step_id = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        if entry.id and seen[base] > 1:
+            line, col = spec.positions.value((field_name, i, "id"))
+            problems.append(Diagnostic(spec.path, line, col, f"{field_name}[{i}].id",
+                                       f"id '{entry.id}' is used twice in {field_name}; ids must be unique"))
+        ids.append(f"{field_name}.{step_id}")
+    if problems:
+        raise SpecError(problems)
+    return ids
+
+
+def compile_spec(spec: Spec) -> Plan:
+    """Resolve every step, derive its seed and fingerprint, in the fixed stage order."""
+    registry = get_registry()
+    model = spec.model
+    steps: list[PlanStep] = []
+
+    def add(step_id: str, stage: str, kind: str, name: str | None, params: Params | None,
+            upstream: tuple[str, ...], files: list[dict[str, Any]] | None = None) -> PlanStep:
+        component = registry.get(kind, name) if name else None
+        seed = derive_seed(model.seed, step_id)
+        upstream_fps = [next(s.fingerprint for s in steps if s.id == u) for u in upstream]
+        pins = {"files": [{"sha256": f["sha256"], "size": f["size"]} for f in files]} if files else {}
+        payload = {
+            "step": step_id,
+            "component": name,
+            "version": component.cls.version if component else OUTPUT_FORMAT_VERSION,
+            "distribution": [component.distribution, component.dist_version] if component else ["specc", __version__],
+            "params": fingerprinted_params(params) if params is not None else {},
+            "seed": seed,
+            "upstream": upstream_fps,
+            "pins": pins,
+        }
+        step = PlanStep(step_id, stage, kind, component, params, seed, upstream,
+                        fingerprint(payload), pins, tuple(files or ()))
+        steps.append(step)
+        return step
+
+    for name, source in model.sources.items():
+        instance = registry.get("source", source.type).cls(source, Context(name, 0, spec.dir))
+        files = [file_pin(p, spec.dir) for p in instance.files()]
+        add(f"sources.{name}", "sources", "source", source.type, source, (), files)
+    previous = tuple(s.id for s in steps)
+    for stage, kind in (("clean", "step"), ("annotate", "annotator")):
+        entries = getattr(model, stage)
+        for step_id, entry in zip(_step_ids(spec, stage, entries), entries):
+            previous = (add(step_id, stage, kind, entry.type, entry, previous).id,)
+    if model.split is not None:
+        previous = (add("split", "split", "splitter", model.split.method, model.split, previous).id,)
+    for step_id, entry in zip(_step_ids(spec, "augment", model.augment), model.augment):
+        previous = (add(step_id, "augment", "augmenter", entry.type, entry, previous).id,)
+    if model.format is not None:
+        previous = (add("format", "format", "formatter", model.format.type, model.format, previous).id,)
+    add("output", "output", "output", None, None, previous)
+    return Plan(spec, tuple(steps))

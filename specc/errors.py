@@ -1,0 +1,45 @@
+"""Errors that reach the user: each carries a message that names where and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SpeccError(Exception):
+    """A user-facing error: printed without a traceback, exit code 1."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in a spec file, at a line and column (both 1-based)."""
+
+    file: Path
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}:{self.column}: error: {where}{self.message}"
+
+
+class SpecError(SpeccError):
+    """A spec failed to load or validate; holds every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=lambda d: (str(d.file), d.line, d.column))
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class DataError(SpeccError):
+    """Bad input data: names the source, the file and the line."""
+
+    def __init__(self, source: str, file: Path | str | None, line: int | None, message: str):
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        super().__init__(f"{where}error: source '{source}': {message}")
+
+
+class PluginError(SpeccError):
+    """A plugin misbehaved or conflicts with another; names the plugin."""

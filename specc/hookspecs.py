@@ -1,0 +1,57 @@
+"""Every hook a specc plugin can implement; each receives a `register` callback."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("specc")
+hookimpl = pluggy.HookimplMarker("specc")
+
+Register = Callable[[type], None]
+
+
+@hookspec
+def register_sources(register: Register) -> None:
+    """Register Source classes (the `type:` of entries under `sources:`)."""
+
+
+@hookspec
+def register_steps(register: Register) -> None:
+    """Register Step classes (the `type:` of entries under `clean:`)."""
+
+
+@hookspec
+def register_annotators(register: Register) -> None:
+    """Register Annotator classes (the `type:` of entries under `annotate:`)."""
+
+
+@hookspec
+def register_splitters(register: Register) -> None:
+    """Register Splitter classes (the `method:` of `split:`)."""
+
+
+@hookspec
+def register_augmenters(register: Register) -> None:
+    """Register Augmenter classes (the `type:` of entries under `augment:`)."""
+
+
+@hookspec
+def register_formatters(register: Register) -> None:
+    """Register Formatter classes (the `type:` of `format:`)."""
+
+
+@hookspec
+def register_card_sections(register: Register) -> None:
+    """Register CardSection classes rendered into the dataset card."""
+
+
+@hookspec
+def register_executors(register: Register) -> None:
+    """Register Executor classes (chosen with `specc build --executor NAME`)."""
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add commands to the `specc` click group."""

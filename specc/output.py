@@ -1,0 +1,168 @@
+"""Writing the data set: Parquet per split with declared features, stats.json, atomic publish."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from specc.errors import SpeccError
+
+if TYPE_CHECKING:
+    import datasets
+    import pyarrow as pa
+
+DATA_DIR = "data"
+KNOWN_SPLIT_ORDER = ("train", "validation", "test")
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "row_group_size": 100_000,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "data_page_version": "1.0",
+}
+
+
+def shard_name(split: str) -> str:
+    """Deterministic file name of a split's (single) shard, relative to the output folder."""
+    return f"{DATA_DIR}/{split}-00000-of-00001.parquet"
+
+
+def order_splits(names: list[str], preferred: list[str]) -> list[str]:
+    """Splits in output order: the splitter's order, then train/validation/test, then by name."""
+    rank = {n: i for i, n in enumerate(list(preferred) + list(KNOWN_SPLIT_ORDER))}
+    return sorted(set(names), key=lambda n: (rank.get(n, len(rank)), n))
+
+
+def features_for(schema: "pa.Schema", label_names: dict[str, list[str]]) -> "datasets.Features":
+    """Hugging Face features for a schema, with ClassLabel for columns that have label names."""
+    import datasets
+    import pyarrow as pa
+
+    features = datasets.Features.from_arrow_schema(pa.schema([f.remove_metadata() for f in schema]))
+    for column, names in label_names.items():
+        if column not in features:
+            continue
+        if not pa.types.is_integer(schema.field(column).type):
+            raise SpeccError(
+                f"error: column '{column}' has label names but holds {schema.field(column).type}, "
+                f"not integer ids; map the names to ids or drop the `labels:`"
+            )
+        features[column] = datasets.ClassLabel(names=names)
+    return features
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets.Features") -> dict[str, Any]:
+    """Write one split as Parquet with the features' schema; returns its path, rows and digest."""
+    import pyarrow.parquet as pq
+
+    path = folder / shard_name(split)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = table.select(list(features)).cast(features.arrow_schema)
+    pq.write_table(table, path, **PARQUET_OPTIONS)
+    return {"path": shard_name(split), "rows": table.num_rows, "sha256": sha256_file(path),
+            "num_bytes": table.nbytes}
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def staging_dir(output_dir: Path) -> Path:
+    """A fresh folder beside the output to build into."""
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.building-", dir=output_dir.parent))
+
+
+def publish(staged: Path, output_dir: Path) -> None:
+    """Move a finished build into place; the previous output survives until the new one is there."""
+    previous = output_dir.parent / f".{output_dir.name}.previous"
+    if previous.exists():
+        shutil.rmtree(previous)
+    if output_dir.exists():
+        os.replace(output_dir, previous)
+    os.replace(staged, output_dir)
+    if previous.exists():
+        shutil.rmtree(previous)
+
+
+def recover(output_dir: Path) -> None:
+    """Put back a previous output that a crash left aside mid-publish, and remove stale staging folders."""
+    previous = output_dir.parent / f".{output_dir.name}.previous"
+    if previous.exists() and not output_dir.exists():
+        os.replace(previous, output_dir)
+    if output_dir.parent.exists():
+        for stale in output_dir.parent.glob(f".{output_dir.name}.building-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _split_stats(table: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, Any]:
+    from specc.executor.tables import value_counts
+
+    by_label: dict[str, dict[str, int]] = {}
+    for column, names in label_names.items():
+        if column in table.column_names:
+            counts = {names[int(k)] if k.isdigit() and int(k) < len(names) else k: n
+                      for k, n in value_counts(table.column(column).cast("string")).items()}
+            by_label[column] = dict(sorted(counts.items()))
+    return {"rows": table.num_rows, "by_source": dict(sorted(value_counts(table.column("_source")).items())),
+            "by_label": by_label}
+
+
+def _used_plugins(plan: Any) -> list[dict[str, str]]:
+    from specc.plugins import load_plugins
+
+    used = {(s.component.plugin, s.component.distribution, s.component.dist_version)
+            for s in plan.steps if s.component is not None}
+    infos = load_plugins().infos
+    used |= {(i.name, i.distribution, i.version) for i in infos.values() if "card_section" in i.provides}
+    return [{"name": n, "distribution": d, "version": v} for n, d, v in sorted(used)]
+
+
+def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str, Any],
+                  steps: list[dict[str, Any]], split_info: dict[str, Any], split_order: list[str],
+                  label_names: dict[str, list[str]]) -> dict[str, Any]:
+    """Write every split, stats.json and the card into `folder`; returns the statistics."""
+    import pyarrow.compute as pc
+
+    from specc import __version__
+    from specc.card import render_card
+    from specc.plugins import get_registry
+
+    spec = plan.spec
+    data_columns = [c for c in table.column_names if c not in ("_split", "_source")]
+    features = features_for(table.select(data_columns).schema, label_names)
+    outputs, splits = [], {}
+    for split in split_order:
+        part = table.filter(pc.equal(table.column("_split"), split))
+        splits[split] = _split_stats(part, label_names)
+        outputs.append({"split": split, **write_split(part, folder, split, features)})
+    stats = {
+        "build": {"specc_version": __version__, "spec_sha256": spec.sha256,
+                  "command": f"specc build {spec.path.name}", "plugins": _used_plugins(plan),
+                  "fingerprint": plan.fingerprint},
+        "sources": sources,
+        "steps": steps,
+        "split": {**split_info, "splits": splits},
+        "label_names": label_names,
+        "features": features.to_dict(),
+        "outputs": outputs,
+    }
+    write_json(folder / "stats.json", stats)
+    (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
+    return stats

@@ -1,0 +1,136 @@
+"""The plugin manager: built-ins and entry points of group `specc`, loaded the same way."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import pluggy
+
+from specc import __version__, hookspecs
+from specc.errors import PluginError
+from specc.registry import Registry
+
+ENTRY_POINT_GROUP = "specc"
+LOAD_ENV = "SPECC_LOAD_PLUGINS"
+DEFAULT_PLUGINS = (
+    "specc.builtins.sources",
+    "specc.builtins.clean",
+    "specc.builtins.splits",
+    "specc.builtins.card_sections",
+    "specc.builtins.executors",
+)
+HOOK_KINDS = {
+    "register_sources": "source",
+    "register_steps": "step",
+    "register_annotators": "annotator",
+    "register_splitters": "splitter",
+    "register_augmenters": "augmenter",
+    "register_formatters": "formatter",
+    "register_card_sections": "card_section",
+    "register_executors": "executor",
+}
+
+
+@dataclass
+class PluginInfo:
+    """One loaded plugin: its name, distribution and the types it provides."""
+
+    name: str
+    distribution: str
+    version: str
+    provides: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Plugins:
+    """The loaded plugin manager with its registry."""
+
+    manager: pluggy.PluginManager
+    registry: Registry
+    infos: dict[str, PluginInfo]
+
+
+def _allowed() -> set[str] | None:
+    raw = os.environ.get(LOAD_ENV)
+    if raw is None:
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _load(manager: pluggy.PluginManager) -> dict[str, PluginInfo]:
+    infos: dict[str, PluginInfo] = {}
+    for module_name in DEFAULT_PLUGINS:
+        manager.register(importlib.import_module(module_name), name=module_name)
+        infos[module_name] = PluginInfo(module_name, "specc", __version__)
+    allowed = _allowed()
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = ep.dist.name if ep.dist else "?"
+        if allowed is not None and ep.name not in allowed and dist not in allowed:
+            continue
+        if manager.get_plugin(ep.name) is not None:
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:  # a broken plugin must name itself, not crash the CLI
+            raise PluginError(f"plugin '{ep.name}' ({dist}) failed to load: {exc}") from exc
+        manager.register(module, name=ep.name)
+        infos[ep.name] = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else "?")
+    return infos
+
+
+def _fill(manager: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Registry:
+    registry = Registry()
+    for info in infos.values():
+        info.provides.clear()
+    for hook_name, kind in HOOK_KINDS.items():
+        for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
+            info = infos[impl.plugin_name]
+
+            def add(cls: type, *, _info: PluginInfo = info, _kind: str = kind) -> None:
+                registry.add(_kind, cls, _info.name, _info.distribution, _info.version)
+                _info.provides.setdefault(_kind, []).append(cls.name)
+
+            impl.function(register=add)
+    return registry
+
+
+_loaded: Plugins | None = None
+
+
+def load_plugins() -> Plugins:
+    """The process-wide plugins, loaded once (`SPECC_LOAD_PLUGINS` restricts entry points)."""
+    global _loaded
+    if _loaded is None:
+        manager = pluggy.PluginManager("specc")
+        manager.add_hookspecs(hookspecs)
+        infos = _load(manager)
+        _loaded = Plugins(manager, _fill(manager, infos), infos)
+    return _loaded
+
+
+def add_plugin(plugin: object, name: str, distribution: str = "(local)", version: str = "0") -> None:
+    """Register one more plugin object (a module or class with hookimpls) and rebuild the registry."""
+    plugins = load_plugins()
+    plugins.manager.register(plugin, name=name)
+    plugins.infos[name] = PluginInfo(name, distribution, version)
+    try:
+        plugins.registry = _fill(plugins.manager, plugins.infos)
+    except PluginError:
+        plugins.manager.unregister(name=name)
+        del plugins.infos[name]
+        plugins.registry = _fill(plugins.manager, plugins.infos)
+        raise
+
+
+def reset_plugins() -> None:
+    """Forget the loaded plugins so the next call loads them again (for tests)."""
+    global _loaded
+    _loaded = None
+
+
+def get_registry() -> Registry:
+    """The registry of every installed component."""
+    return load_plugins().registry

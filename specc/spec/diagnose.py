@@ -1,0 +1,135 @@
+"""Turn pydantic validation errors into file:line:col diagnostics with a fix."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from specc.errors import Diagnostic
+from specc.registry import Registry
+from specc.spec.model import STAGES
+from specc.spec.yaml_loader import Loc, Positions, dotted
+
+# where a tagged union sits in the spec: field -> (depth of the tag in a loc, kind, tag key)
+_UNIONS = {field: (3 if field != "split" and field != "format" else 2, kind, tag)
+           for kind, field, tag in STAGES}
+
+
+def _strip_tag(loc: Loc, data: Any) -> Loc:
+    """Drop the union tag pydantic puts in a loc (`clean.0.normalize.x` -> `clean.0.x`)."""
+    if not loc or loc[0] not in _UNIONS:
+        return loc
+    depth, _, tag = _UNIONS[loc[0]]
+    if len(loc) < depth:
+        return loc
+    entry = _get(data, loc[: depth - 1])
+    if isinstance(entry, dict) and entry.get(tag) == loc[depth - 1]:
+        return loc[: depth - 1] + loc[depth:]
+    return loc
+
+
+def _get(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        found.extend(_models_in(arg))
+    return found
+
+
+def _element(annotation: Any) -> Any:
+    """The element type of list[X] / dict[str, X], through Optional and Annotated."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _element(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                return _element(arg)
+    if origin in (list, dict):
+        return typing.get_args(annotation)[-1]
+    return annotation
+
+
+def _pick(annotation: Any, data: Any) -> type[BaseModel] | None:
+    models = _models_in(annotation)
+    if len(models) == 1:
+        return models[0]
+    for model in models:
+        for tag in ("type", "method"):
+            field = model.model_fields.get(tag)
+            if field is not None and isinstance(data, dict) and typing.get_args(field.annotation) == (data.get(tag),):
+                return model
+    return None
+
+
+def model_at(root: type[BaseModel], loc: Loc, data: Any) -> type[BaseModel] | None:
+    """The model whose fields apply at `loc` (a loc without union tags)."""
+    annotation: Any = root
+    for i, part in enumerate(loc):
+        model = _pick(annotation, _get(data, loc[:i]))
+        if model is not None and isinstance(part, str) and part in model.model_fields:
+            annotation = model.model_fields[part].annotation
+        else:
+            annotation = _element(annotation)
+    return _pick(annotation, _get(data, loc))
+
+
+def _installed(registry: Registry, kind: str) -> str:
+    return ", ".join(registry.names(kind)) or "(none installed)"
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def diagnose(error: dict[str, Any], data: Any, positions: Positions, file: Path,
+             root: type[BaseModel], registry: Registry) -> Diagnostic:
+    """One pydantic error as a diagnostic at the right line and column, with a fix."""
+    kind = error["type"]
+    loc = _strip_tag(tuple(error["loc"]), data)
+    line, col = positions.value(loc)
+    path = dotted(loc)
+    message = error["msg"]
+    if kind in ("union_tag_invalid", "union_tag_not_found") and loc and loc[0] in _UNIONS:
+        _, comp_kind, tag = _UNIONS[loc[0]]
+        installed = _installed(registry, comp_kind)
+        if kind == "union_tag_invalid":
+            given = str(error["ctx"]["tag"])
+            hint = _did_you_mean(given, registry.names(comp_kind))
+            message = f"unknown {tag} '{given}'{hint or ';'} installed: {installed}"
+            line, col = positions.value(loc + (tag,))
+            path = dotted(loc + (tag,))
+        else:
+            message = f"missing `{tag}`; set it to one of: {installed}"
+    elif kind == "extra_forbidden":
+        line, col = positions.key(loc)
+        model = model_at(root, loc[:-1], data)
+        allowed = sorted(model.model_fields) if model else []
+        hint = _did_you_mean(str(loc[-1]), allowed)
+        message = f"unknown key '{loc[-1]}'{hint or ';'} allowed keys: {', '.join(allowed)}"
+    elif kind == "missing":
+        line, col = positions.value(loc[:-1])
+        message = f"missing required key '{loc[-1]}'"
+    elif kind == "value_error":
+        message = str(error["ctx"]["error"]) if "ctx" in error else message
+    elif kind == "literal_error":
+        message = f"{message}; got {error['input']!r}"
+    elif "input" in error and not isinstance(error["input"], (dict, list)):
+        message = f"{message}; got {error['input']!r}"
+    return Diagnostic(file, line, col, path, message)

@@ -1,0 +1,77 @@
+"""Path fields of a spec: resolved against the spec's folder, kept inside it, never fingerprinted."""
+
+from __future__ import annotations
+
+import glob as globlib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationInfo
+
+
+class NotFingerprinted:
+    """Field metadata: the value does not change the output (paths, worker counts)."""
+
+    def __repr__(self) -> str:
+        return "NotFingerprinted()"
+
+
+NOT_FINGERPRINTED = NotFingerprinted()
+GLOB_CHARS = set("*?[")
+
+
+def _settings(info: ValidationInfo) -> tuple[Path | None, bool]:
+    context: dict[str, Any] = info.context or {}
+    return context.get("spec_dir"), bool(context.get("allow_external_paths"))
+
+
+def _resolve(value: str, info: ValidationInfo) -> Path | None:
+    spec_dir, allow_external = _settings(info)
+    if spec_dir is None:
+        return None
+    resolved = (spec_dir / value).resolve()
+    if not allow_external and not resolved.is_relative_to(spec_dir.resolve()):
+        raise ValueError(
+            f"path '{value}' is outside the spec's folder; move the data beside the spec, "
+            f"or set `allow_external_paths: true` at the top of the spec"
+        )
+    return resolved
+
+
+def _input(value: str, info: ValidationInfo) -> str:
+    resolved = _resolve(value, info)
+    if resolved is None:
+        return value
+    if GLOB_CHARS & set(value):
+        if not globlib.glob(str(resolved), recursive=True):
+            raise ValueError(f"pattern '{value}' matches no file (looked under {resolved.parent})")
+    elif not resolved.is_file():
+        raise ValueError(f"file '{value}' not found (looked for {resolved})")
+    return value
+
+
+def _output(value: str, info: ValidationInfo) -> str:
+    _resolve(value, info)
+    return value
+
+
+InputPath = Annotated[
+    str,
+    AfterValidator(_input),
+    NOT_FINGERPRINTED,
+    Field(description="A file or glob pattern, relative to the spec's folder."),
+]
+OutputPath = Annotated[
+    str,
+    AfterValidator(_output),
+    NOT_FINGERPRINTED,
+    Field(description="A folder, relative to the spec's folder."),
+]
+
+
+def expand(spec_dir: Path, pattern: str) -> list[Path]:
+    """The files a path or glob pattern names, sorted."""
+    resolved = str((spec_dir / pattern).resolve())
+    if GLOB_CHARS & set(pattern):
+        return sorted(Path(p) for p in globlib.glob(resolved, recursive=True) if Path(p).is_file())
+    return [Path(resolved)]
