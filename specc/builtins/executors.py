@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from specc.components import Executor
 from specc.hookspecs import hookimpl
+
+
+class LocalExecutor(Executor):
+    """Runs every stage on this machine; `--num-proc N` spreads row-wise work over N processes."""
+
+    name = "local"
+
+    def run(self, plan: Any, options: Any) -> dict[str, Any]:
+        """Build into a staging folder, then move it into place; returns the build's statistics."""
+        from specc.executor.local import run_local
+
+        return run_local(plan, options)
 
 
 @hookimpl
 def register_executors(register) -> None:  # type: ignore[no-untyped-def]
-    """Register the local executor (imported lazily: it pulls in the build machinery)."""
-    from specc.executor.local import LocalExecutor
-
+    """Register the local executor."""
     register(LocalExecutor)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from jinja2 import PackageLoader, StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from specc.components import CardData, Context, Params
 from specc.errors import SpeccError
 from specc.registry import Registry
 
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
                    (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"))
 
 
-def environment() -> SandboxedEnvironment:
+@lru_cache(maxsize=1)
+def environment() -> "SandboxedEnvironment":
     """The sandbox every card template runs in: no Python internals, undefined names are errors."""
+    from jinja2 import PackageLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(
         loader=PackageLoader("specc.card", "templates"),
         undefined=StrictUndefined,
@@ -32,6 +37,8 @@ def environment() -> SandboxedEnvironment:
 
 def render_template(name: str, **variables: Any) -> str:
     """Render one of specc's card templates in the sandbox."""
+    from jinja2 import TemplateError
+
     try:
         return environment().get_template(name).render(**variables)
     except TemplateError as exc:

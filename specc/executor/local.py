@@ -1,4 +1,4 @@
-"""The local executor: Arrow batches through worker processes, output in canonical order."""
+"""Local execution: Arrow batches through worker processes, output in canonical order."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from specc.compiler import Plan, PlanStep
-from specc.components import Component, Executor
+from specc.components import Component
 from specc.errors import DataError, SpeccError
 from specc.executor import BuildOptions
 from specc.executor.stagefiles import iter_batches, read_all, write_batches
@@ -232,40 +232,35 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-class LocalExecutor(Executor):
-    """Runs every stage on this machine; `--num-proc N` spreads row-wise work over N processes."""
-
-    name = "local"
-
-    def run(self, plan: Plan, options: BuildOptions) -> dict[str, Any]:
-        """Build into a staging folder, then move it into place; returns the build's statistics."""
-        output_dir = plan.spec.output_dir
-        recover(output_dir)
-        staged = staging_dir(output_dir)
-        work = staged / ".work"
-        work.mkdir()
-        row_steps = plan.stage("clean") + plan.stage("annotate")
-        instances: dict[str, Any] = {s.id: s.instantiate(plan.spec.dir, tuple(plan.spec.model.languages))
-                                     for s in row_steps + plan.stage("format")}
-        groups = [g for g in _groups(row_steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
-        worker_groups = [[instances[s.id] for s in g] for g in groups] + [[instances[s.id]] for s in plan.stage("format")]
-        group_ids = {g[0].id: i for i, g in enumerate(groups)}
-        pool = _Pool(options.num_proc, worker_groups)
-        try:
-            run = _Run(plan, options, work)
-            sources, label_names = run.read_sources()
-            steps = run.run_steps(row_steps, pool, group_ids)
-            split_info, split_order = run.split()
-            steps += run.augment()
-            if plan.stage("format"):
-                run.format(pool, len(groups))
-            final = read_all(run.paths, run.schema)
-            shutil.rmtree(work)
-            stats = write_outputs(plan, final, staged, sources, steps, split_info, split_order, label_names)
-            publish(staged, output_dir)
-            return stats
-        except BaseException:
-            shutil.rmtree(staged, ignore_errors=True)
-            raise
-        finally:
-            pool.close()
+def run_local(plan: Plan, options: BuildOptions) -> dict[str, Any]:
+    """Build into a staging folder, then move it into place; returns the build's statistics."""
+    output_dir = plan.spec.output_dir
+    recover(output_dir)
+    staged = staging_dir(output_dir)
+    work = staged / ".work"
+    work.mkdir()
+    row_steps = plan.stage("clean") + plan.stage("annotate")
+    instances: dict[str, Any] = {s.id: s.instantiate(plan.spec.dir, tuple(plan.spec.model.languages))
+                                 for s in row_steps + plan.stage("format")}
+    groups = [g for g in _groups(row_steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
+    worker_groups = [[instances[s.id] for s in g] for g in groups] + [[instances[s.id]] for s in plan.stage("format")]
+    group_ids = {g[0].id: i for i, g in enumerate(groups)}
+    pool = _Pool(options.num_proc, worker_groups)
+    try:
+        run = _Run(plan, options, work)
+        sources, label_names = run.read_sources()
+        steps = run.run_steps(row_steps, pool, group_ids)
+        split_info, split_order = run.split()
+        steps += run.augment()
+        if plan.stage("format"):
+            run.format(pool, len(groups))
+        final = read_all(run.paths, run.schema)
+        shutil.rmtree(work)
+        stats = write_outputs(plan, final, staged, sources, steps, split_info, split_order, label_names)
+        publish(staged, output_dir)
+        return stats
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    finally:
+        pool.close()

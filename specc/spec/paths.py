@@ -44,9 +44,9 @@ def _input(value: str, info: ValidationInfo) -> str:
         return value
     if GLOB_CHARS & set(value):
         if not globlib.glob(str(resolved), recursive=True):
-            raise ValueError(f"pattern '{value}' matches no file (looked under {resolved.parent})")
+            raise ValueError(f"pattern '{value}' matches no file; paths are relative to the spec's folder")
     elif not resolved.is_file():
-        raise ValueError(f"file '{value}' not found (looked for {resolved})")
+        raise ValueError(f"file '{value}' not found; paths are relative to the spec's folder")
     return value
 
 

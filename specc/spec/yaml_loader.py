@@ -11,6 +11,7 @@ import yaml
 from specc.errors import Diagnostic, SpecError
 
 Loc = tuple[str | int, ...]
+PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass
@@ -45,6 +46,9 @@ class _Builder:
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.positions.values[loc] = _mark(node)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in PLAIN_TAGS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"tag {node.tag!r} is not allowed; specs are plain YAML", node.start_mark)
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)
             out: dict[Any, Any] = {}

@@ -1,0 +1,99 @@
+"""`specc validate`: every mistake reported at its line and column, all at once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli, write
+
+BAD = Path(__file__).parent / "bad_specs"
+BUILTINS_ONLY = {"SPECC_LOAD_PLUGINS": ""}
+
+
+@pytest.mark.parametrize("spec", sorted(p.name for p in BAD.glob("*.yaml")))
+def test_bad_spec_matches_golden_output(spec: str) -> None:
+    result = run_cli("validate", spec, cwd=BAD, env=BUILTINS_ONLY)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (BAD / spec).with_suffix(".expected").read_text()
+    assert "Traceback" not in result.stderr
+
+
+def test_three_mistakes_each_at_its_place() -> None:
+    result = run_cli("validate", "three_mistakes.yaml", cwd=BAD, env=BUILTINS_ONLY)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("three_mistakes.yaml:11:12: error: clean[0].type: unknown type 'dedupe'; did you mean 'dedup'?")
+    assert lines[1].startswith("three_mistakes.yaml:14:16: error: clean[1].min_chars:")
+    assert lines[2].startswith("three_mistakes.yaml:16:5: error: clean[2].colums: unknown key 'colums'; did you mean 'columns'?")
+
+
+def test_quickstart_is_valid() -> None:
+    result = run_cli("validate", "specs/quickstart.yaml", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "specs/quickstart.yaml: ok"
+
+
+def test_several_specs_exit_1_when_any_fails() -> None:
+    result = run_cli("validate", str(ROOT / "specs/quickstart.yaml"), str(BAD / "syntax.yaml"))
+    assert result.returncode == 1
+    assert "quickstart.yaml: ok" in result.stdout
+    assert "syntax.yaml:5:6: error:" in result.stderr
+
+
+def test_missing_spec_file(tmp_path: Path) -> None:
+    result = run_cli("validate", "nope.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("nope.yaml:1:1: error: cannot read the spec")
+
+
+def test_empty_and_non_mapping_specs(tmp_path: Path) -> None:
+    write(tmp_path / "empty.yaml", "# nothing\n")
+    write(tmp_path / "list.yaml", "- a\n- b\n")
+    result = run_cli("validate", "empty.yaml", "list.yaml", cwd=tmp_path)
+    assert "empty.yaml:1:1: error: the spec is empty" in result.stderr
+    assert "list.yaml:1:1: error: the spec must be a mapping" in result.stderr
+
+
+def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
+    write(tmp_path / "evil.yaml", "specc: 1\nname: !!python/object/apply:os.system ['echo hacked']\n")
+    result = run_cli("validate", "evil.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "evil.yaml:2:7: error: YAML syntax" in result.stderr
+    assert "hacked" not in result.stdout
+
+
+def test_allow_external_paths(tmp_path: Path) -> None:
+    write(tmp_path / "data" / "rows.jsonl", '{"text": "hello there"}\n')
+    spec = ("specc: 1\nname: ext\ndescription: d\nlicense: mit\n{flag}"
+            "sources:\n  rows: {{type: jsonl, path: ../data/rows.jsonl}}\n")
+    write(tmp_path / "specs" / "closed.yaml", spec.format(flag=""))
+    write(tmp_path / "specs" / "open.yaml", spec.format(flag="allow_external_paths: true\n"))
+    assert run_cli("validate", "specs/closed.yaml", cwd=tmp_path).returncode == 1
+    assert run_cli("validate", "specs/open.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_glob_that_matches_nothing(tmp_path: Path) -> None:
+    write(tmp_path / "s.yaml", "specc: 1\nname: g\ndescription: d\nlicense: mit\n"
+          "sources:\n  rows: {type: jsonl, path: 'data/*.jsonl'}\n")
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert "s.yaml:6:29: error: sources.rows.path: pattern 'data/*.jsonl' matches no file" in result.stderr
+
+
+def test_validate_imports_no_heavy_library() -> None:
+    code = (
+        "import sys\n"
+        "from specc.cli import main\n"
+        f"sys.argv = ['specc', 'validate', {str(ROOT / 'specs/quickstart.yaml')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0\n"
+        "heavy = {'datasets', 'torch', 'transformers', 'nlpaug', 'pyarrow', 'pandas', 'numpy'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
