@@ -78,6 +78,11 @@ def fingerprinted_params(params: Params) -> dict[str, Any]:
     return dumped
 
 
+def own_params(model: type[Params], entry: Params) -> Params:
+    """The component's own Params from a spec entry (which adds `type` and `id`); picklable."""
+    return model.model_construct(**{name: getattr(entry, name) for name in model.model_fields})
+
+
 def fingerprint(payload: dict[str, Any]) -> str:
     """SHA-256 of canonical JSON."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -124,6 +129,8 @@ def compile_spec(spec: Spec) -> Plan:
     def add(step_id: str, stage: str, kind: str, name: str | None, params: Params | None,
             upstream: tuple[str, ...], files: list[dict[str, Any]] | None = None) -> PlanStep:
         component = registry.get(kind, name) if name else None
+        if component is not None and params is not None:
+            params = own_params(component.cls.Params, params)
         seed = derive_seed(model.seed, step_id)
         upstream_fps = [next(s.fingerprint for s in steps if s.id == u) for u in upstream]
         pins = {"files": [{"sha256": f["sha256"], "size": f["size"]} for f in files]} if files else {}
