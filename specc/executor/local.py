@@ -118,9 +118,13 @@ class _Run:
         self.counter += 1
         return self.work / f"stage-{self.counter:03d}.arrow"
 
-    def store(self, batches: Iterable["pa.Table | pa.RecordBatch"], schema: "pa.Schema") -> int:
+    def store(self, tables: Iterable["pa.Table"]) -> int:
+        """Write a stage's output; its schema is that of the first table (or the input's if none)."""
+        tables = iter(tables)
+        first = next(tables, None)
+        schema = first.schema if first is not None else self.schema
         path = self.next_path()
-        rows = write_batches(path, schema, batches)
+        rows = write_batches(path, schema, _chain(first, tables) if first is not None else [])
         self.paths, self.schema = [path], schema
         return rows
 
@@ -170,10 +174,10 @@ class _Run:
                             _merge(total, part)
                         yield table
 
-                self.store(kept(), self.schema)
+                self.store(kept())
             else:
                 table = run_step(self.instantiate(group[0]), read_all(self.paths, self.schema), totals[0])
-                self.store([table], table.schema)
+                self.store([table])
             records.extend(_step_record(s, t) for s, t in zip(group, totals))
         return records
 
@@ -196,7 +200,7 @@ class _Run:
             info, preferred = {"method": "source", "seed": None, "params": {}}, []
         table = table.set_column(table.column_names.index("_split"), "_split", names)
         order = order_splits(check_split_names(table.column("_split")), preferred)
-        self.store([table], table.schema)
+        self.store([table])
         return info, order
 
     def augment(self) -> list[dict[str, Any]]:
@@ -209,7 +213,7 @@ class _Run:
             table = read_all(self.paths, self.schema)
             made = augment_rows(augmenter, table)
             combined = pa.concat_tables([table, made], promote_options="permissive")
-            self.store([combined], combined.schema)
+            self.store([combined])
             added = {str(k): v for k, v in value_counts(made.column("_split")).items()}
             records.append({"id": step.id, "stage": "augment", "type": step.type,
                             "params": step.fingerprinted_params(), "rows_in": table.num_rows,
@@ -220,11 +224,7 @@ class _Run:
     def format(self, pool: _Pool, group: int) -> None:
         step = self.plan.stage("format")[0]
         self.options.report(f"formatting ({step.type})")
-        tables = (t for t, _ in pool.map(_format_task, group, iter_batches(self.paths, self.schema)))
-        first = next(tables, None)
-        if first is None:
-            return
-        self.store(_chain(first, tables), first.schema)
+        self.store(t for t, _ in pool.map(_format_task, group, iter_batches(self.paths, self.schema)))
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

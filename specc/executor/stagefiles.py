@@ -19,7 +19,7 @@ def write_batches(path: Path, schema: "pa.Schema", batches: Iterable["pa.RecordB
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
         for batch in batches:
             table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-            writer.write_table(table.cast(schema) if table.schema != schema else table)
+            writer.write_table(conform(table, schema) if table.schema != schema else table)
             rows += table.num_rows
     return rows
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 INTERNAL = ("_id", "_source", "_split")
+LINEAGE = INTERNAL + ("_origin_id", "_augmenter")
 SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 
 
@@ -128,15 +129,15 @@ def run_row_steps(steps: list[Step], batch: "pa.RecordBatch") -> tuple["pa.Table
 
 
 def format_rows(formatter: Formatter, batch: "pa.RecordBatch") -> "pa.Table":
-    """Format one batch, keeping the identity columns."""
+    """Format one batch, keeping the identity and lineage columns."""
     import pyarrow as pa
 
     before = pa.Table.from_batches([batch])
     after = formatter.format(before)
     if after.num_rows != before.num_rows:
         raise SpeccError(f"error: formatter '{formatter.name}' (plugin bug) changed the row count")
-    for column in INTERNAL:
-        if column not in after.column_names:
+    for column in LINEAGE:
+        if column in before.column_names and column not in after.column_names:
             after = after.append_column(column, before.column(column))
     return after
 

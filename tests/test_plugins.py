@@ -1,0 +1,225 @@
+"""Plugins: entry points, restriction, conflicts, and every hook used through a real build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+import specc
+from specc import hookspecs
+from specc.errors import PluginError
+from tests.conftest import ROOT, run_cli, write
+
+
+class Numbers(specc.Source):
+    """A source that makes rows instead of reading files."""
+
+    name = "numbers"
+
+    class Params(specc.SourceParams):
+        count: int = 10
+
+    def read(self):  # type: ignore[no-untyped-def]
+        yield pa.table({"text": [f"number {i} of {self.params.count}" for i in range(self.params.count)],
+                        "label": [i % 2 for i in range(self.params.count)]})
+
+
+class Parity(specc.Annotator):
+    """Writes `parity` from `label`."""
+
+    name = "parity"
+
+    def apply(self, table: pa.Table) -> specc.StepResult:
+        parity = pc.if_else(pc.equal(table["label"], 0), "even", "odd")
+        return specc.StepResult(table.append_column("parity", parity))
+
+
+class EvenOdd(specc.Splitter):
+    """Even labels to train, odd to test."""
+
+    name = "even-odd"
+
+    def assign(self, table: pa.Table) -> pa.Array:
+        return pc.if_else(pc.equal(table["label"], 0), "train", "test").combine_chunks()
+
+
+class Shout(specc.Augmenter):
+    """An upper-case copy of each row."""
+
+    name = "shout"
+
+    def augment(self, table: pa.Table) -> pa.Table:
+        out = table.set_column(table.column_names.index("text"), "text", pc.utf8_upper(table["text"]))
+        return out.append_column("_origin_id", table["_id"])
+
+
+class Prompt(specc.Formatter):
+    """prompt / completion columns."""
+
+    name = "prompt"
+
+    def format(self, table: pa.Table) -> pa.Table:
+        prompt = pc.binary_join_element_wise("Classify: ", table["text"], "")
+        return pa.table({"prompt": prompt, "completion": table["parity"], "_id": table["_id"]})
+
+
+class Colophon(specc.CardSection):
+    """A closing line."""
+
+    name = "colophon"
+    order = 950
+
+    def render(self, card: specc.CardData) -> str:
+        return f"## Colophon\n\n{len(card.stats['outputs'])} splits, made with a test plugin.\n"
+
+
+class Counting(specc.Executor):
+    """The local executor, counting its runs."""
+
+    name = "counting"
+    runs = 0
+
+    def run(self, plan: Any, options: Any) -> dict[str, Any]:
+        from specc.executor.local import run_local
+
+        Counting.runs += 1
+        return run_local(plan, options)
+
+
+class TestPlugin:
+    """Implements every component hook."""
+
+    @specc.hookimpl
+    def register_sources(self, register):  # type: ignore[no-untyped-def]
+        register(Numbers)
+
+    @specc.hookimpl
+    def register_annotators(self, register):  # type: ignore[no-untyped-def]
+        register(Parity)
+
+    @specc.hookimpl
+    def register_splitters(self, register):  # type: ignore[no-untyped-def]
+        register(EvenOdd)
+
+    @specc.hookimpl
+    def register_augmenters(self, register):  # type: ignore[no-untyped-def]
+        register(Shout)
+
+    @specc.hookimpl
+    def register_formatters(self, register):  # type: ignore[no-untyped-def]
+        register(Prompt)
+
+    @specc.hookimpl
+    def register_card_sections(self, register):  # type: ignore[no-untyped-def]
+        register(Colophon)
+
+    @specc.hookimpl
+    def register_executors(self, register):  # type: ignore[no-untyped-def]
+        register(Counting)
+
+
+SPEC = """\
+specc: 1
+name: hooks
+description: Every hook at once.
+license: mit
+seed: 7
+sources:
+  nums: {type: numbers, count: 6}
+clean:
+  - {type: min-words, min_words: 4}
+annotate:
+  - {type: parity}
+split: {method: even-odd}
+augment:
+  - {type: shout, splits: [train]}
+format: {type: prompt}
+"""
+
+
+def test_every_component_hook_in_one_build(register_plugin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import datasets
+
+    register_plugin(TestPlugin(), "test-plugin")
+    spec = write(tmp_path / "hooks.yaml", SPEC)
+    stats = specc.build(spec, executor="counting")
+    assert Counting.runs == 1
+    out = tmp_path / "build" / "hooks"
+    loaded = datasets.load_dataset(str(out))
+    train = loaded["train"].to_list()
+    assert [r["prompt"] for r in train] == ["Classify: number 0 of 6", "Classify: number 2 of 6",
+                                            "Classify: number 4 of 6", "Classify: NUMBER 0 OF 6",
+                                            "Classify: NUMBER 2 OF 6", "Classify: NUMBER 4 OF 6"]
+    assert {r["completion"] for r in loaded["test"]} == {"odd"}
+    assert train[3]["_id"] == "nums:0~augment.shout.1" and train[3]["_origin_id"] == "nums:0"
+    assert train[3]["_augmenter"] == "shout"
+    assert stats["steps"][-1]["added"] == {"train": 3}
+    assert "## Colophon\n\n2 splits, made with a test plugin." in (out / "README.md").read_text()
+
+
+def test_duplicate_type_names_both_plugins(register_plugin) -> None:  # type: ignore[no-untyped-def]
+    class Clash(specc.Step):
+        name = "normalize"
+
+    class ClashPlugin:
+        @specc.hookimpl
+        def register_steps(self, register):  # type: ignore[no-untyped-def]
+            register(Clash)
+
+    with pytest.raises(PluginError) as info:
+        register_plugin(ClashPlugin(), "clash")
+    message = str(info.value)
+    assert "step type 'normalize' is registered twice" in message
+    assert "specc.builtins.clean" in message and "'clash'" in message
+
+
+def test_registering_a_non_component_is_an_error(register_plugin) -> None:  # type: ignore[no-untyped-def]
+    class Wrong:
+        @specc.hookimpl
+        def register_sources(self, register):  # type: ignore[no-untyped-def]
+            register(dict)
+
+    with pytest.raises(PluginError, match="not a subclass of specc.Source"):
+        register_plugin(Wrong(), "wrong")
+
+
+def test_plugins_json_lists_types_and_versions() -> None:
+    result = run_cli("plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    assert plugins["specc.builtins.clean"]["provides"]["step"] == ["dedup", "drop-missing", "length",
+                                                                   "normalize", "regex"]
+    assert plugins["example"]["distribution"] == "specc-example"
+    assert plugins["example"]["provides"] == {"step": ["min-words"]}
+    text = run_cli("plugins").stdout
+    assert "example  (specc-example 0.1.0)\n    step: min-words" in text
+
+
+@pytest.mark.parametrize(("allowed", "loaded"), [("", False), ("example", True), ("specc-example", True),
+                                                 ("other", False)])
+def test_load_env_restricts_entry_points(allowed: str, loaded: bool) -> None:
+    result = run_cli("plugins", "--json", env={"SPECC_LOAD_PLUGINS": allowed})
+    names = {p["name"] for p in json.loads(result.stdout)}
+    assert ("example" in names) is loaded
+    assert "specc.builtins.sources" in names
+
+
+def test_plugin_command_through_entry_point(tmp_path: Path) -> None:
+    write(tmp_path / "t.txt", "one two\nthree\n")
+    result = run_cli("words", str(tmp_path / "t.txt"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2 lines, 3 words"
+
+
+def test_every_hook_is_documented_and_tested() -> None:
+    hooks = [name for name in dir(hookspecs) if name.startswith("register_")]
+    guide = (ROOT / "plugins" / "README.md").read_text()
+    tests = Path(__file__).read_text() + (ROOT / "plugins" / "specc-example" / "specc_example" / "__init__.py").read_text()
+    for hook in hooks:
+        assert f"`{hook}(" in guide, f"{hook} is not in plugins/README.md"
+        assert f"def {hook}(" in tests, f"{hook} has no test plugin"
