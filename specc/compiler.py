@@ -112,7 +112,7 @@ def _step_ids(spec: Spec, field_name: str, entries: list[Any]) -> list[str]:
         step_id = base if seen[base] == 1 else f"{base}-{seen[base]}"
         if entry.id and seen[base] > 1:
             line, col = spec.positions.value((field_name, i, "id"))
-            problems.append(Diagnostic(spec.path, line, col, f"{field_name}[{i}].id",
+            problems.append(Diagnostic(spec.shown, line, col, f"{field_name}[{i}].id",
                                        f"id '{entry.id}' is used twice in {field_name}; ids must be unique"))
         ids.append(f"{field_name}.{step_id}")
     if problems:

@@ -26,6 +26,7 @@ class Spec:
     model: Any
     positions: Positions
     sha256: str
+    shown: Path
 
     @property
     def dir(self) -> Path:
@@ -64,4 +65,4 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError(
             [diagnose(e, data, positions, shown, model, registry) for e in exc.errors()]
         ) from None
-    return Spec(path, validated, positions, hashlib.sha256(path.read_bytes()).hexdigest())
+    return Spec(path, validated, positions, hashlib.sha256(path.read_bytes()).hexdigest(), shown)
