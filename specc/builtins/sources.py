@@ -1,33 +1,46 @@
-"""Built-in sources: JSON Lines / JSON, CSV / TSV, Parquet and parallel text-lines files."""
+"""Built-in sources: JSON Lines and JSON, CSV and TSV, Parquet, and parallel text-lines files."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Literal
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from specc.components import Source, SourceParams
 from specc.errors import DataError
-from specc.hookspecs import hookimpl
+from specc.hookspecs import Register, hookimpl
 from specc.spec.paths import InputPath
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.csv
 
 BATCH_ROWS = 65_536
+BLOCK_BYTES = 1 << 24  # text parsed at once: bounds memory, and JSON errors stay within one block
+SPACE = re.compile(r"[ \t\n\r]*")
+CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to [^:]+: invalid value '(.*)'", re.S)
+FIELD_COUNT = re.compile(r"Expected (\d+) columns, got \d+")
+LABEL = re.compile(r"\s*-?[0-9]+\s*")
+MAPPING_ID = re.compile(r"[0-9]+")
+JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true/false", int: "a number",
+              float: "a number", type(None): "null"}
 
 
 class FileParams(SourceParams):
-    """One file or a glob pattern over several (read in sorted order)."""
+    """A file, or a glob pattern over several files read in sorted order."""
 
-    path: InputPath = Field(..., description="File or glob pattern, relative to the spec.")
+    path: InputPath
 
 
 class _FileSource(Source):
-    """A source over one path or glob pattern."""
+    """A source over files named by the spec, with errors that name file and line."""
 
     Params = FileParams
 
@@ -35,164 +48,474 @@ class _FileSource(Source):
         """The files the pattern names, sorted."""
         return self.context.files(self.params.path)
 
-    def read(self) -> Iterator["pa.RecordBatch"]:
-        """Every file's rows, file after file."""
-        for path in self.files():
-            if path.stat().st_size == 0:
-                raise self.error(path, None, "the file is empty")
-            yield from self.read_file(path)
+    def error(self, path: Path, line: int | None, message: str) -> DataError:
+        """A data error naming this source, the file and the line."""
+        return DataError(self.context.step_id, self.shown(path), line, message)
 
-    def read_file(self, path: Path) -> Iterator["pa.RecordBatch"]:
-        """One file's rows in order."""
+    def shown(self, path: Path) -> str:
+        """`path` relative to the spec's folder when it is inside it."""
+        try:
+            return path.relative_to(self.context.spec_dir.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def check_text(self, path: Path, encoding: str = "utf-8", fix: str = "") -> None:
+        """Fail unless `path` holds non-blank text in `encoding`."""
+        decoder = codecs.getincrementaldecoder(encoding)()
+        blank = True
+        with path.open("rb") as f:
+            while True:
+                block = f.read(BLOCK_BYTES)
+                try:
+                    text = decoder.decode(block, final=not block)
+                except UnicodeDecodeError:
+                    raise self.error(path, _undecodable_line(path, encoding),
+                                     f"not valid {encoding} text; re-save the file as {encoding}{fix}") from None
+                blank = blank and not text.strip()
+                if not block:
+                    break
+        if blank:
+            raise self.error(path, None, "the file is empty; remove it or fill it")
+
+
+def _undecodable_line(path: Path, encoding: str) -> int | None:
+    """The first line of `path` that is not valid `encoding`."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def _conform(batch: "pa.RecordBatch", schema: "pa.Schema") -> "pa.RecordBatch":
+    """`batch` with exactly the columns of `schema`, in its order and types; missing ones are null."""
+    import pyarrow as pa
+
+    if batch.schema == schema:
+        return batch
+    names = batch.schema.names
+    columns = [batch.column(f.name).cast(f.type) if f.name in names else pa.nulls(batch.num_rows, f.type)
+               for f in schema]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Whole lines of a text file; the i-th line of `data` is line `lines[i]` of its file."""
+
+    data: bytes
+    lines: Sequence[int]
+
+
+def _line_chunks(path: Path) -> Iterator[_Chunk]:
+    """A text file in blocks of whole lines."""
+    line, rest = 1, b""
+    with path.open("rb") as f:
+        while block := f.read(BLOCK_BYTES):
+            data = rest + block
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                newlines = data.count(b"\n", 0, cut)
+                yield _Chunk(data[:cut], range(line, line + newlines + 1))
+                line += newlines
+            rest = data[cut:]
+    if rest:
+        yield _Chunk(rest, range(line, line + 1))
+
+
+# --- JSON Lines and JSON ---------------------------------------------------------------------
+
+def _strings_stay_strings(type_: "pa.DataType") -> "pa.DataType":
+    """`type_` with timestamps pyarrow guessed from JSON strings turned back into strings."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(type_):
+        return pa.string()
+    if pa.types.is_struct(type_):
+        return pa.struct([f.with_type(_strings_stay_strings(f.type)) for f in type_])
+    if pa.types.is_list(type_):
+        return pa.list_(type_.value_field.with_type(_strings_stay_strings(type_.value_type)))
+    return type_
+
+
+class _JsonRecords(_FileSource):
+    """Objects parsed by pyarrow; every file is scanned for the field types before the first batch."""
+
+    def chunks(self, path: Path) -> Iterator[_Chunk]:
+        """A file's records as JSON Lines."""
         raise NotImplementedError
 
-    def error(self, path: Path, line: int | None, message: str) -> DataError:
-        """A data error naming this source, the file (relative to the spec) and the line."""
-        try:
-            shown = path.relative_to(self.context.spec_dir.resolve()).as_posix()
-        except ValueError:
-            shown = str(path)
-        return DataError(self.context.step_id, shown, line, message)
+    def read(self) -> Iterator["pa.RecordBatch"]:
+        """The records of every file, all with the same columns and types."""
+        import pyarrow as pa
 
-    def text(self, path: Path, encoding: str = "utf-8") -> str:
-        """A whole file as text, or an error naming the file and line."""
-        raw = path.read_bytes()
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise self.error(path, line, f"not valid {encoding} text; re-save the file as {encoding}") from None
+        files = self.files()
+        schema = pa.schema([])
+        for path in files:
+            self.check_text(path)
+            for chunk in self.chunks(path):
+                found = self.parse(path, chunk, None).schema
+                found = pa.schema([f.with_type(_strings_stay_strings(f.type)) for f in found])
+                try:
+                    schema = pa.unify_schemas([schema, found], promote_options="permissive")
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                    raise self.conflict(path, chunk, schema, exc) from None
+        for path in files:
+            for chunk in self.chunks(path):
+                for batch in self.parse(path, chunk, schema).to_batches(max_chunksize=BATCH_ROWS):
+                    yield _conform(batch, schema)
 
-
-def _bad_json_line(text: str) -> tuple[int | None, str]:
-    """The first line of JSON Lines text that is not a JSON object, and why."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            return number, f"invalid JSON ({exc.msg} at column {exc.colno})"
-        if not isinstance(value, dict):
-            return number, f"expected a JSON object, found {type(value).__name__}"
-    return None, ""
-
-
-class JsonlSource(_FileSource):
-    """Rows from JSON Lines files: one JSON object per line."""
-
-    name = "jsonl"
-
-    def read_file(self, path: Path) -> Iterator["pa.RecordBatch"]:
-        """A file's rows, parsed by pyarrow in blocks."""
+    def parse(self, path: Path, chunk: _Chunk, schema: "pa.Schema | None") -> "pa.Table":
+        """One chunk as a table, with `schema`'s types if given."""
         import pyarrow as pa
         import pyarrow.json as pj
 
         try:
-            table = pj.read_json(str(path), read_options=pj.ReadOptions(block_size=1 << 24))
+            return pj.read_json(pa.BufferReader(chunk.data),
+                                read_options=pj.ReadOptions(block_size=len(chunk.data) + 1),
+                                parse_options=pj.ParseOptions(explicit_schema=schema))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            line, why = _bad_json_line(self.text(path))
-            raise self.error(path, line, why or f"cannot read JSON Lines: {exc}; make every "
-                             f"field hold one type throughout the file") from None
-        yield from table.to_batches(max_chunksize=BATCH_ROWS)
+            raise self.bad_record(path, chunk, exc) from None
+
+    def records(self, chunk: _Chunk) -> Iterator[tuple[int, str]]:
+        """The non-blank lines of `chunk` with their line numbers."""
+        for line, text in zip(chunk.lines, chunk.data.decode("utf-8").split("\n")):
+            if text.strip():
+                yield line, text.lstrip("\ufeff")
+
+    def bad_record(self, path: Path, chunk: _Chunk, exc: Exception) -> DataError:
+        """The error pyarrow met in `chunk`, at its line (pyarrow counts rows only within a block)."""
+        lines = []
+        for line, text in self.records(chunk):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as err:
+                return self.error(path, line, f"invalid JSON ({err.msg} at column {err.colno}); "
+                                  f"write one JSON object per line")
+            if not isinstance(value, dict):
+                return self.error(path, line, f"expected a JSON object, found {JSON_KINDS[type(value)]}; "
+                                  f"every record must be an object of fields")
+            lines.append(line)
+        detail = re.sub(r"^JSON parse error: ", "", str(exc))
+        row = re.search(r" in row (\d+)$", detail)
+        line = lines[int(row[1])] if row and int(row[1]) < len(lines) else None
+        detail = detail[:row.start()] if row else detail
+        fix = "give each field one type in every row" if "changed from" in detail else "fix the record"
+        return self.error(path, line, f"cannot read the record: {detail}; {fix}")
+
+    def conflict(self, path: Path, chunk: _Chunk, schema: "pa.Schema", exc: Exception) -> DataError:
+        """The first record of `chunk` with a field whose type does not fit the rows before it."""
+        import pyarrow as pa
+
+        for line, text in self.records(chunk):
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+            for key, value in record.items():
+                if value is None or key not in schema.names:
+                    continue
+                before = schema.field(key)
+                try:
+                    found = _strings_stay_strings(pa.infer_type([value]))
+                    pa.unify_schemas([pa.schema([before]), pa.schema([(key, found)])], promote_options="permissive")
+                except (pa.ArrowInvalid, pa.ArrowTypeError):
+                    kind = JSON_KINDS[type(value)]
+                    return self.error(path, line, f"field '{key}' holds {kind} here but {before.type} values "
+                                      f"in the rows before; give the field one type in every row")
+        return self.error(path, None, f"the records' field types do not fit together ({exc}); "
+                          f"give each field one type in every row")
+
+
+class JsonlSource(_JsonRecords):
+    """JSON Lines: one JSON object per line."""
+
+    name = "jsonl"
+    version = 1
+
+    def chunks(self, path: Path) -> Iterator[_Chunk]:
+        """The file in blocks of whole lines."""
+        return _line_chunks(path)
 
 
 class JsonParams(FileParams):
-    """A JSON array of objects, an object holding one under `field`, or JSON Lines."""
+    """A JSON array of objects, an object holding that array under `field`, or JSON Lines."""
 
-    field: str | None = Field(None, description="Top-level key that holds the array of records.")
+    field: str | None = Field(None, description="The top-level key whose value is the array of records.")
 
 
-class JsonSource(_FileSource):
-    """Rows from JSON files: an array of objects (or JSON Lines, read as such)."""
+class JsonSource(_JsonRecords):
+    """JSON: an array of objects, an object with the array under `field`, or JSON Lines."""
 
     name = "json"
+    version = 1
     Params = JsonParams
 
-    def read_file(self, path: Path) -> Iterator["pa.RecordBatch"]:
-        """A file's records in order."""
-        import pyarrow as pa
-
-        text = self.text(path)
-        start = text.lstrip()[:1]
-        if start != "[" and self.params.field is None:
-            yield from JsonlSource(self.params, self.context).read_file(path)
+    def chunks(self, path: Path) -> Iterator[_Chunk]:
+        """The file's records, re-encoded as JSON Lines in blocks of rows."""
+        with path.open("rb") as f:
+            head = f.read(4096).decode("utf-8-sig", errors="ignore").lstrip()[:1]
+        field = self.params.field
+        if field is None and head != "[":
+            self.not_one_object(path)
+            yield from _line_chunks(path)
             return
+        text = path.read_bytes().decode("utf-8-sig")
+        start = SPACE.match(text).end()
+        if field is not None:
+            if head != "{":
+                raise self.error(path, 1, f"`field: {field}` needs a JSON object at the top of the file; "
+                                 f"remove `field:` for an array or JSON Lines")
+            start = self.find_field(path, text, start, field)
+        if not text.startswith("[", start):
+            raise self.error(path, _line_at(text, start), f"key '{field}' does not hold an array; fix `field:`")
+        yield from self.array_chunks(path, text, start)
+
+    def not_one_object(self, path: Path) -> None:
+        """Fail with a hint when the file is one JSON object rather than JSON Lines."""
+        with path.open("rb") as f:
+            first = f.readline().decode("utf-8-sig")
         try:
-            data = json.loads(text)
+            json.loads(first)
+        except json.JSONDecodeError:
+            try:
+                value = json.loads(path.read_bytes().decode("utf-8-sig"))
+            except json.JSONDecodeError:
+                return
+            if isinstance(value, dict):
+                keys = ", ".join(sorted(value)[:10])
+                raise self.error(path, 1, f"the file is one JSON object, not an array or JSON Lines; name "
+                                 f"the key that holds the records with `field:` (keys: {keys})") from None
+
+    def find_field(self, path: Path, text: str, pos: int, field: str) -> int:
+        """Where the value of `field` starts in the object at `pos`."""
+        decoder = json.JSONDecoder()
+        keys: list[str] = []
+        try:
+            pos = SPACE.match(text, pos + 1).end()
+            while text.startswith('"', pos):
+                key, pos = decoder.raw_decode(text, pos)
+                pos = SPACE.match(text, pos).end()
+                if not text.startswith(":", pos):
+                    raise self.error(path, _line_at(text, pos), "invalid JSON (expected ':' after a key)")
+                pos = SPACE.match(text, pos + 1).end()
+                if key == field:
+                    return pos
+                keys.append(key)
+                _, pos = decoder.raw_decode(text, pos)
+                pos = SPACE.match(text, pos).end()
+                if text.startswith(",", pos):
+                    pos = SPACE.match(text, pos + 1).end()
         except json.JSONDecodeError as exc:
             raise self.error(path, exc.lineno, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-        if self.params.field is not None:
-            if not isinstance(data, dict) or self.params.field not in data:
-                raise self.error(path, 1, f"no top-level key '{self.params.field}'; fix `field:`")
-            data = data[self.params.field]
-        if not isinstance(data, list) or not all(isinstance(record, dict) for record in data):
-            raise self.error(path, 1, "expected an array of objects; set `field:` to the key that holds one")
+        raise self.error(path, None, f"no top-level key '{field}' (keys: {', '.join(keys) or 'none'}); fix `field:`")
+
+    def array_chunks(self, path: Path, text: str, pos: int) -> Iterator[_Chunk]:
+        """The objects of the array at `pos`, as JSON Lines chunks that remember each object's line."""
+        decoder = json.JSONDecoder()
+        rows: list[str] = []
+        lines: list[int] = []
+        line, counted = 1, 0
+        pos = SPACE.match(text, pos + 1).end()
+        while not text.startswith("]", pos):
+            line += text.count("\n", counted, pos)
+            counted = pos
+            try:
+                record, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise self.error(path, exc.lineno, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(record, dict):
+                raise self.error(path, line, f"expected a JSON object, found {JSON_KINDS[type(record)]}; "
+                                 f"the array must hold one object per record")
+            # JSON strings hold no raw line breaks, so these are only layout between tokens
+            rows.append(text[pos:end].replace("\r", " ").replace("\n", " "))
+            lines.append(line)
+            pos = end
+            if len(rows) == BATCH_ROWS:
+                yield _Chunk("\n".join(rows).encode("utf-8"), lines)
+                rows, lines = [], []
+            pos = SPACE.match(text, pos).end()
+            if text.startswith(",", pos):
+                pos = SPACE.match(text, pos + 1).end()
+            elif not text.startswith("]", pos):
+                raise self.error(path, _line_at(text, pos), "invalid JSON (expected ',' or ']' after a record)")
+        if rows:
+            yield _Chunk("\n".join(rows).encode("utf-8"), lines)
+
+
+def _line_at(text: str, pos: int) -> int:
+    """The line of `text` that offset `pos` is on."""
+    return text.count("\n", 0, pos) + 1
+
+
+# --- CSV and TSV -----------------------------------------------------------------------------
+
+class _EncodedParams(FileParams):
+    """Text files in a known encoding."""
+
+    encoding: str = Field("utf-8", description="The files' text encoding, such as latin-1.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
         try:
-            table = pa.Table.from_pylist(data)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise self.error(path, None, f"records disagree on a field's type: {exc}") from None
-        yield from table.to_batches(max_chunksize=BATCH_ROWS)
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding '{value}'; use a Python codec name such as utf-8 or latin-1") from None
+        return value
 
 
-class CsvParams(FileParams):
-    """A delimited text file with a header row."""
-
-    delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator.")
-    encoding: str = Field("utf-8", description="Text encoding of the file.")
+class TsvParams(_EncodedParams):
+    """Tab-separated files with a header row; values are not quoted."""
 
 
-class TsvParams(FileParams):
-    """A tab-separated file with a header row."""
+class CsvParams(_EncodedParams):
+    """A comma-separated (or `delimiter`-separated) file with a header row; values may be quoted."""
 
-    encoding: str = Field("utf-8", description="Text encoding of the file.")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="The character between values.")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _usable_delimiter(cls, value: str) -> str:
+        if value in '"\r\n':
+            raise ValueError(f"{value!r} cannot separate values")
+        return value
+
+
+def _wider(current: "pa.DataType", value: str) -> "pa.DataType":
+    """The next type to try for a CSV column whose guessed type rejects `value`."""
+    import pyarrow as pa
+
+    if pa.types.is_null(current) and re.fullmatch(r"[+-]?[0-9]+", value):
+        return pa.int64()
+    if pa.types.is_null(current) or pa.types.is_integer(current):
+        try:
+            float(value)
+            return pa.float64()
+        except ValueError:
+            pass
+    return pa.string()
+
+
+def _common(a: "pa.DataType", b: "pa.DataType") -> "pa.DataType":
+    """A type for a CSV column typed `a` in one file and `b` in another (any text fits a string)."""
+    import pyarrow as pa
+
+    if a == b or pa.types.is_null(b):
+        return a
+    if pa.types.is_null(a):
+        return b
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in (a, b)):
+        return pa.float64()
+    return pa.string()
 
 
 class CsvSource(_FileSource):
-    """Rows from CSV files with a header row, streamed in blocks."""
+    """CSV files with a header row; quoted values may hold delimiters and line breaks."""
 
     name = "csv"
+    version = 1
     Params = CsvParams
+    quoting = True
+    field_fix = "quote values that contain the delimiter or line breaks"
 
     @property
     def delimiter(self) -> str:
-        """The field separator."""
+        """The character between values."""
         return self.params.delimiter
 
-    def read_file(self, path: Path) -> Iterator["pa.RecordBatch"]:
-        """A file's rows; a malformed row is an error naming its line."""
+    def read(self) -> Iterator["pa.RecordBatch"]:
+        """The rows of every file, with column types that fit every file."""
         import pyarrow as pa
+
+        files = self.files()
+        schemas = []
+        for path in files:
+            self.check_text(path, self.params.encoding, " or set `encoding:` to the file's encoding")
+            schemas.append(self.file_schema(path))
+        types: dict[str, pa.DataType] = {}
+        for schema in schemas:
+            for f in schema:
+                types[f.name] = _common(types[f.name], f.type) if f.name in types else f.type
+        unified = pa.schema(list(types.items()))
+        for path, schema in zip(files, schemas):
+            try:
+                for batch in self.open(path, {name: types[name] for name in schema.names}):
+                    for start in range(0, batch.num_rows, BATCH_ROWS):
+                        yield _conform(batch.slice(start, BATCH_ROWS), unified)
+            except pa.ArrowInvalid as exc:
+                raise self.bad_row(path, exc) from None
+
+    def open(self, path: Path, types: dict[str, "pa.DataType"]) -> "pa.csv.CSVStreamingReader":
+        """A streaming reader over `path` with the given column types."""
         import pyarrow.csv as pcsv
 
-        options = dict(
-            read_options=pcsv.ReadOptions(encoding=self.params.encoding, block_size=1 << 24),
-            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False),
+        return pcsv.open_csv(
+            str(path),
+            read_options=pcsv.ReadOptions(encoding=self.params.encoding, block_size=BLOCK_BYTES),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, quote_char='"' if self.quoting else False,
+                                            newlines_in_values=self.quoting),
+            convert_options=pcsv.ConvertOptions(column_types=types),
         )
-        try:
-            reader = pcsv.open_csv(str(path), **options)
-            for batch in reader:
-                yield batch
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            line, why = self._bad_line(path)
-            raise self.error(path, line, why or f"cannot read the file: {exc}") from None
 
-    def _bad_line(self, path: Path) -> tuple[int | None, str]:
-        text = self.text(path, self.params.encoding)
-        reader = csv.reader(text.splitlines(keepends=True), delimiter=self.delimiter)
-        header = next(reader, [])
-        for record in reader:
-            if len(record) != len(header):
-                return reader.line_num, (f"expected {len(header)} fields (as in the header), found "
-                                         f"{len(record)}; quote fields that contain '{self.delimiter}'")
-        return None, ""
+    def file_schema(self, path: Path) -> "pa.Schema":
+        """Column types that fit every row: pyarrow guesses them from the first block, so widen and re-read."""
+        import pyarrow as pa
+
+        forced: dict[str, pa.DataType] = {}
+        schema = None
+        while True:
+            try:
+                reader = self.open(path, forced)
+                if schema is None:
+                    schema = reader.schema
+                    repeated = sorted({name for name in schema.names if schema.names.count(name) > 1})
+                    if repeated:
+                        raise self.error(path, 1, f"column '{repeated[0]}' appears twice in the header; rename one")
+                for _ in reader:
+                    pass
+                return reader.schema
+            except pa.ArrowInvalid as exc:
+                match = CONVERSION.search(str(exc))
+                if match is None or schema is None:
+                    raise self.bad_row(path, exc) from None
+                name = schema.names[int(match[1])]
+                current = forced.get(name, schema.field(name).type)
+                wider = _wider(current, match[2])
+                if wider == current:
+                    raise self.error(path, None, f"cannot read column '{name}': {exc}") from None
+                forced[name] = wider
+
+    def bad_row(self, path: Path, exc: Exception) -> DataError:
+        """The error pyarrow met, at the line of the first record Python's csv module finds wrong."""
+        found = FIELD_COUNT.search(str(exc))
+        if found:
+            expected = int(found[1])
+            quoting = csv.QUOTE_MINIMAL if self.quoting else csv.QUOTE_NONE
+            try:
+                with path.open(encoding=self.params.encoding, newline="") as f:
+                    reader = csv.reader(f, delimiter=self.delimiter, quoting=quoting)
+                    start = 1
+                    for record in reader:
+                        if record and len(record) != expected:
+                            return self.error(path, start, f"expected {expected} values as in the header, found "
+                                              f"{len(record)}; {self.field_fix}")
+                        start = reader.line_num + 1
+            except csv.Error:
+                pass
+        return self.error(path, None, f"cannot read the file: {exc}")
 
 
 class TsvSource(CsvSource):
-    """Rows from tab-separated files with a header row."""
+    """Tab-separated files with a header row; values are not quoted, so they hold no tabs or line breaks."""
 
     name = "tsv"
+    version = 1
     Params = TsvParams
+    quoting = False
+    field_fix = "values must not contain tabs or line breaks"
 
     @property
     def delimiter(self) -> str:
@@ -200,97 +523,223 @@ class TsvSource(CsvSource):
         return "\t"
 
 
+# --- Parquet ---------------------------------------------------------------------------------
+
 class ParquetSource(_FileSource):
-    """Rows from Parquet files, streamed by row group."""
+    """Parquet files, streamed in batches."""
 
     name = "parquet"
+    version = 1
 
-    def read_file(self, path: Path) -> Iterator["pa.RecordBatch"]:
-        """A file's rows in order."""
+    def read(self) -> Iterator["pa.RecordBatch"]:
+        """The rows of every file, with a schema that fits every file."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        try:
-            yield from pq.ParquetFile(str(path)).iter_batches(batch_size=BATCH_ROWS)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise self.error(path, None, f"not a readable Parquet file: {exc}") from None
+        files = self.files()
+        schema = pa.schema([])
+        for path in files:
+            if path.stat().st_size == 0:
+                raise self.error(path, None, "the file is empty; remove it or fill it")
+            try:
+                found = pq.read_schema(path).remove_metadata()
+            except (pa.ArrowException, OSError) as exc:
+                raise self.error(path, None, f"not a readable Parquet file: {exc}") from None
+            try:
+                schema = pa.unify_schemas([schema, found], promote_options="permissive")
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise self.error(path, None, f"its columns do not fit those of the files before it ({exc}); "
+                                 f"give the files the same column types") from None
+        for path in files:
+            try:
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+                    yield _conform(batch, schema)
+            except (pa.ArrowException, OSError) as exc:
+                raise self.error(path, None, f"not a readable Parquet file: {exc}") from None
 
+
+# --- Parallel text and label files -----------------------------------------------------------
 
 class TextLinesParams(SourceParams):
-    """Parallel files: one text per line, one integer label per line, an id-to-name mapping."""
+    """Parallel files: one text per line, one integer label per line, and a file naming the labels."""
 
-    text: InputPath = Field(..., description="One text per line.")
-    label: InputPath | None = Field(None, description="One integer label per line, same line count.")
-    label_names: InputPath | None = Field(None, description="Lines of ID<TAB>NAME, ids 0..n-1.")
-    mapping_format: Literal["id-name"] = Field("id-name", description="Layout of the mapping file.")
+    text: InputPath = Field(description="One text per line (a file, or a glob paired in sorted order with `label`).")
+    label: InputPath | None = Field(None, description="One integer label id per line, as many lines as `text`.")
+    label_names: InputPath | None = Field(None, description="Lines 'ID<TAB>NAME' naming the label ids 0..n-1.")
+
+    @model_validator(mode="after")
+    def _names_need_labels(self) -> "TextLinesParams":
+        if self.label_names is not None and self.label is None:
+            raise ValueError("`label_names` needs `label`, the file of label ids")
+        return self
+
+
+def _split_lines(data: bytes) -> "pa.BinaryArray":
+    """The lines of `data` without their line breaks (\\n or \\r\\n); a final break ends the last line."""
+    import numpy as np
+    import pyarrow as pa
+
+    raw = np.frombuffer(data, np.uint8)
+    newlines = np.flatnonzero(raw == 10)
+    crlf = (newlines > 0) & (raw[newlines - 1] == 13)
+    keep = np.ones(len(raw), bool)
+    keep[newlines] = False
+    keep[newlines[crlf] - 1] = False
+    kept = raw[keep]
+    # where each line after a break starts once the break bytes before it are gone
+    offsets = np.concatenate([[0], newlines + 1 - np.arange(1, len(newlines) + 1) - np.cumsum(crlf)])
+    if not data.endswith(b"\n"):
+        offsets = np.append(offsets, len(kept))
+    return pa.Array.from_buffers(pa.binary(), len(offsets) - 1,
+                                 [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(kept)])
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file; a final line without a line break counts, the empty one after a last break does not."""
+    count, last = 0, b"\n"
+    with path.open("rb") as f:
+        while block := f.read(BLOCK_BYTES):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
 
 
 class TextLinesSource(_FileSource):
-    """Rows from parallel text and label files, the layout of TweetEval."""
+    """Parallel text and label files, the layout of TweetEval: columns `text` and `label`."""
 
     name = "text-lines"
+    version = 1
     Params = TextLinesParams
 
     def files(self) -> list[Path]:
-        """Text, label and mapping files."""
-        names = (self.params.text, self.params.label, self.params.label_names)
-        return [self.context.path(name) for name in names if name is not None]
+        """Each text file with its label file, then the mapping file."""
+        files = [path for pair in self.pairs() for path in pair if path is not None]
+        if self.params.label_names is not None:
+            files.append(self.mapping_path())
+        return files
 
-    def lines(self, path: Path) -> list[str]:
-        """A file's lines without their terminators; a final empty line is not a row."""
-        lines = self.text(path).split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        return [line[:-1] if line.endswith("\r") else line for line in lines]
+    def pairs(self) -> list[tuple[Path, Path | None]]:
+        """Each text file with its label file (globs pair up in sorted order)."""
+        texts = self.context.files(self.params.text)
+        if self.params.label is None:
+            return [(text, None) for text in texts]
+        labels = self.context.files(self.params.label)
+        if len(labels) != len(texts):
+            raise DataError(self.context.step_id, None, None,
+                            f"`text` names {len(texts)} files but `label` names {len(labels)}; "
+                            f"they pair up in sorted order, so give both the same number of files")
+        return list(zip(texts, labels))
 
-    def label_names(self) -> dict[str, list[str]]:
-        """Class names from the mapping file (the last non-empty field after the id)."""
+    def mapping_path(self) -> Path:
+        """The one file `label_names` names."""
+        paths = self.context.files(self.params.label_names)
+        if len(paths) != 1:
+            raise DataError(self.context.step_id, None, None,
+                            f"`label_names` names {len(paths)} files; give exactly one mapping file")
+        return paths[0]
+
+    @cached_property
+    def names(self) -> list[str] | None:
+        """Label names by id from the mapping file: lines 'ID<TAB>NAME' (further fields are ignored)."""
         if self.params.label_names is None:
-            return super().label_names()
-        path = self.context.path(self.params.label_names)
+            return None
+        path = self.mapping_path()
         names: dict[int, str] = {}
-        for number, line in enumerate(self.lines(path), start=1):
+        chunks = _line_chunks(path)
+        for number, line in (pair for c in chunks for pair in zip(c.lines, self.decode(path, c).to_pylist())):
             if not line.strip():
                 continue
-            fields = [f for f in line.split("\t") if f.strip()] if "\t" in line else line.split(None, 1)
-            if len(fields) < 2 or not fields[0].strip().isdigit():
-                raise self.error(path, number, "expected 'ID<TAB>NAME'")
-            names[int(fields[0])] = fields[1].strip()
-        if sorted(names) != list(range(len(names))):
-            raise self.error(path, None, f"label ids must be 0..{len(names) - 1} without gaps; found {sorted(names)}")
-        return {"label": [names[i] for i in range(len(names))]}
+            # TweetEval's emoji mapping is 'ID<TAB>EMOJI<TAB>DESCRIPTION<TAB>': the name is the emoji
+            fields = [f.strip() for f in line.split("\t") if f.strip()] if "\t" in line else line.split(None, 1)
+            if len(fields) < 2 or not MAPPING_ID.fullmatch(fields[0]):
+                raise self.error(path, number, f"expected 'ID<TAB>NAME' such as '0<TAB>negative', found {line!r}")
+            label_id = int(fields[0])
+            if label_id in names:
+                raise self.error(path, number, f"id {label_id} is named twice; keep one line per id")
+            names[label_id] = fields[1].strip()
+        if not names:
+            raise self.error(path, None, "the file names no labels; write one 'ID<TAB>NAME' line per label")
+        missing = sorted(set(range(len(names))) - set(names))
+        if missing:
+            raise self.error(path, None, f"ids must run from 0 to {len(names) - 1} without gaps; "
+                             f"missing: {', '.join(map(str, missing[:10]))}")
+        ordered = [names[i] for i in range(len(names))]
+        repeated = sorted({name for name in ordered if ordered.count(name) > 1})
+        if repeated:
+            raise self.error(path, None, f"name '{repeated[0]}' is given to several ids; give each id its own name")
+        return ordered
 
-    def read(self) -> Iterator["pa.Table"]:
-        """Text and label columns, checked line by line."""
+    def label_names(self) -> dict[str, list[str]]:
+        """The mapping file's names for column `label`, besides any `labels:` in the spec."""
+        declared = super().label_names()
+        return declared if self.names is None else {**declared, "label": self.names}
+
+    def read(self) -> Iterator["pa.RecordBatch"]:
+        """Columns `text` (string) and, with `label`, `label` (int64), in blocks of lines."""
         import pyarrow as pa
 
-        text_path = self.context.path(self.params.text)
-        texts = self.lines(text_path)
-        columns: dict[str, pa.Array] = {"text": pa.array(texts, pa.string())}
-        if self.params.label is not None:
-            label_path = self.context.path(self.params.label)
-            raw = self.lines(label_path)
-            if len(raw) != len(texts):
-                raise self.error(label_path, None, f"{len(raw)} labels for {len(texts)} texts in "
-                                 f"{self.params.text}; the files must have one line per row")
-            known = len(self.label_names().get("label", [])) or None
-            labels = []
-            for number, value in enumerate(raw, start=1):
-                if not value.strip().lstrip("-").isdigit():
-                    raise self.error(label_path, number, f"label {value!r} is not an integer id")
-                label = int(value)
-                if known is not None and not 0 <= label < known:
-                    raise self.error(label_path, number, f"label {label} has no name in {self.params.label_names}")
-                labels.append(label)
-            columns["label"] = pa.array(labels, pa.int64())
-        table = pa.table(columns)
-        if table.num_rows == 0:
-            raise self.error(text_path, None, "the file is empty")
-        yield table
+        for text_path, label_path in self.pairs():
+            if text_path.stat().st_size == 0:
+                raise self.error(text_path, None, "the file is empty; remove it or fill it")
+            labels = None
+            if label_path is not None:
+                counts = _count_lines(text_path), _count_lines(label_path)
+                if counts[0] != counts[1]:
+                    raise self.error(text_path, None, f"{self.shown(text_path)} has {counts[0]} lines but "
+                                     f"{self.shown(label_path)} has {counts[1]}; the files must be parallel, "
+                                     f"one label line per text line")
+                labels = self.label_ids(label_path)
+            pending = pa.array([], pa.int64())
+            for chunk in _line_chunks(text_path):
+                texts = self.decode(text_path, chunk)
+                columns = {"text": texts}
+                if labels is not None:
+                    while len(pending) < len(texts):
+                        pending = pa.concat_arrays([pending, next(labels)])
+                    columns["label"], pending = pending[:len(texts)], pending[len(texts):]
+                yield from pa.table(columns).to_batches(max_chunksize=BATCH_ROWS)
+
+    def decode(self, path: Path, chunk: _Chunk) -> "pa.StringArray":
+        """The lines of `chunk` as strings, without line breaks; invalid UTF-8 is an error at its line."""
+        import pyarrow as pa
+
+        data = chunk.data.removeprefix(codecs.BOM_UTF8) if chunk.lines[0] == 1 else chunk.data
+        try:
+            return _split_lines(data).cast(pa.string())
+        except pa.ArrowInvalid:
+            for line, raw in zip(chunk.lines, data.split(b"\n")):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise self.error(path, line, "not valid UTF-8 text; re-save the file as UTF-8") from None
+            raise
+
+    def label_ids(self, path: Path) -> Iterator["pa.Int64Array"]:
+        """The label ids of a label file in blocks, checked against the mapping."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        for chunk in _line_chunks(path):
+            values = self.decode(path, chunk)
+            try:
+                ids = pc.cast(pc.utf8_trim_whitespace(values), pa.int64())
+            except pa.ArrowInvalid as exc:
+                for line, value in zip(chunk.lines, values.to_pylist()):
+                    if not LABEL.fullmatch(value):
+                        raise self.error(path, line, f"label {value!r} is not an integer; "
+                                         f"write one label id such as 0 per line") from None
+                raise self.error(path, None, f"cannot read the label ids: {exc}") from None
+            if self.names is not None:
+                outside = pc.or_(pc.less(ids, 0), pc.greater_equal(ids, len(self.names)))
+                if pc.any(outside).as_py():
+                    row = pc.index(outside, True).as_py()
+                    raise self.error(path, chunk.lines[row], f"label id {ids[row]} has no name: "
+                                     f"{self.shown(self.mapping_path())} names the ids 0 to {len(self.names) - 1}")
+            yield ids
 
 
 @hookimpl
-def register_sources(register) -> None:  # type: ignore[no-untyped-def]
+def register_sources(register: Register) -> None:
     """Register the built-in sources."""
     for cls in (JsonlSource, JsonSource, CsvSource, TsvSource, ParquetSource, TextLinesSource):
         register(cls)
