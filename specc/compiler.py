@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from specc import __version__
 from specc.components import Component, Context, Params
@@ -17,6 +18,7 @@ from specc.rowhash import derive_seed
 from specc.spec import Spec
 from specc.spec.paths import NotFingerprinted
 
+CACHE_ENV = "SPECC_CACHE_DIR"
 STAGE_ORDER = ("sources", "clean", "annotate", "split", "augment", "format", "output")
 OUTPUT_FORMAT_VERSION = 1
 
@@ -35,17 +37,18 @@ class PlanStep:
     fingerprint: str
     pins: dict[str, Any] = field(default_factory=dict)
     files: tuple[dict[str, Any], ...] = ()
+    record: dict[str, Any] = field(default_factory=dict)
 
     @property
     def type(self) -> str:
         """The component's name, as written in the spec."""
         return self.component.cls.name if self.component else self.stage
 
-    def instantiate(self, spec_dir: Path, languages: tuple[str, ...] = ()) -> Component:
+    def instantiate(self, spec_dir: Path, languages: tuple[str, ...] = (), cache_dir: Path | None = None) -> Component:
         """A fresh component instance for this step."""
         assert self.component is not None and self.params is not None
         name = self.id.removeprefix("sources.") if self.stage == "sources" else self.id
-        return self.component.cls(self.params, Context(name, self.seed, spec_dir, languages))
+        return self.component.cls(self.params, Context(name, self.seed, spec_dir, languages, cache_dir, self.pins))
 
     def fingerprinted_params(self) -> dict[str, Any]:
         """Parameters that change the output, defaults applied (paths and the like left out)."""
@@ -58,6 +61,11 @@ class Plan:
 
     spec: Spec
     steps: tuple[PlanStep, ...]
+    cache_dir: Path
+
+    def instantiate(self, step: PlanStep) -> Component:
+        """A fresh component instance for one of this plan's steps."""
+        return step.instantiate(self.spec.dir, tuple(self.spec.model.languages), self.cache_dir)
 
     def stage(self, stage: str) -> list[PlanStep]:
         """The steps of one stage, in order."""
@@ -89,19 +97,6 @@ def fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def file_pin(path: Path, spec_dir: Path) -> dict[str, Any]:
-    """SHA-256 and size of one file, with its path relative to the spec (for people, not hashes)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    try:
-        shown = path.relative_to(spec_dir.resolve()).as_posix()
-    except ValueError:
-        shown = path.as_posix()
-    return {"path": shown, "sha256": digest.hexdigest(), "size": path.stat().st_size}
-
-
 def _step_ids(spec: Spec, field_name: str, entries: list[Any]) -> list[str]:
     ids: list[str] = []
     seen: dict[str, int] = {}
@@ -120,20 +115,38 @@ def _step_ids(spec: Spec, field_name: str, entries: list[Any]) -> list[str]:
     return ids
 
 
-def compile_spec(spec: Spec) -> Plan:
-    """Resolve every step, derive its seed and fingerprint, in the fixed stage order."""
+def default_cache_dir(spec: Spec) -> Path:
+    """Where a spec's step cache and downloads live unless told otherwise."""
+    return Path(os.environ.get(CACHE_ENV) or spec.dir / ".specc" / "cache")
+
+
+def _fingerprinted_pins(pins: dict[str, Any]) -> dict[str, Any]:
+    """Pins without the file paths shown to people (the hashes say what was read)."""
+    files = [{k: v for k, v in f.items() if k != "path"} for f in pins.get("files", [])]
+    return {**pins, "files": files} if "files" in pins else pins
+
+
+def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None = None,
+                 cache_dir: Path | None = None) -> Plan:
+    """Resolve every step, derive its seed and fingerprint, in the fixed stage order.
+
+    `locked_pins` maps source names to the pins a lock holds for them; sources reuse those
+    that still apply instead of resolving remote revisions anew.
+    """
     registry = get_registry()
     model = spec.model
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(spec)
+    locked_pins = locked_pins or {}
     steps: list[PlanStep] = []
 
     def add(step_id: str, stage: str, kind: str, name: str | None, params: Params | None,
-            upstream: tuple[str, ...], files: list[dict[str, Any]] | None = None) -> PlanStep:
+            upstream: tuple[str, ...], pins: dict[str, Any] | None = None) -> PlanStep:
         component = registry.get(kind, name) if name else None
         if component is not None and params is not None:
             params = own_params(component.cls.Params, params)
         seed = derive_seed(model.seed, step_id)
         upstream_fps = [next(s.fingerprint for s in steps if s.id == u) for u in upstream]
-        pins = {"files": [{"sha256": f["sha256"], "size": f["size"]} for f in files]} if files else {}
+        pins = pins or {}
         payload = {
             "step": step_id,
             "component": name,
@@ -142,17 +155,18 @@ def compile_spec(spec: Spec) -> Plan:
             "params": fingerprinted_params(params) if params is not None else {},
             "seed": seed,
             "upstream": upstream_fps,
-            "pins": pins,
+            "pins": _fingerprinted_pins(pins),
         }
         step = PlanStep(step_id, stage, kind, component, params, seed, upstream,
-                        fingerprint(payload), pins, tuple(files or ()))
+                        fingerprint(payload), pins, tuple(pins.get("files", ())), payload)
         steps.append(step)
         return step
 
     for name, source in model.sources.items():
-        instance = registry.get("source", source.type).cls(source, Context(name, 0, spec.dir))
-        files = [file_pin(p, spec.dir) for p in instance.files()]
-        add(f"sources.{name}", "sources", "source", source.type, source, (), files)
+        component = registry.get("source", source.type)
+        instance = component.cls(own_params(component.cls.Params, source), Context(name, 0, spec.dir, (), cache_dir))
+        pins = instance.pin(locked_pins.get(name))
+        add(f"sources.{name}", "sources", "source", source.type, source, (), pins)
     previous = tuple(s.id for s in steps)
     for stage, kind in (("clean", "step"), ("annotate", "annotator")):
         entries = getattr(model, stage)
@@ -165,4 +179,4 @@ def compile_spec(spec: Spec) -> Plan:
     if model.format is not None:
         previous = (add("format", "format", "formatter", model.format.type, model.format, previous).id,)
     add("output", "output", "output", None, None, previous)
-    return Plan(spec, tuple(steps))
+    return Plan(spec, tuple(steps), cache_dir)

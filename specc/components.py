@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,6 +29,8 @@ class Context:
     seed: int
     spec_dir: Path
     languages: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+    pins: Mapping[str, Any] = field(default_factory=dict)
 
     def path(self, value: str) -> Path:
         """Resolve a path from the spec against the spec's folder."""
@@ -89,6 +91,17 @@ class Source(Component):
     def files(self) -> list[Path]:
         """The local files this source reads, in reading order (pinned by hash)."""
         return []
+
+    def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
+        """What pins this source's data, as JSON; `locked` is the lock's pins (None to resolve anew).
+
+        Local files are hashed every time. Remote sources resolve a revision or download once,
+        and return `locked` unchanged while it still applies to their parameters. `read()`
+        finds the result in `self.context.pins`.
+        """
+        from specc.pins import file_pin
+
+        return {"files": [file_pin(p, self.context.spec_dir) for p in self.files()]}
 
     def read(self) -> Iterator["pa.RecordBatch | pa.Table"]:
         """Yield the source's rows with its own column names."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
+from specc.pins import sha256_file
 
 if TYPE_CHECKING:
     import datasets
@@ -55,15 +55,6 @@ def features_for(schema: "pa.Schema", label_names: dict[str, list[str]]) -> "dat
             )
         features[column] = datasets.ClassLabel(names=names)
     return features
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets.Features") -> dict[str, Any]:

@@ -17,6 +17,8 @@ ENTRY_POINT_GROUP = "specc"
 LOAD_ENV = "SPECC_LOAD_PLUGINS"
 DEFAULT_PLUGINS = (
     "specc.builtins.sources",
+    "specc.builtins.hub",
+    "specc.builtins.url",
     "specc.builtins.clean",
     "specc.builtins.splits",
     "specc.builtins.card_sections",

@@ -112,7 +112,7 @@ class _Run:
         self.schema: "pa.Schema | None" = None
 
     def instantiate(self, step: PlanStep) -> Any:
-        return step.instantiate(self.spec.dir, self.languages)
+        return self.plan.instantiate(step)
 
     def next_path(self) -> Path:
         self.counter += 1
@@ -240,7 +240,7 @@ def run_local(plan: Plan, options: BuildOptions) -> dict[str, Any]:
     work = staged / ".work"
     work.mkdir()
     row_steps = plan.stage("clean") + plan.stage("annotate")
-    instances: dict[str, Any] = {s.id: s.instantiate(plan.spec.dir, tuple(plan.spec.model.languages))
+    instances: dict[str, Any] = {s.id: plan.instantiate(s)
                                  for s in row_steps + plan.stage("format")}
     groups = [g for g in _groups(row_steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
     worker_groups = [[instances[s.id] for s in g] for g in groups] + [[instances[s.id]] for s in plan.stage("format")]

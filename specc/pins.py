@@ -1,0 +1,25 @@
+"""Pins: the hashes that tie a build to the exact bytes it read."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_pin(path: Path, spec_dir: Path) -> dict[str, Any]:
+    """SHA-256 and size of one file, with its path relative to the spec (for people, not hashes)."""
+    try:
+        shown = path.relative_to(spec_dir.resolve()).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    return {"path": shown, "sha256": sha256_file(path), "size": path.stat().st_size}
