@@ -1,27 +1,127 @@
-"""The build entry point: validate, compile, run the chosen executor."""
+"""The build entry points: lock, plan against the lock, build, verify."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from specc.compiler import compile_spec
+from specc.compiler import Plan, compile_spec
 from specc.components import Context, Params
 from specc.errors import SpeccError
-from specc.executor import BuildOptions
+from specc.executor import BuildOptions, BuildResult
+from specc.lock import check_upgrade_sources, lock_data, lock_path, locked_pins, read_lock, write_lock
+from specc.plan_diff import Change, diff_plan
 from specc.plugins import get_registry
-from specc.spec import load_spec
+from specc.spec import Spec, load_spec
+
+
+def _plan(spec: Spec, lock: dict[str, Any] | None, cache_dir: str | Path | None, upgrade: bool = False,
+          upgrade_sources: Iterable[str] = ()) -> Plan:
+    return compile_spec(spec, locked_pins(lock, upgrade, upgrade_sources), Path(cache_dir) if cache_dir else None)
+
+
+def lock(spec_path: str | Path, *, upgrade: bool = False, upgrade_sources: Iterable[str] = (),
+         cache_dir: str | Path | None = None) -> tuple[Path, bool]:
+    """Write the spec's lock (pins kept unless upgraded); returns its path and whether it changed."""
+    spec = load_spec(spec_path)
+    path = lock_path(spec)
+    previous = read_lock(path)
+    upgrade_sources = list(upgrade_sources)
+    plan = _plan(spec, previous, cache_dir, upgrade, upgrade_sources)
+    check_upgrade_sources(plan, upgrade_sources)
+    return path, write_lock(path, lock_data(plan, previous))
+
+
+def plan_changes(spec_path: str | Path, *, cache_dir: str | Path | None = None) -> tuple[Plan, list[Change], Path, bool]:
+    """The plan and each step's change against the lock; also the lock's path and whether it exists."""
+    from specc.cache import StepCache
+
+    spec = load_spec(spec_path)
+    path = lock_path(spec)
+    previous = read_lock(path)
+    plan = _plan(spec, previous, cache_dir)
+    return plan, diff_plan(plan, previous, StepCache(plan.cache_dir)), path, previous is not None
+
+
+def _stale(changes: list[Change], path: Path) -> SpeccError | None:
+    stale = [c for c in changes if c.status != "unchanged"]
+    if not stale:
+        return None
+    lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in stale]
+    return SpeccError(f"{path}: error: the lock is stale (--frozen); it differs from the spec and sources in:\n"
+                      + "\n".join(lines) + f"\nrun `specc lock {path.with_suffix('.yaml').name}` and commit the lock, "
+                      "or undo the change")
+
+
+def _run(plan: Plan, options: BuildOptions) -> BuildResult:
+    registry = get_registry()
+    executor = options.executor
+    if executor not in registry.names("executor"):
+        raise SpeccError(f"error: unknown executor '{executor}'; installed: {', '.join(registry.names('executor'))}")
+    runner = registry.get("executor", executor).cls(Params(), Context(f"executor.{executor}", 0, plan.spec.dir))
+    return runner.run(plan, options)
 
 
 def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
-          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Build the data set a spec describes; returns the statistics written to stats.json."""
+          progress: Callable[[str], None] | None = None, frozen: bool = False,
+          cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """Build the data set a spec describes and update its lock; returns the statistics (stats.json).
+
+    With `frozen`, refuse to build when the lock is missing or differs from the spec and sources,
+    and leave the lock as it is.
+    """
     if num_proc < 1:
         raise SpeccError("error: --num-proc must be at least 1")
     spec = load_spec(spec_path)
-    plan = compile_spec(spec)
-    registry = get_registry()
-    if executor not in registry.names("executor"):
-        raise SpeccError(f"error: unknown executor '{executor}'; installed: {', '.join(registry.names('executor'))}")
-    runner = registry.get("executor", executor).cls(Params(), Context(f"executor.{executor}", 0, spec.dir))
-    return runner.run(plan, BuildOptions(num_proc=num_proc, executor=executor, progress=progress))
+    path = lock_path(spec)
+    previous = read_lock(path)
+    if frozen and previous is None:
+        raise SpeccError(f"{path}: error: no lock (--frozen); run `specc lock {spec.path.name}` and commit the lock")
+    plan = _plan(spec, previous, cache_dir)
+    if frozen:
+        stale = _stale(diff_plan(plan, previous), path)
+        if stale is not None:
+            raise stale
+    result = _run(plan, BuildOptions(num_proc=num_proc, executor=executor, progress=progress))
+    if not frozen:
+        write_lock(path, lock_data(plan, previous, result.digests, result.stats["outputs"]))
+    return result.stats
+
+
+def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
+           progress: Callable[[str], None] | None = None) -> list[str]:
+    """Rebuild in a scratch cache and output folder and compare every digest with the lock.
+
+    Returns what was compared; raises naming each step or file whose bytes differ.
+    """
+    spec = load_spec(spec_path)
+    path = lock_path(spec)
+    previous = read_lock(path)
+    if previous is None or "outputs" not in previous:
+        raise SpeccError(f"{path}: error: no digests to verify against; run `specc build {spec.path.name}` first")
+    with tempfile.TemporaryDirectory(prefix="specc-verify-") as scratch:
+        plan = _plan(spec, previous, Path(scratch) / "cache")
+        stale = _stale(diff_plan(plan, previous), path)
+        if stale is not None:
+            raise stale
+        options = BuildOptions(num_proc=num_proc, executor=executor, progress=progress,
+                               output_dir=Path(scratch) / "output")
+        result = _run(plan, options)
+    differ, checked = [], []
+    for step_id, entry in previous["steps"].items():
+        if "output" in entry:
+            checked.append(step_id)
+            got = result.digests.get(step_id, {}).get("sha256")
+            if got != entry["output"]["sha256"]:
+                differ.append(f"  step {step_id}: sha256 {entry['output']['sha256'][:12]} in the lock, "
+                              f"{str(got)[:12]} rebuilt")
+    built = {o["path"]: o["sha256"] for o in result.stats["outputs"]}
+    for file, entry in previous["outputs"]["files"].items():
+        checked.append(file)
+        if built.get(file) != entry["sha256"]:
+            differ.append(f"  file {file}: sha256 {entry['sha256'][:12]} in the lock, {str(built.get(file))[:12]} rebuilt")
+    if differ:
+        raise SpeccError(f"{path}: error: the rebuild differs from the lock; these outputs are not deterministic "
+                         "(the first step listed is where it starts):\n" + "\n".join(differ))
+    return checked

@@ -66,17 +66,46 @@ def validate(specs: tuple[str, ...]) -> None:
     sys.exit(1 if failed else 0)
 
 
+_CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False),
+                          help="Step cache folder (default .specc/cache beside the spec, or $SPECC_CACHE_DIR).")
+
+
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan(spec: str, as_json: bool) -> None:
-    """Show the build plan: steps in stage order with seeds and fingerprints."""
-    from specc.compiler import compile_spec
+@click.option("--json", "as_json", is_flag=True, help="Print the plan and its diff as JSON.")
+@click.option("--check", is_flag=True, help="Exit 0 when nothing changed against the lock, 2 when something did.")
+@click.option("--steps", is_flag=True, help="Also list every step with its parameters, seed and fingerprint.")
+@_CACHE_DIR
+def plan(spec: str, as_json: bool, check: bool, steps: bool, cache_dir: str | None) -> None:
+    """Compare the plan with the lock: + new, ~ changed (with the cause), - removed, = unchanged."""
+    from specc.build import plan_changes
+    from specc.plan_diff import diff_json, diff_text
     from specc.plan_view import plan_json, plan_text
-    from specc.spec import load_spec
 
-    compiled = compile_spec(load_spec(spec))
-    click.echo(json.dumps(plan_json(compiled), indent=2) if as_json else plan_text(compiled))
+    compiled, changes, lock, exists = plan_changes(spec, cache_dir=cache_dir)
+    if as_json:
+        click.echo(json.dumps({"plan": plan_json(compiled), "diff": diff_json(compiled, changes)}, indent=2))
+    else:
+        shown = lock.name if lock.parent == Path(spec).resolve().parent else str(lock)
+        click.echo(diff_text(compiled, changes, shown, exists))
+        if steps:
+            click.echo(plan_text(compiled))
+    if check:
+        sys.exit(0 if all(c.status == "unchanged" for c in changes) else 2)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--upgrade", is_flag=True, help="Resolve every source's pins anew.")
+@click.option("--upgrade-source", "upgrade_sources", multiple=True, metavar="NAME",
+              help="Resolve this source's pins anew (repeatable).")
+@_CACHE_DIR
+def lock(spec: str, upgrade: bool, upgrade_sources: tuple[str, ...], cache_dir: str | None) -> None:
+    """Write SPEC's lock: source pins, plugin versions, seeds and fingerprints."""
+    from specc.build import lock as write
+
+    path, changed = write(spec, upgrade=upgrade, upgrade_sources=upgrade_sources, cache_dir=cache_dir)
+    click.echo(f"{'wrote' if changed else 'unchanged'} {path}")
 
 
 @cli.command()
@@ -84,14 +113,73 @@ def plan(spec: str, as_json: bool) -> None:
 @click.option("--num-proc", default=1, show_default=True, type=click.IntRange(min=1),
               help="Worker processes for row-wise steps (the output is the same for any number).")
 @click.option("--executor", default="local", show_default=True, help="Executor to run the plan on.")
-def build(spec: str, num_proc: int, executor: str) -> None:
-    """Build the data set, its stats.json and its card."""
+@click.option("--frozen", is_flag=True, help="Refuse to build when the lock is missing or stale; never write it.")
+@click.option("--verify", is_flag=True,
+              help="Rebuild in a scratch cache and folder and compare every digest with the lock.")
+@_CACHE_DIR
+def build(spec: str, num_proc: int, executor: str, frozen: bool, verify: bool, cache_dir: str | None) -> None:
+    """Build the data set, its stats.json and its card, through the step cache; update the lock."""
     from specc.build import build as run_build
+    from specc.build import verify as run_verify
     from specc.spec import load_spec
 
-    stats = run_build(spec, num_proc=num_proc, executor=executor, progress=_progress())
+    if verify:
+        checked = run_verify(spec, num_proc=num_proc, executor=executor, progress=_progress())
+        click.echo(f"verified: {len(checked)} digests in the lock match a rebuild from scratch")
+        return
+    stats = run_build(spec, num_proc=num_proc, executor=executor, progress=_progress(), frozen=frozen,
+                      cache_dir=cache_dir)
     rows = ", ".join(f"{out['split']} {out['rows']:,}" for out in stats["outputs"])
     click.echo(f"built {load_spec(spec).output_dir} ({rows})")
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect and clean the step cache."""
+
+
+@cache.command("info")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@_CACHE_DIR
+def cache_info(spec: str, cache_dir: str | None) -> None:
+    """Show where SPEC's cache is and how much it holds."""
+    from specc.cache import StepCache
+    from specc.compiler import default_cache_dir
+    from specc.spec import load_spec
+
+    info = StepCache(Path(cache_dir) if cache_dir else default_cache_dir(load_spec(spec))).info()
+    click.echo(f"cache {info['path']}")
+    for part in ("steps", "downloads"):
+        click.echo(f"  {part:<10} {info[part]['entries']:>6} entries {info[part]['bytes'] / 2**20:>10.1f} MB")
+
+
+@cache.command("gc")
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_CACHE_DIR
+def cache_gc(specs: tuple[str, ...], cache_dir: str | None) -> None:
+    """Remove cache entries that the locks of SPECS (sharing one cache) do not reach."""
+    from specc.cache import StepCache
+    from specc.compiler import default_cache_dir
+    from specc.lock import lock_path, read_lock
+    from specc.spec import load_spec
+
+    roots, fingerprints, downloads = set(), set(), set()
+    for path in specs:
+        loaded = load_spec(path)
+        roots.add(Path(cache_dir) if cache_dir else default_cache_dir(loaded))
+        lock = read_lock(lock_path(loaded))
+        if lock is None:
+            raise SpeccError(f"error: {path} has no lock, so gc cannot tell what it uses; run `specc lock {path}`")
+        for entry in lock["steps"].values():
+            fingerprints.add(entry["fingerprint"])
+            if entry.get("pins", {}).get("sha256"):
+                downloads.add(entry["pins"]["sha256"])
+    if len(roots) != 1:
+        raise SpeccError(f"error: the specs use different caches ({', '.join(map(str, sorted(roots)))}); "
+                         f"collect one cache at a time")
+    removed = StepCache(roots.pop()).gc(fingerprints, downloads)
+    click.echo(f"removed {removed['steps']} step entries and {removed['downloads']} downloads "
+               f"({removed['bytes'] / 2**20:.1f} MB)")
 
 
 @cli.command()

@@ -217,6 +217,6 @@ class Executor(Component):
 
     kind = "executor"
 
-    def run(self, plan: Any, options: Any) -> dict[str, Any]:
-        """Build `plan`; return the statistics of the build."""
+    def run(self, plan: Any, options: Any) -> Any:
+        """Build `plan`; return a `specc.executor.BuildResult`."""
         raise NotImplementedError

@@ -12,13 +12,15 @@ from tests.conftest import ROOT, run_cli, write
 
 
 def _digests(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every output file's bytes, but the build record (times and host, by design)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "build-record.json"}
 
 
 @pytest.fixture
 def quickstart(tmp_path: Path) -> Path:
     """A copy of specs/ to build in."""
-    shutil.copytree(ROOT / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(ROOT / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("build", ".specc"))
     return tmp_path / "specs" / "quickstart.yaml"
 
 
@@ -28,7 +30,7 @@ def test_quickstart_builds_and_loads(quickstart: Path) -> None:
     result = run_cli("build", str(quickstart))
     assert result.returncode == 0, result.stderr
     out = quickstart.parent / "build" / "support-intents"
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "build-record.json", "data", "stats.json"]
     loaded = datasets.load_dataset(str(out))
     stats = json.loads((out / "stats.json").read_text())
     assert list(loaded) == ["train", "validation", "test"]
@@ -51,13 +53,17 @@ def test_quickstart_builds_and_loads(quickstart: Path) -> None:
 
 def test_two_builds_and_worker_counts_give_identical_bytes(quickstart: Path, tmp_path: Path) -> None:
     out = quickstart.parent / "build" / "support-intents"
-    assert run_cli("build", str(quickstart)).returncode == 0
-    first = _digests(out)
-    assert run_cli("build", str(quickstart)).returncode == 0
+    lock = quickstart.with_suffix(".lock")
+    assert run_cli("build", str(quickstart), "--cache-dir", str(tmp_path / "c1")).returncode == 0
+    first, first_lock = _digests(out), lock.read_bytes()
+    assert run_cli("build", str(quickstart), "--cache-dir", str(tmp_path / "c2")).returncode == 0
     assert _digests(out) == first
-    result = run_cli("build", str(quickstart), "--num-proc", "2")
+    result = run_cli("build", str(quickstart), "--num-proc", "2", "--cache-dir", str(tmp_path / "c3"))
     assert result.returncode == 0, result.stderr
     assert _digests(out) == first
+    assert lock.read_bytes() == first_lock
+    record = json.loads((out / "build-record.json").read_text())
+    assert record["num_proc"] == 2 and record["cache"] == {"hits": 0, "misses": 6}
 
 
 def test_failed_build_keeps_previous_output(quickstart: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import shutil
 from pathlib import Path
 
@@ -95,7 +97,7 @@ def test_repeated_types_get_numbered_ids_and_duplicate_ids_are_errors(tmp_path: 
 
 
 def test_plan_command_prints_every_step(tmp_path: Path) -> None:
-    result = run_cli("plan", str(ROOT / "specs" / "quickstart.yaml"))
+    result = run_cli("plan", "--steps", str(ROOT / "specs" / "quickstart.yaml"))
     assert result.returncode == 0, result.stderr
     text = result.stdout
     for step in ("sources.faq", "sources.tickets", "sources.chats", "clean.normalize", "clean.dedup",
@@ -103,5 +105,5 @@ def test_plan_command_prints_every_step(tmp_path: Path) -> None:
         assert f"  {step} " in text
     assert "data/quickstart/faq.jsonl" in text
     assert text.strip().splitlines()[-1].startswith("10 steps; build fingerprint ")
-    as_json = run_cli("plan", "--json", str(ROOT / "specs" / "quickstart.yaml"))
-    assert '"fingerprint"' in as_json.stdout
+    as_json = json.loads(run_cli("plan", "--json", str(ROOT / "specs" / "quickstart.yaml")).stdout)
+    assert [s["id"] for s in as_json["plan"]["steps"]] == [c["step"] for c in as_json["diff"]["changes"]]

@@ -13,8 +13,8 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def run(self, plan: Any, options: Any) -> dict[str, Any]:
-        """Build into a staging folder, then move it into place; returns the build's statistics."""
+    def run(self, plan: Any, options: Any) -> Any:
+        """Build through the step cache into a staging folder, then move it into place."""
         from specc.executor.local import run_local
 
         return run_local(plan, options)

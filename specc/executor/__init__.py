@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+RECORD_FILE = "build-record.json"
 
 
 @dataclass(frozen=True)
@@ -13,8 +18,38 @@ class BuildOptions:
     num_proc: int = 1
     executor: str = "local"
     progress: Callable[[str], None] | None = None
+    output_dir: Path | None = None  # instead of the spec's (used by --verify)
 
     def report(self, message: str) -> None:
         """Send a progress line to whoever listens."""
         if self.progress is not None:
             self.progress(message)
+
+
+@dataclass
+class BuildResult:
+    """What an executor hands back: the statistics, each unit's output digest, the build record."""
+
+    stats: dict[str, Any]
+    digests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def build_record(plan: Any, options: BuildOptions, started: datetime, units: list[dict[str, Any]]) -> dict[str, Any]:
+    """The build record: when, where and how a build ran (never hashed, never in the card)."""
+    from specc import __version__
+
+    return {
+        "specc_version": __version__,
+        "spec": str(plan.spec.path),
+        "fingerprint": plan.fingerprint,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "executor": options.executor,
+        "num_proc": options.num_proc,
+        "cache_dir": str(plan.cache_dir),
+        "cache": {"hits": sum(u["cache"] == "hit" for u in units), "misses": sum(u["cache"] == "miss" for u in units)},
+        "units": units,
+    }

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import time
+from datetime import datetime, timezone
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from specc.compiler import Plan, PlanStep
+from specc.cache import DATA_FILE, Entry, StepCache, run_key
+from specc.compiler import Plan, PlanStep, fingerprint
 from specc.components import Component
 from specc.errors import DataError, SpeccError
-from specc.executor import BuildOptions
-from specc.executor.stagefiles import iter_batches, read_all, write_batches
+from specc.executor import RECORD_FILE, BuildOptions, BuildResult, build_record
+from specc.executor.stagefiles import iter_batches, read_all, read_schema, write_batches
 from specc.executor.tables import (
     augment_rows, check_split_names, value_counts, format_rows, new_step_stats, run_row_steps,
     run_step, source_batches,
 )
-from specc.output import order_splits, publish, recover, staging_dir, write_outputs
+from specc.output import order_splits, publish, recover, staging_dir, write_json, write_outputs
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -38,22 +41,23 @@ def _format_task(group: int, batch: "pa.RecordBatch") -> tuple["pa.Table", list[
 
 
 class _Pool:
-    """Ordered parallel map over batches with a bounded number in flight."""
+    """Ordered parallel map over batches with a bounded number in flight; workers start on first use."""
 
     def __init__(self, num_proc: int, groups: list[list[Component]]):
+        self.num_proc = num_proc
         self.groups = groups
-        self.pool = None
-        if num_proc > 1:
-            self.pool = ProcessPoolExecutor(num_proc, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_init_worker, initargs=(groups,))
-            self.window = 2 * num_proc
+        self.pool: ProcessPoolExecutor | None = None
+        self.window = 2 * num_proc
 
     def map(self, task: Callable, group: int, batches: Iterable[Any]) -> Iterator[Any]:
         """Results of `task(group, batch)` in input order."""
-        if self.pool is None:
+        if self.num_proc == 1:
             _init_worker(self.groups)
             yield from (task(group, b) for b in batches)
             return
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.num_proc, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_init_worker, initargs=(self.groups,))
         pending: list[Future] = []
         for batch in batches:
             pending.append(self.pool.submit(task, group, batch))
@@ -99,132 +103,176 @@ def _groups(steps: list[PlanStep]) -> list[list[PlanStep]]:
 
 
 class _Run:
-    """One build in a staging folder."""
+    """One build: each unit of steps is looked up in the cache by its run key, or run and stored."""
 
-    def __init__(self, plan: Plan, options: BuildOptions, work: Path):
+    def __init__(self, plan: Plan, options: BuildOptions, pool: _Pool):
         self.plan = plan
         self.options = options
-        self.work = work
-        self.spec = plan.spec
-        self.languages = tuple(plan.spec.model.languages)
-        self.counter = 0
+        self.pool = pool
+        self.cache = StepCache(plan.cache_dir)
         self.paths: list[Path] = []
         self.schema: "pa.Schema | None" = None
+        self.input_digest = ""
+        self.digests: dict[str, dict[str, Any]] = {}
+        self.timings: list[dict[str, Any]] = []
 
-    def instantiate(self, step: PlanStep) -> Any:
-        return self.plan.instantiate(step)
+    def unit(self, steps: list[PlanStep], compute: Callable[[Path], dict[str, Any]]) -> Entry:
+        """The cached output of `steps` on the current input, computed into a scratch file if missing."""
+        started = time.perf_counter()
+        key = run_key([s.record for s in steps], self.input_digest)
+        entry = self.cache.get(key)
+        hit = entry is not None
+        if entry is None:
+            scratch = self.cache.scratch()
+            try:
+                info = compute(scratch / DATA_FILE)
+                entry = self.cache.put(key, scratch, info, [s.fingerprint for s in steps if s.fingerprint])
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        self.digests[steps[-1].id] = {"sha256": entry.sha256, "rows": entry.meta["rows"]}
+        self.timings.append({"steps": [s.id for s in steps], "cache": "hit" if hit else "miss",
+                             "seconds": round(time.perf_counter() - started, 3)})
+        return entry
 
-    def next_path(self) -> Path:
-        self.counter += 1
-        return self.work / f"stage-{self.counter:03d}.arrow"
+    def advance(self, entry: Entry) -> None:
+        """Make a unit's output the input of the next."""
+        self.paths, self.schema, self.input_digest = [entry.data], read_schema(entry.data), entry.sha256
 
-    def store(self, tables: Iterable["pa.Table"]) -> int:
-        """Write a stage's output; its schema is that of the first table (or the input's if none)."""
+    def store(self, path: Path, tables: Iterable["pa.Table"]) -> int:
+        """Write a unit's output; its schema is that of the first table (or the input's if none)."""
         tables = iter(tables)
         first = next(tables, None)
         schema = first.schema if first is not None else self.schema
-        path = self.next_path()
-        rows = write_batches(path, schema, _chain(first, tables) if first is not None else [])
-        self.paths, self.schema = [path], schema
-        return rows
+        return write_batches(path, schema, _chain(first, tables) if first is not None else [])
 
     def read_sources(self) -> tuple[dict[str, Any], dict[str, list[str]]]:
         import pyarrow as pa
 
         sources: dict[str, Any] = {}
         labels: dict[str, tuple[str, list[str]]] = {}
-        schemas = []
+        entries = []
         for step in self.plan.stage("sources"):
-            source = self.instantiate(step)
+            source = self.plan.instantiate(step)
             name = source.context.step_id
-            self.options.report(f"reading source '{name}'")
-            batches = source_batches(source)
-            first = next(batches, None)
-            if first is None:
-                raise DataError(name, None, None, "no rows; check the files the source names")
-            path = self.next_path()
-            rows = write_batches(path, first.schema, _chain(first, batches))
-            self.paths.append(path)
-            schemas.append(first.schema)
-            for column, names in source.label_names().items():
+
+            def read(path: Path, source: Any = source, name: str = name) -> dict[str, Any]:
+                self.options.report(f"reading source '{name}'")
+                batches = source_batches(source)
+                first = next(batches, None)
+                if first is None:
+                    raise DataError(name, None, None, "no rows; check the files the source names")
+                rows = write_batches(path, first.schema, _chain(first, batches))
+                return {"rows": rows, "label_names": {k: list(v) for k, v in source.label_names().items()}}
+
+            self.input_digest = ""
+            entry = self.unit([step], read)
+            entries.append(entry)
+            for column, names in entry.meta["label_names"].items():
                 if column in labels and labels[column][1] != names:
                     raise DataError(name, None, None, f"label names of '{column}' differ from those of "
                                     f"source '{labels[column][0]}'; give both sources the same names")
                 labels[column] = (name, list(names))
             sources[name] = {"type": step.type, "license": step.params.license, "split": step.params.split,
-                             "files": list(step.files), "rows": rows}
+                             "files": list(step.files), "rows": entry.meta["rows"]}
         try:
-            self.schema = pa.unify_schemas(schemas, promote_options="permissive")
+            self.schema = pa.unify_schemas([read_schema(e.data) for e in entries], promote_options="permissive")
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise SpeccError(f"error: the sources' columns have incompatible types: {exc}; "
                              f"map them to common names and types with `columns:`") from None
+        self.paths = [e.data for e in entries]
+        self.input_digest = fingerprint({"sources": [e.sha256 for e in entries]})
         return sources, {column: names for column, (_, names) in sorted(labels.items())}
 
-    def run_steps(self, steps: list[PlanStep], pool: _Pool, group_ids: dict[str, int]) -> list[dict[str, Any]]:
+    def run_steps(self, steps: list[PlanStep], group_ids: dict[str, int]) -> list[dict[str, Any]]:
         records = []
         for group in _groups(steps):
-            totals = [new_step_stats() for _ in group]
-            self.options.report(f"running {', '.join(s.id for s in group)}")
-            if group[0].component.cls.scope == "row":  # type: ignore[union-attr]
-                results = pool.map(_row_task, group_ids[group[0].id], iter_batches(self.paths, self.schema))
 
-                def kept(results: Iterator[Any] = results) -> Iterator["pa.Table"]:
-                    for table, parts in results:
-                        for total, part in zip(totals, parts):
-                            _merge(total, part)
-                        yield table
+            def compute(path: Path, group: list[PlanStep] = group) -> dict[str, Any]:
+                totals = [new_step_stats() for _ in group]
+                self.options.report(f"running {', '.join(s.id for s in group)}")
+                if group[0].component.cls.scope == "row":  # type: ignore[union-attr]
+                    results = self.pool.map(_row_task, group_ids[group[0].id], iter_batches(self.paths, self.schema))
 
-                self.store(kept())
-            else:
-                table = run_step(self.instantiate(group[0]), read_all(self.paths, self.schema), totals[0])
-                self.store([table])
-            records.extend(_step_record(s, t) for s, t in zip(group, totals))
+                    def kept(results: Iterator[Any] = results) -> Iterator["pa.Table"]:
+                        for table, parts in results:
+                            for total, part in zip(totals, parts):
+                                _merge(total, part)
+                            yield table
+
+                    rows = self.store(path, kept())
+                else:
+                    step = self.plan.instantiate(group[0])
+                    table = run_step(step, read_all(self.paths, self.schema), totals[0])  # type: ignore[arg-type]
+                    rows = self.store(path, [table])
+                return {"rows": rows, "records": [_step_record(s, t) for s, t in zip(group, totals)]}
+
+            entry = self.unit(group, compute)
+            self.advance(entry)
+            records.extend(entry.meta["records"])
         return records
 
     def split(self) -> tuple[dict[str, Any], list[str]]:
-        import pyarrow as pa
-
-        table = read_all(self.paths, self.schema)
         steps = self.plan.stage("split")
-        if steps:
-            splitter = self.instantiate(steps[0])
-            self.options.report(f"splitting ({splitter.name})")
-            names = splitter.assign(table)
-            if len(names) != table.num_rows:
-                raise SpeccError(f"error: splitter '{splitter.name}' (plugin bug) returned "
-                                 f"{len(names)} names for {table.num_rows} rows")
-            info = {"method": splitter.name, "seed": steps[0].seed, "params": steps[0].fingerprinted_params()}
-            preferred = splitter.split_names()
-        else:
-            names = table.column("_split").fill_null("train")
-            info, preferred = {"method": "source", "seed": None, "params": {}}, []
-        table = table.set_column(table.column_names.index("_split"), "_split", names)
-        order = order_splits(check_split_names(table.column("_split")), preferred)
-        self.store([table])
-        return info, order
+
+        def compute(path: Path) -> dict[str, Any]:
+            table = read_all(self.paths, self.schema)
+            if steps:
+                splitter = self.plan.instantiate(steps[0])
+                self.options.report(f"splitting ({splitter.name})")
+                names = splitter.assign(table)  # type: ignore[attr-defined]
+                if len(names) != table.num_rows:
+                    raise SpeccError(f"error: splitter '{splitter.name}' (plugin bug) returned "
+                                     f"{len(names)} names for {table.num_rows} rows")
+                info = {"method": splitter.name, "seed": steps[0].seed, "params": steps[0].fingerprinted_params()}
+                preferred = splitter.split_names()  # type: ignore[attr-defined]
+            else:
+                names = table.column("_split").fill_null("train")
+                info, preferred = {"method": "source", "seed": None, "params": {}}, []
+            table = table.set_column(table.column_names.index("_split"), "_split", names)
+            order = order_splits(check_split_names(table.column("_split")), preferred)
+            return {"rows": self.store(path, [table]), "info": info, "order": order}
+
+        entry = self.unit(steps or [_NO_SPLIT], compute)
+        self.advance(entry)
+        return entry.meta["info"], entry.meta["order"]
 
     def augment(self) -> list[dict[str, Any]]:
         import pyarrow as pa
 
         records = []
         for step in self.plan.stage("augment"):
-            augmenter = self.instantiate(step)
-            self.options.report(f"augmenting ({step.id})")
-            table = read_all(self.paths, self.schema)
-            made = augment_rows(augmenter, table)
-            combined = pa.concat_tables([table, made], promote_options="permissive")
-            self.store([combined])
-            added = {str(k): v for k, v in value_counts(made.column("_split")).items()}
-            records.append({"id": step.id, "stage": "augment", "type": step.type,
-                            "params": step.fingerprinted_params(), "rows_in": table.num_rows,
-                            "rows_out": combined.num_rows, "dropped": {}, "added": dict(sorted(added.items())),
-                            "by_source": {}})
+
+            def compute(path: Path, step: PlanStep = step) -> dict[str, Any]:
+                augmenter = self.plan.instantiate(step)
+                self.options.report(f"augmenting ({step.id})")
+                table = read_all(self.paths, self.schema)
+                made = augment_rows(augmenter, table)  # type: ignore[arg-type]
+                combined = pa.concat_tables([table, made], promote_options="permissive")
+                added = {str(k): v for k, v in value_counts(made.column("_split")).items()}
+                record = {"id": step.id, "stage": "augment", "type": step.type,
+                          "params": step.fingerprinted_params(), "rows_in": table.num_rows,
+                          "rows_out": combined.num_rows, "dropped": {}, "added": dict(sorted(added.items())),
+                          "by_source": {}}
+                return {"rows": self.store(path, [combined]), "records": [record]}
+
+            entry = self.unit([step], compute)
+            self.advance(entry)
+            records.extend(entry.meta["records"])
         return records
 
-    def format(self, pool: _Pool, group: int) -> None:
+    def format(self, group: int) -> None:
         step = self.plan.stage("format")[0]
-        self.options.report(f"formatting ({step.type})")
-        self.store(t for t, _ in pool.map(_format_task, group, iter_batches(self.paths, self.schema)))
+
+        def compute(path: Path) -> dict[str, Any]:
+            self.options.report(f"formatting ({step.type})")
+            tables = (t for t, _ in self.pool.map(_format_task, group, iter_batches(self.paths, self.schema)))
+            return {"rows": self.store(path, tables)}
+
+        self.advance(self.unit([step], compute))
+
+
+# The unit key of "no split stage": rows keep the split their source gave them.
+_NO_SPLIT = PlanStep("split", "split", "splitter", None, None, 0, (), "", record={"step": "split", "method": None})
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -232,33 +280,32 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def run_local(plan: Plan, options: BuildOptions) -> dict[str, Any]:
-    """Build into a staging folder, then move it into place; returns the build's statistics."""
-    output_dir = plan.spec.output_dir
+def run_local(plan: Plan, options: BuildOptions) -> BuildResult:
+    """Build into a staging folder through the step cache, then move it into place."""
+    output_dir = options.output_dir or plan.spec.output_dir
     recover(output_dir)
-    staged = staging_dir(output_dir)
-    work = staged / ".work"
-    work.mkdir()
+    started = datetime.now(timezone.utc)
     row_steps = plan.stage("clean") + plan.stage("annotate")
-    instances: dict[str, Any] = {s.id: plan.instantiate(s)
-                                 for s in row_steps + plan.stage("format")}
     groups = [g for g in _groups(row_steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
-    worker_groups = [[instances[s.id] for s in g] for g in groups] + [[instances[s.id]] for s in plan.stage("format")]
+    worker_groups = [[plan.instantiate(s) for s in g] for g in groups] + [
+        [plan.instantiate(s)] for s in plan.stage("format")]
     group_ids = {g[0].id: i for i, g in enumerate(groups)}
     pool = _Pool(options.num_proc, worker_groups)
+    staged = staging_dir(output_dir)
     try:
-        run = _Run(plan, options, work)
+        run = _Run(plan, options, pool)
         sources, label_names = run.read_sources()
-        steps = run.run_steps(row_steps, pool, group_ids)
+        steps = run.run_steps(row_steps, group_ids)
         split_info, split_order = run.split()
         steps += run.augment()
         if plan.stage("format"):
-            run.format(pool, len(groups))
+            run.format(len(groups))
         final = read_all(run.paths, run.schema)
-        shutil.rmtree(work)
         stats = write_outputs(plan, final, staged, sources, steps, split_info, split_order, label_names)
+        record = build_record(plan, options, started, run.timings)
+        write_json(staged / RECORD_FILE, record)
         publish(staged, output_dir)
-        return stats
+        return BuildResult(stats, run.digests, record)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

@@ -31,6 +31,13 @@ def read_table(path: Path) -> "pa.Table":
     return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
+def read_schema(path: Path) -> "pa.Schema":
+    """The schema of a stage file."""
+    import pyarrow as pa
+
+    return pa.ipc.open_file(pa.memory_map(str(path))).schema
+
+
 def conform(table: "pa.Table", schema: "pa.Schema") -> "pa.Table":
     """`table` with the columns of `schema`, missing ones filled with nulls."""
     import pyarrow as pa
