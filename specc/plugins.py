@@ -20,6 +20,8 @@ DEFAULT_PLUGINS = (
     "specc.builtins.hub",
     "specc.builtins.url",
     "specc.builtins.clean",
+    "specc.builtins.near_dedup",
+    "specc.builtins.decontaminate",
     "specc.builtins.splits",
     "specc.builtins.card_sections",
     "specc.builtins.executors",
