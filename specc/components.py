@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from specc.errors import SpeccError
 
@@ -144,10 +144,18 @@ class Annotator(Step):
     kind = "annotator"
 
 
+class LeakageParams(Params):
+    """Limits on rows shared between splits; the build fails with the report when one is exceeded."""
+
+    max_exact: int | None = Field(None, ge=0, description="Most exact-duplicate pairs allowed across splits.")
+    max_near: int | None = Field(None, ge=0, description="Most near-duplicate pairs allowed across splits.")
+
+
 class SplitterParams(Params):
     """Options shared by every splitter."""
 
-    ratios: dict[str, float] = {"train": 0.8, "validation": 0.1, "test": 0.1}
+    leakage: LeakageParams = Field(default_factory=LeakageParams,
+                                   description="Fail the build when splits share more rows than this.")
 
 
 class Splitter(Component):
@@ -157,8 +165,8 @@ class Splitter(Component):
     Params = SplitterParams
 
     def split_names(self) -> list[str]:
-        """The splits this splitter can assign, in output order."""
-        return list(self.params.ratios)
+        """The splits this splitter can assign, in output order (ratio keys when it has ratios)."""
+        return list(getattr(self.params, "ratios", {}))
 
     def assign(self, table: "pa.Table") -> "pa.Array":
         """One split name per row of `table`."""

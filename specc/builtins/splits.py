@@ -112,7 +112,7 @@ class StratifiedSplit(Splitter):
         return _names(index, names)
 
 
-class PredefinedParams(Params):
+class PredefinedParams(SplitterParams):
     """Take each row's split from a column (by default the source's `split:`)."""
 
     column: str = Field("_split", description="Column holding each row's split name.")
