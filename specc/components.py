@@ -172,6 +172,10 @@ class Splitter(Component):
         """One split name per row of `table`."""
         raise NotImplementedError
 
+    def configurations(self) -> dict[str, dict[str, list[str]]]:
+        """Output configurations built from the assigned splits (k-fold), or {} for one default."""
+        return {}
+
 
 class AugmenterParams(Params):
     """Options shared by every augmenter."""

@@ -63,9 +63,18 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
     from huggingface_hub import DatasetCardData
 
     features = datasets.Features.from_dict(stats["features"])
-    splits = datasets.SplitDict(dataset_name=spec.name)
-    for out in stats["outputs"]:
-        splits.add(datasets.SplitInfo(out["split"], num_bytes=out["num_bytes"], num_examples=out["rows"]))
+    outputs = {out["split"]: out for out in stats["outputs"]}
+    configurations = stats["split"].get("configurations") or {"default": {s: [s] for s in outputs}}
+    infos, configs = {}, {}
+    for name, parts in configurations.items():
+        splits = datasets.SplitDict(dataset_name=spec.name)
+        for split, members in parts.items():
+            splits.add(datasets.SplitInfo(split, num_bytes=sum(outputs[m]["num_bytes"] for m in members),
+                                          num_examples=sum(outputs[m]["rows"] for m in members)))
+        infos[name] = DatasetInfo(features=features, splits=splits)
+        configs[name] = {"data_files": [
+            {"split": split, "path": outputs[members[0]]["path"] if len(members) == 1
+             else [outputs[m]["path"] for m in members]} for split, members in parts.items()]}
     total = sum(out["rows"] for out in stats["outputs"])
     card = DatasetCardData(
         license=spec.license,
@@ -74,9 +83,8 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
         size_categories=[size_category(total)],
         pretty_name=spec.card.pretty_name or spec.name,
     )
-    DatasetInfosDict({"default": DatasetInfo(features=features, splits=splits)}).to_dataset_card_data(card)
-    files = [{"split": out["split"], "path": out["path"]} for out in stats["outputs"]]
-    MetadataConfigs({"default": {"data_files": files}}).to_dataset_card_data(card)
+    DatasetInfosDict(infos).to_dataset_card_data(card)
+    MetadataConfigs(configs).to_dataset_card_data(card)
     return card.to_yaml()
 
 
