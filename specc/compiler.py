@@ -126,6 +126,17 @@ def _fingerprinted_pins(pins: dict[str, Any]) -> dict[str, Any]:
     return {**pins, "files": files} if "files" in pins else pins
 
 
+def _file_pins(component: Registered, entry: Params, step_id: str, spec: Spec, cache_dir: Path) -> dict[str, Any]:
+    """SHA-256 pins of the files a step reads besides its input (evaluation sets, word lists ...)."""
+    from specc.pins import file_pin
+
+    if component.cls.files is Component.files:
+        return {}
+    instance = component.cls(own_params(component.cls.Params, entry),
+                             Context(step_id, 0, spec.dir, tuple(spec.model.languages), cache_dir))
+    return {"files": [file_pin(p, spec.dir) for p in instance.files()]}
+
+
 def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None = None,
                  cache_dir: Path | None = None) -> Plan:
     """Resolve every step, derive its seed and fingerprint, in the fixed stage order.
@@ -171,7 +182,8 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
     for stage, kind in (("clean", "step"), ("annotate", "annotator")):
         entries = getattr(model, stage)
         for step_id, entry in zip(_step_ids(spec, stage, entries), entries):
-            previous = (add(step_id, stage, kind, entry.type, entry, previous).id,)
+            pins = _file_pins(registry.get(kind, entry.type), entry, step_id, spec, cache_dir)
+            previous = (add(step_id, stage, kind, entry.type, entry, previous, pins).id,)
     if model.split is not None:
         previous = (add("split", "split", "splitter", model.split.method, model.split, previous).id,)
     for step_id, entry in zip(_step_ids(spec, "augment", model.augment), model.augment):

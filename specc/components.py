@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from specc.errors import SpeccError
+from specc.leakage import NearParams
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,6 +61,10 @@ class Component:
     def __init__(self, params: Params, context: Context):
         self.params = params
         self.context = context
+
+    def files(self) -> list[Path]:
+        """Local files this component reads besides its input rows; their bytes are fingerprinted."""
+        return []
 
     def fail(self, message: str) -> SpeccError:
         """An error that names this step; raise what it returns."""
@@ -149,6 +154,8 @@ class LeakageParams(Params):
 
     max_exact: int | None = Field(None, ge=0, description="Most exact-duplicate pairs allowed across splits.")
     max_near: int | None = Field(None, ge=0, description="Most near-duplicate pairs allowed across splits.")
+    near: NearParams | None = Field(None, description="Also count near-duplicate pairs across splits, found this "
+                                    "way (default settings when only max_near is given).")
 
 
 class SplitterParams(Params):

@@ -40,6 +40,16 @@ class DataError(SpeccError):
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
         super().__init__(f"{where}error: source '{source}': {message}")
 
+    def __reduce__(self) -> tuple:
+        # Raised in worker processes: travel as the finished message, not the constructor's arguments.
+        return (_restore, (type(self), str(self)))
+
+
+def _restore(cls: type[SpeccError], message: str) -> SpeccError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
+
 
 class PluginError(SpeccError):
     """A plugin misbehaved or conflicts with another; names the plugin."""

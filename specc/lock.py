@@ -74,7 +74,7 @@ def lock_data(plan: Plan, previous: dict[str, Any] | None = None, digests: dict[
             "seed": record["seed"],
             "upstream": list(step.upstream),
         }
-        if step.stage == "sources":
+        if step.stage == "sources" or step.pins:
             entry["pins"] = step.pins
         old = old_steps.get(step.id, {})
         digest = (digests or {}).get(step.id) or (old.get("output") if old.get("fingerprint") == step.fingerprint else None)

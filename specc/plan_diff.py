@@ -46,18 +46,18 @@ def value_changes(prefix: str, old: Any, new: Any) -> list[str]:
     return [] if old == new else [f"{prefix} {_show(old)} -> {_show(new)}"]
 
 
-def _pin_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def _pin_changes(old: dict[str, Any], new: dict[str, Any], what: str) -> list[str]:
     old_files = {f.get("path"): f for f in old.get("files", [])}
     new_files = {f.get("path"): f for f in new.get("files", [])}
     out = []
     for path in sorted(set(old_files) | set(new_files), key=str):
         before, after = old_files.get(path), new_files.get(path)
         if before is None:
-            out.append(f"source bytes: {path} added")
+            out.append(f"{what} bytes: {path} added")
         elif after is None:
-            out.append(f"source bytes: {path} removed")
+            out.append(f"{what} bytes: {path} removed")
         elif (before.get("sha256"), before.get("size")) != (after.get("sha256"), after.get("size")):
-            out.append(f"source bytes: {path} sha256 {str(before.get('sha256'))[:12]} -> {str(after.get('sha256'))[:12]}")
+            out.append(f"{what} bytes: {path} sha256 {str(before.get('sha256'))[:12]} -> {str(after.get('sha256'))[:12]}")
     rest_old = {k: v for k, v in old.items() if k != "files"}
     rest_new = {k: v for k, v in new.items() if k != "files"}
     return out + value_changes("pins", rest_old, rest_new)
@@ -78,8 +78,8 @@ def step_causes(step: PlanStep, old: dict[str, Any], locked: dict[str, Any], cha
     causes += value_changes("params", old.get("params", {}), record["params"])
     if old.get("seed") != record["seed"]:
         causes.append(f"seed {old.get('seed')} -> {record['seed']}")
-    if step.stage == "sources":
-        causes += _pin_changes(old.get("pins", {}), step.pins)
+    if step.stage == "sources" or step.pins or old.get("pins"):
+        causes += _pin_changes(old.get("pins", {}), step.pins, "source" if step.stage == "sources" else "file")
     if list(step.upstream) != old.get("upstream"):
         causes.append(f"upstream {', '.join(old.get('upstream', [])) or 'none'} -> {', '.join(step.upstream)}")
     else:

@@ -8,6 +8,7 @@ from typing import Any
 from specc.card import render_template
 from specc.components import CardData, CardSection
 from specc.hookspecs import hookimpl
+from specc.leakage import leakage_markdown
 
 
 def _params_text(params: dict[str, Any]) -> str:
@@ -80,8 +81,10 @@ class SplitsSection(CardSection):
             rows = [(label, [info["by_label"].get(column, {}).get(label, 0) for _, info in splits])
                     for label in names]
             labels.append((column, rows))
+        leakage = split.get("leakage")
         return render_template("splits.md.j2", method=split["method"], seed=split["seed"],
-                               splits=splits, source_names=sorted(card.stats["sources"]), labels=labels)
+                               splits=splits, source_names=sorted(card.stats["sources"]), labels=labels,
+                               leakage=leakage, leakage_table=leakage_markdown(leakage) if leakage else "")
 
 
 class ProseSection(CardSection):

@@ -20,6 +20,7 @@ from specc.executor.tables import (
     augment_rows, check_split_names, value_counts, format_rows, new_step_stats, run_row_steps,
     run_step, source_batches,
 )
+from specc.leakage import NearParams, check_leakage, leakage_report
 from specc.output import order_splits, publish, recover, staging_dir, write_json, write_outputs
 
 if TYPE_CHECKING:
@@ -232,6 +233,13 @@ class _Run:
                 info, preferred = {"method": "source", "seed": None, "params": {}}, []
             table = table.set_column(table.column_names.index("_split"), "_split", names)
             order = order_splits(check_split_names(table.column("_split")), preferred)
+            limits = getattr(splitter.params, "leakage", None) if steps else None
+            near = limits.near or (NearParams() if limits.max_near is not None else None) if limits else None
+            self.options.report("checking leakage between splits")
+            info["leakage"] = leakage_report(table, order=order, near=near, seed=steps[0].seed if steps else 0,
+                                             languages=tuple(self.plan.spec.model.languages))
+            if limits is not None:
+                check_leakage(info["leakage"], limits)
             return {"rows": self.store(path, [table]), "info": info, "order": order}
 
         entry = self.unit(steps or [_NO_SPLIT], compute)

@@ -1,0 +1,315 @@
+"""Tests of the leakage report: exact and near-duplicate rows shared across splits, and its limits."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tests.conftest import run_cli, write
+from specc.builtins.sources import TextLinesSource
+from specc.components import Context, LeakageParams
+from specc.errors import SpeccError
+from specc.leakage import (
+    NearParams, check_leakage, default_columns, leakage_markdown, leakage_report, resolve_unit, text_units,
+    window_hashes,
+)
+
+TWEETEVAL_SPLITS = (("train", "train"), ("validation", "val"), ("test", "test"))
+
+
+def normalized(text: str | None) -> str:
+    """Python's view of the report's key: no control/format characters, NFKC, collapsed whitespace, lowercase."""
+    if text is None:
+        return ""
+    kept = "\t\n\v\f\r\x85\u200c\u200d"
+    text = "".join(c for c in text if c in kept or unicodedata.category(c) not in ("Cc", "Cf"))
+    return " ".join(unicodedata.normalize("NFKC", text).split()).lower()
+
+
+def table(texts: list[str | None], splits: list[str], **extra) -> pa.Table:
+    """A split table with `_id`, `_split`, `text` and any `extra` columns."""
+    return pa.table({"_id": [f"s:{i}" for i in range(len(texts))], "_split": splits,
+                     "text": pa.array(texts, pa.string()), **extra})
+
+
+def read_tweeteval(folder: Path) -> pa.Table:
+    """TweetEval hate's three splits (text-lines layout) as one table with `_id` and `_split`."""
+    parts = []
+    for split, prefix in TWEETEVAL_SPLITS:
+        params = TextLinesSource.Params.model_construct(
+            text=f"{prefix}_text.txt", label=f"{prefix}_labels.txt", label_names="mapping.txt")
+        part = pa.Table.from_batches(list(TextLinesSource(params, Context("hate", 0, folder)).read()))
+        part = part.add_column(0, "_id", pa.array([f"{split}:{i}" for i in range(part.num_rows)]))
+        parts.append(part.append_column("_split", pa.array([split] * part.num_rows)))
+    return pa.concat_tables(parts)
+
+
+def oracle(rows: pa.Table) -> dict[str, dict]:
+    """Brute force: exact pairs, rows and texts per split pair from a dict of normalized text -> splits."""
+    where: dict[str, Counter] = defaultdict(Counter)
+    for text, split in zip(rows.column("text").to_pylist(), rows.column("_split").to_pylist()):
+        if normalized(text):
+            where[normalized(text)][split] += 1
+    splits = [s for s in ("train", "validation", "test") if s in set(rows.column("_split").to_pylist())]
+    out = {}
+    for a, b in combinations(splits, 2):
+        shared = [c for c in where.values() if c[a] and c[b]]
+        out[f"{a}/{b}"] = {"exact_pairs": sum(c[a] * c[b] for c in shared),
+                           "exact_rows": {a: sum(c[a] for c in shared), b: sum(c[b] for c in shared)},
+                           "exact_texts": len(shared)}
+    return out
+
+
+# --- exact leaks on real data ---------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_exact_leaks_on_tweeteval_hate_match_brute_force(shared_data: Path) -> None:
+    rows = read_tweeteval(shared_data / "tweeteval" / "hate")
+    report = leakage_report(rows, order=["train", "validation", "test"])
+    expected = oracle(rows)
+    assert report["columns"] == ["text"]
+    assert list(report["pairs"]) == ["train/validation", "train/test", "validation/test"]
+    for name, counts in expected.items():
+        got = report["pairs"][name]
+        assert {k: got[k] for k in counts} == counts, name
+    assert report["total"] == {"exact_pairs": sum(c["exact_pairs"] for c in expected.values())}
+    assert report["total"]["exact_pairs"] > 0  # the data set does leak; the test means something
+    texts = dict(zip(rows.column("_id").to_pylist(), rows.column("text").to_pylist()))
+    for name, entry in report["pairs"].items():
+        assert len(entry["examples"]) == min(5, entry["exact_texts"])
+        for example in entry["examples"]:
+            keys = {normalized(texts[i]) for ids in example["ids"].values() for i in ids}
+            assert len(keys) == 1 and len(example["text"]) <= 200
+            assert all(i.startswith(split + ":") for split, ids in example["ids"].items() for i in ids)
+    json.dumps(report)
+    assert leakage_report(rows, order=["train", "validation", "test"]) == report
+
+
+@pytest.mark.shared_data
+def test_limit_fails_with_the_leaked_texts_listed(shared_data: Path) -> None:
+    rows = read_tweeteval(shared_data / "tweeteval" / "hate")
+    report = leakage_report(rows, order=["train", "validation", "test"])
+    total = report["total"]["exact_pairs"]
+    with pytest.raises(SpeccError) as caught:
+        check_leakage(report, LeakageParams(max_exact=0))
+    message = str(caught.value)
+    assert message.startswith(f"error: split: {total} exact-duplicate pairs across splits exceed leakage.max_exact 0:")
+    first = report["pairs"]["train/test"]["examples"][0]
+    assert json.dumps(first["text"], ensure_ascii=False) in message
+    assert ", ".join(first["ids"]["test"]) in message
+    assert "validation/test" not in message  # pairs without leaks are not listed
+    assert "fix: deduplicate before the split" in message
+    check_leakage(report, LeakageParams(max_exact=total))
+    check_leakage(report, LeakageParams())
+
+
+# --- exact leaks on small tables ------------------------------------------------------------
+
+
+def test_exact_counts_pairs_rows_and_normalizes() -> None:
+    rows = table(["Hello  world", "hello world", "HELLO WORLD\u200b", "other", "hello world", "", None, "  "],
+                 ["train", "train", "test", "test", "validation", "test", "train", "validation"])
+    report = leakage_report(rows)
+    assert report["rows"] == {"train": 2, "validation": 1, "test": 2}  # empty and null keys are left out
+    assert report["pairs"]["train/test"] == {
+        "exact_pairs": 2, "exact_rows": {"train": 2, "test": 1}, "exact_texts": 1,
+        "examples": [{"text": "Hello  world", "ids": {"train": ["s:0", "s:1"], "test": ["s:2"]},
+                      "rows": {"train": 2, "test": 1}}],
+    }
+    assert report["pairs"]["train/validation"]["exact_pairs"] == 2
+    assert report["pairs"]["validation/test"]["exact_pairs"] == 1
+    assert report["total"] == {"exact_pairs": 5} and report["near"] is None
+
+
+def test_examples_are_the_first_five_leaked_texts_in_table_order() -> None:
+    texts = [f"text number {i}" for i in range(20)]
+    rows = table(texts + texts[::-1], ["train"] * 20 + ["test"] * 20)
+    examples = leakage_report(rows)["pairs"]["train/test"]["examples"]
+    assert [e["text"] for e in examples] == texts[:5]
+    long = table(["x" * 300, "X" * 300], ["train", "test"])
+    assert leakage_report(long)["pairs"]["train/test"]["examples"][0]["text"] == "x" * 199 + "…"
+
+
+def test_columns_default_and_multi_column_keys() -> None:
+    rows = pa.table({"_id": ["a", "b", "c"], "_split": ["train", "test", "test"],
+                     "prompt": ["Q", "q", "q"], "answer": ["A", "a", "b"], "label": [1, 2, 3]})
+    assert default_columns(rows) == ["prompt", "answer"]
+    assert default_columns(rows.append_column("text", pa.array(["", "", ""]))) == ["text"]
+    report = leakage_report(rows)
+    assert report["columns"] == ["prompt", "answer"]
+    assert report["pairs"]["train/test"]["exact_pairs"] == 1
+    assert report["pairs"]["train/test"]["examples"][0]["text"] == "Q | A"
+    with pytest.raises(SpeccError, match="column 'label' holds int64, not text"):
+        leakage_report(rows, ["label"])
+    with pytest.raises(SpeccError, match="no column 'missing'"):
+        leakage_report(rows, ["missing"])
+
+
+def test_split_order_and_single_split() -> None:
+    rows = table(["a", "a", "b"], ["fold1", "fold0", "fold1"])
+    assert list(leakage_report(rows)["pairs"]) == ["fold0/fold1"]
+    assert list(leakage_report(rows, order=["fold1", "fold0"])["pairs"]) == ["fold1/fold0"]
+    assert leakage_report(table(["a", "a"], ["train", "train"]))["pairs"] == {}
+
+
+def test_exact_report_scales_without_python_loops_over_rows() -> None:
+    n = 200_000
+    texts = [f"row {i % (n // 2)}" for i in range(n)]  # every text twice
+    splits = np.where(np.arange(n) < n // 2, "train", "test").tolist()
+    report = leakage_report(table(texts, splits))
+    assert report["pairs"]["train/test"]["exact_pairs"] == n // 2
+
+
+# --- near leaks ----------------------------------------------------------------------------
+
+
+def sentence(rng: random.Random, words: int = 20) -> str:
+    """Random lowercase words."""
+    return " ".join("".join(rng.choice("abcdefghij") for _ in range(6)) for _ in range(words))
+
+
+def python_jaccard(x: str, y: str, n: int) -> float:
+    """Jaccard of word n-gram sets, in Python."""
+    def grams(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"[^\W_]+", text.lower())
+        return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)} or {tuple(words)}
+
+    a, b = grams(x), grams(y)
+    return len(a & b) / len(a | b)
+
+
+def planted() -> tuple[pa.Table, set[tuple[str, str]]]:
+    """Unrelated sentences with near copies planted across splits (and within train, not to be reported)."""
+    rng = random.Random(7)
+    texts, splits, across = [], [], set()
+    for i in range(150):
+        texts.append(sentence(rng))
+        splits.append(["train", "validation", "test"][i % 3])
+    for i in range(0, 60, 3):  # a train row's copy with its last word changed, in test or validation
+        copy = texts[i].rsplit(" ", 1)[0] + " changed!"
+        texts.append(copy)
+        splits.append("test" if i % 2 else "validation")
+        across.add((f"s:{i}", f"s:{len(texts) - 1}"))
+    for i in range(60, 90, 3):  # near copies within train only
+        texts.append(texts[i] + " more")
+        splits.append("train")
+    texts.append(texts[3].upper())  # an exact copy across splits: exact, not near
+    splits.append("test")
+    return table(texts, splits), across
+
+
+def test_near_leaks_are_found_across_splits_only() -> None:
+    rows, across = planted()
+    report = leakage_report(rows, near=NearParams(threshold=0.8), seed=5)
+    assert report["near"] == {"threshold": 0.8, "unit": "word", "ngram": 3, "num_perm": 128}
+    assert report["total"] == {"exact_pairs": 1, "near_pairs": len(across)}
+    found = set()
+    for name, entry in report["pairs"].items():
+        assert entry["near_pairs"] == len(entry["near_examples"]) or len(entry["near_examples"]) == 5
+        for example in entry["near_examples"]:
+            (a, ids_a), (b, ids_b) = example["ids"].items()
+            assert f"{a}/{b}" == name and example["jaccard"] >= 0.8
+            found.add((ids_a[0], ids_b[0]))
+    assert found <= across
+    texts = rows.column("text").to_pylist()
+    split = rows.column("_split").to_pylist()
+    brute = sum(1 for i, j in combinations(range(len(texts)), 2)
+                if split[i] != split[j] and normalized(texts[i]) != normalized(texts[j])
+                and python_jaccard(texts[i], texts[j], 3) >= 0.8)
+    assert brute == len(across)
+    assert report["pairs"]["train/test"]["near_rows"]["train"] == report["pairs"]["train/test"]["near_pairs"]
+    assert leakage_report(rows, near=NearParams(threshold=0.8), seed=5) == report
+    with pytest.raises(SpeccError, match=r"near-duplicate pairs across splits exceed leakage.max_near 3:") as caught:
+        check_leakage(report, LeakageParams(max_near=3))
+    assert "jaccard" in str(caught.value) and "near-dedup" in str(caught.value)
+    assert "| train/test |" in leakage_markdown(report)
+
+
+def test_near_leaks_in_chinese_compare_characters() -> None:
+    assert resolve_unit("auto", ["zh-Hans"]) == resolve_unit("auto", ["en", "ko"]) == "char"
+    assert resolve_unit("auto", ["en", "de_CH"]) == resolve_unit("auto", []) == "word"
+    base = "今天天气很好我们一起去公园散步然后在湖边喝茶聊天"
+    other = "完全不同的一句话没有任何相同的内容在这里出现过"
+    rows = table([base, base[:-1] + "吧", other], ["train", "test", "test"])
+    words = leakage_report(rows, near=NearParams(unit="word"), languages=["zh"])
+    assert words["total"]["near_pairs"] == 0  # one "word" per text: nothing near
+    chars = leakage_report(rows, near=NearParams(), languages=["zh"])
+    assert chars["near"]["unit"] == "char" and chars["near"]["ngram"] == 5
+    assert chars["total"]["near_pairs"] == 1
+    assert chars["pairs"]["train/test"]["near_examples"][0]["ids"] == {"train": ["s:0"], "test": ["s:1"]}
+
+
+def test_check_near_limit_needs_the_near_report() -> None:
+    report = leakage_report(table(["a"], ["train"]))
+    with pytest.raises(SpeccError, match="near-duplicate check did not run"):
+        check_leakage(report, LeakageParams(max_near=0))
+
+
+# --- text units ----------------------------------------------------------------------------
+
+
+def test_window_hashes_match_shared_ngrams() -> None:
+    rng = random.Random(3)
+    vocab = [f"w{i}" for i in range(30)]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 25))) for _ in range(300)]
+    hashes, rows = window_hashes(*text_units(pa.array(texts), "word"), 4)
+    by_text: dict[int, set[int]] = defaultdict(set)
+    for h, r in zip(hashes.tolist(), rows.tolist()):
+        by_text[r].add(h)
+    def grams(words: list[str]) -> set[tuple[str, ...]]:
+        if len(words) < 4:
+            return {tuple(words)} if words else set()
+        return {tuple(words[k:k + 4]) for k in range(len(words) - 3)}
+
+    for i, j in combinations(range(60), 2):
+        shared = grams(texts[i].split()) & grams(texts[j].split())
+        assert bool(shared) == bool(by_text[i] & by_text[j]), (texts[i], texts[j])
+
+
+def test_text_units_normalize_and_split() -> None:
+    texts = ["Hello, WORLD!", None, "", "hello world", "ｈｅｌｌｏ\u200b world"]
+    tokens, offsets = text_units(pa.array(texts), "word")
+    assert offsets.tolist() == [0, 2, 2, 2, 4, 6]
+    assert tokens[0:2].tolist() == tokens[2:4].tolist() == tokens[4:6].tolist()
+    chars, char_offsets = text_units(pa.array(["你好，世界", "你好世界!"]), "char")
+    assert char_offsets.tolist() == [0, 4, 8] and chars[:4].tolist() == chars[4:].tolist()
+
+
+def test_tweeteval_hate_predefined_build_reports_and_max_exact_fails(shared_data: Path, tmp_path: Path) -> None:
+    """The source's own splits leak; the build report finds it and `max_exact: 0` fails listing the texts."""
+    hate = shared_data / "tweeteval" / "hate"
+    sources = "".join(
+        f"  {prefix}:\n    type: text-lines\n    text: {hate}/{prefix}_text.txt\n"
+        f"    label: {hate}/{prefix}_labels.txt\n    label_names: {hate}/mapping.txt\n    split: {prefix}\n"
+        for prefix in ("train", "val", "test"))
+    head = ("specc: 1\nname: tweet-hate\ndescription: TweetEval hate.\nlicense: other\n"
+            f"allow_external_paths: true\nlanguages: [en]\ncard: {{draft: true}}\nsources:\n{sources}")
+    write(tmp_path / "ok.yaml", head + "split:\n  method: predefined\n  rename: {val: validation}\n")
+    result = run_cli("build", "ok.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads((tmp_path / "build" / "tweet-hate" / "stats.json").read_text())
+    report = stats["split"]["leakage"]
+    assert report["total"]["exact_pairs"] == 239
+    assert report["pairs"]["train/test"]["exact_pairs"] == 236
+    card = (tmp_path / "build" / "tweet-hate" / "README.md").read_text()
+    assert "### Leakage between splits" in card and "| train/test | 236 |" in card
+    before = (tmp_path / "build" / "tweet-hate" / "stats.json").read_bytes()
+
+    write(tmp_path / "strict.yaml",
+          head + "split:\n  method: predefined\n  rename: {val: validation}\n  leakage: {max_exact: 0}\n")
+    strict = run_cli("build", "strict.yaml", cwd=tmp_path)
+    assert strict.returncode == 1 and "Traceback" not in strict.stderr
+    assert "error: split: 239 exact-duplicate pairs across splits exceed leakage.max_exact 0:" in strict.stderr
+    example = report["pairs"]["train/test"]["examples"][0]
+    assert example["text"][:60] in strict.stderr
+    assert (tmp_path / "build" / "tweet-hate" / "stats.json").read_bytes() == before
