@@ -189,6 +189,7 @@ split:
   stratify: label
   ratios: {{{ratios}}}
 output: {{dir: specc-out}}
+card: {{draft: true}}
 """, encoding="utf-8")
     return spec, seconds
 

@@ -73,7 +73,7 @@ class StepCache:
     def put(self, key: str, scratch: Path, meta: dict[str, Any], fingerprints: Iterable[str]) -> Entry:
         """Move a finished scratch folder (holding data.arrow) into place under `key`."""
         meta = {**meta, "sha256": sha256_file(scratch / DATA_FILE)}
-        (scratch / META_FILE).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+        (scratch / META_FILE).write_text(json.dumps(meta), encoding="utf-8")  # key order is data (split order)
         folder = self._dir(key)
         folder.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -168,6 +168,8 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
             "upstream": upstream_fps,
             "pins": _fingerprinted_pins(pins),
         }
+        if kind not in ("source", "output"):
+            payload["languages"] = list(model.languages)  # steps may choose by language (word or char n-grams)
         step = PlanStep(step_id, stage, kind, component, params, seed, upstream,
                         fingerprint(payload), pins, tuple(pins.get("files", ())), payload)
         steps.append(step)

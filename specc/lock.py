@@ -74,6 +74,8 @@ def lock_data(plan: Plan, previous: dict[str, Any] | None = None, digests: dict[
             "seed": record["seed"],
             "upstream": list(step.upstream),
         }
+        if "languages" in record:
+            entry["languages"] = record["languages"]
         if step.stage == "sources" or step.pins:
             entry["pins"] = step.pins
         old = old_steps.get(step.id, {})

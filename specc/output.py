@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
+from specc.licenses import license_report
 from specc.pins import sha256_file
 
 if TYPE_CHECKING:
@@ -70,8 +71,8 @@ def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Deterministic JSON in the order the data was built (struct fields keep theirs), two-space indent."""
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def staging_dir(output_dir: Path) -> Path:
@@ -128,12 +129,15 @@ def _used_plugins(plan: Any) -> list[dict[str, str]]:
 def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str, Any],
                   steps: list[dict[str, Any]], split_info: dict[str, Any], split_order: list[str],
                   label_names: dict[str, list[str]]) -> dict[str, Any]:
-    """Write every split, stats.json and the card into `folder`; returns the statistics."""
+    """Write every split, stats.json, plots, the card and croissant.json into `folder`, then check them."""
     import pyarrow.compute as pc
 
     from specc import __version__
     from specc.card import render_card
+    from specc.card.croissant import write_croissant
+    from specc.card.plots import write_plots
     from specc.plugins import get_registry
+    from specc.selfcheck import check_output
 
     spec = plan.spec
     data_columns = [c for c in table.column_names if c not in ("_split", "_source")]
@@ -153,7 +157,11 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
         "label_names": label_names,
         "features": features.to_dict(),
         "outputs": outputs,
+        "license": license_report(spec.model),
     }
+    stats["plots"] = write_plots(folder, stats, table)
     write_json(folder / "stats.json", stats)
     (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
+    write_croissant(folder, spec.model, stats)
+    check_output(folder, stats)
     return stats

@@ -76,6 +76,8 @@ def step_causes(step: PlanStep, old: dict[str, Any], locked: dict[str, Any], cha
         causes.append(f"plugin {after[0]} {before[1]} -> {after[1]}" if before[0] == after[0]
                       else f"plugin {before[0]} -> {after[0]}")
     causes += value_changes("params", old.get("params", {}), record["params"])
+    if old.get("languages") != record.get("languages"):
+        causes.append(f"languages {_show(old.get('languages'))} -> {_show(record.get('languages'))}")
     if old.get("seed") != record["seed"]:
         causes.append(f"seed {old.get('seed')} -> {record['seed']}")
     if step.stage == "sources" or step.pins or old.get("pins"):

@@ -30,7 +30,8 @@ def test_quickstart_builds_and_loads(quickstart: Path) -> None:
     result = run_cli("build", str(quickstart))
     assert result.returncode == 0, result.stderr
     out = quickstart.parent / "build" / "support-intents"
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "build-record.json", "data", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "build-record.json", "croissant.json", "data", "plots",
+                                                    "stats.json"]
     loaded = datasets.load_dataset(str(out))
     stats = json.loads((out / "stats.json").read_text())
     assert list(loaded) == ["train", "validation", "test"]
@@ -93,7 +94,7 @@ def test_missing_column_names_the_step(tmp_path: Path) -> None:
     write(tmp_path / "rows.jsonl", '{"text": "hello there"}\n')
     write(tmp_path / "s.yaml", "specc: 1\nname: m\ndescription: d\nlicense: mit\n"
           "sources:\n  rows: {type: jsonl, path: rows.jsonl}\n"
-          "clean:\n  - {type: length, column: body, min_chars: 3}\n")
+          "clean:\n  - {type: length, column: body, min_chars: 3}\ncard: {draft: true}\n")
     result = run_cli("build", "s.yaml", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: step 'clean.length' (length): no column 'body'; "
@@ -112,7 +113,7 @@ def test_tweeteval_emotion_with_predefined_splits(shared_data: Path, tmp_path: P
     )
     write(tmp_path / "emotion.yaml",
           "specc: 1\nname: tweet-emotion\ndescription: TweetEval emotion.\nlicense: other\n"
-          "allow_external_paths: true\nlanguages: [en]\ntask: text-classification\n"
+          "allow_external_paths: true\nlanguages: [en]\ntask: text-classification\ncard: {draft: true}\n"
           f"sources:\n{sources}split:\n  method: predefined\n  rename: {{val: validation}}\n")
     result = run_cli("build", "emotion.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

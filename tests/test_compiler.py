@@ -24,6 +24,7 @@ sources:
 clean:
 {clean}
 split: {{method: random, ratios: {{train: {train}, test: {test}}}}}
+card: {{draft: true}}
 """
 CLEAN = "  - {type: normalize}\n  - {type: length, min_chars: 2}\n  - {type: dedup}\n"
 
@@ -44,7 +45,7 @@ def test_stage_order_is_fixed_by_the_compiler(tmp_path: Path) -> None:
     write(tmp_path / "rows.jsonl", '{"text": "a b"}\n')
     spec = write(tmp_path / "s.yaml", "split: {method: random}\nclean:\n  - {type: dedup}\n"
                  "sources:\n  rows: {type: jsonl, path: rows.jsonl}\n"
-                 "specc: 1\nname: o\ndescription: d\nlicense: mit\n")
+                 "specc: 1\nname: o\ndescription: d\nlicense: mit\ncard: {draft: true}\n")
     plan = compile_spec(load_spec(spec))
     assert [s.id for s in plan.steps] == ["sources.rows", "clean.dedup", "split", "output"]
     assert [s.upstream for s in plan.steps] == [(), ("sources.rows",), ("clean.dedup",), ("split",)]

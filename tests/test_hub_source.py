@@ -101,6 +101,7 @@ def hub(tmp_path: Path) -> Hub:
 def spec(folder: Path, source: str, name: str = "hubby") -> Path:
     """A spec with one `hf` source named `hub` (`source` holds its extra YAML lines)."""
     return write(folder / "spec.yaml", f"specc: 1\nname: {name}\ndescription: d\nlicense: mit\nseed: 7\n"
+                 "card: {draft: true}\n"
                  f"sources:\n  hub:\n    type: hf\n    path: {REPO}\n    license: mit\n"
                  + textwrap.indent(textwrap.dedent(source), "    "))
 
@@ -221,7 +222,7 @@ def test_locked_pins_keep_the_older_commit_while_main_moved(hub: Hub, tmp_path: 
 
 def test_offline_and_not_cached_names_the_data_set_and_revision(hub: Hub, tmp_path: Path) -> None:
     write(tmp_path / "spec.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
-          "sources:\n  hub: {type: hf, path: org/absent, revision: v1.0}\n")
+          "sources:\n  hub: {type: hf, path: org/absent, revision: v1.0}\ncard: {draft: true}\n")
     stderr = fails(run_cli("build", "spec.yaml", cwd=tmp_path, env=hub.env))
     assert stderr.startswith("error: source 'hub': data set 'org/absent' at revision 'v1.0' is not in the "
                              "Hugging Face cache"), stderr
@@ -270,20 +271,21 @@ def test_a_loading_script_is_refused(hub: Hub, tmp_path: Path) -> None:
     add_commit(hub.cache, "org/scripted", "4" * 40, {"scripted.py": b"raise SystemExit('ran remote code')\n",
                                                        "data/train.jsonl": jsonl("x", 2)}, set(), ref="main")
     write(tmp_path / "spec.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
-          "sources:\n  hub: {type: hf, path: org/scripted}\n")
+          "sources:\n  hub: {type: hf, path: org/scripted}\ncard: {draft: true}\n")
     stderr = fails(run_cli("build", "spec.yaml", cwd=tmp_path, env=hub.env))
     assert "holds a loading script (scripted.py), and specc never runs code from the Hub" in stderr
 
 
 def test_params_are_checked_and_validate_stays_light(tmp_path: Path) -> None:
     write(tmp_path / "bad.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
-          "sources:\n  hub: {type: hf, path: 'not a repo', data_files: ../x.jsonl, splitt: train}\n")
+          "sources:\n  hub: {type: hf, path: 'not a repo', data_files: ../x.jsonl, splitt: train}\n"
+          "card: {draft: true}\n")
     stderr = run_cli("validate", "bad.yaml", cwd=tmp_path).stderr
     assert "sources.hub.path: 'not a repo' is not a Hub repo id" in stderr
     assert "sources.hub.data_files: '../x.jsonl' is not a path within the repo" in stderr
     assert "splitt" in stderr
     good = write(tmp_path / "good.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
-                 "sources:\n  hub: {type: hf, path: dair-ai/emotion, hub_split: test}\n")
+                 "sources:\n  hub: {type: hf, path: dair-ai/emotion, hub_split: test}\ncard: {draft: true}\n")
     code = ("import sys\nfrom specc.cli import main\n"
             f"sys.argv = ['specc', 'validate', {str(good)!r}]\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"

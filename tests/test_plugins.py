@@ -139,6 +139,7 @@ split: {method: even-odd}
 augment:
   - {type: shout, splits: [train]}
 format: {type: prompt}
+card: {draft: true}
 """
 
 

@@ -107,6 +107,7 @@ license: mit
 sources:
   remote:
 {indent(source.strip(), "    ")}
+card: {{draft: true}}
 """)
 
 
@@ -291,6 +292,7 @@ sources:
     type: url
     url: https://example.org/faq.jsonl
     sha256: 1234
+card: {draft: true}
 """)
     result = run_cli("validate", str(spec))
     assert result.returncode == 1

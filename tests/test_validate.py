@@ -69,7 +69,7 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
 def test_allow_external_paths(tmp_path: Path) -> None:
     write(tmp_path / "data" / "rows.jsonl", '{"text": "hello there"}\n')
     spec = ("specc: 1\nname: ext\ndescription: d\nlicense: mit\n{flag}"
-            "sources:\n  rows: {{type: jsonl, path: ../data/rows.jsonl}}\n")
+            "sources:\n  rows: {{type: jsonl, path: ../data/rows.jsonl}}\ncard: {{draft: true}}\n")
     write(tmp_path / "specs" / "closed.yaml", spec.format(flag=""))
     write(tmp_path / "specs" / "open.yaml", spec.format(flag="allow_external_paths: true\n"))
     assert run_cli("validate", "specs/closed.yaml", cwd=tmp_path).returncode == 1
@@ -78,7 +78,7 @@ def test_allow_external_paths(tmp_path: Path) -> None:
 
 def test_glob_that_matches_nothing(tmp_path: Path) -> None:
     write(tmp_path / "s.yaml", "specc: 1\nname: g\ndescription: d\nlicense: mit\n"
-          "sources:\n  rows: {type: jsonl, path: 'data/*.jsonl'}\n")
+          "sources:\n  rows: {type: jsonl, path: 'data/*.jsonl'}\ncard: {draft: true}\n")
     result = run_cli("validate", "s.yaml", cwd=tmp_path)
     assert "s.yaml:6:29: error: sources.rows.path: pattern 'data/*.jsonl' matches no file" in result.stderr
 

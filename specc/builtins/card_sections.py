@@ -1,4 +1,4 @@
-"""Built-in card sections: summary, sources, processing, splits, prose and reproducibility."""
+"""Built-in card sections: summary, sources, processing, splits, plots, prose and reproducibility."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from specc.card import render_template
 from specc.components import CardData, CardSection
 from specc.hookspecs import hookimpl
 from specc.leakage import leakage_markdown
+from specc.licenses import license_report
 
 
 def _params_text(params: dict[str, Any]) -> str:
@@ -35,6 +36,8 @@ class SummarySection(CardSection):
             summary=spec.card.summary, version=spec.version, license=spec.license,
             languages=spec.languages, task=spec.task,
             total=sum(out["rows"] for out in card.stats["outputs"]),
+            draft=spec.card.draft, missing_prose=spec.card.missing_prose(),
+            licensing=card.stats.get("license") or license_report(spec),
         )
 
 
@@ -87,6 +90,18 @@ class SplitsSection(CardSection):
                                leakage=leakage, leakage_table=leakage_markdown(leakage) if leakage else "")
 
 
+class PlotsSection(CardSection):
+    """Label distribution and text length histograms per split, as PNG files beside the data."""
+
+    name = "plots"
+    order = 500
+
+    def render(self, card: CardData) -> str | None:
+        """The plots, linked."""
+        plots = card.stats.get("plots") or []
+        return render_template("plots.md.j2", plots=plots) if plots else None
+
+
 class ProseSection(CardSection):
     """What the build cannot know: uses, out-of-scope uses, limitations, personal information."""
 
@@ -121,6 +136,6 @@ class ReproducibilitySection(CardSection):
 @hookimpl
 def register_card_sections(register) -> None:  # type: ignore[no-untyped-def]
     """Register the built-in card sections."""
-    for cls in (SummarySection, SourcesSection, ProcessingSection, SplitsSection, ProseSection,
+    for cls in (SummarySection, SourcesSection, ProcessingSection, SplitsSection, PlotsSection, ProseSection,
                 ReproducibilitySection):
         register(cls)

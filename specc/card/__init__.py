@@ -13,9 +13,6 @@ from specc.registry import Registry
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
-SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                   (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"))
-
 
 @lru_cache(maxsize=1)
 def environment() -> "SandboxedEnvironment":
@@ -47,20 +44,14 @@ def render_template(name: str, **variables: Any) -> str:
         raise SpeccError(f"{where}: error: card template: {exc}") from None
 
 
-def size_category(rows: int) -> str:
-    """The Hub's size category for a row count."""
-    for limit, label in SIZE_CATEGORIES:
-        if rows < limit:
-            return label
-    return "n>1T"
-
-
 def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
     """The card's YAML header, built with the Hub's own card-data classes."""
     import datasets
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
+
+    from specc.card.hub_metadata import size_category
 
     features = datasets.Features.from_dict(stats["features"])
     outputs = {out["split"]: out for out in stats["outputs"]}
@@ -76,10 +67,18 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
             {"split": split, "path": outputs[members[0]]["path"] if len(members) == 1
              else [outputs[m]["path"] for m in members]} for split, members in parts.items()]}
     total = sum(out["rows"] for out in stats["outputs"])
+    languages = list(dict.fromkeys(code.split("-")[0] for code in spec.languages))
+    details = [code for code in spec.languages if "-" in code]
     card = DatasetCardData(
         license=spec.license,
-        language=list(spec.languages) or None,
+        language=languages or None,
+        language_details=", ".join(details) or None,
         task_categories=[spec.task] if spec.task else None,
+        task_ids=list(spec.card.task_ids) or None,
+        annotations_creators=list(spec.card.annotations_creators) or None,
+        language_creators=list(spec.card.language_creators) or None,
+        multilinguality=list(spec.card.multilinguality) or None,
+        source_datasets=list(spec.card.source_datasets) or None,
         size_categories=[size_category(total)],
         pretty_name=spec.card.pretty_name or spec.name,
     )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, ValidationError, create_model, model_validator
+from pydantic_core import InitErrorDetails
 
+from specc import licenses
+from specc.card import hub_metadata as hub
 from specc.components import Params
 from specc.registry import Registry
 from specc.spec.paths import OutputPath
@@ -22,15 +25,117 @@ STAGES: tuple[tuple[str, str, str], ...] = (
 STEP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-class CardModel(Params):
-    """Prose for the dataset card that the build cannot know."""
+# the card's prose the build cannot know: field -> what to write there
+PROSE: dict[str, str] = {
+    "summary": "what the data set is, where its rows come from and how they were made",
+    "uses": "what the data set is for",
+    "out_of_scope": "what it must not be used for",
+    "limitations": "what it cannot do (gaps, biases, label noise, its size)",
+    "personal_information": "whether rows hold personal or sensitive data, and what was done about it",
+}
 
+LicenseId = Annotated[str, AfterValidator(hub.check_license),
+                      Field(description=f"A license id from the Hub's list ({hub.LICENSES_URL}), or `other`.",
+                            json_schema_extra={"enum": sorted(hub.LICENSES)})]
+Language = Annotated[str, AfterValidator(hub.check_language)]
+TaskCategory = Annotated[str, AfterValidator(hub.check_task_category),
+                         Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES)})]
+TaskId = Annotated[str, AfterValidator(hub.check_task_id), Field(json_schema_extra={"enum": sorted(hub.TASK_IDS)})]
+SourceDataset = Annotated[str, AfterValidator(hub.check_source_dataset)]
+
+
+def _errors(title: str, problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:
+    """Several errors at once, each at its own place (pydantic prefixes the model's own loc)."""
+    return ValidationError.from_exception_data(title, [
+        InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)})
+        for loc, value, message in problems])
+
+
+class CardModel(Params):
+    """Prose for the dataset card that the build cannot know, and the Hub metadata it cannot infer."""
+
+    draft: bool = Field(False, description="A draft card: prose may be missing, and the card says it is a draft.")
     pretty_name: str | None = None
-    summary: str | None = None
-    uses: str | None = None
-    out_of_scope: str | None = None
-    limitations: str | None = None
-    personal_information: str | None = None
+    summary: str | None = Field(None, description=PROSE["summary"].capitalize() + ".")
+    uses: str | None = Field(None, description=PROSE["uses"].capitalize() + ".")
+    out_of_scope: str | None = Field(None, description=PROSE["out_of_scope"].capitalize() + ".")
+    limitations: str | None = Field(None, description=PROSE["limitations"].capitalize() + ".")
+    personal_information: str | None = Field(None, description=PROSE["personal_information"].capitalize() + ".")
+    task_ids: list[TaskId] = Field([], description="The Hub's task ids (subtasks of `task`).")
+    annotations_creators: list[Literal[hub.ANNOTATIONS_CREATORS]] = Field(  # type: ignore[valid-type]
+        [], description="Who made the labels.")
+    language_creators: list[Literal[hub.LANGUAGE_CREATORS]] = Field(  # type: ignore[valid-type]
+        [], description="Who wrote the text.")
+    multilinguality: list[Literal[hub.MULTILINGUALITY]] = Field([])  # type: ignore[valid-type]
+    source_datasets: list[SourceDataset] = Field(
+        [], description="`original`, `extended`, or `extended|<data set id>`.")
+
+    def missing_prose(self) -> list[str]:
+        """The prose fields that are unset or blank, in card order."""
+        return [name for name in PROSE if not (getattr(self, name) or "").strip()]
+
+    @model_validator(mode="after")
+    def _prose_is_written(self) -> "CardModel":
+        if not self.draft and self.missing_prose():
+            raise _errors("CardModel", [
+                ((name,), getattr(self, name), f"{'empty' if getattr(self, name) is not None else 'missing'}; "
+                 f"write {PROSE[name]}, or set `card: {{draft: true}}` while the card is a draft")
+                for name in self.missing_prose()])
+        return self
+
+
+class LicenseOverride(Params):
+    """Publish under `license` although it drops terms of some sources' licenses, and say why."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
+        ..., description="Why this data set may be published under its license; the card shows it.")
+    sources: list[str] | None = Field(
+        None, description="The conflicting sources the override covers; default: every one.")
+
+
+class SpecBase(Params):
+    """Checks across fields of the whole spec: the sources' licenses against the output's."""
+
+    @model_validator(mode="after")
+    def _licenses_propagate(self) -> "SpecBase":
+        spec: Any = self
+        problems: list[tuple[tuple[str | int, ...], Any, str]] = []
+        for name, entry in spec.sources.items():
+            try:
+                hub.check_license(entry.license)
+            except ValueError as exc:
+                problems.append((("sources", name, "license"), entry.license, str(exc)))
+        known = {n: e.license for n, e in spec.sources.items() if e.license in hub.LICENSES}
+        found = licenses.conflicts(spec.license, known)
+        override = spec.license_override
+        if override is None:
+            if found:
+                problems.append((("license",), spec.license, licenses.conflict_message(spec.license, found)))
+            if problems:
+                raise _errors("Spec", problems)
+            return self
+        if problems:  # an override is checked against the sources once their licenses are known
+            raise _errors("Spec", problems)
+        if not found:
+            raise _errors("Spec", [(("license_override",), None, (
+                f"no source's license conflicts with '{spec.license}'; remove license_override, or its "
+                f"reason would be shown for nothing"))])
+        conflicting = {c.source for c in found}
+        for i, name in enumerate(override.sources or []):
+            if name not in spec.sources:
+                problems.append((("license_override", "sources", i), name,
+                                 f"no source '{name}'; sources: {', '.join(spec.sources)}"))
+            elif name not in conflicting:
+                problems.append((("license_override", "sources", i), name,
+                                 f"source '{name}' ({spec.sources[name].license}) does not conflict with "
+                                 f"'{spec.license}'; remove it"))
+        uncovered = [c for c in found if override.sources is not None and c.source not in override.sources]
+        if uncovered:
+            problems.append((("license",), spec.license, licenses.conflict_message(spec.license, uncovered)
+                             + "; license_override.sources does not name them"))
+        if problems:
+            raise _errors("Spec", problems)
+        return self
 
 
 class OutputModel(Params):
@@ -72,14 +177,16 @@ def build_spec_model(registry: Registry) -> type[BaseModel]:
     sources = unions["sources"]
     return create_model(
         "Spec",
-        __base__=Params,
+        __base__=SpecBase,
         specc=(Literal[1], Field(..., description="The spec language version.")),
         name=(Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")], ...),
         version=(str, "0.1.0"),
         description=(str, ...),
-        license=(str, ...),
-        languages=(list[str], []),
-        task=(Optional[str], None),
+        license=(LicenseId, ...),
+        license_override=(Optional[LicenseOverride], None),
+        languages=(list[Language], Field([], description="ISO 639-1 codes (ISO 639-3 when there is none), "
+                                                            "or BCP-47 tags such as en-US.")),
+        task=(Optional[TaskCategory], Field(None, description="The Hub's task category.")),
         seed=(int, 0),
         allow_external_paths=(bool, False),
         sources=(Annotated[dict[Annotated[str, Field(pattern=STEP_ID)], sources], Field(min_length=1)], ...),
@@ -88,6 +195,7 @@ def build_spec_model(registry: Registry) -> type[BaseModel]:
         split=single("split"),
         augment=listed("augment"),
         format=single("format"),
-        card=(CardModel, CardModel()),
+        card=(CardModel, Field(default_factory=dict, validate_default=True,  # an absent card is checked too
+                                description="The card's prose and the Hub metadata the build cannot infer.")),
         output=(OutputModel, OutputModel()),
     )

@@ -30,7 +30,7 @@ def test_entry_point_makes_the_type_usable_in_a_spec(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         "specc: 1\nname: words\ndescription: d\nlicense: mit\n"
         "sources:\n  rows: {type: jsonl, path: rows.jsonl}\n"
-        "clean:\n  - {type: min-words, min_words: 3}\n"
+        "clean:\n  - {type: min-words, min_words: 3}\ncard: {draft: true}\n"
     )
     listed = json.loads(_specc("plugins", "--json", cwd=tmp_path).stdout)
     assert {"name": "example", "distribution": "specc-example", "version": "0.1.0",
@@ -47,7 +47,7 @@ def test_bad_parameter_is_reported_at_its_line(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         "specc: 1\nname: words\ndescription: d\nlicense: mit\n"
         "sources:\n  rows: {type: jsonl, path: rows.jsonl}\n"
-        "clean:\n  - {type: min-words, min_words: 0}\n"
+        "clean:\n  - {type: min-words, min_words: 0}\ncard: {draft: true}\n"
     )
     result = _specc("validate", "s.yaml", cwd=tmp_path)
     assert result.returncode == 1

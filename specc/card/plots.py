@@ -1,0 +1,237 @@
+"""Plots for the dataset card: label distribution and text length per split, as deterministic PNGs.
+
+matplotlib is imported lazily and used through its object API (`Figure` + `FigureCanvasAgg`):
+no pyplot, no global figure state, the Agg renderer whatever the user's backend is. The PNG
+bytes depend only on the data and the matplotlib version: fixed size and dpi, matplotlib's
+default style (not the user's matplotlibrc), and no `Software` entry in the PNG metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+PLOTS_DIR = "plots"
+DPI = 100
+MAX_CLASSES = 60        # label plots show the most frequent classes beyond this
+VERTICAL_CLASSES = 12   # more classes than this are drawn as horizontal bars
+MAX_NAME = 40           # longer class names are shortened on the axis (not in the alt text)
+BINS = 40
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _file_name(kind: str, column: str) -> str:
+    return f"{PLOTS_DIR}/{kind}-{_SAFE.sub('_', column).strip('_') or 'column'}.png"
+
+
+def _escape(text: str) -> str:
+    """Plain text for matplotlib: no mathtext from `$` in label or column names."""
+    return text.replace("$", r"\$")
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+
+
+def _render(figure: Any, path: Path) -> None:
+    """Save a figure as PNG with no version or date in its metadata."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+
+
+def _style() -> Any:
+    """matplotlib's default style for the duration of a plot, ignoring the user's matplotlibrc."""
+    import matplotlib
+
+    defaults = {k: v for k, v in matplotlib.rcParamsDefault.items() if k not in ("backend", "interactive")}
+    return matplotlib.rc_context(rc=defaults)
+
+
+def _row_chars(array: "pa.Array") -> "np.ndarray":
+    """Characters per row: the string's length, or the summed lengths of the strings inside lists and structs."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(array)
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        return _row_chars(array.cast(kind.value_type))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_struct(kind):
+        total = np.zeros(n, dtype=np.int64)
+        for child in array.flatten():             # the fields, sliced like the struct array
+            total += _row_chars(child)
+        return total
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        values = array.flatten()
+        parents = pc.list_parent_indices(array).to_numpy(zero_copy_only=False)
+        return np.bincount(parents, weights=_row_chars(values), minlength=n).astype(np.int64)
+    return np.zeros(n, dtype=np.int64)
+
+
+def _has_text(kind: "pa.DataType") -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        return _has_text(kind.value_type)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_has_text(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return _has_text(kind.value_type)
+    return False
+
+
+def text_columns(schema: "pa.Schema") -> list[str]:
+    """The columns whose length is plotted: not internal (`_...`), holding text (also inside lists or structs)."""
+    return [f.name for f in schema if not f.name.startswith("_") and _has_text(f.type)]
+
+
+def _split_tables(folder: Path, stats: dict[str, Any], table: "pa.Table | None",
+                  columns: list[str] | None) -> dict[str, "pa.Table"]:
+    """Each output split's rows: from `table` (with `_split`) when given, else read back from the folder."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    splits = [out["split"] for out in stats["outputs"]]
+    if table is not None:
+        return {s: table.filter(pc.equal(table.column("_split"), s)) for s in splits}
+    return {out["split"]: pq.read_table(folder / out["path"], columns=columns) for out in stats["outputs"]}
+
+
+def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Grouped bars: the share of each class in each split (class names on the axis)."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    splits = list(counts)
+    totals = {s: sum(counts[s].values()) for s in splits}
+    classes = list(names) + sorted({c for s in splits for c in counts[s]} - set(names))
+    shown, note = classes, ""
+    if len(classes) > MAX_CLASSES:
+        overall = {c: sum(counts[s].get(c, 0) for s in splits) for c in classes}
+        keep = set(sorted(classes, key=lambda c: (-overall[c], classes.index(c)))[:MAX_CLASSES])
+        shown = [c for c in classes if c in keep]
+        note = f" ({MAX_CLASSES} most frequent of {len(classes)} classes)"
+    positions = np.arange(len(shown))
+    bar = 0.8 / max(1, len(splits))
+    labels = [_escape(_short(str(c))) for c in shown]
+    horizontal = len(shown) > VERTICAL_CLASSES         # many classes: one row each, names readable
+    size = (6.4, min(max(4.8, 1.4 + len(shown) * (0.1 + 0.1 * len(splits))), 40.0)) if horizontal else (6.4, 4.8)
+    with _style():
+        figure = Figure(figsize=size, dpi=DPI, layout="constrained")
+        axes = figure.add_subplot()
+        for i, split in enumerate(splits):
+            share = [100.0 * counts[split].get(c, 0) / totals[split] if totals[split] else 0.0 for c in shown]
+            offset = positions + (i - (len(splits) - 1) / 2) * bar
+            label = _escape(f"{split} ({totals[split]:,} rows)")
+            if horizontal:
+                axes.barh(offset, share, bar, label=label)
+            else:
+                axes.bar(offset, share, bar, label=label)
+        value_axis, class_axis = (axes.xaxis, axes.yaxis) if horizontal else (axes.yaxis, axes.xaxis)
+        if horizontal:
+            axes.set_yticks(positions, labels)
+            axes.set_ylim(len(shown) - 0.5, -0.5)           # the first class at the top
+        else:
+            axes.set_xticks(positions, labels, rotation=45 if len(shown) > 6 else 0,
+                            ha="right" if len(shown) > 6 else "center")
+        value_axis.set_label_text("share of the split's rows (%)")
+        class_axis.set_label_text(_escape(column))
+        title = f"Classes of {column} per split{note}"
+        axes.set_title(_escape(title))
+        figure.legend(loc="outside lower center", ncols=min(len(splits), 4) or 1, fontsize="small")
+        axes.grid(axis="x" if horizontal else "y", alpha=0.3)
+        path = _file_name("labels", column)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # missing glyphs for non-Latin names
+            _render(figure, folder / path)
+    summary = "; ".join(f"{s}: " + ", ".join(f"{c} {counts[s].get(c, 0):,}" for c in shown) for s in splits)
+    return {"path": path, "title": title, "kind": "labels", "column": column,
+            "alt": f"Grouped bar chart of the share of each class of {column} in each split. Rows per class: "
+                   f"{summary}."}
+
+
+def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> dict[str, Any]:
+    """One histogram of characters per row for each split, on shared bins."""
+    import numpy as np
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    splits = list(lengths)
+    everything = np.concatenate([v for v in lengths.values()]) if splits else np.zeros(0)
+    low, high = (int(everything.min()), int(everything.max())) if everything.size else (0, 0)
+    width = max(1, -(-(high - low + 1) // BINS))          # whole characters per bin
+    edges = low - 0.5 + width * np.arange(-(-(high - low + 1) // width) + 1)
+    panels = max(1, len(splits))
+    height = 1.4 + 1.6 * panels
+    with _style():
+        # fixed margins (in inches) rather than a layout engine: the tick labels here are short,
+        # and constrained layout would cost more than the drawing itself
+        figure = Figure(figsize=(6.4, height), dpi=DPI)
+        figure.subplots_adjust(left=0.8 / 6.4, right=1 - 0.2 / 6.4, top=1 - 0.75 / height,
+                               bottom=0.6 / height, hspace=0.55)
+        axes_list = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+        for axes, split in zip(axes_list, splits):
+            values = lengths[split]
+            counts, _ = np.histogram(values, bins=edges)
+            axes.stairs(counts, edges, fill=True, color="C0")
+            median = f", median {int(np.median(values)):,}" if values.size else ""
+            axes.set_title(_escape(f"{split}: {values.size:,} rows{median}"), fontsize="small", loc="left")
+            axes.set_ylabel("rows")
+            axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            axes.grid(axis="y", alpha=0.3)
+        axes_list[-1].set_xlabel("characters per row")
+        title = f"Length of {column} per split"
+        figure.suptitle(_escape(title))
+        path = _file_name("length", column)
+        _render(figure, folder / path)
+    described = "; ".join(
+        f"{s}: min {int(v.min()):,}, median {int(np.median(v)):,}, max {int(v.max()):,}" if v.size else f"{s}: no rows"
+        for s, v in lengths.items())
+    return {"path": path, "title": title, "kind": "length", "column": column,
+            "alt": f"Histograms of the number of characters of {column} per row, one per split. {described}."}
+
+
+def write_plots(folder: Path, stats: dict[str, Any], table: "pa.Table | None" = None) -> list[dict[str, Any]]:
+    """Write the card's plots into `folder/plots/`; returns one entry per plot for the card to link.
+
+    `stats` is the build's statistics (outputs, split counts by label, features). `table` is
+    the final table with its `_split` column; without it the text columns are read back from the
+    Parquet files in `folder`. Each entry has `path` (relative to `folder`), `title`, `alt`,
+    `kind` ("labels" or "length") and `column`.
+    """
+    import datasets
+
+    folder = Path(folder)
+    features = datasets.Features.from_dict(stats["features"])
+    schema = features.arrow_schema
+    entries = []
+    splits_stats = stats["split"]["splits"]
+    splits = [out["split"] for out in stats["outputs"]]
+    for column, feature in sorted(features.items()):
+        if isinstance(feature, datasets.ClassLabel):
+            counts = {s: dict(splits_stats[s].get("by_label", {}).get(column, {})) for s in splits}
+            entries.append(label_plot(folder, column, list(feature.names), counts))
+    columns = text_columns(schema)
+    if columns:
+        tables = _split_tables(folder, stats, table, columns)
+        for column in sorted(columns):
+            lengths = {s: _row_chars(tables[s].column(column).combine_chunks()) for s in splits}
+            entries.append(length_plot(folder, column, lengths))
+    return entries

@@ -1,0 +1,239 @@
+"""Self-checks run on every finished (staged) output before it is published.
+
+They load the output the way its users will, and compare what they get with what stats.json
+and the card declare: each Parquet file's schema, rows and digest; `datasets.load_dataset` on
+every configuration and split, with the declared features; and, when mlcroissant is installed,
+`croissant.json` validated and every record set read to the end. A failure here is a bug in
+specc or in a plugin, never in the user's spec or data, and the message says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from specc.errors import SpeccError
+
+if TYPE_CHECKING:
+    import datasets
+
+CROISSANT_FULL_COUNT = 10_000   # splits up to this many rows are read to the end with mlcroissant
+CROISSANT_SAMPLE = 1_000        # records read from larger splits
+BUG = "this is a bug in specc or in a plugin; please report it with the spec and stats.json"
+
+
+def _fail(what: str) -> SpeccError:
+    return SpeccError(f"error: self-check: {what} ({BUG})")
+
+
+def declared_features(stats: dict[str, Any]) -> "datasets.Features":
+    """The features stats.json declares (the card's header is written from the same)."""
+    import datasets
+
+    return datasets.Features.from_dict(stats["features"])
+
+
+def _normalized(arrow_type: Any) -> Any:
+    """An Arrow type with struct members in name order: features, like JSON objects, do not order them."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(arrow_type):
+        return pa.struct(sorted(((f.name, _normalized(f.type)) for f in arrow_type), key=lambda f: f[0]))
+    if pa.types.is_fixed_size_list(arrow_type):
+        return pa.list_(_normalized(arrow_type.value_type), arrow_type.list_size)
+    if pa.types.is_large_list(arrow_type):
+        return pa.large_list(_normalized(arrow_type.value_type))
+    if pa.types.is_list(arrow_type):
+        return pa.list_(_normalized(arrow_type.value_type))
+    return arrow_type
+
+
+def _type_differences(declared: "Any", actual: "Any") -> list[str]:
+    """Column by column, how an Arrow schema differs from the declared one."""
+    declared_types = {f.name: f.type for f in declared}
+    actual_types = {f.name: f.type for f in actual}
+    differences = [f"column '{n}' is missing" for n in declared_types if n not in actual_types]
+    differences += [f"column '{n}' is not declared" for n in actual_types if n not in declared_types]
+    differences += [f"column '{n}' holds {actual_types[n]}, declared {t}" for n, t in declared_types.items()
+                    if n in actual_types and _normalized(actual_types[n]) != _normalized(t)]
+    return differences
+
+
+def _feature_differences(declared: "datasets.Features", actual: "datasets.Features") -> list[str]:
+    differences = [f"column '{n}' is missing" for n in declared if n not in actual]
+    differences += [f"column '{n}' is not declared" for n in actual if n not in declared]
+    differences += [f"column '{n}' is {actual[n]!r}, declared {declared[n]!r}"
+                    for n in declared if n in actual and actual[n] != declared[n]]
+    return differences
+
+
+def check_parquet(folder: Path, stats: dict[str, Any]) -> None:
+    """Each output file exists, has the declared schema (and Hub features), the rows and the digest in stats."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    from specc.pins import sha256_file
+
+    features = declared_features(stats)
+    expected = features.arrow_schema
+    for output in stats["outputs"]:
+        path = folder / output["path"]
+        if not path.is_file():
+            raise _fail(f"{output['path']} (split '{output['split']}') is missing from the output")
+        schema = pq.read_schema(path)
+        differences = _type_differences(expected, schema)
+        if differences:
+            raise _fail(f"{output['path']} does not match the declared features: {'; '.join(differences)}")
+        embedded = datasets.Features.from_arrow_schema(schema)
+        differences = _feature_differences(features, embedded)
+        if differences:
+            raise _fail(f"{output['path']}: the features stored in its schema metadata differ from "
+                        f"stats.json: {'; '.join(differences)}")
+        rows = pq.ParquetFile(path).metadata.num_rows
+        if rows != output["rows"]:
+            raise _fail(f"{output['path']} holds {rows:,} rows; stats.json says {output['rows']:,}")
+        digest = sha256_file(path)
+        if digest != output["sha256"]:
+            raise _fail(f"{output['path']} has SHA-256 {digest}; stats.json says {output['sha256']}")
+
+
+def configurations(stats: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """Configuration name -> split -> the output splits it is made of (one `default` unless k-fold)."""
+    return stats["split"].get("configurations") or {"default": {o["split"]: [o["split"]] for o in stats["outputs"]}}
+
+
+@contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No progress bars or info logging from `datasets` during the check; restored afterwards."""
+    from datasets.utils import logging as ds_logging
+
+    bars = ds_logging.is_progress_bar_enabled()
+    level = ds_logging.get_verbosity()
+    ds_logging.disable_progress_bar()
+    ds_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        ds_logging.set_verbosity(level)
+        if bars:
+            ds_logging.enable_progress_bar()
+
+
+def check_load_dataset(folder: Path, stats: dict[str, Any]) -> None:
+    """`datasets.load_dataset` gives every configuration and split with the declared features and rows.
+
+    With a card (README.md) the folder is loaded as users load it, so the card's `configs` and
+    `dataset_info` are checked too; without one, the Parquet files are loaded per configuration.
+    The Arrow cache goes to a temporary folder that is removed afterwards.
+    """
+    import datasets
+
+    features = declared_features(stats)
+    rows = {o["split"]: o["rows"] for o in stats["outputs"]}
+    paths = {o["split"]: str(folder / o["path"]) for o in stats["outputs"]}
+    has_card = (folder / "README.md").is_file()
+    with tempfile.TemporaryDirectory(prefix="specc-selfcheck-", ignore_cleanup_errors=True) as cache, \
+            _quiet_datasets():
+        for name, parts in configurations(stats).items():
+            try:
+                if has_card:
+                    loaded = datasets.load_dataset(str(folder), name, cache_dir=cache)
+                else:
+                    loaded = datasets.load_dataset(
+                        "parquet", data_files={s: [paths[m] for m in members] for s, members in parts.items()},
+                        features=features, cache_dir=cache)
+            except Exception as exc:  # what datasets raises is the finding
+                raise _fail(f"datasets.load_dataset could not load configuration '{name}': "
+                            f"{type(exc).__name__}: {exc}") from exc
+            if set(loaded) != set(parts):
+                raise _fail(f"configuration '{name}' loads splits {sorted(loaded)}; declared {sorted(parts)}")
+            for split, members in parts.items():
+                part = loaded[split]
+                differences = _feature_differences(features, part.features)
+                if differences:
+                    raise _fail(f"configuration '{name}', split '{split}' loads with other features than "
+                                f"stats.json declares: {'; '.join(differences)}")
+                want = sum(rows[m] for m in members)
+                if part.num_rows != want:
+                    raise _fail(f"configuration '{name}', split '{split}' loads {part.num_rows:,} rows; "
+                                f"stats.json says {want:,}")
+            del loaded
+
+
+@contextmanager
+def _quiet_absl() -> Iterator[None]:
+    """mlcroissant logs its recommendations (citeAs, datePublished) as warnings: keep them out of the build."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def check_croissant(folder: Path, stats: dict[str, Any], full_count: int = CROISSANT_FULL_COUNT) -> None:
+    """croissant.json validates with mlcroissant and each record set yields the rows stats.json counts.
+
+    mlcroissant reads about 8,000 records a second, so splits of more than `full_count` rows
+    are read for their first CROISSANT_SAMPLE records only (their row count is checked against
+    the Parquet footer by `check_parquet`, and mlcroissant checks each file's SHA-256 pin as
+    it reads it). Skipped when mlcroissant is not installed or the output has no croissant.json.
+    """
+    from specc.card.croissant import CROISSANT_FILE
+
+    path = folder / CROISSANT_FILE
+    if not path.is_file():
+        return
+    try:
+        import mlcroissant
+    except ImportError:
+        return
+    with _quiet_absl():
+        try:
+            dataset = mlcroissant.Dataset(jsonld=str(path))
+        except Exception as exc:
+            raise _fail(f"{CROISSANT_FILE} does not validate with mlcroissant: {str(exc).strip()}") from exc
+        names = {_text(rs.name): rs.id for rs in dataset.metadata.record_sets}
+        for output in stats["outputs"]:
+            split = output["split"]
+            if split not in names:
+                raise _fail(f"{CROISSANT_FILE} has no record set for split '{split}'")
+            whole = output["rows"] <= full_count
+            want = output["rows"] if whole else CROISSANT_SAMPLE
+            try:   # one record more than expected, to see that a whole split has no extra rows
+                count = sum(1 for _ in islice(dataset.records(names[split]), want + 1 if whole else want))
+            except Exception as exc:
+                raise _fail(f"mlcroissant could not read record set '{split}' of {CROISSANT_FILE}: "
+                            f"{_root_cause(exc)}") from exc
+            if count != want:
+                raise _fail(f"record set '{split}' of {CROISSANT_FILE} yields {count:,} records; "
+                            f"stats.json says {output['rows']:,}")
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost exception of a chain (mlcroissant wraps the real error in GenerationError)."""
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def _text(name: Any) -> str:
+    """A Croissant name: plain, or the English one of a language map."""
+    if isinstance(name, dict):
+        return str(name.get("en") or next(iter(name.values()), ""))
+    return str(name)
+
+
+def check_output(folder: Path, stats: dict[str, Any]) -> None:
+    """Every self-check on a built output folder; raises SpeccError("error: self-check: ...") on the first failure."""
+    folder = Path(folder)
+    check_parquet(folder, stats)
+    check_load_dataset(folder, stats)
+    check_croissant(folder, stats)
