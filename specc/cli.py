@@ -133,6 +133,17 @@ def build(spec: str, num_proc: int, executor: str, frozen: bool, verify: bool, c
     click.echo(f"built {load_spec(spec).output_dir} ({rows})")
 
 
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@_CACHE_DIR
+def card(spec: str, cache_dir: str | None) -> None:
+    """Render the card (README.md) and croissant.json of the last build again, without rebuilding."""
+    from specc.card import rerender
+
+    folder = rerender(spec, cache_dir=cache_dir)
+    click.echo(f"rendered {folder / 'README.md'} and {folder / 'croissant.json'} from {folder / 'stats.json'}")
+
+
 @cli.group()
 def cache() -> None:
     """Inspect and clean the step cache."""

@@ -192,5 +192,10 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
         previous = (add(step_id, "augment", "augmenter", entry.type, entry, previous).id,)
     if model.format is not None:
         previous = (add("format", "format", "formatter", model.format.type, model.format, previous).id,)
-    add("output", "output", "output", None, None, previous)
+    from specc.card.user_sections import template_files  # the card's own templates shape the output
+    from specc.pins import file_pin
+
+    templates = template_files(spec.dir, list(model.card.sections))
+    add("output", "output", "output", None, None, previous,
+        {"files": [file_pin(p, spec.dir) for p in templates]} if templates else None)
     return Plan(spec, tuple(steps), cache_dir)

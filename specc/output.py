@@ -133,7 +133,7 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     import pyarrow.compute as pc
 
     from specc import __version__
-    from specc.card import render_card
+    from specc.card import card_statistics, render_card
     from specc.card.croissant import write_croissant
     from specc.card.plots import write_plots
     from specc.plugins import get_registry
@@ -160,6 +160,7 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
         "license": license_report(spec.model),
     }
     stats["plots"] = write_plots(folder, stats, table)
+    stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
     write_json(folder / "stats.json", stats)
     (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
     write_croissant(folder, spec.model, stats)

@@ -1,8 +1,27 @@
-"""Built-in card sections: summary, sources, processing, splits, plots, prose and reproducibility."""
+"""Built-in card sections, in the order of the Hugging Face dataset card and "Datasheets for Datasets".
+
+| order | name | heading | from |
+|---:|---|---|---|
+| 100 | summary | the title, description and facts | spec, stats.license |
+| 200 | uses | Uses (direct, out of scope) | spec.card |
+| 300 | structure | Dataset structure: fields, one example row per split | stats.features, stats.examples |
+| 400 | splits | Splits: method, seed, rows per split, source and label, leakage | stats.split |
+| 450 | lengths | Text lengths per split | stats.lengths |
+| 500 | plots | Plots | stats.plots |
+| 600 | sources | Source data: origin, pins, files | stats.sources |
+| 700 | processing | Processing: each step's rows in, out, dropped (and added) | stats.steps |
+| 800 | personal_information | Personal and sensitive information | spec.card |
+| 850 | limitations | Bias, risks and limitations | spec.card |
+| 900 | reproducibility | Reproducibility: versions, digests, the rebuild command | stats.build, stats.outputs |
+
+Plugins that annotate or augment add their own sections between processing and personal
+information (orders 710-790).
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any
 
 from specc.card import render_template
@@ -11,15 +30,70 @@ from specc.hookspecs import hookimpl
 from specc.leakage import leakage_markdown
 from specc.licenses import license_report
 
+# what the internal columns a build may write mean
+INTERNAL_COLUMNS = {
+    "_id": "the row's identity, `<source>:<row number>`, kept through every step",
+    "_origin_id": "for a row made by augmentation, the `_id` of the row it was made from",
+    "_augmenter": "for a row made by augmentation, the augmenter that made it",
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
 
 def _params_text(params: dict[str, Any]) -> str:
-    if not params:
-        return "—"
-    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(params.items())).replace("|", "\\|")
+    shown = {k: v for k, v in params.items() if v is not None}
+    if not shown:
+        return "defaults"
+    return _cell(", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(shown.items())))
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {reason}" for reason, n in sorted(counts.items()))
 
 
 def _dropped_text(dropped: dict[str, int]) -> str:
-    return ", ".join(f"{n:,} {reason}" for reason, n in sorted(dropped.items())) or "—"
+    return _counts_text(dropped) or "0"
+
+
+def _added_text(added: dict[str, int]) -> str:
+    if not added:
+        return "0"
+    return f"{sum(added.values()):,} ({', '.join(f'{split} {n:,}' for split, n in added.items())})"
+
+
+def _feature_type(feature: Any) -> str:
+    """A feature of `datasets.Features.to_dict()` in words."""
+    if isinstance(feature, list):
+        return f"list of {_feature_type(feature[0])}" if feature else "list"
+    if not isinstance(feature, dict):
+        return str(feature)
+    kind = feature.get("_type")
+    if kind == "Value":
+        return str(feature.get("dtype"))
+    if kind == "ClassLabel":
+        return f"class label ({len(feature.get('names', [])):,} classes)"
+    if kind in ("List", "Sequence", "LargeList"):
+        return f"list of {_feature_type(feature.get('feature'))}"
+    if kind is None:
+        return "struct {" + ", ".join(f"{k}: {_feature_type(v)}" for k, v in feature.items()) + "}"
+    return kind
+
+
+def _feature_description(name: str, feature: Any) -> str:
+    if name in INTERNAL_COLUMNS:
+        return INTERNAL_COLUMNS[name]
+    if isinstance(feature, dict) and feature.get("_type") == "ClassLabel":
+        return _cell(", ".join(f"{i} {label}" for i, label in enumerate(feature.get("names", []))))
+    if isinstance(feature, dict) and feature.get("_type") == "Value" and feature.get("dtype") in ("string", "large_string"):
+        return "text"
+    return "data"
+
+
+def _spec_file(stats: dict[str, Any]) -> str:
+    """The spec's file name, from the build command `specc build NAME`."""
+    return str(stats["build"]["command"]).removeprefix("specc build ").strip()
 
 
 class SummarySection(CardSection):
@@ -41,32 +115,42 @@ class SummarySection(CardSection):
         )
 
 
-class SourcesSection(CardSection):
-    """Every source with its files, hashes, license and rows read."""
+class UsesSection(CardSection):
+    """What the data set is for and what it must not be used for (the spec's prose)."""
 
-    name = "sources"
+    name = "uses"
     order = 200
 
-    def render(self, card: CardData) -> str:
-        """The source table."""
-        return render_template("sources.md.j2", sources=card.stats["sources"])
+    def render(self, card: CardData) -> str | None:
+        """Direct and out-of-scope uses, where given."""
+        prose = card.spec.card
+        parts = [(title, text) for title, text in (("Direct use", prose.uses), ("Out-of-scope use", prose.out_of_scope))
+                 if text and text.strip()]
+        return render_template("prose.md.j2", title="Uses", parts=parts) if parts else None
 
 
-class ProcessingSection(CardSection):
-    """The processing funnel: each step with parameters and rows in, out and dropped."""
+class StructureSection(CardSection):
+    """The fields with their types, and the first row of each split."""
 
-    name = "processing"
+    name = "structure"
     order = 300
 
-    def render(self, card: CardData) -> str | None:
-        """The funnel table, per step and per source."""
-        steps = [dict(step, params_text=_params_text(step["params"]),
-                      dropped_text=_dropped_text(step["dropped"])) for step in card.stats["steps"]]
-        if not steps:
-            return None
-        names = sorted(card.stats["sources"])
-        return render_template("processing.md.j2", steps=steps, source_names=names,
-                               per_source=len(names) > 1)
+    def render(self, card: CardData) -> str:
+        """The features table and the example records."""
+        features = card.stats["features"]
+        fields = [(name, _cell(_feature_type(f)), _feature_description(name, f)) for name, f in features.items()]
+        labels = {name: f["names"] for name, f in features.items()
+                  if isinstance(f, dict) and f.get("_type") == "ClassLabel"}
+        examples = []
+        for out in card.stats["outputs"]:
+            row = (card.stats.get("examples") or {}).get(out["split"])
+            if row is None:
+                continue
+            named = [(c, row[c], labels[c][row[c]]) for c in labels
+                     if isinstance(row.get(c), int) and 0 <= row[c] < len(labels[c])]
+            examples.append((out["split"], out["path"], json.dumps(row, indent=2, ensure_ascii=False), named))
+        return render_template("structure.md.j2", fields=fields, examples=examples,
+                               splits=len(card.stats["outputs"]), total=sum(o["rows"] for o in card.stats["outputs"]))
 
 
 class SplitsSection(CardSection):
@@ -84,10 +168,30 @@ class SplitsSection(CardSection):
             rows = [(label, [info["by_label"].get(column, {}).get(label, 0) for _, info in splits])
                     for label in names]
             labels.append((column, rows))
+        params = {k: v for k, v in (split.get("params") or {}).items() if k != "leakage"}
         leakage = split.get("leakage")
         return render_template("splits.md.j2", method=split["method"], seed=split["seed"],
+                               params_text=_params_text(params) if params else "",
                                splits=splits, source_names=sorted(card.stats["sources"]), labels=labels,
+                               total=sum(info["rows"] for _, info in splits),
+                               configurations=split.get("configurations") or {},
                                leakage=leakage, leakage_table=leakage_markdown(leakage) if leakage else "")
+
+
+class LengthsSection(CardSection):
+    """Characters per row of each text column, per split."""
+
+    name = "lengths"
+    order = 450
+
+    def render(self, card: CardData) -> str | None:
+        """One table per text column."""
+        lengths = card.stats.get("lengths") or {}
+        if not lengths:
+            return None
+        order = [out["split"] for out in card.stats["outputs"]]
+        tables = [(column, [(s, per_split[s]) for s in order if s in per_split]) for column, per_split in lengths.items()]
+        return render_template("lengths.md.j2", tables=tables)
 
 
 class PlotsSection(CardSection):
@@ -102,24 +206,99 @@ class PlotsSection(CardSection):
         return render_template("plots.md.j2", plots=plots) if plots else None
 
 
-class ProseSection(CardSection):
-    """What the build cannot know: uses, out-of-scope uses, limitations, personal information."""
+class SourcesSection(CardSection):
+    """Every source with where it comes from (path, Hub commit or URL), its files, hashes, license and rows read."""
 
-    name = "prose"
+    name = "sources"
     order = 600
 
+    def render(self, card: CardData) -> str:
+        """The source tables."""
+        sources = []
+        for name, source in sorted(card.stats["sources"].items()):
+            pins = source.get("pins") or {}
+            if pins.get("repo") and pins.get("revision"):
+                origin = (f"Hugging Face Hub [`{pins['repo']}`](https://huggingface.co/datasets/{pins['repo']}) at "
+                          f"commit `{pins['revision']}`")
+                if pins.get("requested") and pins["requested"] != pins["revision"]:
+                    origin += f" (`{pins['requested']}` when locked)"
+                details = [f"{k} `{pins[k]}`" for k in ("config", "split") if pins.get(k)]
+                origin += f", {', '.join(details)}" if details else ""
+            elif pins.get("url"):
+                origin = f"<{pins['url']}>, SHA-256 `{pins.get('sha256', '')}`"
+            elif source.get("files"):
+                files = source["files"]
+                origin = f"{len(files):,} local file{'s' if len(files) != 1 else ''}"
+            else:
+                origin = f"made by the `{source['type']}` source, from no files"
+            sources.append((name, source, _cell(origin)))
+        unsplit = "train (no split step)" if card.stats["split"]["method"] == "source" else "assigned by the split step"
+        return render_template("sources.md.j2", sources=sources, unsplit=unsplit,
+                               any_files=any(source.get("files") for _, source, _ in sources))
+
+
+class ProcessingSection(CardSection):
+    """The processing funnel: each step with parameters and rows in, out, dropped (and added), per source."""
+
+    name = "processing"
+    order = 700
+
     def render(self, card: CardData) -> str | None:
-        """The spec's own words, where given."""
-        prose = card.spec.card
-        parts = [(title, text) for title, text in (
-            ("Uses", prose.uses), ("Out-of-scope uses", prose.out_of_scope),
-            ("Limitations", prose.limitations), ("Personal and sensitive information", prose.personal_information),
-        ) if text]
-        return render_template("prose.md.j2", parts=parts) if parts else None
+        """The funnel table, overall and per source."""
+        steps = [dict(step, params_text=_params_text(step.get("params") or {}),
+                      dropped_text=_dropped_text(step.get("dropped") or {}),
+                      added_text=_added_text(step.get("added") or {}))
+                 for step in card.stats["steps"]]
+        if not steps:
+            return None
+        names = sorted(card.stats["sources"])
+        per_source = []
+        for step in steps:
+            by_source = step.get("by_source") or {}
+            if not by_source:
+                continue
+            cells = []
+            for name in names:
+                counts = by_source.get(name, {"rows_in": 0, "rows_out": 0, "dropped": {}})
+                dropped = _counts_text(counts.get("dropped") or {})
+                cells.append(f"{counts['rows_in']:,} → {counts['rows_out']:,}" + (f" ({dropped})" if dropped else ""))
+            per_source.append((step["id"], cells))
+        read = {name: card.stats["sources"][name]["rows"] for name in names}
+        return render_template("processing.md.j2", steps=steps, source_names=names, read=read,
+                               total_read=sum(read.values()), per_source=per_source,
+                               any_added=any(step.get("added") for step in steps))
+
+
+class PersonalInformationSection(CardSection):
+    """Whether rows hold personal or sensitive data, and what was done about it (the spec's prose)."""
+
+    name = "personal_information"
+    order = 800
+
+    def render(self, card: CardData) -> str | None:
+        """The spec's words, where given."""
+        text = card.spec.card.personal_information
+        if not (text and text.strip()):
+            return None
+        return render_template("prose.md.j2", title="Personal and sensitive information", parts=[(None, text)])
+
+
+class LimitationsSection(CardSection):
+    """Bias, risks and limitations (the spec's prose)."""
+
+    name = "limitations"
+    order = 850
+
+    def render(self, card: CardData) -> str | None:
+        """The spec's words, where given."""
+        text = card.spec.card.limitations
+        if not (text and text.strip()):
+            return None
+        return render_template("prose.md.j2", title="Bias, risks and limitations", parts=[(None, text)])
 
 
 class ReproducibilitySection(CardSection):
-    """Versions, the spec's digest, output digests and the command that rebuilds it."""
+    """Versions, the spec's digest, the lock, output digests and the command that rebuilds it."""
 
     name = "reproducibility"
     order = 900
@@ -127,15 +306,19 @@ class ReproducibilitySection(CardSection):
     def render(self, card: CardData) -> str:
         """How to rebuild exactly this data set."""
         build = card.stats["build"]
+        spec_file = _spec_file(card.stats)
+        lock_file = PurePosixPath(spec_file).with_suffix(".lock").name  # as specc.lock.lock_path names it
         return render_template(
             "reproducibility.md.j2", specc_version=build["specc_version"], spec_sha256=build["spec_sha256"],
-            command=build["command"], plugins=build["plugins"], outputs=card.stats["outputs"],
+            spec_file=spec_file, lock_file=lock_file, fingerprint=build.get("fingerprint"),
+            plugins=build["plugins"], outputs=card.stats["outputs"],
         )
 
 
 @hookimpl
 def register_card_sections(register) -> None:  # type: ignore[no-untyped-def]
     """Register the built-in card sections."""
-    for cls in (SummarySection, SourcesSection, ProcessingSection, SplitsSection, PlotsSection, ProseSection,
+    for cls in (SummarySection, UsesSection, StructureSection, SplitsSection, LengthsSection, PlotsSection,
+                SourcesSection, ProcessingSection, PersonalInformationSection, LimitationsSection,
                 ReproducibilitySection):
         register(cls)

@@ -11,16 +11,28 @@ from specc.errors import SpeccError
 from specc.registry import Registry
 
 if TYPE_CHECKING:
-    from jinja2.sandbox import SandboxedEnvironment
+    import pyarrow as pa
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+EXAMPLE_CHARS = 200  # strings in the card's example records are cut to this many characters
+
+
+def number(value: Any) -> str:
+    """A number for people: thousands separators; whole numbers without decimals, others with one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
 
 
 @lru_cache(maxsize=1)
-def environment() -> "SandboxedEnvironment":
+def environment() -> "ImmutableSandboxedEnvironment":
     """The sandbox every card template runs in: no Python internals, undefined names are errors."""
     from jinja2 import PackageLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = SandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         loader=PackageLoader("specc.card", "templates"),
         undefined=StrictUndefined,
         autoescape=False,
@@ -29,6 +41,7 @@ def environment() -> "SandboxedEnvironment":
         lstrip_blocks=True,
     )
     env.filters["thousands"] = lambda n: f"{n:,}"
+    env.filters["number"] = number
     return env
 
 
@@ -87,22 +100,198 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
     return card.to_yaml()
 
 
+def _render_installed(entry: Any, data: CardData, spec_dir: Path) -> str | None:
+    section = entry.cls(Params(), Context(f"card.{entry.cls.name}", 0, spec_dir))
+    try:
+        return section.render(data)
+    except SpeccError:
+        raise
+    except Exception as exc:
+        raise SpeccError(
+            f"error: card section '{entry.cls.name}' of plugin '{entry.plugin}' "
+            f"({entry.distribution}) failed: {exc}"
+        ) from exc
+
+
 def render_card(spec: Any, stats: dict[str, Any], registry: Registry, spec_dir: Path) -> str:
-    """The whole README.md: metadata header, then every card section in order."""
+    """The whole README.md: metadata header, then every card section in order.
+
+    The installed sections (built-in and from plugins) render first; the spec's own sections
+    (`card.sections`) then render in the user sandbox with `spec`, `stats` and `sections` (the
+    installed sections' Markdown by name), replacing the installed section of the same name.
+    """
+    from specc.card.user_sections import arrange, render_user_section
+
     data = CardData(spec=spec, stats=stats)
+    entries = {e.cls.name: e for e in registry.entries("card_section")}
+    installed = {}
+    for name, entry in sorted(entries.items(), key=lambda item: (item[1].cls.order, item[0])):
+        text = _render_installed(entry, data, spec_dir)
+        if text and text.strip():
+            installed[name] = text.strip() + "\n"
+    own = list(getattr(spec.card, "sections", None) or [])
+    variables = {"spec": spec.model_dump(mode="json"), "stats": stats, "sections": installed} if own else {}
     sections = []
-    entries = sorted(registry.entries("card_section"), key=lambda e: (e.cls.order, e.cls.name))
-    for entry in entries:
-        section = entry.cls(Params(), Context(f"card.{entry.cls.name}", 0, spec_dir))
-        try:
-            text = section.render(data)
-        except SpeccError:
-            raise
-        except Exception as exc:
-            raise SpeccError(
-                f"error: card section '{entry.cls.name}' of plugin '{entry.plugin}' "
-                f"({entry.distribution}) failed: {exc}"
-            ) from exc
-        if text:
+    for name, section in arrange({n: e.cls.order for n, e in entries.items()}, own):
+        text = render_user_section(section, spec_dir, variables) if section is not None else installed.get(name)
+        if text and text.strip():
             sections.append(text.strip() + "\n")
     return "---\n" + metadata_yaml(spec, stats).strip() + "\n---\n\n" + "\n".join(sections)
+
+
+# --- numbers the card shows that the steps do not count: text lengths, example records ------------
+
+def _jsonable(value: Any, limit: int) -> Any:
+    """A value of a row as JSON, strings cut to `limit` characters (with an ellipsis)."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + "…"
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value):,} bytes>"
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, limit) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, limit) for v in value]
+    return str(value)
+
+
+def shown_columns(columns: list[str]) -> list[str]:
+    """The columns a card shows in example records: `_id` and every column not starting with `_`."""
+    return [c for c in columns if c == "_id" or not c.startswith("_")]
+
+
+def length_stats(lengths: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Characters per row -> rows, min, median, p95, max and mean (one decimal), per column and split."""
+    import numpy as np
+
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for column, per_split in lengths.items():
+        result[column] = {}
+        for split, values in per_split.items():
+            values = np.asarray(values, dtype=np.int64)
+            if not values.size:
+                result[column][split] = {"rows": 0}
+                continue
+            median, p95 = np.percentile(values, [50, 95])
+            result[column][split] = {"rows": int(values.size), "min": int(values.min()),
+                                     "median": round(float(median), 1), "p95": round(float(p95), 1),
+                                     "max": int(values.max()), "mean": round(float(values.mean()), 1)}
+    return result
+
+
+def card_statistics(table: "pa.Table", split_order: list[str]) -> dict[str, Any]:
+    """`lengths` (characters per row of each text column, per split) and `examples` (each split's first row).
+
+    `table` is the final table with its `_split` column, in output order. Lengths count Unicode code
+    points (of every string inside lists and structs, as the length plots do); example strings are cut
+    to EXAMPLE_CHARS characters, and internal columns other than `_id` are left out.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from specc.card.plots import _row_chars, text_columns
+
+    data = table.drop_columns([c for c in ("_split", "_source") if c in table.column_names])
+    splits = table.column("_split").combine_chunks()
+    masks = {s: pc.equal(splits, s).to_numpy(zero_copy_only=False) for s in split_order}
+    lengths = {}
+    for column in sorted(text_columns(data.schema)):
+        chars = _row_chars(data.column(column).combine_chunks())
+        lengths[column] = {s: chars[mask] for s, mask in masks.items()}
+    examples = {}
+    columns = shown_columns(data.column_names)
+    for split, mask in masks.items():
+        first = np.flatnonzero(mask)
+        if first.size:
+            row = data.select(columns).slice(int(first[0]), 1).to_pylist()[0]
+            examples[split] = _jsonable(row, EXAMPLE_CHARS)
+    return {"lengths": length_stats(lengths), "examples": examples}
+
+
+def _statistics_from_files(folder: Path, stats: dict[str, Any]) -> dict[str, Any]:
+    """card_statistics of a finished build, read back from its Parquet files (for builds made before them)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = []
+    for out in stats["outputs"]:
+        part = pq.read_table(folder / out["path"])
+        parts.append(part.append_column("_split", pa.array([out["split"]] * part.num_rows, pa.string())))
+    return card_statistics(pa.concat_tables(parts, promote_options="permissive"), [o["split"] for o in stats["outputs"]])
+
+
+# --- `specc card`: render the card of the last build again ----------------------------------------
+
+def _build_is_current(spec: Any, stats: dict[str, Any], changes: list[Any], lock: dict[str, Any] | None,
+                      lock_file: Path) -> None:
+    """The output folder holds the build the lock records, and the spec still describes its data."""
+    rebuild = f"run `specc build {spec.shown}`"
+    if lock is None:
+        raise SpeccError(f"{lock_file}: error: no lock, so specc cannot tell whether {spec.output_dir} was built from "
+                         f"this spec; {rebuild}")
+    built = {o["path"]: o["sha256"] for o in stats["outputs"]}
+    locked = {path: entry.get("sha256") for path, entry in (lock.get("outputs") or {}).get("files", {}).items()}
+    if built != locked:
+        raise SpeccError(f"{lock_file}: error: the lock does not record the build in {spec.output_dir} (its output "
+                         f"digests differ or are missing); {rebuild}")
+    changed = [c for c in changes if c.status != "unchanged" and c.step != "output"]
+    if changed:
+        lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in changed]
+        raise SpeccError(f"{spec.shown}: error: the spec or its sources changed since the last build, so its card "
+                         f"would not describe its data:\n" + "\n".join(lines) + f"\n{rebuild}")
+
+
+def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """Write README.md, croissant.json and stats.json of the last build again from its stats.json.
+
+    Nothing is rebuilt: the data files stay as they are. The spec's prose and templates may have
+    changed since the build; its data-affecting parts may not (the lock then says what changed).
+    Returns the output folder.
+    """
+    import json
+
+    from specc.build import plan_changes
+    from specc.card.croissant import CROISSANT_FILE, croissant_metadata
+    from specc.licenses import license_report
+    from specc.lock import read_lock
+    from specc.output import _used_plugins
+    from specc.plugins import get_registry
+    from specc.selfcheck import check_output
+
+    plan, changes, lock_file, _ = plan_changes(spec_path, cache_dir=cache_dir)
+    spec = plan.spec
+    folder = spec.output_dir
+    stats_file = folder / "stats.json"
+    if not stats_file.is_file():
+        raise SpeccError(f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
+                         f"run `specc build {spec.shown}` first")
+    try:
+        stats = json.loads(stats_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SpeccError(f"{stats_file}: error: cannot read the build's statistics ({exc}); "
+                         f"run `specc build {spec.shown}`") from None
+    _build_is_current(spec, stats, changes, read_lock(lock_file), lock_file)
+    stats["build"] = {**stats["build"], "spec_sha256": spec.sha256, "plugins": _used_plugins(plan),
+                      "fingerprint": plan.fingerprint}
+    stats["license"] = license_report(spec.model)
+    if "lengths" not in stats or "examples" not in stats:
+        stats.update(_statistics_from_files(folder, stats))
+    files = {
+        "stats.json": json.dumps(stats, indent=2, ensure_ascii=False) + "\n",
+        "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
+        CROISSANT_FILE: json.dumps(croissant_metadata(spec.model, stats, folder), indent=2, ensure_ascii=False) + "\n",
+    }
+    previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
+    try:
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        check_output(folder, stats)
+    except BaseException:
+        for name, old in previous.items():
+            if old is None:
+                (folder / name).unlink(missing_ok=True)
+            else:
+                (folder / name).write_bytes(old)
+        raise
+    return folder

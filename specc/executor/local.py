@@ -174,6 +174,7 @@ class _Run:
                                     f"source '{labels[column][0]}'; give both sources the same names")
                 labels[column] = (name, list(names))
             sources[name] = {"type": step.type, "license": step.params.license, "split": step.params.split,
+                             "pins": {k: v for k, v in step.pins.items() if k != "files"},
                              "files": list(step.files), "rows": entry.meta["rows"]}
         try:
             self.schema = pa.unify_schemas([read_schema(e.data) for e in entries], promote_options="permissive")

@@ -9,6 +9,7 @@ from pydantic_core import InitErrorDetails
 
 from specc import licenses
 from specc.card import hub_metadata as hub
+from specc.card.user_sections import UserSections
 from specc.components import Params
 from specc.registry import Registry
 from specc.spec.paths import OutputPath
@@ -69,6 +70,7 @@ class CardModel(Params):
     multilinguality: list[Literal[hub.MULTILINGUALITY]] = Field([])  # type: ignore[valid-type]
     source_datasets: list[SourceDataset] = Field(
         [], description="`original`, `extended`, or `extended|<data set id>`.")
+    sections: UserSections = []
 
     def missing_prose(self) -> list[str]:
         """The prose fields that are unset or blank, in card order."""

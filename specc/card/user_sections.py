@@ -1,0 +1,223 @@
+"""Card sections a spec adds or replaces with its own jinja2 templates, rendered in the card's sandbox.
+
+```yaml
+card:
+  sections:
+    - {name: citation, template: card/citation.md.j2, after: limitations}   # a new section
+    - {name: uses, template: card/uses.md.j2}                                # replaces a built-in one
+```
+
+A section whose name is that of an installed section (built-in or from a plugin) replaces it and
+keeps its place unless it says otherwise; a new section goes where `after:`, `before:` or `order:`
+puts it, or just before the reproducibility section (order 880). Templates see `spec` (the spec as
+plain data), `stats` (stats.json) and `sections` (the Markdown of every installed section by name,
+so a template can wrap the section it replaces: `{{ sections.uses }}`).
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, model_validator
+from pydantic_core import InitErrorDetails
+
+from specc.components import Params
+from specc.errors import SpeccError
+from specc.spec.paths import GLOB_CHARS, InputPath
+
+SECTION_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+DEFAULT_ORDER = 880  # new sections without a position: after the limitations, before reproducibility
+
+
+class UserSection(Params):
+    """A card section rendered from a jinja2 template beside the spec."""
+
+    name: Annotated[str, Field(pattern=SECTION_NAME, description=(
+        "The section's name; the name of an installed section (e.g. `uses`, `splits`) replaces that section."))]
+    template: InputPath = Field(description=(
+        "A jinja2 template file, relative to the spec's folder. It renders in a sandbox with `spec`, `stats` "
+        "(stats.json) and `sections` (the Markdown of each installed section by name); an undefined name is "
+        "an error."))
+    after: str | None = Field(None, description="Put the section right after this section (installed or own).")
+    before: str | None = Field(None, description="Put the section right before this section (installed or own).")
+    order: int | None = Field(None, description=(
+        "Position among the sections' `order` numbers (summary 100 ... reproducibility 900); default: the "
+        f"replaced section's, or {DEFAULT_ORDER} for a new one."))
+
+    @model_validator(mode="after")
+    def _one_position(self) -> "UserSection":
+        given = [key for key in ("after", "before", "order") if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of `after`, `before` and `order`, not {' and '.join(f'`{g}`' for g in given)}")
+        return self
+
+
+def installed_sections() -> dict[str, int]:
+    """The installed card sections (built-in and from plugins): name -> order."""
+    from specc.plugins import get_registry
+
+    return {e.cls.name: e.cls.order for e in get_registry().entries("card_section")}
+
+
+def _error(problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:
+    return ValidationError.from_exception_data("UserSections", [
+        InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)})
+        for loc, value, message in problems])
+
+
+def _syntax_problem(path: Path, shown: str) -> str | None:
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return f"template '{shown}' is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    try:
+        user_environment().parse(source, filename=str(path))
+    except TemplateSyntaxError as exc:
+        return f"template syntax error at {shown}:{exc.lineno}: {exc.message}"
+    return None
+
+
+def check_sections(sections: list[UserSection], info: ValidationInfo) -> list[UserSection]:
+    """Names are unique, positions name existing sections without cycles, templates are single files that parse."""
+    problems: list[tuple[tuple[str | int, ...], Any, str]] = []
+    installed = installed_sections()
+    own = {s.name for s in sections}
+    known = sorted(set(installed) | own)
+    seen: set[str] = set()
+    for i, section in enumerate(sections):
+        if section.name in seen:
+            problems.append(((i, "name"), section.name, f"section '{section.name}' is given twice; names must be unique"))
+        seen.add(section.name)
+        for key in ("after", "before"):
+            target = getattr(section, key)
+            if target is None:
+                continue
+            if target == section.name:
+                problems.append(((i, key), target, f"a section cannot be placed {key} itself"))
+            elif target not in installed and target not in own:
+                problems.append(((i, key), target, f"no card section '{target}'; sections: {', '.join(known)}"))
+    anchors = {s.name: (s.after or s.before) for s in sections}
+    for i, section in enumerate(sections):
+        chain, name = [section.name], anchors[section.name]
+        while name in anchors and name not in chain:
+            chain.append(name)
+            name = anchors[name]
+        if name == section.name and len(chain) > 1:
+            problems.append(((i, "after" if section.after else "before"), anchors[section.name],
+                             f"sections are placed relative to each other in a circle: {' -> '.join(chain + [name])}"))
+    spec_dir = (info.context or {}).get("spec_dir")
+    for i, section in enumerate(sections):
+        if GLOB_CHARS & set(section.template):
+            problems.append(((i, "template"), section.template,
+                             "a template is one file, not a pattern; name the file"))
+        elif spec_dir is not None:
+            path = (Path(spec_dir) / section.template).resolve()
+            problem = _syntax_problem(path, section.template) if path.is_file() else None
+            if problem:
+                problems.append(((i, "template"), section.template, problem))
+    if problems:
+        raise _error(problems)
+    return sections
+
+
+UserSections = Annotated[list[UserSection], AfterValidator(check_sections), Field(
+    description="The spec's own card sections: jinja2 templates that add sections or replace installed ones.")]
+
+
+def template_files(spec_dir: Path, sections: list[UserSection]) -> list[Path]:
+    """The template files of a spec's sections, in spec order (their bytes are part of the output's pins)."""
+    return [(Path(spec_dir) / s.template).resolve() for s in sections]
+
+
+# --- order -------------------------------------------------------------------------------------
+
+def arrange(installed: dict[str, int], sections: list[UserSection]) -> list[tuple[str, UserSection | None]]:
+    """Every section in card order: (name, the spec's section or None for an installed one).
+
+    Installed sections sort by (order, name); a spec's section by its `order`, the replaced section's
+    or DEFAULT_ORDER, after installed sections of equal order and in spec order among its own. `after:`
+    and `before:` place a section next to its anchor (several anchored to one keep spec order).
+    """
+    own = {s.name: (i, s) for i, s in enumerate(sections)}
+    keys: dict[str, tuple[Any, ...]] = {}
+
+    def path(name: str, depth: int = 0) -> tuple[Any, ...]:
+        if name in keys:
+            return keys[name]
+        if depth > len(own) + 1:  # a circle; validation reports it, ordering must still end
+            raise SpeccError(f"error: card sections are placed relative to each other in a circle at '{name}'")
+        if name in own:
+            i, section = own[name]
+            if section.after is not None:
+                key = path(section.after, depth + 1) + ((1, i),)
+            elif section.before is not None:
+                key = path(section.before, depth + 1) + ((-1, i),)
+            elif section.order is not None or name not in installed:
+                key = ((DEFAULT_ORDER if section.order is None else section.order, 1, f"{i:06d}"),)
+            else:
+                key = ((installed[name], 0, name),)
+        else:
+            key = ((installed[name], 0, name),)
+        keys[name] = key
+        return key
+
+    names = sorted(set(installed) | set(own), key=lambda n: path(n) + ((0, 0),))
+    return [(name, own[name][1] if name in own else None) for name in names]
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+def user_environment() -> Any:
+    """A fresh sandbox for a spec's templates: immutable containers, no internals, undefined names are errors."""
+    from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class NoOtherTemplates(BaseLoader):
+        """Each section is one file, so that its bytes alone decide what it renders."""
+
+        def get_source(self, environment: Any, template: str) -> Any:
+            raise TemplateNotFound(template, f"cannot include, import or extend '{template}': a section is one "
+                                             f"template; use `sections.NAME` for an installed section's Markdown")
+
+    env = ImmutableSandboxedEnvironment(loader=NoOtherTemplates(), undefined=StrictUndefined, autoescape=False,
+                                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["thousands"] = lambda n: f"{n:,}"
+    return env
+
+
+def _template_line(exc: BaseException, filename: str) -> int | None:
+    """The template line an exception was raised at (jinja2 rewrites tracebacks to template lines)."""
+    line = getattr(exc, "lineno", None) if getattr(exc, "filename", None) in (filename, None) else None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    return line
+
+
+def render_user_section(section: UserSection, spec_dir: Path, variables: dict[str, Any]) -> str:
+    """Render one of the spec's sections; errors name the template file and line."""
+    from jinja2 import TemplateError
+
+    path = (Path(spec_dir) / section.template).resolve()
+    shown = section.template
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpeccError(f"{shown}: error: card section '{section.name}': cannot read the template ({exc})") from None
+    env = user_environment()
+    try:
+        code = env.compile(source, name=shown, filename=str(path))
+        return env.template_class.from_code(env, code, env.make_globals(None), None).render(**variables)
+    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
+            RecursionError) as exc:
+        line = _template_line(exc, str(path))
+        where = f"{shown}:{line}" if line else shown
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        if not isinstance(exc, TemplateError):
+            message = f"{type(exc).__name__}: {message}"
+        raise SpeccError(f"{where}: error: card section '{section.name}': {message}") from None
