@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,11 +143,14 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     spec = plan.spec
     data_columns = [c for c in table.column_names if c not in ("_split", "_source")]
     features = features_for(table.select(data_columns).schema, label_names)
-    outputs, splits = [], {}
-    for split in split_order:
-        part = table.filter(pc.equal(table.column("_split"), split))
-        splits[split] = _split_stats(part, label_names)
-        outputs.append({"split": split, **write_split(part, folder, split, features)})
+    parts = {split: table.filter(pc.equal(table.column("_split"), split)) for split in split_order}
+    splits = {split: _split_stats(part, label_names) for split, part in parts.items()}
+    # Plots are drawn while the Parquet writer (which releases the GIL) works on the other core.
+    shown = {"features": features.to_dict(), "split": {"splits": splits}, "outputs": [{"split": s} for s in parts]}
+    with ThreadPoolExecutor(1) as pool:
+        plots = pool.submit(write_plots, folder, shown, table)
+        outputs = [{"split": split, **write_split(part, folder, split, features)} for split, part in parts.items()]
+        plots_written = plots.result()
     stats = {
         "build": {"specc_version": __version__, "spec_sha256": spec.sha256,
                   "command": f"specc build {spec.path.name}", "plugins": _used_plugins(plan),
@@ -159,7 +163,7 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
         "outputs": outputs,
         "license": license_report(spec.model),
     }
-    stats["plots"] = write_plots(folder, stats, table)
+    stats["plots"] = plots_written
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
     write_json(folder / "stats.json", stats)
     (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import shutil
+import threading
 import time
 from datetime import datetime, timezone
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -291,8 +293,21 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
+# Imported by the output stage; loading them meanwhile overlaps with Arrow work that frees the GIL.
+_OUTPUT_MODULES = ("datasets", "matplotlib.figure", "matplotlib.backends.backend_agg", "mlcroissant")
+
+
+def _preload(modules: Iterable[str]) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # optional ones (mlcroissant) may be absent; the output stage copes
+            pass
+
+
 def run_local(plan: Plan, options: BuildOptions) -> BuildResult:
     """Build into a staging folder through the step cache, then move it into place."""
+    threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
     output_dir = options.output_dir or plan.spec.output_dir
     recover(output_dir)
     started = datetime.now(timezone.utc)
