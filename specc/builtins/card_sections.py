@@ -87,8 +87,8 @@ def _feature_description(name: str, feature: Any) -> str:
     if isinstance(feature, dict) and feature.get("_type") == "ClassLabel":
         return _cell(", ".join(f"{i} {label}" for i, label in enumerate(feature.get("names", []))))
     if isinstance(feature, dict) and feature.get("_type") == "Value" and feature.get("dtype") in ("string", "large_string"):
-        return "text"
-    return "data"
+        return "text (lengths under Text lengths)"
+    return "values as the sources and steps made them"
 
 
 def _spec_file(stats: dict[str, Any]) -> str:
