@@ -1,25 +1,23 @@
 """Leakage between splits: exact and near-duplicate rows shared by train, validation and test.
 
-Also the text units both this report and the `decontaminate` step compare: texts are normalized
-like `dedup` does (NFKC, no control characters, collapsed whitespace, lowercase), then cut into
-
-- words: maximal runs of letters, digits and combining marks (punctuation and spaces separate), or
-- chars: the letters, digits and marks alone (spaces and punctuation are left out), for scripts
-  written without spaces (Chinese, Japanese, Thai, …).
-
-Each unit is hashed to 64 bits (XXH3 for words, a SplitMix64 mix of the code point for chars) and
-each window of n units to 64 bits with a polynomial hash computed from prefix sums, so the cost
-does not grow with n and nothing loops over rows in Python.
+Rows compare on their text normalized like `dedup` does (NFKC, no control characters, collapsed
+whitespace, lowercase). Near duplicates are pairs of distinct texts whose word or character
+n-gram sets have Jaccard similarity at least a threshold, among the candidates of specc.minhash's
+MinHash LSH (the near-dedup step's): only pairs of texts that can pair rows of two splits are
+made and every one is verified exactly.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from specc.errors import SpeccError
+from specc.minhash import CHAR_SHARE, DEFAULT_NGRAM, TooManyCandidates, Unit, confirmed_pairs, normalize_text
+# the decontaminate step compares the same text units and imports these from here
+from specc.minhash import resolve_unit, text_units, window_hashes  # noqa: F401
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,21 +25,9 @@ if TYPE_CHECKING:
 
     from specc.components import LeakageParams
 
-Unit = Literal["word", "char"]
-
-# Languages written without spaces between words: `unit: auto` compares characters for them.
-CHAR_LANGUAGES = frozenset({"zh", "ja", "ko", "th", "lo", "km", "my", "bo", "dz", "yue", "wuu", "cmn", "nan", "hak"})
-# RE2: what besides spaces separates words (and is dropped in char mode). Normalized text has
-# only single spaces as whitespace; leaving them out of the class makes replacing 10x faster.
-NON_WORD = r"[^\p{L}\p{N}\p{M} ]+"
 EXAMPLES = 5
 EXAMPLE_CHARS = 200
 MAX_NEAR_CANDIDATES = 5_000_000
-SHINGLE_BLOCK = 50_000  # texts shingled at once, to bound memory
-
-_Q = 0x9E3779B97F4A7C15  # odd multiplier of the window hash (invertible modulo 2**64)
-_Q_INV = pow(_Q, -1, 1 << 64)
-_LENGTH_SALT = 0xD6E8FEB86659FD93
 
 
 class NearParams(BaseModel):
@@ -52,203 +38,12 @@ class NearParams(BaseModel):
     threshold: float = Field(0.8, gt=0, le=1,
                              description="Pairs with Jaccard similarity at least this are near duplicates.")
     unit: Literal["auto", "word", "char"] = Field(
-        "auto", description="Compare word or character n-grams; auto: characters when the spec's languages "
-        "include zh, ja, ko, th, lo, km, my or bo (CJK, Thai …), words otherwise.")
+        "auto", description="Compare word or character n-grams. auto: characters when the spec's languages "
+        "include one written without spaces (zh, ja, ko, th, …) or, failing that, when at least "
+        f"{CHAR_SHARE:.0%} of the letters in a sample of the texts are in such a script; words otherwise "
+        "(as the near-dedup step decides).")
     ngram: int | None = Field(None, ge=1, le=64, description="Units per n-gram; default 3 words or 5 characters.")
     num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations used to find candidate pairs.")
-
-
-# --- text units -------------------------------------------------------------------------------
-
-def resolve_unit(unit: str, languages: Iterable[str]) -> Unit:
-    """`word` or `char`: `auto` is char when a language is in CHAR_LANGUAGES (zh, ja, ko, th, …)."""
-    if unit in ("word", "char"):
-        return unit  # type: ignore[return-value]
-    primary = {lang.replace("_", "-").split("-")[0].lower() for lang in languages}
-    return "char" if primary & CHAR_LANGUAGES else "word"
-
-
-def normalize_text(values: "pa.Array | pa.ChunkedArray") -> "pa.Array | pa.ChunkedArray":
-    """Text as `dedup` compares it: NFKC, no control characters, collapsed whitespace, lowercase."""
-    import pyarrow.compute as pc
-
-    from specc.builtins.clean import clean_text
-
-    return pc.utf8_lower(clean_text(values))
-
-
-def _mix(x: "np.ndarray") -> "np.ndarray":
-    """SplitMix64's finalizer over a uint64 array (a bijection that spreads every input bit)."""
-    import numpy as np
-
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-def _flat(values: "pa.Array | pa.ChunkedArray") -> "pa.Array":
-    """One contiguous array."""
-    import pyarrow as pa
-
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
-def text_units(values: "pa.Array | pa.ChunkedArray", unit: Unit,
-               normalized: bool = False) -> tuple["np.ndarray", "np.ndarray"]:
-    """Every text's units as uint64 hashes, concatenated, and the offsets (len + 1) where each text starts.
-
-    Null texts have no units. `normalized` says the values already went through `normalize_text`.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import xxhash
-
-    text = values if normalized else normalize_text(values)
-    if unit == "char":
-        text = pc.replace_substring(pc.replace_substring_regex(text, NON_WORD, ""), " ", "")
-        text = _flat(pc.fill_null(text, "")).cast(pa.large_string())
-        lengths = pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.int64)
-        bounds = np.frombuffer(text.buffers()[1], np.int64)[text.offset:text.offset + len(text) + 1]
-        data = text.buffers()[2]
-        raw = b"" if data is None else data.to_pybytes()[bounds[0]:bounds[-1]]
-        points = np.frombuffer(raw.decode("utf-8").encode("utf-32-le"), np.uint32)
-        tokens = _mix(points.astype(np.uint64) + np.uint64(_LENGTH_SALT))
-    else:
-        text = pc.replace_substring_regex(pc.replace_substring_regex(text, NON_WORD, " "), " {2,}", " ")
-        text = pc.utf8_trim(text, " ")
-        text = _flat(pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text))
-        lists = pc.split_pattern(text, " ")
-        lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-        encoded = pc.dictionary_encode(pc.list_flatten(lists))
-        digest = xxhash.xxh3_64_intdigest
-        words = encoded.dictionary.to_pylist()
-        table = np.fromiter((digest(w.encode()) for w in words), np.uint64, count=len(words))
-        tokens = table[encoded.indices.to_numpy(zero_copy_only=False)]
-    offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return tokens, offsets
-
-
-def window_hashes(tokens: "np.ndarray", offsets: "np.ndarray", n: int,
-                  min_length: int = 1) -> tuple["np.ndarray", "np.ndarray"]:
-    """The hash of every window of `n` units within each text, and the text each window is in.
-
-    A text with fewer than `n` units (but at least `min_length`) gets one hash of all its units
-    instead; hashes include the window length, so a whole short text never equals an n-gram.
-    """
-    import numpy as np
-
-    lengths = np.diff(offsets)
-    powers = np.empty(len(tokens) + 1, np.uint64)
-    inverse = np.empty(len(tokens) + 1, np.uint64)
-    powers[0] = inverse[0] = 1
-    np.cumprod(np.full(len(tokens), _Q, np.uint64), out=powers[1:])
-    np.cumprod(np.full(len(tokens), _Q_INV, np.uint64), out=inverse[1:])
-    sums = np.zeros(len(tokens) + 1, np.uint64)
-    np.cumsum(tokens * powers[:-1], out=sums[1:])
-
-    windows = np.where(lengths >= n, lengths - n + 1, 0)
-    texts = np.repeat(np.arange(len(lengths)), windows)
-    first = np.repeat(np.cumsum(windows) - windows, windows)
-    starts = offsets[texts] + (np.arange(len(texts)) - first)
-    sizes = np.full(len(starts), n, np.int64)
-    short = np.flatnonzero((lengths < n) & (lengths >= max(min_length, 1)))
-    texts = np.concatenate([texts, short])
-    starts = np.concatenate([starts, offsets[short]])
-    sizes = np.concatenate([sizes, lengths[short]])
-    order = np.argsort(texts, kind="stable")
-    texts, starts, sizes = texts[order], starts[order], sizes[order]
-    body = (sums[starts + sizes] - sums[starts]) * inverse[starts]
-    return _mix(body + sizes.astype(np.uint64) * np.uint64(_LENGTH_SALT)), texts
-
-
-def shingle_sets(texts: "pa.Array | pa.ChunkedArray", unit: Unit, n: int,
-                 normalized: bool = False) -> tuple["np.ndarray", "np.ndarray"]:
-    """Each text's set of n-gram hashes (sorted, distinct), concatenated, with offsets (len + 1)."""
-    import numpy as np
-
-    values = _flat(texts)
-    parts, counts = [], []
-    for start in range(0, len(values), SHINGLE_BLOCK):
-        block = values.slice(start, SHINGLE_BLOCK)
-        hashes, rows = window_hashes(*text_units(block, unit, normalized), n)
-        order = np.lexsort((hashes, rows))
-        hashes, rows = hashes[order], rows[order]
-        keep = np.ones(len(hashes), bool)
-        keep[1:] = (hashes[1:] != hashes[:-1]) | (rows[1:] != rows[:-1])
-        parts.append(hashes[keep])
-        counts.append(np.bincount(rows[keep], minlength=len(block)))
-    offsets = np.zeros(len(values) + 1, np.int64)
-    if counts:
-        np.cumsum(np.concatenate(counts), out=offsets[1:])
-    return (np.concatenate(parts) if parts else np.zeros(0, np.uint64)), offsets
-
-
-# --- near-duplicate candidates (swap for specc.builtins.near_dedup once it exists) --------------
-
-def near_candidates(hashes: "np.ndarray", offsets: "np.ndarray", threshold: float, num_perm: int,
-                    seed: int) -> "np.ndarray":
-    """Candidate pairs (i < j, shape (k, 2), sorted) of sets likely to have Jaccard >= `threshold`.
-
-    MinHash signatures are computed in numpy; datasketch's MinHashLSH bands them. Candidates may
-    be false positives (callers verify) and pairs near the threshold may be missed.
-    """
-    import numpy as np
-
-    try:
-        from datasketch import LeanMinHash, MinHashLSH
-    except ImportError:
-        raise SpeccError("error: the near-duplicate leakage check needs datasketch: pip install datasketch") from None
-    sizes = np.diff(offsets)
-    nonempty = np.flatnonzero(sizes > 0)
-    if len(nonempty) < 2:
-        return np.zeros((0, 2), np.int64)
-    rng = np.random.default_rng(seed & 0xFFFFFFFFFFFFFFFF)
-    top = np.iinfo(np.uint64).max
-    a = rng.integers(0, top, num_perm, dtype=np.uint64, endpoint=True) | np.uint64(1)
-    b = rng.integers(0, top, num_perm, dtype=np.uint64, endpoint=True)
-    signatures = np.empty((len(nonempty), num_perm), np.uint64)
-    block = max(1, 1_000_000 // num_perm)  # shingles permuted at once
-    ends, done = offsets[nonempty + 1], 0
-    while done < len(nonempty):
-        stop = max(done + 1, int(np.searchsorted(ends, offsets[nonempty[done]] + block, side="right")))
-        sets = nonempty[done:stop]
-        chunk = hashes[offsets[sets[0]]:offsets[sets[-1] + 1]]
-        starts = offsets[sets] - offsets[sets[0]]
-        signatures[done:stop] = np.minimum.reduceat(chunk[:, None] * a + b, starts, axis=0)
-        done = stop
-    # recall matters more than precision here: every candidate is verified exactly afterwards
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
-    sketches = [LeanMinHash(seed=seed, hashvalues=s, scheme="affine64") for s in signatures]
-    with lsh.insertion_session() as session:
-        for i, sketch in enumerate(sketches):
-            session.insert(i, sketch, check_duplication=False)
-    pairs: list[tuple[int, int]] = []
-    for i, sketch in enumerate(sketches):
-        pairs.extend((i, j) for j in lsh.query(sketch) if j > i)
-        if len(pairs) > MAX_NEAR_CANDIDATES:
-            raise SpeccError(
-                f"error: split: more than {MAX_NEAR_CANDIDATES} near-duplicate candidate pairs; the data holds "
-                f"large families of similar rows: remove them before the split (clean: near-dedup) "
-                f"or leave `leakage.max_near` unset")
-    found = np.array(sorted(pairs), np.int64).reshape(-1, 2)
-    return nonempty[found]
-
-
-def jaccard(hashes: "np.ndarray", offsets: "np.ndarray", pairs: "np.ndarray") -> "np.ndarray":
-    """The exact Jaccard similarity of each pair of sets."""
-    import numpy as np
-
-    out = np.empty(len(pairs))
-    for k, (i, j) in enumerate(pairs):
-        x, y = hashes[offsets[i]:offsets[i + 1]], hashes[offsets[j]:offsets[j + 1]]
-        common = len(np.intersect1d(x, y, assume_unique=True))
-        union = len(x) + len(y) - common
-        out[k] = common / union if union else 0.0
-    return out
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -348,8 +143,8 @@ def leakage_report(table: "pa.Table", columns: Sequence[str] | None = None, *,
 
     near_info = None
     if near is not None:
-        unit = resolve_unit(near.unit, languages)
-        n = near.ngram or (3 if unit == "word" else 5)
+        unit = resolve_unit(near.unit, languages, texts)
+        n = near.ngram or DEFAULT_NGRAM[unit]
         near_info = {"threshold": near.threshold, "unit": unit, "ngram": n, "num_perm": near.num_perm}
         found, similarity = _near_pairs(texts, counts, unit, n, near, seed)
         for a, b in pair_names:
@@ -398,15 +193,19 @@ def _near_pairs(texts: "pa.Array", counts: "np.ndarray", unit: Unit, n: int, nea
 
     if counts.shape[1] < 2:
         return np.zeros((0, 2), np.int64), np.zeros(0)
-    hashes, offsets = shingle_sets(texts, unit, n, normalized=True)
-    candidates = near_candidates(hashes, offsets, near.threshold, near.num_perm, seed)
+    # a text in one split pairs with the texts of other splits; a text in several, with every text
     single = (counts > 0).sum(axis=1) == 1
-    only = np.argmax(counts > 0, axis=1)
-    u, v = candidates[:, 0], candidates[:, 1]
-    candidates = candidates[~(single[u] & single[v] & (only[u] == only[v]))]  # both in one same split
-    similarity = jaccard(hashes, offsets, candidates)
-    keep = similarity >= near.threshold
-    return candidates[keep], similarity[keep]
+    groups = np.where(single, np.argmax(counts > 0, axis=1), counts.shape[1] + np.arange(len(texts)))
+    try:
+        left, right, similarity = confirmed_pairs(
+            texts, unit, n, near.threshold, num_perm=near.num_perm, seed=seed, groups=groups,
+            max_candidates=MAX_NEAR_CANDIDATES, normalized=True)
+    except TooManyCandidates:
+        raise SpeccError(
+            f"error: split: more than {MAX_NEAR_CANDIDATES} near-duplicate candidate pairs across splits; the data "
+            f"holds large families of similar rows: remove them before the split (clean: {{type: near-dedup}}) "
+            f"or leave `leakage.near` and `leakage.max_near` unset") from None
+    return np.stack([left, right], axis=1), similarity
 
 
 def _example_ids(table: "pa.Table", rows: "pa.Table", texts: "pa.Array",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-import re
+import sys
 import unicodedata
 from collections import Counter, defaultdict
 from itertools import combinations
@@ -18,10 +18,9 @@ from tests.conftest import run_cli, write
 from specc.builtins.sources import TextLinesSource
 from specc.components import Context, LeakageParams
 from specc.errors import SpeccError
-from specc.leakage import (
-    NearParams, check_leakage, default_columns, leakage_markdown, leakage_report, resolve_unit, text_units,
-    window_hashes,
-)
+from specc import leakage, minhash
+from specc.leakage import NearParams, check_leakage, default_columns, leakage_markdown, leakage_report
+from specc.minhash import TooManyCandidates, confirmed_pairs, resolve_unit, text_units, window_hashes
 
 TWEETEVAL_SPLITS = (("train", "train"), ("validation", "val"), ("test", "test"))
 
@@ -69,6 +68,49 @@ def oracle(rows: pa.Table) -> dict[str, dict]:
     return out
 
 
+def unicode_words(text: str) -> list[str]:
+    """Maximal runs of letters, digits and marks (Unicode categories L, N, M), in Python."""
+    return "".join(c if unicodedata.category(c)[0] in "LNM" else " " for c in text).split()
+
+
+def grams(text: str, n: int = 3) -> set[tuple[str, ...]]:
+    """A normalized text's word n-grams; a shorter text: one n-gram of all its words."""
+    words = unicode_words(text)
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)} or ({tuple(words)} if words else set())
+
+
+def near_oracle(rows: pa.Table, threshold: float) -> tuple[dict[str, dict], dict[tuple[str, str], float]]:
+    """Brute force: near pairs and rows per split pair, over every pair of distinct normalized texts."""
+    sparse = pytest.importorskip("scipy.sparse")
+    where: dict[str, Counter] = defaultdict(Counter)
+    for text, split in zip(rows.column("text").to_pylist(), rows.column("_split").to_pylist()):
+        if normalized(text):
+            where[normalized(text)][split] += 1
+    texts = list(where)
+    sets = [grams(t) for t in texts]
+    ids: dict[tuple[str, ...], int] = {}
+    cells = [(i, ids.setdefault(g, len(ids))) for i, grams_i in enumerate(sets) for g in grams_i]
+    incidence = sparse.csr_matrix((np.ones(len(cells), np.int32), tuple(zip(*cells))), shape=(len(texts), len(ids)))
+    common = sparse.triu(incidence @ incidence.T, k=1).tocoo()  # every pair sharing an n-gram
+    similar = {}
+    for u, v, c in zip(common.row.tolist(), common.col.tolist(), common.data.tolist()):
+        if c / (len(sets[u]) + len(sets[v]) - c) >= threshold - 1e-12:
+            similar[(texts[u], texts[v])] = c / (len(sets[u]) + len(sets[v]) - c)
+    splits = [s for s in ("train", "validation", "test") if s in set(rows.column("_split").to_pylist())]
+    out = {}
+    for a, b in combinations(splits, 2):
+        pairs, left, right = 0, set(), set()
+        for x, y in similar:
+            for p, q in ((x, y), (y, x)):
+                if where[p][a] and where[q][b]:
+                    pairs += where[p][a] * where[q][b]
+                    left.add(p)
+                    right.add(q)
+        out[f"{a}/{b}"] = {"near_pairs": pairs, "near_rows": {a: sum(where[t][a] for t in left),
+                                                               b: sum(where[t][b] for t in right)}}
+    return out, similar
+
+
 # --- exact leaks on real data ---------------------------------------------------------------
 
 
@@ -111,6 +153,23 @@ def test_limit_fails_with_the_leaked_texts_listed(shared_data: Path) -> None:
     assert "fix: deduplicate before the split" in message
     check_leakage(report, LeakageParams(max_exact=total))
     check_leakage(report, LeakageParams())
+
+
+@pytest.mark.shared_data
+def test_near_leaks_on_tweeteval_hate_match_brute_force(shared_data: Path) -> None:
+    rows = read_tweeteval(shared_data / "tweeteval" / "hate")
+    expected, similar = near_oracle(rows, 0.8)
+    report = leakage_report(rows, order=["train", "validation", "test"], near=NearParams())
+    # LSH may miss a pair near the threshold; with the default seed it finds every one of them
+    for name, counts in expected.items():
+        assert {k: report["pairs"][name][k] for k in counts} == counts, name
+    assert report["total"]["near_pairs"] == sum(c["near_pairs"] for c in expected.values()) > 50
+    texts = dict(zip(rows.column("_id").to_pylist(), rows.column("text").to_pylist()))
+    for entry in report["pairs"].values():
+        for example in entry["near_examples"]:
+            x, y = (normalized(texts[ids[0]]) for ids in example["ids"].values())
+            assert example["jaccard"] == round(similar.get((x, y), similar.get((y, x), -1.0)), 4)
+    assert leakage_report(rows, order=["train", "validation", "test"], near=NearParams()) == report
 
 
 # --- exact leaks on small tables ------------------------------------------------------------
@@ -180,11 +239,7 @@ def sentence(rng: random.Random, words: int = 20) -> str:
 
 def python_jaccard(x: str, y: str, n: int) -> float:
     """Jaccard of word n-gram sets, in Python."""
-    def grams(text: str) -> set[tuple[str, ...]]:
-        words = re.findall(r"[^\W_]+", text.lower())
-        return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)} or {tuple(words)}
-
-    a, b = grams(x), grams(y)
+    a, b = grams(normalized(x), n), grams(normalized(y), n)
     return len(a & b) / len(a | b)
 
 
@@ -249,6 +304,95 @@ def test_near_leaks_in_chinese_compare_characters() -> None:
     assert chars["pairs"]["train/test"]["near_examples"][0]["ids"] == {"train": ["s:0"], "test": ["s:1"]}
 
 
+def test_near_report_runs_without_datasketch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "datasketch", None)  # `import datasketch` fails
+    rows, across = planted()
+    report = leakage_report(rows, near=NearParams(), seed=5)
+    assert report["total"]["near_pairs"] == len(across)
+    check_leakage(report, LeakageParams(max_near=len(across)))
+
+
+def test_unit_auto_looks_at_the_texts_when_the_languages_do_not_decide() -> None:
+    base = "今天天气很好我们一起去公园散步然后在湖边喝茶聊天"
+    rows = table([base, base[:-1] + "吧"], ["train", "test"])
+    report = leakage_report(rows, near=NearParams())
+    assert report["near"]["unit"] == "char" and report["total"]["near_pairs"] == 1
+
+
+def test_too_many_near_candidates_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows, across = planted()
+    monkeypatch.setattr(leakage, "MAX_NEAR_CANDIDATES", len(across) - 1)
+    with pytest.raises(SpeccError, match=rf"more than {len(across) - 1} near-duplicate candidate pairs across "
+                                         r"splits; .*clean: \{type: near-dedup\}"):
+        leakage_report(rows, near=NearParams(), seed=5)
+    monkeypatch.setattr(leakage, "MAX_NEAR_CANDIDATES", len(across) + 1)  # within-split pairs are never made
+    assert leakage_report(rows, near=NearParams(), seed=5)["total"]["near_pairs"] == len(across)
+
+
+# --- confirmed pairs ------------------------------------------------------------------------
+
+
+def families(rng: random.Random, count: int, size: int) -> list[str]:
+    """`count` families of `size` texts: a sentence and copies with one word changed."""
+    texts = []
+    for _ in range(count):
+        words = sentence(rng, 30).split()
+        texts.append(" ".join(words))
+        for _ in range(size - 1):
+            edited = list(words)
+            edited[rng.randrange(len(edited))] = "x" + str(rng.randrange(1000))
+            texts.append(" ".join(edited))
+    rng.shuffle(texts)
+    return texts
+
+
+def brute_pairs(texts: list[str], threshold: float, groups: list[int] | None = None) -> dict[tuple[int, int], float]:
+    """Every pair (i < j, in different groups if given) whose word 3-gram sets have Jaccard >= threshold."""
+    sets = [grams(normalized(t)) for t in texts]
+    out = {}
+    for i, j in combinations(range(len(texts)), 2):
+        common = len(sets[i] & sets[j])  # empty sets have no pairs
+        if (groups is None or groups[i] != groups[j]) and common and common >= threshold * len(sets[i] | sets[j]):
+            out[(i, j)] = common / len(sets[i] | sets[j])
+    return out
+
+
+@pytest.mark.parametrize("use_groups", [False, True])
+def test_confirmed_pairs_are_every_pair_when_every_pair_is_a_candidate(use_groups: bool) -> None:
+    # bands of one value each: every pair over the threshold shares a bucket, and buckets are large
+    rng = random.Random(12)
+    texts = families(rng, 8, 12) + [sentence(rng, 30) for _ in range(20)] + [None, "", "!!"]
+    groups = [rng.randrange(3) for _ in texts] if use_groups else None
+    left, right, similarity = confirmed_pairs(pa.array(texts), "word", 3, 0.6, bands=128, rows=1, seed=3,
+                                              groups=None if groups is None else np.array(groups))
+    expected = brute_pairs([t or "" for t in texts], 0.6, groups)
+    assert list(zip(left.tolist(), right.tolist())) == sorted(expected)  # every pair, i < j, sorted
+    assert np.allclose(similarity, [expected[p] for p in sorted(expected)])
+    assert len(expected) > 2 * 8 * 11  # far more than a spanning forest of the families
+
+
+def test_confirmed_pairs_with_default_bands_find_whole_families_across_groups() -> None:
+    rng = random.Random(13)
+    words = sentence(rng, 40).split()
+    family = [" ".join(words + [f"tail{k}"]) for k in range(40)]  # 40 texts, pairwise Jaccard 38/40
+    texts = family + [sentence(rng, 40) for _ in range(100)]
+    groups = np.array([k % 3 for k in range(40)] + [0] * 100)
+    left, right, _ = confirmed_pairs(pa.array(texts), "word", 3, 0.8, groups=groups)
+    expected = brute_pairs(texts, 0.8, groups.tolist())
+    assert len(expected) == 40 * 39 // 2 - 14 * 13 // 2 - 2 * (13 * 12 // 2)  # pairs across groups (14, 13, 13)
+    assert set(zip(left.tolist(), right.tolist())) == set(expected)
+    with pytest.raises(TooManyCandidates):
+        confirmed_pairs(pa.array(texts), "word", 3, 0.8, groups=groups, max_candidates=len(expected) - 1)
+
+
+def test_confirmed_pairs_make_pairs_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(14)
+    texts = pa.array(families(rng, 5, 20))
+    whole = confirmed_pairs(texts, "word", 3, 0.75, bands=64, rows=2)
+    monkeypatch.setattr(minhash, "PAIR_BLOCK", 7)
+    assert all(np.array_equal(x, y) for x, y in zip(confirmed_pairs(texts, "word", 3, 0.75, bands=64, rows=2), whole))
+
+
 def test_check_near_limit_needs_the_near_report() -> None:
     report = leakage_report(table(["a"], ["train"]))
     with pytest.raises(SpeccError, match="near-duplicate check did not run"):
@@ -274,6 +418,16 @@ def test_window_hashes_match_shared_ngrams() -> None:
     for i, j in combinations(range(60), 2):
         shared = grams(texts[i].split()) & grams(texts[j].split())
         assert bool(shared) == bool(by_text[i] & by_text[j]), (texts[i], texts[j])
+
+
+@pytest.mark.parametrize("unit", ["word", "char"])
+def test_text_units_and_windows_are_the_same_made_in_blocks(unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(8)
+    texts = pa.chunked_array([[sentence(rng, rng.randint(0, 40)) for _ in range(200)] + [None, ""],
+                              [sentence(rng, 500)]])  # one text longer than a block
+    whole = window_hashes(*text_units(texts, unit), 5, 2)
+    monkeypatch.setattr(minhash, "BATCH_BYTES", 300)
+    assert all(np.array_equal(x, y) for x, y in zip(window_hashes(*text_units(texts, unit), 5, 2), whole))
 
 
 def test_text_units_normalize_and_split() -> None:

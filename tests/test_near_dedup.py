@@ -14,8 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
+from specc import minhash
 from specc.builtins import near_dedup
-from specc.builtins.near_dedup import GROUP_COLUMN, NearDedup, resolve_unit, shingle_sets
+from specc.builtins.near_dedup import GROUP_COLUMN, NearDedup
+from specc.minhash import ShingleSets, resolve_unit
 from specc.components import Context, StepResult
 from specc.errors import SpeccError
 from tests.conftest import run_cli, write
@@ -41,6 +43,12 @@ def make_table(text: list[str | None]) -> pa.Table:
     n = len(text)
     return pa.table({"_id": [f"s:{i}" for i in range(n)], "text": pa.array(text, pa.string()),
                      "_source": ["s"] * n})
+
+
+def shingle_sets(values: pa.Array | pa.ChunkedArray, unit: str, ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's distinct shingles, sorted, concatenated, and offsets (len + 1): what verification compares."""
+    sets = ShingleSets(values, unit, ngram)
+    return sets.keys & sets.low, sets.offsets
 
 
 def sentence(rng: random.Random, words: int = 30) -> str:
@@ -130,19 +138,19 @@ def test_default_bands_and_rows_match_datasketch():
     for num_perm in (16, 64, 128, 256):
         for threshold in (0.1, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0):
             for weights in ((0.5, 0.5), (0.1, 0.9), (0.3, 0.7)):
-                ours = near_dedup.optimal_bands(threshold, num_perm, *weights)
+                ours = minhash.optimal_bands(threshold, num_perm, *weights)
                 assert ours == lsh._optimal_param(threshold, num_perm, *weights), (threshold, num_perm, weights)
-    assert near_dedup.optimal_bands(0.8, 128, *near_dedup.LSH_WEIGHTS[True]) == (14, 9)
-    assert near_dedup.optimal_bands(0.8, 128, *near_dedup.LSH_WEIGHTS[False]) == (9, 13)
+    assert minhash.optimal_bands(0.8, 128, *minhash.LSH_WEIGHTS[True]) == (14, 9)
+    assert minhash.optimal_bands(0.8, 128, *minhash.LSH_WEIGHTS[False]) == (9, 13)
 
 
 def test_signatures_equal_datasketch_minhash():
     datasketch = pytest.importorskip("datasketch")
     rows, _ = english_rows()
-    text = near_dedup._normalized(pa.array(rows[:50] + ["短文本", "x"]))
-    hashes, offsets = near_dedup.shingles(text, "word", 3)
-    a, b = near_dedup.permutations(64, SEED)
-    ours = near_dedup.signatures(hashes, offsets, a, b)
+    text = minhash._normalized(pa.array(rows[:50] + ["短文本", "x"]))
+    hashes, offsets = minhash.shingles(text, "word", 3)
+    a, b = minhash.permutations(64, SEED)
+    ours = minhash.signatures(hashes, offsets, a, b)
     for k in range(len(offsets) - 1):
         sketch = datasketch.MinHash(num_perm=64, seed=SEED & 0xFFFFFFFF, hashfunc=int, scheme="affine32")
         sketch.update_batch([int(h) >> 32 for h in hashes[offsets[k]:offsets[k + 1]]])
@@ -153,23 +161,23 @@ def test_long_texts_are_signed_in_pieces(monkeypatch):
     rng = np.random.default_rng(0)
     hashes = rng.integers(0, 2**63, 5000, dtype=np.uint64)
     offsets = np.array([0, 3, 4000, 4001, 5000])
-    a, b = near_dedup.permutations(32, 1)
-    whole = near_dedup.signatures(hashes, offsets, a, b)
-    monkeypatch.setattr(near_dedup, "SIGNATURE_BLOCK", 32 * 100)  # 100 shingles per block
-    assert np.array_equal(near_dedup.signatures(hashes, offsets, a, b), whole)
-    inputs = near_dedup._fmix32((hashes >> np.uint64(32)).astype(np.uint32))
+    a, b = minhash.permutations(32, 1)
+    whole = minhash.signatures(hashes, offsets, a, b)
+    monkeypatch.setattr(minhash, "SIGNATURE_BLOCK", 32 * 100)  # 100 shingles per block
+    assert np.array_equal(minhash.signatures(hashes, offsets, a, b), whole)
+    inputs = minhash._fmix32((hashes >> np.uint64(32)).astype(np.uint32))
     expected = [(inputs[lo:hi, None] * a + b).min(axis=0) for lo, hi in zip(offsets[:-1], offsets[1:])]
     assert np.array_equal(whole, np.array(expected))
 
 
 def test_units_and_shingles():
     text = pa.array(["the cat  sat, on the mat", "a-b c", "", "猫坐在垫子上。", "x"])
-    units, offsets = near_dedup.text_units(text, "word")
+    units, offsets = minhash.text_units(text, "word")
     assert np.diff(offsets).tolist() == [6, 3, 0, 1, 1]  # punctuation separates words
     assert units[0] == units[4]  # "the" twice
-    units, offsets = near_dedup.text_units(text, "char")
+    units, offsets = minhash.text_units(text, "char")
     assert np.diff(offsets).tolist() == [17, 3, 0, 6, 1]  # spaces and punctuation left out
-    hashes, offsets = near_dedup.shingles(text, "word", 3)
+    hashes, offsets = minhash.shingles(text, "word", 3)
     assert np.diff(offsets).tolist() == [4, 1, 0, 1, 1]  # short texts: one shingle of all units
     sets, set_offsets = shingle_sets(pa.array(["a b a b a b", None, "A B A B A B!"]), "word", 2)
     assert np.diff(set_offsets).tolist() == [2, 0, 2]  # {"a b", "b a"}; null has none
