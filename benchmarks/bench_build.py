@@ -9,7 +9,6 @@ time and the peak resident memory of the process tree. Run with --help for the o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess

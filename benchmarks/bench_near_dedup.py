@@ -97,7 +97,7 @@ def run_datasketch(parquet: Path, out: Path) -> None:
     import pyarrow.parquet as pq
     from datasketch import MinHash, MinHashLSH
 
-    from specc.builtins.near_dedup import LSH_WEIGHTS, _batches, _normalized, optimal_bands, shingles
+    from specc.minhash import LSH_WEIGHTS, _batches, _normalized, optimal_bands, shingles
 
     table = pq.read_table(parquet)
     values = table.column("text")
@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{c['rows_in_clusters']:>12,} {c['dropped']:>8,}")
     s, d = results["specc"], results["datasketch"]
     ratio = s["wall"] / d["wall"]
-    print(f"\ndatasketch phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in d["phases"].items()))
+    print("\ndatasketch phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in d["phases"].items()))
     print(f"datasketch pairs: {d['pairs']['candidates']:,} candidates, {d['pairs']['confirmed']:,} confirmed "
           f"(bands x rows {d['bands'][0]} x {d['bands'][1]})")
     print(f"rows in different clusters: {disagreement(s['groups'], d['groups']):,}")

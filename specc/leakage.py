@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from specc.errors import SpeccError
-from specc.minhash import CHAR_SHARE, DEFAULT_NGRAM, TooManyCandidates, Unit, confirmed_pairs, normalize_text
-# the decontaminate step compares the same text units and imports these from here
-from specc.minhash import resolve_unit, text_units, window_hashes  # noqa: F401
+from specc.minhash import (
+    CHAR_SHARE, DEFAULT_NGRAM, TooManyCandidates, Unit, confirmed_pairs, normalize_text, resolve_unit,
+)
 
 if TYPE_CHECKING:
     import numpy as np

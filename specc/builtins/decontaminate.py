@@ -99,7 +99,7 @@ class Decontaminate(Step):
     @property
     def unit(self) -> Literal["word", "char"]:
         """`word` or `char`, with `auto` resolved from the spec's languages."""
-        from specc.leakage import resolve_unit
+        from specc.minhash import resolve_unit
 
         return resolve_unit(self.params.unit, self.context.languages)
 
@@ -114,7 +114,7 @@ class Decontaminate(Step):
 
     def hashes(self, values: "pa.Array | pa.ChunkedArray") -> tuple["np.ndarray", "np.ndarray"]:
         """The hashes each text is compared by, and the text each hash belongs to."""
-        from specc.leakage import text_units, window_hashes
+        from specc.minhash import text_units, window_hashes
 
         return window_hashes(*text_units(values, self.unit), self.ngram, self.params.min_length)
 

@@ -28,7 +28,6 @@ from specc.minhash import (
     CHAR_SHARE, DEFAULT_NGRAM, LSH_WEIGHTS, ShingleSets, Unit, buckets, candidate_pairs, lsh_keys, optimal_bands,
     resolve_unit, verifier,
 )
-from specc.minhash import _batches, _normalized, shingles  # noqa: F401  (benchmarks/bench_near_dedup.py)
 
 if TYPE_CHECKING:
     import numpy as np

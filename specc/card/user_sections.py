@@ -16,7 +16,6 @@ so a template can wrap the section it replaces: `{{ sections.uses }}`).
 
 from __future__ import annotations
 
-import glob as globlib
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
