@@ -16,9 +16,10 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,6 +36,7 @@ FULL_WIDTH_SHARE = 0.05  # rows with some words in full-width forms (NFKC maps t
 MAX_RATIO = 1.5  # --check: specc time / hand-written time
 MAX_PEAK_MB = 2048  # --check: peak memory of a specc build
 POLL_SECONDS = 0.05
+CHECK_HELP = f"exit 1 if specc takes over {MAX_RATIO}x the hand-written time or peaks over {MAX_PEAK_MB} MB"
 
 WORDS = """
 the of and to a in is it you that he was for on are with as his they be at one have this from
@@ -336,36 +338,52 @@ def print_table(measures: list[Measure]) -> None:
         print(f"{m.label:<22} {m.best_seconds:>8.2f} {m.best_seconds / baseline:>7.2f}x {m.best_peak_mb:>8.0f} {counts}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the options, run the benchmark, print the table; returns the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_parser(description: str, check_help: str) -> argparse.ArgumentParser:
+    """The options every benchmark here takes: --rows, --smoke, --check (meaning `check_help`), --keep."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, help="rows to generate (default 1,000,000; 20,000 with --smoke)")
     parser.add_argument("--smoke", action="store_true", help="a small, quick run for CI")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per command; the best is reported (default 1)")
-    parser.add_argument("--check", action="store_true",
-                        help=f"exit 1 if specc takes over {MAX_RATIO}x the hand-written time "
-                             f"or peaks over {MAX_PEAK_MB} MB")
+    parser.add_argument("--check", action="store_true", help=check_help)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
+    return parser
+
+
+def row_count(args: argparse.Namespace) -> int:
+    """--rows, or the default for a full or a --smoke run."""
+    return args.rows if args.rows is not None else (20_000 if args.smoke else 1_000_000)
+
+
+@contextmanager
+def bench_folder(prefix: str, keep: bool) -> Iterator[Path]:
+    """A temporary folder for one benchmark run, removed afterwards unless `keep`."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        if keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the options, run the benchmark, print the table; returns the exit code."""
+    parser = bench_parser(__doc__.splitlines()[0], CHECK_HELP)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per command; the best is reported (default 1)")
     parser.add_argument("--handwritten", nargs=2, metavar=("PARQUET", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.handwritten:
         handwritten(Path(args.handwritten[0]), Path(args.handwritten[1]))
         return 0
-    rows = args.rows if args.rows is not None else (20_000 if args.smoke else 1_000_000)
+    rows = row_count(args)
     if rows < 1 or args.repeat < 1:
         parser.error("--rows and --repeat must be at least 1")
 
-    folder = Path(tempfile.mkdtemp(prefix="specc-bench-"))
-    try:
+    with bench_folder("specc-bench-", args.keep) as folder:
         spec, gen_seconds = write_inputs(folder, rows)
         size = (folder / "rows.parquet").stat().st_size / 2**20
         print(f"generated {rows:,} rows ({size:.1f} MB Parquet) in {gen_seconds:.2f} s; {os.cpu_count()} CPUs")
         measures = benchmark(folder, spec, args.repeat)
-    finally:
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
     print()
     print_table(measures)
 

@@ -21,15 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_build import SEED, generate_rows, run_measured  # noqa: E402  (a sibling script, not a package)
+from bench_build import SEED, bench_folder, bench_parser, generate_rows, row_count, run_measured  # noqa: E402  (a sibling script, not a package)
 
 NEAR_SHARE = 0.05  # rows that are edited copies of another row
 THRESHOLD = 0.8
@@ -193,27 +191,21 @@ def disagreement(a: "Any", b: "Any") -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, generate the data, time both runs, print the comparison."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, help="rows to generate (default 1,000,000; 20,000 with --smoke)")
-    parser.add_argument("--smoke", action="store_true", help="a small, quick run")
-    parser.add_argument("--check", action="store_true",
-                        help=f"exit 1 if specc takes over {MAX_RATIO}x datasketch's time")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
+    parser = bench_parser(__doc__.splitlines()[0], f"exit 1 if specc takes over {MAX_RATIO}x datasketch's time")
     parser.add_argument("--run", nargs=3, metavar=("WHICH", "PARQUET", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
         which, parquet, out = args.run
         (run_specc if which == "specc" else run_datasketch)(Path(parquet), Path(out))
         return 0
-    rows = args.rows if args.rows is not None else (20_000 if args.smoke else 1_000_000)
+    rows = row_count(args)
     if rows < 2:
         parser.error("--rows must be at least 2")
 
     import numpy as np
     import pyarrow.parquet as pq
 
-    folder = Path(tempfile.mkdtemp(prefix="specc-bench-near-"))
-    try:
+    with bench_folder("specc-bench-near-", args.keep) as folder:
         start = time.perf_counter()
         parquet = folder / "rows.parquet"
         pq.write_table(near_duplicate_rows(rows), parquet, compression="zstd")
@@ -228,11 +220,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             info.update(wall=wall, peak=peak, groups=np.load(out.with_suffix(".npy")))
             results[which] = info
             print(f"  {which:<11} {wall:7.2f} s wall {peak:7.0f} MB peak", flush=True)
-    finally:
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
 
     print()
     header = f"{'':<11} {'wall s':>7} {'work s':>7} {'peak MB':>8} {'clusters':>9} {'in clusters':>12} {'dropped':>8}"

@@ -10,19 +10,16 @@ for the options.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_build import run_measured, write_inputs  # noqa: E402  (a sibling script, not a package)
+from bench_build import bench_folder, bench_parser, row_count, run_measured, write_inputs  # noqa: E402  (a sibling script, not a package)
 
 NEW_RATIOS = "{train: 0.7, validation: 0.2, test: 0.1}"  # was train 0.8, validation 0.1, test 0.1
 CHANGED_STEPS = ("split", "output")  # what the ratio edit must change; every other step stays unchanged
@@ -89,21 +86,16 @@ def print_units(label: str, seconds: float, record: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, run the cold build and the rebuild, print the figures; returns the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, help="rows to generate (default 1,000,000; 20,000 with --smoke)")
-    parser.add_argument("--smoke", action="store_true", help="a small, quick run for CI")
-    parser.add_argument("--check", action="store_true",
-                        help=f"exit 1 if the rebuild takes {MAX_RATIO:.2f}x the cold build's time or more")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
+    parser = bench_parser(__doc__.splitlines()[0],
+                          f"exit 1 if the rebuild takes {MAX_RATIO:.2f}x the cold build's time or more")
     args = parser.parse_args(argv)
-    rows = args.rows if args.rows is not None else (20_000 if args.smoke else 1_000_000)
+    rows = row_count(args)
     if rows < 1:
         parser.error("--rows must be at least 1")
 
-    folder = Path(tempfile.mkdtemp(prefix="specc-rebuild-"))
-    cache, log = folder / "cache", folder / "run.log"
-    build = [sys.executable, "-m", "specc", "build", "--cache-dir", str(cache)]
-    try:
+    with bench_folder("specc-rebuild-", args.keep) as folder:
+        cache, log = folder / "cache", folder / "run.log"
+        build = [sys.executable, "-m", "specc", "build", "--cache-dir", str(cache)]
         spec, gen_seconds = write_inputs(folder, rows)
         size = (folder / "rows.parquet").stat().st_size / 2**20
         print(f"generated {rows:,} rows ({size:.1f} MB Parquet) in {gen_seconds:.2f} s; {os.cpu_count()} CPUs")
@@ -127,11 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rebuild {rebuild:.2f} s, peak {rebuild_mb:.0f} MB ({split_rows(folder)})")
         changed = {c["step"] for c in changes if c["status"] != "unchanged"}
         problems += reuse_problems(record, changed)
-    finally:
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
 
     print()
     print_units("cold build", cold, cold_record)
