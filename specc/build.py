@@ -44,13 +44,13 @@ def plan_changes(spec_path: str | Path, *, cache_dir: str | Path | None = None) 
     return plan, diff_plan(plan, previous, StepCache(plan.cache_dir)), path, previous is not None
 
 
-def _stale(changes: list[Change], path: Path) -> SpeccError | None:
+def _stale(changes: list[Change], path: Path, spec: Spec) -> SpeccError | None:
     stale = [c for c in changes if c.status != "unchanged"]
     if not stale:
         return None
     lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in stale]
     return SpeccError(f"{path}: error: the lock is stale (--frozen); it differs from the spec and sources in:\n"
-                      + "\n".join(lines) + f"\nrun `specc lock {path.with_suffix('.yaml').name}` and commit the lock, "
+                      + "\n".join(lines) + f"\nrun `specc lock {spec.path.name}` and commit the lock, "
                       "or undo the change")
 
 
@@ -80,7 +80,7 @@ def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
         raise SpeccError(f"{path}: error: no lock (--frozen); run `specc lock {spec.path.name}` and commit the lock")
     plan = _plan(spec, previous, cache_dir)
     if frozen:
-        stale = _stale(diff_plan(plan, previous), path)
+        stale = _stale(diff_plan(plan, previous), path, spec)
         if stale is not None:
             raise stale
     result = _run(plan, BuildOptions(num_proc=num_proc, executor=executor, progress=progress))
@@ -102,7 +102,7 @@ def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
         raise SpeccError(f"{path}: error: no digests to verify against; run `specc build {spec.path.name}` first")
     with tempfile.TemporaryDirectory(prefix="specc-verify-") as scratch:
         plan = _plan(spec, previous, Path(scratch) / "cache")
-        stale = _stale(diff_plan(plan, previous), path)
+        stale = _stale(diff_plan(plan, previous), path, spec)
         if stale is not None:
             raise stale
         options = BuildOptions(num_proc=num_proc, executor=executor, progress=progress,

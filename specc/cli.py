@@ -158,7 +158,7 @@ def cache_info(spec: str, cache_dir: str | None) -> None:
     from specc.compiler import default_cache_dir
     from specc.spec import load_spec
 
-    info = StepCache(Path(cache_dir) if cache_dir else default_cache_dir(load_spec(spec))).info()
+    info = StepCache(default_cache_dir(load_spec(spec).dir, cache_dir)).info()
     click.echo(f"cache {info['path']}")
     for part in ("steps", "downloads"):
         click.echo(f"  {part:<10} {info[part]['entries']:>6} entries {info[part]['bytes'] / 2**20:>10.1f} MB")
@@ -177,7 +177,7 @@ def cache_gc(specs: tuple[str, ...], cache_dir: str | None) -> None:
     roots, fingerprints, downloads = set(), set(), set()
     for path in specs:
         loaded = load_spec(path)
-        roots.add(Path(cache_dir) if cache_dir else default_cache_dir(loaded))
+        roots.add(default_cache_dir(loaded.dir, cache_dir))
         lock = read_lock(lock_path(loaded))
         if lock is None:
             raise SpeccError(f"error: {path} has no lock, so gc cannot tell what it uses; run `specc lock {path}`")

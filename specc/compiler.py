@@ -115,9 +115,9 @@ def _step_ids(spec: Spec, field_name: str, entries: list[Any]) -> list[str]:
     return ids
 
 
-def default_cache_dir(spec: Spec) -> Path:
-    """Where a spec's step cache and downloads live unless told otherwise."""
-    return Path(os.environ.get(CACHE_ENV) or spec.dir / ".specc" / "cache")
+def default_cache_dir(spec_dir: Path, given: str | Path | None = None) -> Path:
+    """Where a spec's step cache and downloads live: `given`, else $SPECC_CACHE_DIR, else .specc/cache beside it."""
+    return Path(given or os.environ.get(CACHE_ENV) or spec_dir / ".specc" / "cache")
 
 
 def _fingerprinted_pins(pins: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
     """
     registry = get_registry()
     model = spec.model
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(spec)
+    cache_dir = default_cache_dir(spec.dir, cache_dir)
     locked_pins = locked_pins or {}
     steps: list[PlanStep] = []
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from specc.errors import SpeccError
 from specc.minhash import (
-    CHAR_SHARE, DEFAULT_NGRAM, TooManyCandidates, Unit, confirmed_pairs, normalize_text, resolve_unit,
+    CHAR_SHARE, DEFAULT_NGRAM, TooManyCandidates, Unit, confirmed_pairs, resolve_unit,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ def _keys(table: "pa.Table", columns: Sequence[str]) -> tuple["pa.ChunkedArray",
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from specc.builtins.clean import comparison_key
+
     parts = []
     for name in columns:
         if name not in table.column_names:
@@ -71,7 +73,7 @@ def _keys(table: "pa.Table", columns: Sequence[str]) -> tuple["pa.ChunkedArray",
         values = table.column(name)
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             raise SpeccError(f"error: split: leakage check: column '{name}' holds {values.type}, not text")
-        parts.append(pc.fill_null(normalize_text(values), ""))
+        parts.append(pc.fill_null(comparison_key(values), ""))
     if not parts:
         raise SpeccError("error: split: leakage check: the rows have no text column to compare")
     nonempty = pc.greater(pc.utf8_length(parts[0]), 0)

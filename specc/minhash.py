@@ -98,21 +98,14 @@ def resolve_unit(unit: str, languages: Iterable[str], values: "pa.ChunkedArray |
     return "char" if letters and script >= CHAR_SHARE * letters else "word"
 
 
-def normalize_text(values: "pa.ChunkedArray | pa.Array") -> "pa.ChunkedArray | pa.Array":
-    """Text as `dedup` compares it: NFKC, no control characters, collapsed whitespace, lowercase."""
-    import pyarrow.compute as pc
-
-    from specc.builtins.clean import clean_text
-
-    return pc.utf8_lower(clean_text(values))
-
-
 def _normalized(values: "pa.ChunkedArray | pa.Array", normalized: bool = False) -> "pa.Array":
     """Normalized texts as one array, nulls as empty strings (`normalized`: the values already are)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.fill_null(values if normalized else normalize_text(values), "")
+    from specc.builtins.clean import comparison_key
+
+    text = pc.fill_null(values if normalized else comparison_key(values), "")
     return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
@@ -230,7 +223,7 @@ def text_units(values: "pa.ChunkedArray | pa.Array", unit: Unit,
                normalized: bool = False) -> tuple["np.ndarray", "np.ndarray"]:
     """Each text's units (words or characters) as uint64 hashes, concatenated, and offsets (len + 1).
 
-    Null texts have no units. `normalized` says the values already went through `normalize_text`.
+    Null texts have no units. `normalized` says the values already went through `comparison_key`.
     """
     import numpy as np
 

@@ -71,9 +71,14 @@ def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets
             "num_bytes": table.nbytes}
 
 
-def write_json(path: Path, data: Any) -> None:
+def json_text(data: Any) -> str:
     """Deterministic JSON in the order the data was built (struct fields keep theirs), two-space indent."""
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write `json_text(data)` to `path`."""
+    path.write_text(json_text(data), encoding="utf-8")
 
 
 def staging_dir(output_dir: Path) -> Path:

@@ -51,6 +51,13 @@ def clean_text(
     return values
 
 
+def comparison_key(values: "pa.ChunkedArray | pa.Array") -> "pa.ChunkedArray | pa.Array":
+    """Text as dedup, hash splits and the leakage report compare it: `clean_text`, then lowercase."""
+    import pyarrow.compute as pc
+
+    return pc.utf8_lower(clean_text(values))
+
+
 def _is_text(values: "pa.ChunkedArray") -> bool:
     """Whether `values` holds strings that pyarrow's utf8 functions accept."""
     import pyarrow as pa
@@ -201,13 +208,12 @@ class Dedup(Step):
         """Kept rows; later rows with an already seen key are dropped as `duplicate`."""
         import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         keys = {}
         for i, name in enumerate(self.params.columns):
             values = self.column(table, name)
             if self.params.normalize and _is_text(values):
-                values = pc.utf8_lower(clean_text(values))
+                values = comparison_key(values)
             keys[str(i)] = values
         keys["row"] = pa.array(np.arange(table.num_rows))
         try:

@@ -467,7 +467,7 @@ class HashSplit(_Grouping, Splitter):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from specc.builtins.clean import clean_text
+        from specc.builtins.clean import comparison_key
 
         if self.params.key is not None:
             values = self._text(table, self.params.key).combine_chunks()
@@ -481,7 +481,7 @@ class HashSplit(_Grouping, Splitter):
                 self.column(table, name).type)
             text = self._text(table, name)
             if is_text:
-                text = pc.utf8_lower(clean_text(text))
+                text = comparison_key(text)
             parts.append(pc.fill_null(text.cast(pa.string()), "\x00"))
         if len(parts) == 1:
             return parts[0].combine_chunks()

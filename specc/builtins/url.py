@@ -161,11 +161,9 @@ class UrlSource(Source):
 
     def cache_dir(self) -> Path:
         """The cache folder of the build (the default one when the context has none)."""
-        if self.context.cache_dir is not None:
-            return Path(self.context.cache_dir)
-        from specc.compiler import CACHE_ENV
+        from specc.compiler import default_cache_dir
 
-        return Path(os.environ.get(CACHE_ENV) or self.context.spec_dir / ".specc" / "cache")
+        return default_cache_dir(self.context.spec_dir, self.context.cache_dir)
 
     def blob(self, digest: str) -> Path:
         """Where the bytes with SHA-256 `digest` are cached."""

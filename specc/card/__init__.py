@@ -209,18 +209,6 @@ def card_statistics(table: "pa.Table", split_order: list[str]) -> dict[str, Any]
     return {"lengths": length_stats(lengths), "examples": examples}
 
 
-def _statistics_from_files(folder: Path, stats: dict[str, Any]) -> dict[str, Any]:
-    """card_statistics of a finished build, read back from its Parquet files (for builds made before them)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    parts = []
-    for out in stats["outputs"]:
-        part = pq.read_table(folder / out["path"])
-        parts.append(part.append_column("_split", pa.array([out["split"]] * part.num_rows, pa.string())))
-    return card_statistics(pa.concat_tables(parts, promote_options="permissive"), [o["split"] for o in stats["outputs"]])
-
-
 # --- `specc card`: render the card of the last build again ----------------------------------------
 
 def _build_is_current(spec: Any, stats: dict[str, Any], changes: list[Any], lock: dict[str, Any] | None,
@@ -255,7 +243,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
     from specc.licenses import license_report
     from specc.lock import read_lock
-    from specc.output import _used_plugins
+    from specc.output import _used_plugins, json_text
     from specc.plugins import get_registry
     from specc.selfcheck import check_output
 
@@ -275,12 +263,10 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     stats["build"] = {**stats["build"], "spec_sha256": spec.sha256, "plugins": _used_plugins(plan),
                       "fingerprint": plan.fingerprint}
     stats["license"] = license_report(spec.model)
-    if "lengths" not in stats or "examples" not in stats:
-        stats.update(_statistics_from_files(folder, stats))
     files = {
-        "stats.json": json.dumps(stats, indent=2, ensure_ascii=False) + "\n",
+        "stats.json": json_text(stats),
         "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
-        CROISSANT_FILE: json.dumps(croissant_metadata(spec.model, stats, folder), indent=2, ensure_ascii=False) + "\n",
+        CROISSANT_FILE: json_text(croissant_metadata(spec.model, stats, folder)),
     }
     previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
     try:

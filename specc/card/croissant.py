@@ -390,7 +390,9 @@ def croissant_metadata(spec: Any, stats: dict[str, Any], output_folder: Path) ->
 
 def write_croissant(folder: Path, spec: Any, stats: dict[str, Any]) -> Path:
     """Write `folder/croissant.json` (deterministic: fixed key order, two-space indent)."""
+    from specc.output import write_json
+
     path = Path(folder) / CROISSANT_FILE
     metadata = croissant_metadata(spec, stats, Path(folder))
-    path.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(path, metadata)
     return path

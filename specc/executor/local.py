@@ -228,8 +228,9 @@ class _Run:
                     raise SpeccError(f"error: splitter '{splitter.name}' (plugin bug) returned "
                                      f"{len(names)} names for {table.num_rows} rows")
                 info = {"method": splitter.name, "seed": steps[0].seed, "params": steps[0].fingerprinted_params()}
-                if splitter.configurations():  # type: ignore[attr-defined]
-                    info["configurations"] = splitter.configurations()  # type: ignore[attr-defined]
+                configurations = splitter.configurations()  # type: ignore[attr-defined]
+                if configurations:
+                    info["configurations"] = configurations
                 preferred = splitter.split_names()  # type: ignore[attr-defined]
             else:
                 names = table.column("_split").fill_null("train")
