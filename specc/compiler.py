@@ -20,7 +20,7 @@ from specc.spec.paths import NotFingerprinted
 
 CACHE_ENV = "SPECC_CACHE_DIR"
 STAGE_ORDER = ("sources", "clean", "annotate", "split", "augment", "format", "output")
-OUTPUT_FORMAT_VERSION = 1
+OUTPUT_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -113,17 +113,19 @@ def leakage_report(table: "pa.Table", columns: Sequence[str] | None = None, *,
     splits += order_splits([s for s in present if s not in splits], [])
     key, nonempty = _keys(table, columns)
     rank = pc.index_in(split_col, value_set=pa.array(splits, pa.string()))
-    rows = pa.table({"key": key, "split": rank, "row": pa.array(np.arange(table.num_rows, dtype=np.int64))})
-    rows = rows.filter(pc.and_(nonempty, pc.is_valid(rank)))
-    # sorted by first row, so text numbers follow the table's order whatever threads group_by used
-    groups = rows.group_by(["key", "split"]).aggregate([("row", "count"), ("row", "min")]).sort_by("row_min")
-    encoded = pc.dictionary_encode(groups.column("key")).combine_chunks()
-    texts, text_of = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
-    group_split = groups.column("split").to_numpy().astype(np.int64)
-    counts = np.zeros((len(texts), len(splits)), np.int64)
-    counts[text_of, group_split] = groups.column("row_count").to_numpy()
-    firsts = np.full((len(texts), len(splits)), table.num_rows, np.int64)
-    firsts[text_of, group_split] = groups.column("row_min").to_numpy()
+    present_rows = pc.and_(nonempty, pc.is_valid(rank))
+    encoded = pc.dictionary_encode(key.filter(present_rows)).combine_chunks()
+    # dictionary codes follow first appearance, so text numbers follow the table's order
+    texts, text_of = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    split_of = rank.filter(present_rows).to_numpy().astype(np.int64)
+    row_of = np.flatnonzero(present_rows.to_numpy(zero_copy_only=False))
+    rows = {"text": text_of, "split": split_of, "row": row_of}
+    cell = text_of * len(splits) + split_of
+    counts = np.bincount(cell, minlength=len(texts) * len(splits)).reshape(len(texts), len(splits))
+    unique_cells, first_index = np.unique(cell, return_index=True)
+    firsts = np.full(len(texts) * len(splits), table.num_rows, np.int64)
+    firsts[unique_cells] = row_of[first_index]
+    firsts = firsts.reshape(len(texts), len(splits))
 
     pair_names = [(a, b) for a in range(len(splits)) for b in range(a + 1, len(splits))]
     report_pairs: dict[str, dict[str, Any]] = {}
@@ -171,7 +173,7 @@ def leakage_report(table: "pa.Table", columns: Sequence[str] | None = None, *,
             entry["near_rows"] = {splits[a]: int(counts[left, a].sum()), splits[b]: int(counts[right, b].sum())}
             entry["near_examples"] = examples
 
-    ids = _example_ids(table, rows, texts, sorted(wanted))
+    ids = _example_ids(table, rows, sorted(wanted))
     for entry in report_pairs.values():
         for name in ("examples", "near_examples"):
             if name in entry:
@@ -210,25 +212,21 @@ def _near_pairs(texts: "pa.Array", counts: "np.ndarray", unit: Unit, n: int, nea
     return np.stack([left, right], axis=1), similarity
 
 
-def _example_ids(table: "pa.Table", rows: "pa.Table", texts: "pa.Array",
+def _example_ids(table: "pa.Table", rows: dict[str, "np.ndarray"],
                  wanted: list[int]) -> dict[tuple[int, int], tuple[list[str], int]]:
     """For each wanted text and split: the first EXAMPLES `_id`s (in table order) and how many rows."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    import numpy as np
 
     if not wanted:
         return {}
-    keys = texts.take(pa.array(wanted, pa.int64()))
-    hits = rows.filter(pc.is_in(rows.column("key"), value_set=keys)).sort_by("row")
-    position = {k: i for i, k in zip(wanted, keys.to_pylist())}
+    hit = np.flatnonzero(np.isin(rows["text"], wanted))
     found: dict[tuple[int, int], tuple[list[str], int]] = {}
     id_column = table.column("_id")
-    columns = (hits.column(name).to_pylist() for name in ("key", "split", "row"))
-    for k, s, r in zip(*columns):
-        shown, count = found.get((position[k], s), ([], 0))
+    for t, s, r in zip(rows["text"][hit].tolist(), rows["split"][hit].tolist(), rows["row"][hit].tolist()):
+        shown, count = found.get((t, s), ([], 0))
         if len(shown) < EXAMPLES:
             shown.append(str(id_column[r].as_py()))
-        found[(position[k], s)] = (shown, count + 1)
+        found[(t, s)] = (shown, count + 1)
     return found
 
 

@@ -22,7 +22,7 @@ DATA_DIR = "data"
 KNOWN_SPLIT_ORDER = ("train", "validation", "test")
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
-    "compression_level": 3,
+    "compression_level": 1,  # 2x faster to write than level 3, for files about 10% larger
     "row_group_size": 100_000,
     "use_dictionary": True,
     "write_statistics": True,

@@ -70,7 +70,7 @@ def step_causes(step: PlanStep, old: dict[str, Any], locked: dict[str, Any], cha
     if old.get("type") != record["component"]:
         causes.append(f"type {old.get('type')} -> {record['component']}")
     elif old.get("version") != record["version"]:
-        causes.append(f"{record['component']} version {old.get('version')} -> {record['version']}")
+        causes.append(f"{record['component'] or step.stage + ' format'} version {old.get('version')} -> {record['version']}")
     if old.get("distribution") != record["distribution"]:
         before, after = old.get("distribution") or ["?", "?"], record["distribution"]
         causes.append(f"plugin {after[0]} {before[1]} -> {after[1]}" if before[0] == after[0]

@@ -363,3 +363,22 @@ def test_regex_rejects_what_re2_cannot_run(pattern, message):
 def test_regex_error_from_re2_names_the_step():
     with pytest.raises(SpeccError, match=r"step 'clean-0' \(regex\): pattern 'a\*\+' is not valid RE2"):
         run(Regex, table(["a"]), pattern="a*+")
+
+
+def test_remembered_keys_are_reused_only_for_the_same_text() -> None:
+    """dedup hands its keys to the leakage report; other text of the same length is keyed afresh."""
+    import pyarrow as pa
+
+    from specc.builtins.clean import comparison_key, forget_keys, remember_keys
+
+    text = pa.chunked_array([["Hello  World", "B"], ["c"]])
+    other = pa.chunked_array([["Hello  Earth", "B", "c"]])
+    marker = pa.chunked_array([["remembered", "b", "c"]])
+    try:
+        remember_keys(text, marker)
+        assert comparison_key(pa.chunked_array([text.combine_chunks()])) is marker
+        assert comparison_key(text.combine_chunks()).to_pylist() == marker.to_pylist()
+        assert comparison_key(other).to_pylist() == ["hello earth", "b", "c"]
+    finally:
+        forget_keys()
+    assert comparison_key(text).to_pylist() == ["hello world", "b", "c"]

@@ -15,7 +15,7 @@ import pytest
 from specc.card.croissant import write_croissant
 from specc.card.plots import write_plots
 from specc.errors import SpeccError
-from specc.selfcheck import check_output
+from specc.selfcheck import check_load_dataset, check_output
 from specc.spec import load_spec
 from tests.conftest import ROOT, run_cli
 
@@ -256,3 +256,29 @@ def test_key_order_of_stats_does_not_matter(builds: list, tmp_path: Path) -> Non
     shutil.copytree(out, copy, ignore=shutil.ignore_patterns("plots"))
     assert write_plots(copy, reordered(stats)) == entries
     assert _files(copy) == _files(out)
+
+
+def test_builder_load_check_passes_on_a_good_output(built: tuple[Path, dict]) -> None:
+    """Large outputs are checked through the builder instead of converted: the same output passes that way too."""
+    folder, stats = built
+    check_load_dataset(folder, stats, full_count=0)
+
+
+def test_builder_load_check_finds_a_card_that_declares_other_features(built: tuple[Path, dict]) -> None:
+    folder, stats = built
+    card = folder / "README.md"
+    card.write_text(card.read_text(encoding="utf-8").replace("'4': technical", "'4': hardware"), encoding="utf-8")
+    with pytest.raises(SpeccError, match=r"configuration 'default', split 'train' loads with other features"):
+        check_load_dataset(folder, stats, full_count=0)
+
+
+def test_builder_load_check_finds_a_card_that_declares_other_row_counts(built: tuple[Path, dict]) -> None:
+    folder, stats = built
+    rows = next(o["rows"] for o in stats["outputs"] if o["split"] == "test")
+    card = folder / "README.md"
+    text = card.read_text(encoding="utf-8")
+    pattern = rf"(- name: test\n(?:\s+\w+: .*\n)*?\s+num_examples: ){rows}\n"
+    assert re.search(pattern, text), text
+    card.write_text(re.sub(pattern, rf"\g<1>{rows + 1}\n", text), encoding="utf-8")
+    with pytest.raises(SpeccError, match=rf"split 'test' loads {rows + 1:,} rows; stats\.json says {rows:,}"):
+        check_load_dataset(folder, stats, full_count=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -43,19 +43,64 @@ def clean_text(
     import pyarrow.compute as pc
 
     if control:
-        values = pc.replace_substring_regex(values, CONTROL, "")
+        values = _where(values, lambda v: pc.match_substring_regex(v, CONTROL),
+                        lambda v: pc.replace_substring_regex(v, CONTROL, ""))
     if form:
-        values = pc.utf8_normalize(values, form=form)
+        values = _where(values, lambda v: pc.invert(pc.string_is_ascii(v)), lambda v: pc.utf8_normalize(v, form=form))
     if whitespace:
-        values = pc.utf8_trim(pc.replace_substring_regex(values, WHITESPACE_RUN, " "), " ")
+        values = _where(values, lambda v: pc.match_substring_regex(v, WHITESPACE_RUN),
+                        lambda v: pc.replace_substring_regex(v, WHITESPACE_RUN, " "))
+        values = pc.utf8_trim(values, " ")
     return values
+
+
+def _where(values: "pa.ChunkedArray | pa.Array", needs: Callable, change: Callable) -> "pa.ChunkedArray | pa.Array":
+    """`change` applied to the values where `needs` is true, chunk by chunk.
+
+    Checking is about half the cost of changing; most rows need no change (text already clean,
+    ASCII, which every normal form leaves alone), and then only those that do are changed.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([_where(chunk, needs, change) for chunk in values.chunks], values.type)
+    hit = pc.fill_null(needs(values), False)
+    count = pc.sum(hit).as_py() or 0
+    if count == 0:
+        return values
+    if count > len(values) // 4:
+        return change(values)
+    return pc.replace_with_mask(values, hit, change(values.filter(hit)))
+
+
+# (text, key) pairs `dedup` computed for the rows it kept: the leakage report after the split
+# usually compares the same text, and reusing the keys saves normalizing it all again.
+_REMEMBERED: list[tuple["pa.ChunkedArray", "pa.ChunkedArray"]] = []
+_REMEMBER_AT_MOST = 4
 
 
 def comparison_key(values: "pa.ChunkedArray | pa.Array") -> "pa.ChunkedArray | pa.Array":
     """Text as dedup, hash splits and the leakage report compare it: `clean_text`, then lowercase."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
+    chunked = values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+    for text, key in _REMEMBERED:
+        if len(text) == len(chunked) and text.type == chunked.type and text.equals(chunked):
+            return key if isinstance(values, pa.ChunkedArray) else key.combine_chunks()
     return pc.utf8_lower(clean_text(values))
+
+
+def remember_keys(text: "pa.ChunkedArray", key: "pa.ChunkedArray") -> None:
+    """Keep `key` as the comparison key of exactly this `text` for later calls in this process."""
+    _REMEMBERED.insert(0, (text, key))
+    del _REMEMBERED[_REMEMBER_AT_MOST:]
+
+
+def forget_keys() -> None:
+    """Drop the remembered keys (at the end of a build)."""
+    _REMEMBERED.clear()
 
 
 def _is_text(values: "pa.ChunkedArray") -> bool:
@@ -209,10 +254,11 @@ class Dedup(Step):
         import numpy as np
         import pyarrow as pa
 
-        keys = {}
+        keys, texts = {}, {}
         for i, name in enumerate(self.params.columns):
             values = self.column(table, name)
             if self.params.normalize and _is_text(values):
+                texts[str(i)] = values
                 values = comparison_key(values)
             keys[str(i)] = values
         keys["row"] = pa.array(np.arange(table.num_rows))
@@ -223,7 +269,10 @@ class Dedup(Step):
             raise self.fail(f"cannot compare keys of these column types ({types}): {exc}") from exc
         kept = np.zeros(table.num_rows, dtype=bool)
         kept[firsts.column("row_min").to_numpy()] = True
-        return StepResult(table.filter(pa.array(kept)), {"duplicate": pa.array(~kept)})
+        mask = pa.array(kept)
+        for i, text in texts.items():
+            remember_keys(text.filter(mask), keys[i].filter(mask))
+        return StepResult(table.filter(mask), {"duplicate": pa.array(~kept)})
 
 
 _RE2_MISSING = {

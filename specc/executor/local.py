@@ -12,6 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from specc.builtins.clean import forget_keys
 from specc.cache import DATA_FILE, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
 from specc.components import Component
@@ -338,3 +339,4 @@ def run_local(plan: Plan, options: BuildOptions) -> BuildResult:
         raise
     finally:
         pool.close()
+        forget_keys()
