@@ -1,0 +1,1 @@
+"""Annotation quality: annotation tables, readers, agreement metrics and label aggregation."""

@@ -1,0 +1,47 @@
+"""What the labelers share: class names as steps declare them, hints, and writing a label column."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator, Field
+
+from specc.components import Annotator
+from specc.spec.diagnose import _did_you_mean as closest_hint
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["ColumnLabeler", "LabelNames", "check_label_names", "closest_hint", "write_column"]
+
+
+def check_label_names(names: list[str]) -> list[str]:
+    """`names` themselves, or an error naming the first blank or repeated one."""
+    seen = set()
+    for name in names:
+        if not name.strip():
+            raise ValueError("a label name is blank")
+        if name in seen:
+            raise ValueError(f"label '{name}' is listed twice")
+        seen.add(name)
+    return names
+
+
+LabelNames = Annotated[list[str], Field(min_length=1, description="The class names; the label written is the "
+                                        "index in this list (the output's ClassLabel)."),
+                       AfterValidator(check_label_names)]
+
+
+def write_column(table: "pa.Table", name: str, values: "pa.Array") -> "pa.Table":
+    """`table` with column `name` replaced by `values` in its place, or appended."""
+    if name in table.column_names:
+        return table.set_column(table.column_names.index(name), name, values)
+    return table.append_column(name, values)
+
+
+class ColumnLabeler(Annotator):
+    """An annotator that writes ids of its params' `labels` to its params' `column`."""
+
+    def label_names(self) -> dict[str, list[str]]:
+        """The step's `labels` for its column."""
+        return {self.params.column: list(self.params.labels)}  # type: ignore[attr-defined]
