@@ -1,0 +1,40 @@
+"""The card section of the baselines' scores (`evaluate:`): metrics per split, chance, warnings, confusion plots."""
+
+from __future__ import annotations
+
+from specc.builtins.card_sections import _params_text
+from specc.card import render_template
+from specc.components import CardData, CardSection
+from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE
+from specc.hookspecs import Register, hookimpl
+
+
+class EvaluationSection(CardSection):
+    """Each evaluator's scores on each split it scored, beside chance, with its warnings and confusion matrices."""
+
+    name = "evaluation"
+    order = 720
+
+    def render(self, card: CardData) -> str | None:
+        """The scores, or None when the spec evaluates nothing."""
+        results = card.stats.get("evaluate") or {}
+        if not results:
+            return None
+        runs = []
+        for step_id, result in results.items():
+            params = result.get("params") or {}
+            shown = {k: v for k, v in params.items() if k not in ("text", "label", "train", "splits")}
+            runs.append({
+                "id": step_id, "type": result["type"], "params_text": _params_text(shown),
+                "train": params.get("train", "train"), "text": params.get("text"), "label": params.get("label"),
+                "labels": result["labels"], "train_rows": result["train_rows"],
+                "splits": [(split, scores, result["chance"][split]) for split, scores in result["splits"].items()],
+                "warnings": result.get("warnings") or [], "plots": result.get("plots") or [],
+            })
+        return render_template("evaluation.md.j2", runs=runs, high=HIGH_SCORE, margin=CHANCE_MARGIN)
+
+
+@hookimpl
+def register_card_sections(register: Register) -> None:
+    """Register the evaluation section."""
+    register(EvaluationSection)

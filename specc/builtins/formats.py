@@ -1,0 +1,326 @@
+"""Built-in formatters: chat `messages`, `prompt`/`completion`, Alpaca and ShareGPT layouts.
+
+Text comes from jinja2 templates that run in the card's user sandbox (`user_environment`): a
+template sees the row's columns, `<column>_name` (the class name) for every label column with
+names, and `label_names` (column -> class names). Each role may list several templates; a row
+takes one per role, chosen from its random state (`Context.row_seeds`): role r of the formatter
+uses bits 16·r to 16·r+15 of the row's 64-bit state, modulo the number of templates.
+
+Chat and ShareGPT can instead pass through a column that already holds a conversation (a list of
+{role, content} or {from, value}); its roles are checked (see `Conversation`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from specc.components import Formatter, FormatterParams
+from specc.hookspecs import Register, hookimpl
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from jinja2 import Template
+
+ROLES = ("system", "user", "assistant")
+SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
+KNOWN_ROLES = {"system": "system", "user": "user", "assistant": "assistant", "human": "user", "gpt": "assistant"}
+BITS_PER_ROLE = 16
+
+
+def _syntax(source: str) -> str:
+    from jinja2 import TemplateSyntaxError
+
+    from specc.card.user_sections import user_environment
+
+    try:
+        user_environment().parse(source)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"template syntax error at line {exc.lineno}: {exc.message}") from None
+    return source
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+OneTemplate = Annotated[str, AfterValidator(_syntax)]
+Templates = Annotated[
+    list[OneTemplate],
+    BeforeValidator(_as_list, json_schema_input_type=Union[str, list[str]]),
+    Field(min_length=1, description="A jinja2 template, or a list of them (each row takes one, chosen by its seed)."),
+]
+
+
+@lru_cache(maxsize=256)
+def _compiled(source: str, filename: str) -> "Template":
+    """A template compiled in the sandbox; `filename` is what tracebacks name (for the error's line)."""
+    from specc.card.user_sections import user_environment
+
+    env = user_environment()
+    code = env.compile(source, name=filename, filename=filename)
+    return env.template_class.from_code(env, code, env.make_globals(None), None)
+
+
+class _Templated(Formatter):
+    """A formatter whose fields are rendered from templates, one set of templates per role."""
+
+    roles: ClassVar[tuple[str, ...]] = ()
+
+    def templates(self) -> dict[str, list[str]]:
+        """The templates given for each role, in role order (roles left out have none)."""
+        return {role: list(getattr(self.params, role)) for role in self.roles if getattr(self.params, role)}
+
+    def variables(self, table: "pa.Table") -> list[dict[str, Any]]:
+        """What each row's templates see: its columns, `<label>_name` and `label_names`."""
+        rows = table.to_pylist()
+        named = {c: names for c, names in self.label_names.items() if c in table.column_names}
+        for row in rows:
+            for column, names in named.items():
+                value = row[column]
+                row[f"{column}_name"] = names[value] if isinstance(value, int) and 0 <= value < len(names) else None
+            row["label_names"] = self.label_names
+        return rows
+
+    def render(self, table: "pa.Table") -> dict[str, list[str]]:
+        """Every role's text per row, each row rendering one of the role's templates."""
+        from jinja2 import TemplateError
+
+        from specc.card.user_sections import _template_line
+
+        templates = self.templates()
+        seeds = [int(s) for s in self.context.row_seeds(table.column("_id"))]
+        rows = self.variables(table)
+        ids = table.column("_id").to_pylist()
+        out: dict[str, list[str]] = {role: [] for role in templates}
+        for position, role in enumerate(self.roles):
+            if role not in templates:
+                continue
+            sources = templates[role]
+            shift = BITS_PER_ROLE * position
+            for row, seed, row_id in zip(rows, seeds, ids):
+                index = ((seed >> shift) & 0xFFFF) % len(sources)
+                name = f"{role}[{index}]"
+                try:
+                    text = _compiled(sources[index], name).render(**row)
+                except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
+                        RecursionError) as exc:
+                    line = _template_line(exc, name)
+                    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                    shown = ", ".join(k for k in row if not k.startswith("_"))
+                    raise self.fail(f"template {name}{f' line {line}' if line else ''}: {message} (row _id "
+                                    f"'{row_id}'); a template sees: {shown}") from None
+                out[role].append(text.strip() if self.params.strip else text)
+        return out
+
+
+class _Strip(FormatterParams):
+    strip: bool = Field(True, description="Strip leading and trailing whitespace from each rendered text.")
+
+
+class ChatParams(_Strip):
+    """Templates per role, or a column holding whole conversations to pass through."""
+
+    system: Templates | None = None
+    user: Templates | None = None
+    assistant: Templates | None = None
+    messages: str | None = Field(None, description=(
+        "A column that already holds conversations (lists of {role, content} or {from, value}) to pass "
+        "through, roles checked; a `system` template is put first where a conversation has no system turn."))
+    roles: dict[str, Literal["system", "user", "assistant"]] = Field({}, description=(
+        "More role names of the `messages` column and what they are (human and gpt are known)."))
+
+    @model_validator(mode="after")
+    def _templates_or_column(self) -> "ChatParams":
+        if self.messages is not None and (self.user or self.assistant):
+            raise ValueError("give either `messages` (a column of conversations) or `user` and `assistant` "
+                             "templates, not both")
+        if self.messages is None and not (self.user and self.assistant):
+            missing = " and ".join(f"`{r}`" for r in ("user", "assistant") if not getattr(self, r))
+            raise ValueError(f"{missing} missing: give `user` and `assistant` templates, or `messages` (a column "
+                             f"of conversations)")
+        return self
+
+
+class Chat(_Templated):
+    """A `messages` column of {role, content}: [system], user, assistant from templates, or passed through."""
+
+    name = "chat"
+    Params = ChatParams
+    roles = ROLES
+    output_column: ClassVar[str] = "messages"
+    keys: ClassVar[tuple[str, str]] = ("role", "content")
+
+    def role_name(self, role: str) -> str:
+        """How this layout writes a role."""
+        return role
+
+    def format(self, table: "pa.Table") -> "pa.Table":
+        """One conversation per row."""
+        import pyarrow as pa
+
+        role_key, content_key = self.keys
+        if self.params.messages is not None:
+            conversations = self.passed_through(table)
+        else:
+            texts = self.render(table)
+            conversations = [[(role, texts[role][i]) for role in ROLES if role in texts]
+                             for i in range(table.num_rows)]
+        turn = pa.struct([(role_key, pa.string()), (content_key, pa.string())])
+        values = [[{role_key: self.role_name(r), content_key: c} for r, c in turns] for turns in conversations]
+        return pa.table({self.output_column: pa.array(values, pa.list_(turn)), "_id": table.column("_id")})
+
+    def passed_through(self, table: "pa.Table") -> list[list[tuple[str, str]]]:
+        """The `messages` column's conversations with roles normalized and checked, a system turn added if given."""
+        column = self.column_of(table, self.params.messages)
+        system = self.render(table).get("system") if self.params.system else None
+        known = {**KNOWN_ROLES, **self.params.roles}
+        result = []
+        for i, (turns, row_id) in enumerate(zip(column.to_pylist(), table.column("_id").to_pylist())):
+            conversation = Conversation(row_id, self.params.messages, known, self.fail).check(turns)
+            if system is not None and conversation[0][0] != "system":
+                conversation.insert(0, ("system", system[i]))
+            result.append(conversation)
+        return result
+
+    def column_of(self, table: "pa.Table", name: str) -> "pa.ChunkedArray":
+        """The conversation column, checked to be a list of structs with role and content fields."""
+        import pyarrow as pa
+
+        column = self.column(table, name)
+        kind = column.type
+        if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not pa.types.is_struct(kind.value_type):
+            raise self.fail(f"column '{name}' holds {kind}, not conversations; `messages:` names a column of "
+                            f"lists of {{role, content}} (or {{from, value}})")
+        fields = {kind.value_type.field(i).name for i in range(kind.value_type.num_fields)}
+        if not ({"role", "content"} <= fields or {"from", "value"} <= fields):
+            raise self.fail(f"the turns of column '{name}' have fields {sorted(fields)}; they need role and "
+                            f"content (or from and value)")
+        return column
+
+    def llama_factory(self) -> dict[str, Any]:
+        """OpenAI-style messages, which LLaMA-Factory reads as sharegpt with role/content tags."""
+        return {"formatting": "sharegpt", "columns": {"messages": "messages"},
+                "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                         "assistant_tag": "assistant", "system_tag": "system"}}
+
+
+class Conversation:
+    """Checks one passed-through conversation: known roles, a system turn only first, then user and assistant
+    alternating from user, ending with assistant."""
+
+    def __init__(self, row_id: str, column: str, known: dict[str, str], fail: Any):
+        self.row_id, self.column, self.known, self.fail = row_id, column, known, fail
+
+    def error(self, message: str) -> Exception:
+        """An error naming the row and the column."""
+        return self.fail(f"row _id '{self.row_id}', column '{self.column}': {message}")
+
+    def check(self, turns: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
+        """(role, content) per turn, roles normalized to system/user/assistant."""
+        if not turns:
+            raise self.error("the conversation is empty; drop such rows in `clean:` (drop-missing)")
+        result = []
+        for i, turn in enumerate(turns):
+            raw = turn.get("role", turn.get("from"))
+            content = turn.get("content", turn.get("value"))
+            role = self.known.get(raw) if isinstance(raw, str) else None
+            if role is None:
+                raise self.error(f"turn {i} has role {raw!r}, which is not one of {', '.join(sorted(self.known))}; "
+                                 f"map it with `roles: {{{raw}: user|assistant|system}}`")
+            if not isinstance(content, str):
+                raise self.error(f"turn {i} ({raw}) has no text content")
+            result.append((role, content))
+        body = result[1:] if result[0][0] == "system" else result
+        for i, (role, _) in enumerate(body):
+            want = "user" if i % 2 == 0 else "assistant"
+            if role != want:
+                at = i + (len(result) - len(body))
+                raise self.error(f"turn {at} has role {turns[at].get('role', turns[at].get('from'))!r} where "
+                                 f"{want!r} was due; after an optional first system turn, user and assistant "
+                                 f"alternate from user")
+        if not body or body[-1][0] != "assistant":
+            raise self.error("the conversation does not end with an assistant turn; there is nothing to learn")
+        return result
+
+
+class ShareGPT(Chat):
+    """A `conversations` column of {from, value} with from = system, human or gpt."""
+
+    name = "sharegpt"
+    output_column = "conversations"
+    keys = ("from", "value")
+
+    def role_name(self, role: str) -> str:
+        """system, human or gpt."""
+        return SHAREGPT_ROLES[role]
+
+    def llama_factory(self) -> dict[str, Any]:
+        """LLaMA-Factory's own sharegpt layout."""
+        return {"formatting": "sharegpt", "columns": {"messages": "conversations"},
+                "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human",
+                         "assistant_tag": "gpt", "system_tag": "system"}}
+
+
+class PromptCompletionParams(_Strip):
+    """Templates for the prompt and the completion."""
+
+    prompt: Templates
+    completion: Templates
+
+
+class PromptCompletion(_Templated):
+    """`prompt` and `completion` text columns (TRL's standard prompt-completion layout)."""
+
+    name = "prompt-completion"
+    Params = PromptCompletionParams
+    roles = ("prompt", "completion")
+
+    def format(self, table: "pa.Table") -> "pa.Table":
+        """Two text columns."""
+        import pyarrow as pa
+
+        texts = self.render(table)
+        return pa.table({"prompt": pa.array(texts["prompt"], pa.string()),
+                         "completion": pa.array(texts["completion"], pa.string()), "_id": table.column("_id")})
+
+    def llama_factory(self) -> dict[str, Any]:
+        """Alpaca with the prompt as instruction and the completion as response."""
+        return {"formatting": "alpaca", "columns": {"prompt": "prompt", "response": "completion"}}
+
+
+class AlpacaParams(_Strip):
+    """Templates for the instruction, the input (may render empty) and the output."""
+
+    instruction: Templates
+    input: Templates = Field([""], description="Template(s) of the input; empty by default.")
+    output: Templates
+
+
+class Alpaca(_Templated):
+    """`instruction`, `input` and `output` text columns."""
+
+    name = "alpaca"
+    Params = AlpacaParams
+    roles = ("instruction", "input", "output")
+
+    def format(self, table: "pa.Table") -> "pa.Table":
+        """Three text columns."""
+        import pyarrow as pa
+
+        texts = self.render(table)
+        columns = {role: pa.array(texts[role], pa.string()) for role in self.roles}
+        return pa.table({**columns, "_id": table.column("_id")})
+
+    def llama_factory(self) -> dict[str, Any]:
+        """LLaMA-Factory's default layout."""
+        return {"formatting": "alpaca", "columns": {"prompt": "instruction", "query": "input", "response": "output"}}
+
+
+@hookimpl
+def register_formatters(register: Register) -> None:
+    """Register the built-in formatters."""
+    for cls in (Chat, ShareGPT, PromptCompletion, Alpaca):
+        register(cls)
