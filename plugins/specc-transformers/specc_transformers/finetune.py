@@ -1,0 +1,97 @@
+"""The `transformers-finetune` baseline: fine-tune a small sequence classifier for some steps, score the rest.
+
+Training runs with transformers' `Trainer` on the CPU, seeded from the step's seed, on one torch
+thread (the same sums in the same order on every machine), without reporting integrations or
+checkpoints, in a temporary folder. The classification head is made anew for the data set's
+classes when the model has other ones.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
+
+from pydantic import Field
+
+from specc.components import Evaluator, EvaluatorParams
+from specc_transformers.models import ModelLocation, Revision, UsesModel, quiet_transformers, seed_everything
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from specc.evaluation import LabelledRows
+
+
+class FineTuneParams(EvaluatorParams):
+    """The model and how long and how fast to train it."""
+
+    model: ModelLocation
+    revision: Revision = None
+    steps: int = Field(50, ge=1, description="Optimizer steps (batches) to train for.")
+    batch_size: int = Field(8, ge=1, description="Rows per training batch.")
+    learning_rate: float = Field(5e-5, gt=0, description="AdamW's learning rate (linear decay to 0).")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW's weight decay.")
+    max_length: int = Field(128, ge=2, description="Texts are cut to this many tokens.")
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch on `n` threads, restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class FineTune(UsesModel, Evaluator):
+    """Fine-tune a transformers sequence classifier given by folder or Hub repo, then predict the scored splits."""
+
+    name = "transformers-finetune"
+    version = 1
+    Params = FineTuneParams
+    params: FineTuneParams
+
+    def encode(self, tokenizer: "PreTrainedTokenizerBase", rows: "LabelledRows") -> list[dict[str, Any]]:
+        """Rows as the Trainer reads them: token ids, attention mask and label."""
+        encoded = tokenizer(rows.texts, truncation=True, max_length=self.params.max_length)
+        return [{"input_ids": ids, "attention_mask": mask, "labels": int(label)}
+                for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows.labels)]
+
+    def predict(self, train: "LabelledRows", names: list[str], splits: dict[str, "LabelledRows"]) -> dict[str, Any]:
+        """Train on `train` for `steps` steps, then the predicted class of every row of each split."""
+        from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
+                                  TrainingArguments)
+        from transformers.trainer_callback import PrinterCallback
+
+        p = self.params
+        seed = self.context.seed % 2**31
+        folder = str(self.model_files.folder())
+        with quiet_transformers(), torch_threads(1), tempfile.TemporaryDirectory(prefix="specc-finetune-") as out:
+            seed_everything(seed)
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    folder, num_labels=len(names), id2label=dict(enumerate(names)),
+                    label2id={n: i for i, n in enumerate(names)}, ignore_mismatched_sizes=True, trust_remote_code=False)
+            except (OSError, ValueError) as exc:
+                raise self.fail(f"cannot load a sequence classifier from {folder}: {exc}") from None
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+                model.config.pad_token_id = tokenizer.pad_token_id
+            args = TrainingArguments(
+                output_dir=out, max_steps=p.steps, per_device_train_batch_size=p.batch_size,
+                per_device_eval_batch_size=p.batch_size, learning_rate=p.learning_rate, weight_decay=p.weight_decay,
+                seed=seed, data_seed=seed, use_cpu=True, report_to="none", save_strategy="no", eval_strategy="no",
+                logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0)
+            trainer = Trainer(model=model, args=args, train_dataset=self.encode(tokenizer, train),
+                              data_collator=DataCollatorWithPadding(tokenizer))
+            trainer.remove_callback(PrinterCallback)  # it prints the training metrics to stdout
+            trainer.train()
+            model.eval()
+            return {split: trainer.predict(self.encode(tokenizer, rows)).predictions.argmax(axis=-1)
+                    for split, rows in splits.items()}

@@ -1,0 +1,153 @@
+"""Where a model or tokenizer comes from: a local folder (pinned by its files' SHA-256) or a Hub repo at a commit."""
+
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Iterator, Mapping
+
+from pydantic import AfterValidator, Field, ValidationInfo
+
+from specc.components import Component
+from specc.hub_repo import HubRepo, check_repo_id, check_revision
+from specc.spec.paths import NOT_FINGERPRINTED, _resolve
+
+EXAMPLE_REPO = "google-bert/bert-base-uncased"
+
+
+def is_folder(value: str, spec_dir: Path) -> bool:
+    """Whether `value` names a local folder (a path-like value, or a folder beside the spec) rather than a Hub repo."""
+    return value.startswith((".", "/")) or (spec_dir / value).is_dir()
+
+
+def _location(value: str, info: ValidationInfo) -> str:
+    spec_dir = (info.context or {}).get("spec_dir")
+    if spec_dir is None:
+        return value
+    if is_folder(value, spec_dir):
+        resolved = _resolve(value, info)
+        if resolved is not None and not resolved.is_dir():
+            raise ValueError(f"folder '{value}' not found; give a folder relative to the spec's folder, or a Hub "
+                             f"repo id such as {EXAMPLE_REPO}")
+        return value
+    return check_repo_id(value, EXAMPLE_REPO)
+
+
+ModelLocation = Annotated[
+    str,
+    AfterValidator(_location),
+    NOT_FINGERPRINTED,  # the pins say what was read: the files' SHA-256, or the repo and its commit
+    Field(description="A folder relative to the spec's folder (saved with `save_pretrained`), or a Hugging Face "
+                      "Hub repo id pinned to a commit in the lock."),
+]
+Revision = Annotated[
+    str | None,
+    AfterValidator(lambda v: None if v is None else check_revision(v)),
+    NOT_FINGERPRINTED,
+    Field(description="For a Hub repo: a branch, tag or commit SHA (default main); the lock pins the commit."),
+]
+
+
+class ModelFiles:
+    """The model or tokenizer one step reads, as its `model`/`tokenizer` and `revision` parameters name it."""
+
+    def __init__(self, component: Component, name: str, revision: str | None):
+        self.component = component
+        self.name = name
+        self.revision = revision
+        context = component.context
+        self.local = context.path(name) if is_folder(name, context.spec_dir) else None
+        if self.local is not None and revision is not None:
+            raise component.fail(f"revision '{revision}' is for Hub repos, but '{name}' is a local folder; "
+                                 f"remove `revision`")
+
+    def files(self) -> list[Path]:
+        """A local folder's files, sorted (none for a Hub repo: its pins come from the Hub cache)."""
+        if self.local is None:
+            return []
+        return sorted(p for p in self.local.rglob("*") if p.is_file() and ".git" not in p.parts)
+
+    def repo(self) -> HubRepo:
+        """The Hub repo at the requested revision."""
+        return HubRepo(self.name, self.revision or "main", "model", self.component.fail, "specc lock --upgrade")
+
+    def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """A Hub repo's pins: the commit and every file's SHA-256 (`locked` while it still applies); None for a folder."""
+        if self.local is not None:
+            return None
+        repo = self.repo()
+        locked = locked or {}
+        commit = repo.pinned_commit(locked)
+        if commit is not None and isinstance(locked.get("files"), list):
+            return dict(locked)
+        commit = repo.resolve()
+        folder = repo.snapshot(commit)
+        names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        return {"repo": repo.repo_id, "requested": repo.revision, "revision": commit,
+                "files": [repo.file_pin(folder, name) for name in names]}
+
+    def folder(self) -> Path:
+        """The folder to load from: the local one, or the pinned snapshot after checking its files' hashes."""
+        if self.local is not None:
+            return self.local
+        pins = self.component.context.pins
+        if not pins.get("revision"):
+            pins = self.pin(None) or {}
+        repo = self.repo()
+        folder = repo.snapshot(pins["revision"])
+        repo.verify(folder, list(pins.get("files", [])), pins["revision"])
+        return folder
+
+
+class UsesModel:
+    """For components whose parameters name a model or tokenizer (`model`, or MODEL_PARAM) and its `revision`."""
+
+    MODEL_PARAM = "model"
+    params: Any
+
+    @cached_property
+    def model_files(self) -> ModelFiles:
+        """The model's folder or Hub repo."""
+        name = getattr(self.params, self.MODEL_PARAM)
+        return ModelFiles(self, name, self.params.revision)  # type: ignore[arg-type]
+
+    def files(self) -> list[Path]:
+        """A local folder's files (pinned by SHA-256)."""
+        return self.model_files.files()
+
+    def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
+        """A Hub repo's commit and files, or a folder's files' SHA-256."""
+        return self.model_files.pin(locked) or super().pin(locked)  # type: ignore[misc]
+
+    def shown(self) -> str:
+        """The model for people: a Hub repo at its pinned commit, or the folder as the spec names it."""
+        pins = self.context.pins  # type: ignore[attr-defined]
+        return f"{pins['repo']}@{pins['revision']}" if pins.get("revision") else self.model_files.name
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers without progress bars and with warnings only from errors, restored afterwards."""
+    from transformers.utils import logging
+
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators (model heads are initialized from them)."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
