@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec, gen_seconds = write_inputs(folder, rows)
         size = (folder / "rows.parquet").stat().st_size / 2**20
         print(f"generated {rows:,} rows ({size:.1f} MB Parquet) in {gen_seconds:.2f} s; {os.cpu_count()} CPUs")
-        startup, _ = run_measured([sys.executable, "-c", "import specc.build, datasets"], log)
+        startup, _ = run_measured([sys.executable, "-c", "import specc.builder, datasets"], log)
 
         cold, cold_mb = run_measured([*build, str(spec)], log)
         cold_record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = rebuild / cold
     print(f"\ncold build {cold:.2f} s, rebuild {rebuild:.2f} s, rebuild/cold ratio {ratio:.3f} "
           f"(target < {MAX_RATIO:.2f})")
-    print(f"fixed start-up (python -c 'import specc.build, datasets'): {startup:.2f} s, "
+    print(f"fixed start-up (python -c 'import specc.builder, datasets'): {startup:.2f} s, "
           f"{startup / rebuild:.0%} of the rebuild")
     if problems:
         print("the rebuild did not reuse the cache as expected:\n  " + "\n  ".join(problems))

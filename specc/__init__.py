@@ -5,8 +5,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from specc.components import (  # noqa: E402
-    Annotator, Augmenter, AugmenterParams, CardData, CardSection, Component, Context, Executor,
-    Formatter, Params, Source, SourceParams, Splitter, SplitterParams, Step, StepResult,
+    Annotator, Augmenter, AugmenterParams, CardData, CardSection, Component, Context, Evaluator,
+    EvaluatorParams, Executor, Formatter, Params, Source, SourceParams, Splitter, SplitterParams, Step, StepResult,
+    TokenBudget, TokenCounter,
 )
 from specc.errors import DataError, SpeccError, SpecError  # noqa: E402
 from specc.hookspecs import hookimpl  # noqa: E402
@@ -29,15 +30,15 @@ def compile_spec(spec):  # type: ignore[no-untyped-def]
 
 def build(spec_path, **options):  # type: ignore[no-untyped-def]
     """Validate, compile and build a spec; returns the build's statistics."""
-    from specc.build import build as _build
+    from specc.builder import build as _build
 
     return _build(spec_path, **options)
 
 
 __all__ = [
     "Annotator", "Augmenter", "AugmenterParams", "CardData", "CardSection", "Component",
-    "Context", "DataError", "Executor", "Formatter", "InputPath", "NOT_FINGERPRINTED",
+    "Context", "DataError", "Evaluator", "EvaluatorParams", "Executor", "Formatter", "InputPath", "NOT_FINGERPRINTED",
     "OutputPath", "Params", "Source", "SourceParams", "SpecError", "SpeccError", "Splitter",
-    "SplitterParams", "Step", "StepResult", "__version__", "build", "compile_spec", "hookimpl",
-    "load_spec",
+    "SplitterParams", "Step", "StepResult", "TokenBudget", "TokenCounter", "__version__", "build", "compile_spec",
+    "hookimpl", "load_spec",
 ]

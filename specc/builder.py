@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from specc.compiler import Plan, compile_spec
 from specc.components import Context, Params
 from specc.errors import SpeccError
 from specc.executor import BuildOptions, BuildResult
 from specc.lock import check_upgrade_sources, lock_data, lock_path, locked_pins, read_lock, write_lock
+from specc.output import all_outputs
 from specc.plan_diff import Change, diff_plan
 from specc.plugins import get_registry
 from specc.spec import Spec, load_spec
@@ -59,13 +60,31 @@ def _run(plan: Plan, options: BuildOptions) -> BuildResult:
     executor = options.executor
     if executor not in registry.names("executor"):
         raise SpeccError(f"error: unknown executor '{executor}'; installed: {', '.join(registry.names('executor'))}")
-    runner = registry.get("executor", executor).cls(Params(), Context(f"executor.{executor}", 0, plan.spec.dir))
+    cls = registry.get("executor", executor).cls
+    runner = cls(executor_params(executor, cls.Params, options.executor_options),
+                 Context(f"executor.{executor}", 0, plan.spec.dir))
     return runner.run(plan, options)
+
+
+def executor_params(name: str, model: type[Params], options: Mapping[str, Any]) -> Params:
+    """An executor's Params from the options given on the command line, or an error naming the bad one."""
+    from pydantic import ValidationError
+
+    given = {k: v for k, v in options.items() if v is not None}
+    try:
+        return model(**given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            problems.append(f"executor '{name}' takes no option '{key}'" if error["type"] == "extra_forbidden"
+                            else f"executor '{name}', option '{key}': {error['msg']}")
+        raise SpeccError(f"error: {'; '.join(problems)}; check --executor and its options") from None
 
 
 def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
           progress: Callable[[str], None] | None = None, frozen: bool = False,
-          cache_dir: str | Path | None = None) -> dict[str, Any]:
+          cache_dir: str | Path | None = None, executor_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the data set a spec describes and update its lock; returns the statistics (stats.json).
 
     With `frozen`, refuse to build when the lock is missing or differs from the spec and sources,
@@ -83,14 +102,16 @@ def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
         stale = _stale(diff_plan(plan, previous), path, spec)
         if stale is not None:
             raise stale
-    result = _run(plan, BuildOptions(num_proc=num_proc, executor=executor, progress=progress))
+    result = _run(plan, BuildOptions(num_proc=num_proc, executor=executor, progress=progress,
+                                    executor_options=dict(executor_options or {})))
     if not frozen:
-        write_lock(path, lock_data(plan, previous, result.digests, result.stats["outputs"]))
+        write_lock(path, lock_data(plan, previous, result.digests, all_outputs(result.stats)))
     return result.stats
 
 
 def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
-           progress: Callable[[str], None] | None = None) -> list[str]:
+           progress: Callable[[str], None] | None = None,
+           executor_options: Mapping[str, Any] | None = None) -> list[str]:
     """Rebuild in a scratch cache and output folder and compare every digest with the lock.
 
     Returns what was compared; raises naming each step or file whose bytes differ.
@@ -106,7 +127,7 @@ def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
         if stale is not None:
             raise stale
         options = BuildOptions(num_proc=num_proc, executor=executor, progress=progress,
-                               output_dir=Path(scratch) / "output")
+                               output_dir=Path(scratch) / "output", executor_options=dict(executor_options or {}))
         result = _run(plan, options)
     differ, checked = [], []
     for step_id, entry in previous["steps"].items():
@@ -116,7 +137,7 @@ def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
             if got != entry["output"]["sha256"]:
                 differ.append(f"  step {step_id}: sha256 {entry['output']['sha256'][:12]} in the lock, "
                               f"{str(got)[:12]} rebuilt")
-    built = {o["path"]: o["sha256"] for o in result.stats["outputs"]}
+    built = {o["path"]: o["sha256"] for o in all_outputs(result.stats)}
     for file, entry in previous["outputs"]["files"].items():
         checked.append(file)
         if built.get(file) != entry["sha256"]:

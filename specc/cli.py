@@ -78,7 +78,7 @@ _CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False),
 @_CACHE_DIR
 def plan(spec: str, as_json: bool, check: bool, steps: bool, cache_dir: str | None) -> None:
     """Compare the plan with the lock: + new, ~ changed (with the cause), - removed, = unchanged."""
-    from specc.build import plan_changes
+    from specc.builder import plan_changes
     from specc.plan_diff import diff_json, diff_text
     from specc.plan_view import plan_json, plan_text
 
@@ -102,10 +102,27 @@ def plan(spec: str, as_json: bool, check: bool, steps: bool, cache_dir: str | No
 @_CACHE_DIR
 def lock(spec: str, upgrade: bool, upgrade_sources: tuple[str, ...], cache_dir: str | None) -> None:
     """Write SPEC's lock: source pins, plugin versions, seeds and fingerprints."""
-    from specc.build import lock as write
+    from specc.builder import lock as write
 
     path, changed = write(spec, upgrade=upgrade, upgrade_sources=upgrade_sources, cache_dir=cache_dir)
     click.echo(f"{'wrote' if changed else 'unchanged'} {path}")
+
+
+EXECUTOR_OPTIONS = "specc.executor_options"
+
+
+def add_executor_option(group: click.Group, *decls: str, key: str, help: str) -> None:
+    """Give `specc build` an option for a plugin's executor; its value reaches that executor's Params as `key`."""
+    build_command = group.commands["build"]
+    if any(set(decls) & set(p.opts) for p in build_command.params):
+        return
+
+    def store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            ctx.meta.setdefault(EXECUTOR_OPTIONS, {})[key] = value
+        return value
+
+    build_command.params.append(click.Option(decls, help=help, expose_value=False, callback=store))
 
 
 @cli.command()
@@ -119,16 +136,18 @@ def lock(spec: str, upgrade: bool, upgrade_sources: tuple[str, ...], cache_dir: 
 @_CACHE_DIR
 def build(spec: str, num_proc: int, executor: str, frozen: bool, verify: bool, cache_dir: str | None) -> None:
     """Build the data set, its stats.json and its card, through the step cache; update the lock."""
-    from specc.build import build as run_build
-    from specc.build import verify as run_verify
+    from specc.builder import build as run_build
+    from specc.builder import verify as run_verify
     from specc.spec import load_spec
 
+    options = click.get_current_context().meta.get(EXECUTOR_OPTIONS, {})
     if verify:
-        checked = run_verify(spec, num_proc=num_proc, executor=executor, progress=_progress())
+        checked = run_verify(spec, num_proc=num_proc, executor=executor, progress=_progress(),
+                             executor_options=options)
         click.echo(f"verified: {len(checked)} digests in the lock match a rebuild from scratch")
         return
     stats = run_build(spec, num_proc=num_proc, executor=executor, progress=_progress(), frozen=frozen,
-                      cache_dir=cache_dir)
+                      cache_dir=cache_dir, executor_options=options)
     rows = ", ".join(f"{out['split']} {out['rows']:,}" for out in stats["outputs"])
     click.echo(f"built {load_spec(spec).output_dir} ({rows})")
 
@@ -236,6 +255,54 @@ def init(directory: str) -> None:
     with resources.as_file(template) as source:
         shutil.copytree(source, target, dirs_exist_ok=True)
     click.echo(f"created {target}/spec.yaml; next: specc build {target}/spec.yaml")
+
+
+_SHOWN_PROBLEMS = 20
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "file_format", required=True, type=click.Choice(["wide-csv", "long-csv", "label-studio"]),
+              help="wide-csv: a column per annotator; long-csv: item, annotator, label; label-studio: its JSON export.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--item", help="Item column (CSV) or data key (Label Studio); default _id, id or item.")
+@click.option("--annotator", help="Wide CSV: annotator columns, comma-separated or a pattern such as 'label_*' "
+                                  "(default every column but the item and --exclude columns); long CSV: the "
+                                  "annotator column (default annotator).")
+@click.option("--exclude", default="text", show_default=True,
+              help="Wide CSV: comma-separated columns that are not annotators.")
+@click.option("--label", help="Long CSV: the label column (default label).")
+@click.option("--from-name", help="Label Studio: the labeling control to read when there are several.")
+@click.option("--level", default="nominal", show_default=True, type=click.Choice(["nominal", "ordinal", "interval"]),
+              help="Also report Krippendorff's alpha at this level of measurement.")
+@click.option("--order", help="Ordinal labels lowest first, comma-separated (default numeric order).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Bootstrap resamples for the confidence intervals.")
+@click.option("--confidence", default=0.95, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of the intervals.")
+def agreement(file: str, file_format: str, as_json: bool, item: str | None, annotator: str | None, exclude: str,
+              label: str | None, from_name: str | None, level: str, order: str | None, seed: int, resamples: int,
+              confidence: float) -> None:
+    """Agreement between the annotators of FILE: percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha."""
+    from collections import Counter
+
+    from specc.annotation.agreement import agreement_report, report_text
+    from specc.annotation.readers import read_annotations
+
+    annotators = annotator.split(",") if annotator and "," in annotator else annotator
+    table, problems = read_annotations(file, file_format, item=item, annotator=annotators, label=label,
+                                       from_name=from_name, exclude=exclude.split(","))
+    for problem in problems[:_SHOWN_PROBLEMS]:
+        click.echo(problem.message(file), err=True)
+    if len(problems) > _SHOWN_PROBLEMS:
+        click.echo(f"{file}: … and {len(problems) - _SHOWN_PROBLEMS} more problems", err=True)
+    if not table.items:
+        raise SpeccError(f"{file}: error: no annotations to measure; check --format and the column names")
+    report = agreement_report(table, seed=seed, level=level, order=order.split(",") if order else None,
+                              resamples=resamples, confidence=confidence)
+    report["problems"] = dict(sorted(Counter(p.kind for p in problems).items()))
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else report_text(report, file))
 
 
 def main() -> None:

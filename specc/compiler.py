@@ -16,10 +16,11 @@ from specc.plugins import get_registry
 from specc.registry import Registered
 from specc.rowhash import derive_seed
 from specc.spec import Spec
+from specc.spec.model import OPERATIONAL
 from specc.spec.paths import NotFingerprinted
 
 CACHE_ENV = "SPECC_CACHE_DIR"
-STAGE_ORDER = ("sources", "clean", "annotate", "split", "augment", "format", "output")
+STAGE_ORDER = ("sources", "clean", "annotate", "split", "augment", "format", "tokens", "evaluate", "output")
 OUTPUT_FORMAT_VERSION = 2
 
 
@@ -38,6 +39,7 @@ class PlanStep:
     pins: dict[str, Any] = field(default_factory=dict)
     files: tuple[dict[str, Any], ...] = ()
     record: dict[str, Any] = field(default_factory=dict)
+    operational: dict[str, Any] = field(default_factory=dict)  # how it runs (resources); not fingerprinted
 
     @property
     def type(self) -> str:
@@ -126,23 +128,22 @@ def _fingerprinted_pins(pins: dict[str, Any]) -> dict[str, Any]:
     return {**pins, "files": files} if "files" in pins else pins
 
 
-def _file_pins(component: Registered, entry: Params, step_id: str, spec: Spec, cache_dir: Path) -> dict[str, Any]:
-    """SHA-256 pins of the files a step reads besides its input (evaluation sets, word lists ...)."""
-    from specc.pins import file_pin
-
-    if component.cls.files is Component.files:
+def _step_pins(component: Registered, entry: Params, step_id: str, spec: Spec, cache_dir: Path,
+               locked: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a step reads besides its input, pinned by `Component.pin`: file hashes, Hub revisions."""
+    if component.cls.files is Component.files and component.cls.pin is Component.pin:
         return {}
     instance = component.cls(own_params(component.cls.Params, entry),
                              Context(step_id, 0, spec.dir, tuple(spec.model.languages), cache_dir))
-    return {"files": [file_pin(p, spec.dir) for p in instance.files()]}
+    return instance.pin(locked)
 
 
 def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None = None,
                  cache_dir: Path | None = None) -> Plan:
     """Resolve every step, derive its seed and fingerprint, in the fixed stage order.
 
-    `locked_pins` maps source names to the pins a lock holds for them; sources reuse those
-    that still apply instead of resolving remote revisions anew.
+    `locked_pins` maps step ids (`sources.NAME`, `annotate.ID` ...) to the pins a lock holds for them;
+    steps reuse those that still apply instead of resolving remote revisions anew.
     """
     registry = get_registry()
     model = spec.model
@@ -153,6 +154,8 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
     def add(step_id: str, stage: str, kind: str, name: str | None, params: Params | None,
             upstream: tuple[str, ...], pins: dict[str, Any] | None = None) -> PlanStep:
         component = registry.get(kind, name) if name else None
+        operational = {key: value.model_dump(mode="json", exclude_none=True) for key in OPERATIONAL
+                       if (value := getattr(params, key, None)) is not None}
         if component is not None and params is not None:
             params = own_params(component.cls.Params, params)
         seed = derive_seed(model.seed, step_id)
@@ -171,27 +174,41 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
         if kind not in ("source", "output"):
             payload["languages"] = list(model.languages)  # steps may choose by language (word or char n-grams)
         step = PlanStep(step_id, stage, kind, component, params, seed, upstream,
-                        fingerprint(payload), pins, tuple(pins.get("files", ())), payload)
+                        fingerprint(payload), pins, tuple(pins.get("files", ())), payload, operational)
         steps.append(step)
         return step
 
     for name, source in model.sources.items():
         component = registry.get("source", source.type)
         instance = component.cls(own_params(component.cls.Params, source), Context(name, 0, spec.dir, (), cache_dir))
-        pins = instance.pin(locked_pins.get(name))
+        pins = instance.pin(locked_pins.get(f"sources.{name}"))
         add(f"sources.{name}", "sources", "source", source.type, source, (), pins)
     previous = tuple(s.id for s in steps)
     for stage, kind in (("clean", "step"), ("annotate", "annotator")):
         entries = getattr(model, stage)
         for step_id, entry in zip(_step_ids(spec, stage, entries), entries):
-            pins = _file_pins(registry.get(kind, entry.type), entry, step_id, spec, cache_dir)
+            pins = _step_pins(registry.get(kind, entry.type), entry, step_id, spec, cache_dir,
+                              locked_pins.get(step_id))
             previous = (add(step_id, stage, kind, entry.type, entry, previous, pins).id,)
     if model.split is not None:
         previous = (add("split", "split", "splitter", model.split.method, model.split, previous).id,)
     for step_id, entry in zip(_step_ids(spec, "augment", model.augment), model.augment):
-        previous = (add(step_id, "augment", "augmenter", entry.type, entry, previous).id,)
+        pins = _step_pins(registry.get("augmenter", entry.type), entry, step_id, spec, cache_dir,
+                          locked_pins.get(step_id))
+        previous = (add(step_id, "augment", "augmenter", entry.type, entry, previous, pins).id,)
+    augmented = previous
     if model.format is not None:
         previous = (add("format", "format", "formatter", model.format.type, model.format, previous).id,)
+        budget = getattr(model.format, "tokens", None)
+        if budget is not None:
+            counter = registry.get("tokenizer", budget.type)
+            pins = _step_pins(counter, budget, "tokens", spec, cache_dir, locked_pins.get("tokens"))
+            previous = (add("tokens", "tokens", "tokenizer", budget.type, budget, previous, pins).id,)
+    # baselines score the rows after augment; the output depends on their results, the format does not
+    for step_id, entry in zip(_step_ids(spec, "evaluate", model.evaluate), model.evaluate):
+        pins = _step_pins(registry.get("evaluator", entry.type), entry, step_id, spec, cache_dir,
+                          locked_pins.get(step_id))
+        previous += (add(step_id, "evaluate", "evaluator", entry.type, entry, augmented, pins).id,)
     from specc.card.user_sections import template_files  # the card's own templates shape the output
     from specc.pins import file_pin
 

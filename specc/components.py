@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Iterator, Literal, Mapping, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from specc.errors import SpeccError
 from specc.leakage import NearParams
@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from specc.evaluation import LabelledRows
+
 
 class Params(BaseModel):
     """Parameters of a component; unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,18 @@ class Component:
         """Local files this component reads besides its input rows; their bytes are fingerprinted."""
         return []
 
+    def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
+        """What pins the things this step reads from outside the spec, as JSON (the lock keeps it).
+
+        By default the SHA-256 of each of `files()`. Steps that read a Hub model or tokenizer resolve
+        its revision here once and return `locked` (the lock's pins of this step, None to resolve anew)
+        while it still applies; the executor's instance finds the result in `self.context.pins`.
+        """
+        from specc.pins import file_pin
+
+        files = self.files()
+        return {"files": [file_pin(p, self.context.spec_dir) for p in files]} if files else {}
+
     def fail(self, message: str) -> SpeccError:
         """An error that names this step; raise what it returns."""
         return SpeccError(f"error: step '{self.context.step_id}' ({self.name}): {message}")
@@ -78,6 +92,17 @@ class Component:
         return table.column(name)
 
 
+class ExplodeParams(Params):
+    """One row per element of a list column; the parent's other columns are repeated."""
+
+    column: str = Field(..., description="The list column (as the source reads it, before `columns:`).")
+    prefix: str = Field("", description="Put before the field names of struct elements, which become columns.")
+
+
+def _explode_shorthand(value: Any) -> Any:
+    return {"column": value} if isinstance(value, str) else value
+
+
 class SourceParams(Params):
     """Options shared by every source."""
 
@@ -85,6 +110,12 @@ class SourceParams(Params):
     columns: dict[str, str] | None = None
     split: str | None = None
     labels: dict[str, list[str]] | None = None
+    # left out of the fingerprint when unset, so that specs without it keep their locks
+    explode: Annotated[ExplodeParams | None, BeforeValidator(
+        _explode_shorthand, json_schema_input_type=Union[ExplodeParams, str, None])] = Field(
+        None, exclude_if=lambda value: value is None, description=(
+        "Explode a list column into one row per element (before `columns:`): `_id` becomes "
+        "`<parent _id>.<element index>` and `_parent_id` keeps the parent's."))
 
 
 class Source(Component):
@@ -119,10 +150,15 @@ class Source(Component):
 
 @dataclass
 class StepResult:
-    """The rows a step kept (in input order) and a drop mask over its input per reason."""
+    """The rows a step kept (in input order), a drop mask over its input per reason, and extra statistics.
+
+    `info` (JSON values) goes into the step's record in stats.json under "info"; for row steps the
+    batches' infos are combined by `specc.executor.tables.merge_info` (numbers add up).
+    """
 
     table: "pa.Table"
     dropped: dict[str, "pa.Array | pa.ChunkedArray"] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 class Step(Component):
@@ -134,6 +170,15 @@ class Step(Component):
     def apply(self, table: "pa.Table") -> StepResult:
         """Transform or filter `table`."""
         raise NotImplementedError
+
+    def partition_key(self, table: "pa.Table") -> "list[pa.ChunkedArray | pa.Array] | None":
+        """Key columns of a global step that only drops rows, deciding each from the rows sharing its key.
+
+        A cluster executor then hash-partitions the rows by these keys, applies the step to each
+        partition in input order and keeps the input's rows minus those dropped (`table.filter`).
+        None (the default): the step needs the whole table at once.
+        """
+        return None
 
     def keep(self, table: "pa.Table", mask: Any, reason: str) -> StepResult:
         """Keep the rows where `mask` is true; the others are dropped for `reason`."""
@@ -147,6 +192,10 @@ class Annotator(Step):
     """Adds or changes labels; runs after clean, before the split."""
 
     kind = "annotator"
+
+    def label_names(self) -> dict[str, list[str]]:
+        """Class names per label column this step writes as ids (index = id); the output's ClassLabel."""
+        return {}
 
 
 class LeakageParams(Params):
@@ -185,29 +234,163 @@ class Splitter(Component):
 
 
 class AugmenterParams(Params):
-    """Options shared by every augmenter."""
+    """Where and how much an augmenter works: splits, share of rows, copies per row, columns."""
 
-    splits: list[str] = ["train"]
+    allow_eval: bool = Field(False, description="Allow augmenting splits other than train (validation, test); "
+                                                "the card flags it.")
+    splits: list[str] = Field(["train"], min_length=1, description="The splits whose rows are augmented; new rows "
+                                                                    "stay in the split of the row they came from.")
+    fraction: float = Field(1.0, gt=0, le=1, description="The share of rows augmented, each row chosen by its own "
+                                                          "random state (step seed and `_id`).")
+    copies: int = Field(1, ge=1, le=100, description="New rows made from each chosen row.")
+    columns: list[str] = Field(["text"], min_length=1, description="The text columns the augmenter changes; the "
+                                                                   "other columns are copied.")
+
+    @field_validator("splits")
+    @classmethod
+    def _eval_needs_consent(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        others = [split for split in value if split != "train"]
+        if others and not info.data.get("allow_eval"):
+            raise ValueError(f"augmenting '{others[0]}' puts made-up rows into a split that evaluates models; "
+                             f"augment train only, or set `allow_eval: true` (the card then says so)")
+        return value
 
 
 class Augmenter(Component):
-    """Makes new rows from rows of some splits; new rows carry `_origin_id` and `_augmenter`."""
+    """Makes new rows from rows of some splits; new rows carry `_origin_id` and `_augmenter`.
+
+    The executor picks the rows (`splits`, `fraction`), repeats each `copies` times with `_seed`, a
+    random state per copy, and hands them to `augment` in batches, in worker processes.
+    """
 
     kind = "augmenter"
     Params = AugmenterParams
 
+    def fit(self, table: "pa.Table") -> bytes | None:
+        """Learn from `table` (the train split's source rows) once, in the main process; the state as bytes, or None."""
+        return None
+
+    def load(self, state: bytes) -> None:
+        """Take the state `fit` returned, in each process that augments, before `augment`."""
+
+    def warm_up(self) -> None:
+        """Import what `augment` needs; each worker does it as it starts, while the earlier stages run."""
+
     def augment(self, table: "pa.Table") -> "pa.Table":
-        """New rows made from `table` (same columns), each with `_origin_id`."""
+        """New rows made from `table` (same columns, one row per copy to make), each with `_origin_id`."""
         raise NotImplementedError
+
+
+class FormatterParams(Params):
+    """Options shared by every formatter."""
+
+    keep_columns: list[str] = Field([], description="Columns carried over beside the formatted ones.")
+    keep_classification: bool = Field(False, description=(
+        "Also write the rows as they were before formatting, as the output's configuration `classification`."))
 
 
 class Formatter(Component):
     """Turns rows into the layout a trainer reads."""
 
     kind = "formatter"
+    Params = FormatterParams
+    # class names per label column (index = label id); the executor sets them before `format`
+    label_names: dict[str, list[str]] = {}
 
     def format(self, table: "pa.Table") -> "pa.Table":
         """The formatted rows; `_id` and `_split` must be kept."""
+        raise NotImplementedError
+
+    def llama_factory(self) -> dict[str, Any] | None:
+        """LLaMA-Factory's `formatting`, `columns` and `tags` for this layout (dataset_info.json), or None."""
+        return None
+
+
+class TokenBudget(Params):
+    """`tokens:` of the format section: count each formatted row's tokens and hold rows to a budget."""
+
+    type: str = Field("transformers", description="The token counter that reads `tokenizer` (`specc plugins` "
+                      "lists the installed ones under `tokenizer`).")
+    tokenizer: str = Field(description="The tokenizer: a folder relative to the spec's folder, or a Hugging Face "
+                           "Hub repo id pinned to a commit in the lock.")
+    revision: str | None = Field(None, description="For a Hub tokenizer: a branch, tag or commit SHA (default main).")
+    max_tokens: int = Field(ge=1, description="The most tokens a row may have, prompt and completion together.")
+    action: Literal["drop", "truncate", "error"] = Field(
+        "drop", description="What happens to a row over the budget: drop it (counted as a drop reason), truncate "
+        "its completion (the last assistant turn) at a token boundary, or fail the build naming its `_id`.")
+
+    @model_validator(mode="after")
+    def _counter_takes_it(self, info: ValidationInfo) -> "TokenBudget":
+        from pydantic import ValidationError
+
+        from specc.plugins import get_registry
+
+        registry = get_registry()
+        installed = registry.names("tokenizer")
+        if self.type not in installed:
+            raise ValueError(f"no token counter '{self.type}' is installed (installed: {', '.join(installed) or 'none'})"
+                             f"; `pip install specc-transformers` for `transformers`")
+        model = registry.get("tokenizer", self.type).cls.Params
+        if not isinstance(self, model):
+            try:
+                model.model_validate(self.model_dump(), context=info.context)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                raise ValueError(f"{where}: {first['msg']}".removeprefix(": ")) from None
+        return self
+
+
+class TokenCounter(Component):
+    """Counts the tokens of formatted rows, prompt and completion apart, and cuts rows to a token budget.
+
+    The rows are those of the format stage (`messages`, `conversations`, `prompt`/`completion` or
+    `instruction`/`input`/`output`; `specc.tokens` finds the layout). The executor counts every row,
+    then drops, truncates or fails on the rows over `max_tokens` (see `specc.tokens.apply_budget`).
+    """
+
+    kind = "tokenizer"
+    Params = TokenBudget
+
+    def count(self, table: "pa.Table") -> dict[str, "np.ndarray"]:
+        """Tokens per row: {"prompt": int64 array, "completion": int64 array}, one value per row of `table`."""
+        raise NotImplementedError
+
+    def truncate(self, table: "pa.Table", over: "np.ndarray", max_tokens: int) -> "pa.Table":
+        """`table` with the completion of each row where `over` is true cut at a token boundary to fit `max_tokens`.
+
+        Rows whose prompt alone is over the budget may stay over; the executor drops them.
+        """
+        raise NotImplementedError
+
+    def shown(self) -> str:
+        """The tokenizer for people (the card): a folder, or a Hub repo at its commit."""
+        return self.params.tokenizer
+
+
+class EvaluatorParams(Params):
+    """Options shared by every evaluator: the columns, the split to train on and the splits to score."""
+
+    text: str = Field("text", description="The text column the baseline reads.")
+    label: str = Field("label", description="The label column it predicts.")
+    train: str = Field("train", description="The split it trains on.")
+    splits: list[str] = Field(["validation", "test"], description="The splits it scores (those present).")
+
+
+class Evaluator(Component):
+    """A baseline classifier trained and scored on the built splits; the card reports its scores."""
+
+    kind = "evaluator"
+    Params = EvaluatorParams
+
+    def evaluate(self, table: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, Any]:
+        """Scores on `table` (every row after augment, before format, with `_split`): `specc.evaluation.evaluation_report`."""
+        from specc.evaluation import train_and_score
+
+        return train_and_score(table, label_names, self.params, self.predict, self.fail)
+
+    def predict(self, train: "LabelledRows", names: list[str], splits: dict[str, "LabelledRows"]) -> dict[str, Any]:
+        """Predicted label ids per split of `splits`, after training on `train` (`names[i]` is class i)."""
         raise NotImplementedError
 
 
@@ -229,6 +412,14 @@ class CardData:
 
     spec: Any
     stats: dict[str, Any]
+
+
+class Resources(Params):
+    """What each worker running a step reserves on a cluster: how the step runs, never what it outputs."""
+
+    num_cpus: float | None = Field(None, gt=0, description="CPUs per worker (cluster executors); default 1.")
+    num_gpus: float | None = Field(None, ge=0, description="GPUs per worker, for model steps (cluster executors); "
+                                                          "default 0.")
 
 
 class Executor(Component):

@@ -43,6 +43,16 @@ def register_formatters(register: Register) -> None:
 
 
 @hookspec
+def register_evaluators(register: Register) -> None:
+    """Register Evaluator classes (the `type:` of entries under `evaluate:`)."""
+
+
+@hookspec
+def register_tokenizers(register: Register) -> None:
+    """Register TokenCounter classes (the `type:` of `format.tokens`, default `transformers`)."""
+
+
+@hookspec
 def register_card_sections(register: Register) -> None:
     """Register CardSection classes rendered into the dataset card."""
 

@@ -39,12 +39,12 @@ def read_lock(path: Path) -> dict[str, Any] | None:
 
 def locked_pins(lock: dict[str, Any] | None, upgrade: bool = False,
                 upgrade_sources: Iterable[str] = ()) -> dict[str, Any]:
-    """Pins per source name from a lock, without those to be resolved anew."""
+    """Pins per step id from a lock, without those to be resolved anew (sources named by --upgrade-source)."""
     if lock is None or upgrade:
         return {}
-    again = set(upgrade_sources)
-    return {step_id.removeprefix("sources."): entry["pins"] for step_id, entry in lock["steps"].items()
-            if step_id.startswith("sources.") and "pins" in entry and step_id.removeprefix("sources.") not in again}
+    again = {f"sources.{name}" for name in upgrade_sources}
+    return {step_id: entry["pins"] for step_id, entry in lock["steps"].items()
+            if "pins" in entry and step_id not in again}
 
 
 def check_upgrade_sources(plan: Plan, names: Iterable[str]) -> None:

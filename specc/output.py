@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DATA_DIR = "data"
+CLASSIFICATION = "classification"     # the configuration of the rows before formatting
+LLAMA_FACTORY_FILE = "dataset_info.json"
 KNOWN_SPLIT_ORDER = ("train", "validation", "test")
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
@@ -30,9 +32,9 @@ PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 
-def shard_name(split: str) -> str:
-    """Deterministic file name of a split's (single) shard, relative to the output folder."""
-    return f"{DATA_DIR}/{split}-00000-of-00001.parquet"
+def shard_name(split: str, folder: str | None = None) -> str:
+    """Deterministic file name of a split's (single) shard, relative to the output folder (in a subfolder if given)."""
+    return f"{DATA_DIR}/{folder + '/' if folder else ''}{split}-00000-of-00001.parquet"
 
 
 def order_splits(names: list[str], preferred: list[str]) -> list[str]:
@@ -59,16 +61,54 @@ def features_for(schema: "pa.Schema", label_names: dict[str, list[str]]) -> "dat
     return features
 
 
-def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets.Features") -> dict[str, Any]:
+def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets.Features",
+                subfolder: str | None = None) -> dict[str, Any]:
     """Write one split as Parquet with the features' schema; returns its path, rows and digest."""
     import pyarrow.parquet as pq
 
-    path = folder / shard_name(split)
+    name = shard_name(split, subfolder)
+    path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     table = table.select(list(features)).cast(features.arrow_schema)
     pq.write_table(table, path, **PARQUET_OPTIONS)
-    return {"path": shard_name(split), "rows": table.num_rows, "sha256": sha256_file(path),
-            "num_bytes": table.nbytes}
+    return {"path": name, "rows": table.num_rows, "sha256": sha256_file(path), "num_bytes": table.nbytes}
+
+
+def all_outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every data file of a build: the splits', then the classification configuration's (the lock pins them all)."""
+    return list(stats["outputs"]) + list((stats.get(CLASSIFICATION) or {}).get("outputs", []))
+
+
+def classification_view(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """The classification configuration(s) shaped like stats (features, outputs, split.configurations), or None.
+
+    It mirrors the output's configurations: `classification`, or `classification-<name>` per k-fold one.
+    """
+    from specc.selfcheck import configurations
+
+    kept = stats.get(CLASSIFICATION)
+    if not kept:
+        return None
+    mirrored = {CLASSIFICATION if name == "default" else f"{CLASSIFICATION}-{name}": parts
+                for name, parts in configurations(stats).items()}
+    return {"features": kept["features"], "outputs": kept["outputs"], "split": {"configurations": mirrored}}
+
+
+def _write_classification(table: "pa.Table", folder: Path, split_order: list[str],
+                          label_names: dict[str, list[str]]) -> dict[str, Any]:
+    """The rows before formatting, one Parquet file per split under data/classification/."""
+    import pyarrow.compute as pc
+
+    data_columns = [c for c in table.column_names if c not in ("_split", "_source")]
+    features = features_for(table.select(data_columns).schema, label_names)
+    outputs = [{"split": split, **write_split(table.filter(pc.equal(table.column("_split"), split)), folder, split,
+                                              features, CLASSIFICATION)} for split in split_order]
+    return {"features": features.to_dict(), "outputs": outputs}
+
+
+def llama_factory_info(name: str, layout: dict[str, Any], outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """LLaMA-Factory's dataset_info.json: one entry `<name>_<split>` per split file, in `layout`'s format."""
+    return {f"{name}_{out['split']}": {"file_name": out["path"], **layout} for out in outputs}
 
 
 def json_text(data: Any) -> str:
@@ -134,8 +174,16 @@ def _used_plugins(plan: Any) -> list[dict[str, str]]:
 
 def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str, Any],
                   steps: list[dict[str, Any]], split_info: dict[str, Any], split_order: list[str],
-                  label_names: dict[str, list[str]]) -> dict[str, Any]:
-    """Write every split, stats.json, plots, the card and croissant.json into `folder`, then check them."""
+                  label_names: dict[str, list[str]], *, evaluations: dict[str, Any] | None = None,
+                  classification: "pa.Table | None" = None,
+                  tokens: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write every split, stats.json, plots, the card and croissant.json into `folder`, then check them.
+
+    `evaluations` are the evaluators' results by step id (with a confusion matrix plot per scored
+    split); `classification` is the table before formatting, written as a second configuration;
+    a formatter with a LLaMA-Factory layout gets a dataset_info.json beside the data. `tokens` holds the
+    token counts of the format's `tokens:` budget (`specc.tokens.apply_budget`).
+    """
     import pyarrow.compute as pc
 
     from specc import __version__
@@ -169,6 +217,19 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
         "license": license_report(spec.model),
     }
     stats["plots"] = plots_written
+    if tokens:
+        stats["tokens"] = tokens
+    if classification is not None:
+        stats[CLASSIFICATION] = _write_classification(classification, folder, split_order, label_names)
+    if evaluations:
+        from specc.card.evaluation_plots import confusion_plots
+
+        stats["evaluate"] = {step_id: {**result, "plots": confusion_plots(folder, step_id, result)}
+                             for step_id, result in evaluations.items()}
+    formatter = plan.instantiate(plan.stage("format")[0]) if plan.stage("format") else None
+    layout = formatter.llama_factory() if formatter is not None else None
+    if layout:
+        write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
     write_json(folder / "stats.json", stats)
     (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")

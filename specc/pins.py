@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,6 @@ def sha256_file(path: Path) -> str:
 
 
 def file_pin(path: Path, spec_dir: Path) -> dict[str, Any]:
-    """SHA-256 and size of one file, with its path relative to the spec (for people, not hashes)."""
-    try:
-        shown = path.relative_to(spec_dir.resolve()).as_posix()
-    except ValueError:
-        shown = path.as_posix()
+    """SHA-256 and size of one file, with its path relative to the spec's folder (for people, not hashes)."""
+    shown = Path(os.path.relpath(path, spec_dir.resolve())).as_posix()  # a lock stays valid in another clone
     return {"path": shown, "sha256": sha256_file(path), "size": path.stat().st_size}

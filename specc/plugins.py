@@ -23,7 +23,11 @@ DEFAULT_PLUGINS = (
     "specc.builtins.near_dedup",
     "specc.builtins.decontaminate",
     "specc.builtins.splits",
+    "specc.builtins.labelers",
+    "specc.builtins.formats",
+    "specc.builtins.evaluators",
     "specc.builtins.card_sections",
+    "specc.builtins.evaluation_section",
     "specc.builtins.executors",
 )
 HOOK_KINDS = {
@@ -33,6 +37,8 @@ HOOK_KINDS = {
     "register_splitters": "splitter",
     "register_augmenters": "augmenter",
     "register_formatters": "formatter",
+    "register_evaluators": "evaluator",
+    "register_tokenizers": "tokenizer",
     "register_card_sections": "card_section",
     "register_executors": "executor",
 }

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from specc.components import (
-    Annotator, Augmenter, CardSection, Component, Executor, Formatter, Source, Splitter, Step,
+    Annotator, Augmenter, CardSection, Component, Evaluator, Executor, Formatter, Source, Splitter, Step,
+    TokenCounter,
 )
 from specc.errors import PluginError
 
@@ -16,6 +17,8 @@ KINDS: dict[str, type[Component]] = {
     "splitter": Splitter,
     "augmenter": Augmenter,
     "formatter": Formatter,
+    "evaluator": Evaluator,
+    "tokenizer": TokenCounter,
     "card_section": CardSection,
     "executor": Executor,
 }

@@ -255,7 +255,11 @@ def _text(name: Any) -> str:
 
 def check_output(folder: Path, stats: dict[str, Any]) -> None:
     """Every self-check on a built output folder; raises SpeccError("error: self-check: ...") on the first failure."""
+    from specc.output import classification_view
+
     folder = Path(folder)
-    check_parquet(folder, stats)
-    check_load_dataset(folder, stats)
+    for view in (stats, classification_view(stats)):  # the classification configuration has its own features
+        if view is not None:
+            check_parquet(folder, view)
+            check_load_dataset(folder, view)
     check_croissant(folder, stats)

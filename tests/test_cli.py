@@ -51,7 +51,7 @@ def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:
 
 def test_unknown_executor(tmp_path: Path) -> None:
     run_cli("init", "p", cwd=tmp_path)
-    result = run_cli("build", "p/spec.yaml", "--executor", "spark", cwd=tmp_path)
+    result = run_cli("build", "p/spec.yaml", "--executor", "spark", cwd=tmp_path, env={"SPECC_LOAD_PLUGINS": ""})
     assert result.returncode == 1
     assert result.stderr.strip() == "error: unknown executor 'spark'; installed: local"
 

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import ROOT, run_cli, write
+from tests.hub_cache import add_commit
 
 REPO = "org/name"
 OLD = "1" * 40  # the first commit: data/train.jsonl and data/test.jsonl, no README
@@ -51,23 +52,6 @@ dataset_info:
 
 def jsonl(tag: str, n: int) -> bytes:
     return "".join(json.dumps({"text": f"{tag} {i}", "label": i % 2}) + "\n" for i in range(n)).encode()
-
-
-def add_commit(cache: Path, repo: str, commit: str, files: dict[str, bytes], lfs: set[str],
-               ref: str | None = None) -> None:
-    """One commit in huggingface_hub's cache layout: blobs named by git SHA-1 (LFS: SHA-256), symlinked snapshots."""
-    root = cache / ("datasets--" + repo.replace("/", "--"))
-    for name, data in files.items():
-        blob_id = (hashlib.sha256(data).hexdigest() if name in lfs
-                   else hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest())
-        blob = root / "blobs" / blob_id
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        blob.write_bytes(data)
-        link = root / "snapshots" / commit / name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))
-    if ref is not None:
-        write(root / "refs" / ref, commit)
 
 
 @dataclass
@@ -174,7 +158,7 @@ for path, locked in json.loads(sys.argv[1]):
     spec = load_spec(path)
     source = HubSource(own_params(HubSource.Params, spec.model.sources["hub"]), Context("hub", 0, spec.dir))
     out = {"pin_locked": source.pin(locked), "pin_fresh": source.pin(None)}
-    plan = compile_spec(spec, locked_pins={"hub": locked})
+    plan = compile_spec(spec, locked_pins={"sources.hub": locked})
     out["plan_pins"] = plan.stage("sources")[0].pins
     try:
         run_local(plan, BuildOptions())

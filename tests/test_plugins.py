@@ -224,3 +224,59 @@ def test_every_hook_is_documented_and_tested() -> None:
     for hook in hooks:
         assert f"`{hook}(" in guide, f"{hook} is not in plugins/README.md"
         assert f"def {hook}(" in tests, f"{hook} has no test plugin"
+
+
+class Words(specc.TokenCounter):
+    """Whitespace-separated words as tokens (the `tokenizer` parameter names nothing here)."""
+
+    name = "words"
+
+    def count(self, table: pa.Table) -> dict[str, Any]:
+        import numpy as np
+
+        return {part: np.asarray(pc.list_value_length(pc.utf8_split_whitespace(table[part])).to_numpy(), np.int64)
+                for part in ("prompt", "completion")}
+
+
+class TokenPlugin:
+    """Implements the token counter hook."""
+
+    @specc.hookimpl
+    def register_tokenizers(self, register):  # type: ignore[no-untyped-def]
+        register(Words)
+
+
+def test_a_token_counter_holds_formatted_rows_to_a_budget(register_plugin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    register_plugin(TokenPlugin(), "token-plugin")
+    texts = ["one", "one two", "one two three", "one two three four", "one two three four five"]
+    write(tmp_path / "rows.jsonl", "".join(json.dumps({"text": t}) + "\n" for t in texts))
+    spec = write(tmp_path / "spec.yaml", "specc: 1\nname: budget\ndescription: d\nlicense: mit\ncard: {draft: true}\n"
+                 "sources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit}\n"
+                 "format:\n  type: prompt-completion\n  prompt: 'Say {{ text }}'\n  completion: 'ok'\n"
+                 "  tokens: {type: words, tokenizer: whitespace, max_tokens: 5}\n")
+    stats = specc.build(spec)
+    assert stats["tokens"]["over_budget"] == {"train": 2}  # "Say" + 4 or 5 words + "ok"
+    assert stats["tokens"]["splits"]["train"]["prompt"] == {"rows": 3, "min": 2, "median": 3.0, "p95": 3.9, "max": 4,
+                                                            "mean": 3.0}
+    assert stats["tokens"]["splits"]["train"]["completion"]["max"] == 1
+    assert stats["steps"][-1]["id"] == "tokens" and stats["steps"][-1]["dropped"] == {"over token budget": 2}
+    lock = json.loads(spec.with_suffix(".lock").read_text())
+    assert lock["steps"]["tokens"]["params"] == {"action": "drop", "max_tokens": 5, "tokenizer": "whitespace",
+                                                 "revision": None}
+
+
+class Constant(specc.Evaluator):
+    """A baseline that always predicts the first class (tests/test_evaluate.py builds with it)."""
+
+    name = "constant"
+
+    def predict(self, train, names, splits):  # type: ignore[no-untyped-def]
+        return {split: [0] * len(rows.texts) for split, rows in splits.items()}
+
+
+class EvaluatorPlugin:
+    """Implements the evaluator hook."""
+
+    @specc.hookimpl
+    def register_evaluators(self, register):  # type: ignore[no-untyped-def]
+        register(Constant)

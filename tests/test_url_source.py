@@ -137,7 +137,7 @@ def run_plan(plan: Any) -> dict[str, Any]:
 
 def source_pins(spec: Path, cache: Path, locked: dict[str, Any] | None = None) -> dict[str, Any]:
     """The pins the compiler gives source `remote`."""
-    plan = compile_spec(load_spec(spec), locked_pins={"remote": locked} if locked else None, cache_dir=cache)
+    plan = compile_spec(load_spec(spec), locked_pins={"sources.remote": locked} if locked else None, cache_dir=cache)
     return plan.stage("sources")[0].pins
 
 
@@ -166,7 +166,7 @@ def test_url_source_builds_and_rebuilds_from_the_cache_with_the_server_stopped(s
     server.stop()
     shutil.rmtree(spec.parent / "build")
     forget_steps(cache)
-    plan = compile_spec(load_spec(spec), locked_pins={"remote": pins}, cache_dir=cache)
+    plan = compile_spec(load_spec(spec), locked_pins={"sources.remote": pins}, cache_dir=cache)
     stats = run_plan(plan)
     assert stats["sources"]["remote"]["rows"] == len(ROWS)
     assert built_rows(spec) == ROWS
@@ -211,7 +211,7 @@ def test_changed_file_with_old_pin_fails_when_not_cached_and_uses_cached_bytes(s
 
     fresh = tmp_path / "fresh-cache"
     asked = len(server.requests)
-    plan = compile_spec(load_spec(spec), locked_pins={"remote": pins}, cache_dir=fresh)
+    plan = compile_spec(load_spec(spec), locked_pins={"sources.remote": pins}, cache_dir=fresh)
     assert len(server.requests) == asked  # compiling against the lock downloads nothing
     with pytest.raises(DataError) as failure:
         run_plan(plan)
@@ -220,7 +220,7 @@ def test_changed_file_with_old_pin_fails_when_not_cached_and_uses_cached_bytes(s
         f"if the file changed on purpose, run `specc lock --upgrade-source remote`")
     assert [p for p in cached_files(fresh) if "downloads" in p.parts] == []
 
-    plan = compile_spec(load_spec(spec), locked_pins={"remote": pins}, cache_dir=cache)
+    plan = compile_spec(load_spec(spec), locked_pins={"sources.remote": pins}, cache_dir=cache)
     asked = len(server.requests)
     run_plan(plan)
     assert built_rows(spec) == ROWS  # the pinned bytes, not the server's new file
@@ -237,7 +237,7 @@ def test_corrupt_cache_entry_is_downloaded_again(server: Server, tmp_path: Path)
     pins = source_pins(spec, cache)
     blob = cache / "downloads" / "sha256" / sha(data)
     blob.write_bytes(b'{"text": "tampered", "label": "billing"}\n')
-    run_plan(compile_spec(load_spec(spec), locked_pins={"remote": pins}, cache_dir=cache))
+    run_plan(compile_spec(load_spec(spec), locked_pins={"sources.remote": pins}, cache_dir=cache))
     assert built_rows(spec) == ROWS
     assert blob.read_bytes() == data
 

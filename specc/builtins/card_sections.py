@@ -7,6 +7,7 @@
 | 300 | structure | Dataset structure: fields, one example row per split | stats.features, stats.examples |
 | 400 | splits | Splits: method, seed, rows per split, source and label, leakage | stats.split |
 | 450 | lengths | Text lengths per split | stats.lengths |
+| 460 | tokens | Prompt and completion tokens per split, rows over the budget | stats.tokens |
 | 500 | plots | Plots | stats.plots |
 | 600 | sources | Source data: origin, pins, files | stats.sources |
 | 700 | processing | Processing: each step's rows in, out, dropped (and added) | stats.steps |
@@ -35,6 +36,7 @@ INTERNAL_COLUMNS = {
     "_id": "the row's identity, `<source>:<row number>`, kept through every step",
     "_origin_id": "for a row made by augmentation, the `_id` of the row it was made from",
     "_augmenter": "for a row made by augmentation, the augmenter that made it",
+    "_parent_id": "for a row exploded from a list in a source row, the `_id` of that row",
 }
 
 
@@ -194,6 +196,24 @@ class LengthsSection(CardSection):
         return render_template("lengths.md.j2", tables=tables)
 
 
+class TokensSection(CardSection):
+    """Prompt and completion tokens per split, and the rows over the format's token budget."""
+
+    name = "tokens"
+    order = 460
+
+    def render(self, card: CardData) -> str | None:
+        """One table: each split's prompt, completion and total tokens."""
+        tokens = card.stats.get("tokens")
+        if not tokens:
+            return None
+        action = {"drop": "dropped (see Processing)", "error": "an error (there were none)",
+                  "truncate": "truncated: the completion cut at a token boundary (rows whose prompt alone is over "
+                              "were dropped, see Processing)"}[tokens["action"]]
+        rows = [(split, list(parts.items())) for split, parts in tokens["splits"].items()]
+        return render_template("tokens.md.j2", tokens=tokens, rows=rows, action=action)
+
+
 class PlotsSection(CardSection):
     """Label distribution and text length histograms per split, as PNG files beside the data."""
 
@@ -318,7 +338,7 @@ class ReproducibilitySection(CardSection):
 @hookimpl
 def register_card_sections(register) -> None:  # type: ignore[no-untyped-def]
     """Register the built-in card sections."""
-    for cls in (SummarySection, UsesSection, StructureSection, SplitsSection, LengthsSection, PlotsSection,
-                SourcesSection, ProcessingSection, PersonalInformationSection, LimitationsSection,
+    for cls in (SummarySection, UsesSection, StructureSection, SplitsSection, LengthsSection, TokensSection,
+                PlotsSection, SourcesSection, ProcessingSection, PersonalInformationSection, LimitationsSection,
                 ReproducibilitySection):
         register(cls)

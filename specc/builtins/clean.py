@@ -249,18 +249,26 @@ class Dedup(Step):
 
         _columns = field_validator("columns")(_unique)
 
+    def partition_key(self, table: "pa.Table") -> list["pa.ChunkedArray"]:
+        """The key columns as compared: a row's fate depends only on the earlier rows with its key."""
+        return list(self._keys(table).values())
+
+    def _keys(self, table: "pa.Table") -> dict[str, "pa.ChunkedArray"]:
+        """The key columns by position; text normalized and lowercased when `normalize`."""
+        keys = {}
+        for i, name in enumerate(self.params.columns):
+            values = self.column(table, name)
+            keys[str(i)] = comparison_key(values) if self.params.normalize and _is_text(values) else values
+        return keys
+
     def apply(self, table: "pa.Table") -> StepResult:
         """Kept rows; later rows with an already seen key are dropped as `duplicate`."""
         import numpy as np
         import pyarrow as pa
 
-        keys, texts = {}, {}
-        for i, name in enumerate(self.params.columns):
-            values = self.column(table, name)
-            if self.params.normalize and _is_text(values):
-                texts[str(i)] = values
-                values = comparison_key(values)
-            keys[str(i)] = values
+        keys = self._keys(table)
+        texts = {str(i): table.column(name) for i, name in enumerate(self.params.columns)
+                 if self.params.normalize and _is_text(table.column(name))}
         keys["row"] = pa.array(np.arange(table.num_rows))
         try:
             firsts = pa.table(keys).group_by(list(keys)[:-1]).aggregate([("row", "min")])

@@ -66,19 +66,24 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
 
     from specc.card.hub_metadata import size_category
 
-    features = datasets.Features.from_dict(stats["features"])
-    outputs = {out["split"]: out for out in stats["outputs"]}
-    configurations = stats["split"].get("configurations") or {"default": {s: [s] for s in outputs}}
+    from specc.output import classification_view
+    from specc.selfcheck import configurations as configurations_of
+
     infos, configs = {}, {}
-    for name, parts in configurations.items():
-        splits = datasets.SplitDict(dataset_name=spec.name)
-        for split, members in parts.items():
-            splits.add(datasets.SplitInfo(split, num_bytes=sum(outputs[m]["num_bytes"] for m in members),
-                                          num_examples=sum(outputs[m]["rows"] for m in members)))
-        infos[name] = DatasetInfo(features=features, splits=splits)
-        configs[name] = {"data_files": [
-            {"split": split, "path": outputs[members[0]]["path"] if len(members) == 1
-             else [outputs[m]["path"] for m in members]} for split, members in parts.items()]}
+    for view in (stats, classification_view(stats)):  # the formatted rows, and those before formatting if kept
+        if view is None:
+            continue
+        features = datasets.Features.from_dict(view["features"])
+        outputs = {out["split"]: out for out in view["outputs"]}
+        for name, parts in configurations_of(view).items():
+            splits = datasets.SplitDict(dataset_name=spec.name)
+            for split, members in parts.items():
+                splits.add(datasets.SplitInfo(split, num_bytes=sum(outputs[m]["num_bytes"] for m in members),
+                                              num_examples=sum(outputs[m]["rows"] for m in members)))
+            infos[name] = DatasetInfo(features=features, splits=splits)
+            configs[name] = {"data_files": [
+                {"split": split, "path": outputs[members[0]]["path"] if len(members) == 1
+                 else [outputs[m]["path"] for m in members]} for split, members in parts.items()]}
     total = sum(out["rows"] for out in stats["outputs"])
     languages = list(dict.fromkeys(code.split("-")[0] for code in spec.languages))
     details = [code for code in spec.languages if "-" in code]
@@ -218,7 +223,9 @@ def _build_is_current(spec: Any, stats: dict[str, Any], changes: list[Any], lock
     if lock is None:
         raise SpeccError(f"{lock_file}: error: no lock, so specc cannot tell whether {spec.output_dir} was built from "
                          f"this spec; {rebuild}")
-    built = {o["path"]: o["sha256"] for o in stats["outputs"]}
+    from specc.output import all_outputs
+
+    built = {o["path"]: o["sha256"] for o in all_outputs(stats)}
     locked = {path: entry.get("sha256") for path, entry in (lock.get("outputs") or {}).get("files", {}).items()}
     if built != locked:
         raise SpeccError(f"{lock_file}: error: the lock does not record the build in {spec.output_dir} (its output "
@@ -239,7 +246,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     """
     import json
 
-    from specc.build import plan_changes
+    from specc.builder import plan_changes
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
     from specc.licenses import license_report
     from specc.lock import read_lock

@@ -6,7 +6,7 @@ import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 RECORD_FILE = "build-record.json"
 
@@ -19,6 +19,7 @@ class BuildOptions:
     executor: str = "local"
     progress: Callable[[str], None] | None = None
     output_dir: Path | None = None  # instead of the spec's (used by --verify)
+    executor_options: Mapping[str, Any] = field(default_factory=dict)  # the executor's Params, e.g. a cluster address
 
     def report(self, message: str) -> None:
         """Send a progress line to whoever listens."""

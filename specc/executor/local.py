@@ -9,19 +9,20 @@ import threading
 import time
 from datetime import datetime, timezone
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from specc.builtins.clean import forget_keys
 from specc.cache import DATA_FILE, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
-from specc.components import Component
+from specc.components import Augmenter, Component, Step
 from specc.errors import DataError, SpeccError
 from specc.executor import RECORD_FILE, BuildOptions, BuildResult, build_record
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, write_batches
 from specc.executor.tables import (
-    augment_rows, check_split_names, value_counts, format_rows, new_step_stats, run_row_steps,
-    run_step, source_batches,
+    annotated_label_names, augment_batches, augment_inputs, augment_rows, check_split_names, fitting_rows,
+    format_rows, load_fitted, merge_info, new_step_stats, run_row_steps, run_step, source_batches, value_counts,
 )
 from specc.leakage import NearParams, check_leakage, leakage_report
 from specc.output import order_splits, publish, recover, staging_dir, write_json, write_outputs
@@ -32,36 +33,58 @@ if TYPE_CHECKING:
 _WORKER_GROUPS: list[list[Component]] = []
 
 
-def _init_worker(groups: list[list[Component]]) -> None:
+def init_worker(groups: list[list[Component]]) -> None:
+    """Give this process the components the tasks below run (a pool calls it once in each worker)."""
     _WORKER_GROUPS[:] = groups
+
+
+def _start_worker(groups: list[list[Component]]) -> None:
+    init_worker(groups)
+    for component in (c for group in groups for c in group):
+        if isinstance(component, Augmenter):
+            component.warm_up()
+
+
+def _started() -> None:
+    """A task that only makes a worker start."""
 
 
 def _row_task(group: int, batch: "pa.RecordBatch") -> tuple["pa.Table", list[dict[str, Any]]]:
     return run_row_steps(_WORKER_GROUPS[group], batch)  # type: ignore[arg-type]
 
 
-def _format_task(group: int, batch: "pa.RecordBatch") -> tuple["pa.Table", list[dict[str, Any]]]:
-    return format_rows(_WORKER_GROUPS[group][0], batch), []  # type: ignore[arg-type]
+def _augment_task(group: int, batch: "pa.Table", fitted: str | None) -> tuple["pa.Table", dict[str, Any]]:
+    augmenter = _WORKER_GROUPS[group][0]
+    if fitted is not None:
+        load_fitted(augmenter, fitted)  # type: ignore[arg-type]
+    return augment_rows(augmenter, batch)  # type: ignore[arg-type]
+
+
+def _format_task(group: int, batch: "pa.RecordBatch",
+                 label_names: dict[str, list[str]]) -> tuple["pa.Table", list[dict[str, Any]]]:
+    return format_rows(_WORKER_GROUPS[group][0], batch, label_names), []  # type: ignore[arg-type]
 
 
 class _Pool:
-    """Ordered parallel map over batches with a bounded number in flight; workers start on first use."""
+    """Ordered parallel map over batches with a bounded number in flight; workers start on first use, or at
+    once when they have augmenters to warm up."""
 
     def __init__(self, num_proc: int, groups: list[list[Component]]):
         self.num_proc = num_proc
         self.groups = groups
         self.pool: ProcessPoolExecutor | None = None
         self.window = 2 * num_proc
+        if num_proc > 1 and any(isinstance(c, Augmenter) for group in groups for c in group):
+            self.start()  # the workers import what the augmenters need while the earlier stages run
 
     def map(self, task: Callable, group: int, batches: Iterable[Any]) -> Iterator[Any]:
         """Results of `task(group, batch)` in input order."""
         if self.num_proc == 1:
-            _init_worker(self.groups)
+            init_worker(self.groups)
             yield from (task(group, b) for b in batches)
             return
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.num_proc, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_init_worker, initargs=(self.groups,))
+        self.start()
+        assert self.pool is not None
         pending: list[Future] = []
         for batch in batches:
             pending.append(self.pool.submit(task, group, batch))
@@ -69,6 +92,18 @@ class _Pool:
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
+
+    def run_global(self, step: Step, paths: list[Path], schema: "pa.Schema", stats: dict[str, Any]) -> "pa.Table":
+        """A global step's output on the whole input, run in this process."""
+        return run_step(step, read_all(paths, schema), stats)
+
+    def start(self) -> None:
+        """Start the workers unless they run already."""
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.num_proc, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_start_worker, initargs=(self.groups,))
+            for _ in range(self.num_proc):  # spawned workers start with the first tasks: start them all now
+                self.pool.submit(_started)
 
     def close(self) -> None:
         """Stop the workers."""
@@ -87,6 +122,8 @@ def _merge(total: dict[str, Any], part: dict[str, Any]) -> None:
         mine["rows_out"] += bucket["rows_out"]
         for reason, n in bucket["dropped"].items():
             mine["dropped"][reason] = mine["dropped"].get(reason, 0) + n
+    if "info" in part:
+        merge_info(total.setdefault("info", {}), part["info"])
 
 
 def _step_record(step: PlanStep, stats: dict[str, Any]) -> dict[str, Any]:
@@ -161,12 +198,14 @@ class _Run:
 
             def read(path: Path, source: Any = source, name: str = name) -> dict[str, Any]:
                 self.options.report(f"reading source '{name}'")
-                batches = source_batches(source)
+                exploded: dict[str, Any] = {}
+                batches = source_batches(source, exploded)
                 first = next(batches, None)
                 if first is None:
                     raise DataError(name, None, None, "no rows; check the files the source names")
                 rows = write_batches(path, first.schema, _chain(first, batches))
-                return {"rows": rows, "label_names": {k: list(v) for k, v in source.label_names().items()}}
+                return {"rows": rows, "label_names": {k: list(v) for k, v in source.label_names().items()},
+                        **({"explode": exploded} if exploded else {})}
 
             self.input_digest = ""
             entry = self.unit([step], read)
@@ -179,6 +218,8 @@ class _Run:
             sources[name] = {"type": step.type, "license": step.params.license, "split": step.params.split,
                              "pins": {k: v for k, v in step.pins.items() if k != "files"},
                              "files": list(step.files), "rows": entry.meta["rows"]}
+            if "explode" in entry.meta:
+                sources[name]["explode"] = entry.meta["explode"]
         try:
             self.schema = pa.unify_schemas([read_schema(e.data) for e in entries], promote_options="permissive")
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -207,7 +248,7 @@ class _Run:
                     rows = self.store(path, kept())
                 else:
                     step = self.plan.instantiate(group[0])
-                    table = run_step(step, read_all(self.paths, self.schema), totals[0])  # type: ignore[arg-type]
+                    table = self.pool.run_global(step, self.paths, self.schema, totals[0])  # type: ignore[arg-type]
                     rows = self.store(path, [table])
                 return {"rows": rows, "records": [_step_record(s, t) for s, t in zip(group, totals)]}
 
@@ -251,7 +292,10 @@ class _Run:
         self.advance(entry)
         return entry.meta["info"], entry.meta["order"]
 
-    def augment(self) -> list[dict[str, Any]]:
+    def augment(self, group_ids: dict[str, int]) -> list[dict[str, Any]]:
+        """Each augment step: fit once here, then the chosen rows through the workers in batches."""
+        import hashlib
+
         import pyarrow as pa
 
         records = []
@@ -261,13 +305,28 @@ class _Run:
                 augmenter = self.plan.instantiate(step)
                 self.options.report(f"augmenting ({step.id})")
                 table = read_all(self.paths, self.schema)
-                made = augment_rows(augmenter, table)  # type: ignore[arg-type]
-                combined = pa.concat_tables([table, made], promote_options="permissive")
-                added = {str(k): v for k, v in value_counts(made.column("_split")).items()}
+                inputs = augment_inputs(augmenter, table)  # type: ignore[arg-type]
+                copies = augmenter.params.copies  # type: ignore[attr-defined]
+                info: dict[str, Any] = {"rows_chosen": inputs.num_rows // copies, "unchanged": 0}
+                state = augmenter.fit(fitting_rows(table))  # type: ignore[attr-defined]
+                fitted = None
+                if state is not None:
+                    fitted = path.with_name("fitted.bin")
+                    fitted.write_bytes(state)
+                    info["fitted"] = {"sha256": hashlib.sha256(state).hexdigest(), "bytes": len(state)}
+                task = partial(_augment_task, fitted=str(fitted) if fitted else None)
+                made = []
+                for rows, part in self.pool.map(task, group_ids[step.id], augment_batches(inputs, copies)):
+                    made.append(rows)
+                    info["unchanged"] += part["unchanged"]
+                    if "example" not in info and part["example"] is not None:
+                        info["example"] = part["example"]
+                combined = pa.concat_tables([table, *made], promote_options="permissive")
+                added = value_counts(pa.chunked_array([m.column("_split") for m in made], pa.string()))
                 record = {"id": step.id, "stage": "augment", "type": step.type,
                           "params": step.fingerprinted_params(), "rows_in": table.num_rows,
                           "rows_out": combined.num_rows, "dropped": {}, "added": dict(sorted(added.items())),
-                          "by_source": {}}
+                          "by_source": {}, "info": info, **({"pins": step.pins} if step.pins else {})}
                 return {"rows": self.store(path, [combined]), "records": [record]}
 
             entry = self.unit([step], compute)
@@ -275,15 +334,68 @@ class _Run:
             records.extend(entry.meta["records"])
         return records
 
-    def format(self, group: int) -> None:
+    def with_labels(self, label_names: dict[str, list[str]]) -> None:
+        """Make the label names part of the next unit's input: templates and scores show them."""
+        self.input_digest = fingerprint({"input": self.input_digest, "label_names": label_names})
+
+    def evaluate(self, label_names: dict[str, list[str]]) -> dict[str, Any]:
+        """Each evaluator's scores on the current rows (which stay the input of the next stage)."""
+        import pyarrow as pa
+
+        from specc.output import json_text
+
+        results, input_digest = {}, self.input_digest
+        for step in self.plan.stage("evaluate"):
+
+            def compute(path: Path, step: PlanStep = step) -> dict[str, Any]:
+                evaluator = self.plan.instantiate(step)
+                self.options.report(f"evaluating ({step.id})")
+                result = evaluator.evaluate(read_all(self.paths, self.schema), label_names)  # type: ignore[attr-defined]
+                if not isinstance(result, dict) or not isinstance(result.get("splits"), dict):
+                    raise SpeccError(f"error: evaluator '{step.type}' (plugin bug) returned {type(result).__name__}, "
+                                     f"not the dict of specc.evaluation.evaluation_report")
+                text = json_text(result)  # the unit's bytes: `specc verify` then checks that scores rebuild
+                return {"rows": write_batches(path, pa.schema([("result", pa.string())]),
+                                              [pa.table({"result": [text]})]), "result": result}
+
+            self.input_digest = input_digest
+            self.with_labels(label_names)
+            entry = self.unit([step], compute)
+            results[step.id] = {"type": step.type, "params": step.fingerprinted_params(), **entry.meta["result"]}
+        self.input_digest = input_digest
+        return results
+
+    def format(self, group: int, label_names: dict[str, list[str]]) -> None:
         step = self.plan.stage("format")[0]
 
         def compute(path: Path) -> dict[str, Any]:
             self.options.report(f"formatting ({step.type})")
-            tables = (t for t, _ in self.pool.map(_format_task, group, iter_batches(self.paths, self.schema)))
+            task = partial(_format_task, label_names=label_names)
+            tables = (t for t, _ in self.pool.map(task, group, iter_batches(self.paths, self.schema)))
             return {"rows": self.store(path, tables)}
 
+        self.with_labels(label_names)
         self.advance(self.unit([step], compute))
+
+    def tokens(self, split_order: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The token budget (`format.tokens`) over the formatted rows: its step record and `stats["tokens"]`."""
+        from specc.executor.tables import account
+        from specc.tokens import apply_budget
+
+        step = self.plan.stage("tokens")[0]
+
+        def compute(path: Path) -> dict[str, Any]:
+            counter = self.plan.instantiate(step)
+            self.options.report(f"counting tokens ({counter.shown()})")  # type: ignore[attr-defined]
+            table = read_all(self.paths, self.schema)
+            kept, tokens, dropped = apply_budget(counter, table, split_order)  # type: ignore[arg-type]
+            totals = new_step_stats()
+            account(totals, table, kept, dropped)
+            return {"rows": self.store(path, [kept]), "record": _step_record(step, totals), "tokens": tokens}
+
+        entry = self.unit([step], compute)
+        self.advance(entry)
+        return entry.meta["record"], entry.meta["tokens"]
 
 
 # The unit key of "no split stage": rows keep the split their source gave them.
@@ -307,8 +419,18 @@ def _preload(modules: Iterable[str]) -> None:
             pass
 
 
-def run_local(plan: Plan, options: BuildOptions) -> BuildResult:
-    """Build into a staging folder through the step cache, then move it into place."""
+def _keeps_classification(plan: Plan) -> bool:
+    """Whether the spec asks for the unformatted rows as a second configuration."""
+    return any(getattr(s.params, "keep_classification", False) for s in plan.stage("format"))
+
+
+def run_local(plan: Plan, options: BuildOptions,
+              pool_factory: Callable[[int, list[list[Component]]], _Pool] = _Pool) -> BuildResult:
+    """Build into a staging folder through the step cache, then move it into place.
+
+    `pool_factory(num_proc, worker_groups)` makes what runs the batches and global steps: worker
+    processes here; a cluster executor passes its own (same `map`, `run_global`, `close`).
+    """
     threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
     output_dir = options.output_dir or plan.spec.output_dir
     recover(output_dir)
@@ -318,18 +440,31 @@ def run_local(plan: Plan, options: BuildOptions) -> BuildResult:
     worker_groups = [[plan.instantiate(s) for s in g] for g in groups] + [
         [plan.instantiate(s)] for s in plan.stage("format")]
     group_ids = {g[0].id: i for i, g in enumerate(groups)}
-    pool = _Pool(options.num_proc, worker_groups)
+    for step in plan.stage("augment"):  # after format's group, whose index is len(groups)
+        group_ids[step.id] = len(worker_groups)
+        worker_groups.append([plan.instantiate(step)])
+    pool = pool_factory(options.num_proc, worker_groups)
     staged = staging_dir(output_dir)
     try:
         run = _Run(plan, options, pool)
         sources, label_names = run.read_sources()
         steps = run.run_steps(row_steps, group_ids)
+        label_names = annotated_label_names([plan.instantiate(s) for s in plan.stage("annotate")], label_names)
         split_info, split_order = run.split()
-        steps += run.augment()
+        steps += run.augment(group_ids)
+        evaluations = run.evaluate(label_names)
+        unformatted = (run.paths, run.schema)
         if plan.stage("format"):
-            run.format(len(groups))
+            run.format(len(groups), label_names)
+        tokens = None
+        if plan.stage("tokens"):
+            record, tokens = run.tokens(split_order)
+            steps.append(record)
         final = read_all(run.paths, run.schema)
-        stats = write_outputs(plan, final, staged, sources, steps, split_info, split_order, label_names)
+        classification = read_all(*unformatted) if _keeps_classification(plan) else None
+        stats = write_outputs(plan, final, staged, sources, steps, split_info, split_order, label_names,
+                              evaluations=evaluations, classification=classification,
+                              tokens=tokens)
         record = build_record(plan, options, started, run.timings)
         write_json(staged / RECORD_FILE, record)
         publish(staged, output_dir)

@@ -5,28 +5,46 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Iterator
 
-from specc.components import Augmenter, Formatter, Source, Step
+from specc.components import Annotator, Augmenter, Formatter, Source, Step, StepResult
 from specc.errors import DataError, SpeccError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 INTERNAL = ("_id", "_source", "_split")
-LINEAGE = INTERNAL + ("_origin_id", "_augmenter")
+LINEAGE = INTERNAL + ("_origin_id", "_augmenter", "_parent_id")
 SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
+AUGMENT_BATCH_ROWS = 512  # rows per task sent to a worker; small enough to spread work evenly
 
 
-def source_batches(source: Source) -> Iterator["pa.RecordBatch"]:
-    """A source's rows with its column mapping applied and `_id`, `_source`, `_split` added."""
+def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iterator["pa.RecordBatch"]:
+    """A source's rows with its column mapping applied and `_id`, `_source`, `_split` added.
+
+    With `explode`, each element of the list column is a row whose `_id` is `<parent _id>.<element
+    index>`, with `_parent_id`; `counts` (if given) then gets the rows before and after and the
+    parents left out because their list was empty or null.
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     name = source.context.step_id
     mapping = source.params.columns
+    explode = source.params.explode
+    if explode is not None and counts is not None:
+        counts.update({"column": explode.column, "rows_before": 0, "rows_after": 0, "empty": 0})
     offset = 0
     for chunk in source.read():
         table = pa.table(chunk) if isinstance(chunk, pa.RecordBatch) else chunk
+        read = table.num_rows
+        parents = elements = None
+        if explode is not None:
+            table, parents, elements = explode_rows(name, table, explode.column, explode.prefix)
+            if counts is not None:
+                counts["rows_before"] += read
+                counts["rows_after"] += table.num_rows
+                counts["empty"] += read - len(np.unique(parents))
         if mapping is not None:
             missing = [col for col in mapping.values() if col not in table.column_names]
             if missing:
@@ -35,18 +53,55 @@ def source_batches(source: Source) -> Iterator["pa.RecordBatch"]:
                                 f"{', '.join(table.column_names)}; fix `columns:`")
             table = pa.table({out: table.column(col) for out, col in mapping.items()})
         table = encode_labels(name, table, source.label_names(), offset)
-        clash = [c for c in table.column_names if c in INTERNAL]
+        clash = [c for c in table.column_names if c in LINEAGE + ("_parent_id",)]
         if clash:
             raise DataError(name, None, None, f"column '{clash[0]}' is reserved for specc; rename it with `columns:`")
-        positions = pa.array(np.arange(offset, offset + table.num_rows, dtype=np.int64)).cast(pa.string())
-        offset += table.num_rows
+        rows = np.arange(table.num_rows, dtype=np.int64) if parents is None else parents
+        positions = pa.array(offset + rows).cast(pa.string())
+        offset += read
         ids = pc.binary_join_element_wise(pa.scalar(name), positions, ":")
+        if elements is not None:
+            table = table.add_column(0, "_parent_id", ids)
+            ids = pc.binary_join_element_wise(ids, pa.array(elements).cast(pa.string()), ".")
         table = table.add_column(0, "_id", ids)
         table = table.append_column("_source", pa.repeat(pa.scalar(name), table.num_rows))
         table = table.append_column("_split", pa.repeat(pa.scalar(source.params.split, pa.string()),
                                                         table.num_rows))
         for batch in table.to_batches():
             yield batch
+
+
+def explode_rows(source: str, table: "pa.Table", column: str,
+                 prefix: str) -> tuple["pa.Table", "np.ndarray", "np.ndarray"]:
+    """One row per element of list `column` (struct elements: one column per field, named `prefix` + field).
+
+    Returns the rows, each row's parent (index into `table`) and its element index; parents with an
+    empty or null list have no rows.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column not in table.column_names:
+        raise DataError(source, None, None, f"explode: no column '{column}'; the source has: "
+                        f"{', '.join(table.column_names)}; fix `explode:`")
+    lists = table.column(column).combine_chunks()
+    if not (pa.types.is_list(lists.type) or pa.types.is_large_list(lists.type)):
+        raise DataError(source, None, None, f"explode: column '{column}' holds {lists.type}, not lists; "
+                        f"explode a column whose values are lists")
+    lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    parents = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
+    elements = np.arange(parents.size, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    values = pc.list_flatten(lists)
+    rest = table.drop_columns([column]).take(pa.array(parents))
+    fields = ({prefix + values.type.field(i).name: values.field(i) for i in range(values.type.num_fields)}
+              if pa.types.is_struct(values.type) else {column: values})
+    for field, array in fields.items():
+        if field in rest.column_names:
+            raise DataError(source, None, None, f"explode: the elements' field '{field}' has the name of a column "
+                            f"of the parent rows; set `explode: {{column: {column}, prefix: {column}_}}`")
+        rest = rest.append_column(field, array)
+    return rest, parents, elements
 
 
 def encode_labels(source: str, table: "pa.Table", label_names: dict[str, list[str]],
@@ -100,8 +155,8 @@ def account(stats: dict[str, Any], before: "pa.Table", after: "pa.Table",
             bucket[reason] = bucket.get(reason, 0) + n
 
 
-def run_step(step: Step, table: "pa.Table", stats: dict[str, Any]) -> "pa.Table":
-    """Apply a clean or annotate step, check that it only dropped what it says, and account for it."""
+def checked_apply(step: Step, table: "pa.Table") -> StepResult:
+    """Apply a clean or annotate step and check that it dropped exactly the rows its masks say."""
     result = step.apply(table)
     import pyarrow.compute as pc
 
@@ -111,8 +166,46 @@ def run_step(step: Step, table: "pa.Table", stats: dict[str, Any]) -> "pa.Table"
             f"error: step '{step.context.step_id}' ({step.name}, plugin bug): it dropped "
             f"{table.num_rows - result.table.num_rows} rows but reported {accounted}"
         )
+    return result
+
+
+def run_step(step: Step, table: "pa.Table", stats: dict[str, Any]) -> "pa.Table":
+    """Apply a clean or annotate step, check that it only dropped what it says, and account for it."""
+    result = checked_apply(step, table)
     account(stats, table, result.table, result.dropped)
+    if result.info:
+        merge_info(stats.setdefault("info", {}), result.info)
     return result.table
+
+
+def merge_info(total: dict[str, Any], part: dict[str, Any]) -> None:
+    """Add a step's extra statistics of one batch to `total`: numbers add up, mappings merge, other values replace."""
+    for key, value in part.items():
+        mine = total.get(key)
+        if isinstance(value, dict) and isinstance(mine, dict):
+            merge_info(mine, value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(mine, (int, float)):
+            total[key] = mine + value
+        else:
+            total[key] = value
+
+
+def annotated_label_names(annotators: list[Annotator], label_names: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The sources' label names with those the annotators declare for the columns they write.
+
+    A column may have one set of names only: an annotator that writes ids under other names than
+    a source (or an earlier annotator) gave that column is an error.
+    """
+    merged = dict(label_names)
+    owner = {column: "the sources" for column in merged}
+    for annotator in annotators:
+        for column, names in annotator.label_names().items():
+            if column in merged and merged[column] != list(names):
+                raise annotator.fail(f"it writes column '{column}' with the label names {list(names)}, but "
+                                     f"{owner[column]} gave it {merged[column]}; use the same names, or write "
+                                     f"another column (`column:`)")
+            merged[column], owner[column] = list(names), f"step '{annotator.context.step_id}'"
+    return dict(sorted(merged.items()))
 
 
 def run_row_steps(steps: list[Step], batch: "pa.RecordBatch") -> tuple["pa.Table", list[dict[str, Any]]]:
@@ -128,38 +221,121 @@ def run_row_steps(steps: list[Step], batch: "pa.RecordBatch") -> tuple["pa.Table
     return table, all_stats
 
 
-def format_rows(formatter: Formatter, batch: "pa.RecordBatch") -> "pa.Table":
-    """Format one batch, keeping the identity and lineage columns."""
+def format_rows(formatter: Formatter, batch: "pa.RecordBatch", label_names: dict[str, list[str]]) -> "pa.Table":
+    """Format one batch, keeping the identity and lineage columns and the `keep_columns` the spec names."""
     import pyarrow as pa
 
     before = pa.Table.from_batches([batch])
+    formatter.label_names = label_names
     after = formatter.format(before)
     if after.num_rows != before.num_rows:
         raise SpeccError(f"error: formatter '{formatter.name}' (plugin bug) changed the row count")
-    for column in LINEAGE:
-        if column in before.column_names and column not in after.column_names:
-            after = after.append_column(column, before.column(column))
+    kept = list(getattr(formatter.params, "keep_columns", []))
+    for column in kept:
+        formatter.column(before, column)
+        if column in after.column_names:
+            raise formatter.fail(f"keep_columns: '{column}' is a column the formatter writes; leave it out")
+    for column in kept + [c for c in LINEAGE if c in before.column_names and c not in after.column_names]:
+        after = after.append_column(column, before.column(column))
     return after
 
 
-def augment_rows(augmenter: Augmenter, table: "pa.Table") -> "pa.Table":
-    """The rows an augmenter makes from the rows of its splits, with `_id` and `_augmenter` set."""
+def fitting_rows(table: "pa.Table") -> "pa.Table":
+    """The rows `Augmenter.fit` learns from: the train split's rows that came from the sources."""
+    import pyarrow.compute as pc
+
+    train = pc.equal(table.column("_split"), "train")
+    if "_origin_id" in table.column_names:
+        train = pc.and_(train, pc.is_null(table.column("_origin_id")))
+    return table.filter(pc.fill_null(train, False))
+
+
+def augment_inputs(augmenter: Augmenter, table: "pa.Table") -> "pa.Table":
+    """The rows an augmenter is given: source rows of its splits chosen by `fraction`, each repeated
+    `copies` times (copies adjacent) with `_seed`, the random state of that copy (step seed, `_id`, copy)."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    splits = augmenter.params.splits
-    chosen = table.filter(pc.is_in(table.column("_split"), pa.array(splits, pa.string())))
-    made = augmenter.augment(chosen)
+    params = augmenter.params
+    present = sorted(value_counts(table.column("_split")))
+    for split in params.splits:
+        if split not in present:
+            raise augmenter.fail(f"splits: the data has no split '{split}' (its splits: {', '.join(present)}); "
+                                 f"fix `splits:`")
+    for name in params.columns:
+        kind = augmenter.column(table, name).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise augmenter.fail(f"column '{name}' holds {kind}, not text; name text columns in `columns:`")
+    chosen = pc.is_in(table.column("_split"), value_set=pa.array(params.splits, pa.string()))
+    if "_origin_id" in table.column_names:  # rows an earlier augmenter made are not augmented again
+        chosen = pc.and_(chosen, pc.is_null(table.column("_origin_id")))
+    rows = table.filter(chosen).drop_columns([c for c in ("_origin_id", "_augmenter") if c in table.column_names])
+    if params.fraction < 1:
+        draws = augmenter.context.row_seeds(rows.column("_id"))
+        rows = rows.filter(pa.array(draws < np.uint64(int(params.fraction * 2.0**64))))
+    rows = rows.take(pa.array(np.repeat(np.arange(rows.num_rows), params.copies)))
+    copy = pa.array(np.tile(np.arange(1, params.copies + 1), rows.num_rows // params.copies)).cast(pa.string())
+    keys = pc.binary_join_element_wise(rows.column("_id"), copy, "#")
+    return rows.append_column("_seed", pa.array(augmenter.context.row_seeds(keys), pa.uint64()))
+
+
+def augment_batches(rows: "pa.Table", copies: int) -> Iterator["pa.Table"]:
+    """`rows` of `augment_inputs` in compact batches (a slice would pickle its whole parent) that keep
+    each row's copies together."""
+    import numpy as np
+    import pyarrow as pa
+
+    size = max(AUGMENT_BATCH_ROWS // copies, 1) * copies
+    for start in range(0, rows.num_rows, size):
+        yield rows.take(pa.array(np.arange(start, min(start + size, rows.num_rows))))
+
+
+def augment_rows(augmenter: Augmenter, batch: "pa.Table") -> tuple["pa.Table", dict[str, Any]]:
+    """Augment one batch of `augment_inputs`: the new rows with `_id` (`<origin>~<step>.<n>`), their
+    origin's `_split` and `_source`, and `_augmenter`, less those identical to their origin in `columns`;
+    with the count of those (`unchanged`) and the first change (`example`)."""
+    import pyarrow as pa
+
+    made = augmenter.augment(batch)
     if "_origin_id" not in made.column_names:
         raise SpeccError(f"error: augmenter '{augmenter.name}' (plugin bug) returned rows without `_origin_id`")
-    origins = made.column("_origin_id").to_pylist()
+    columns = list(augmenter.params.columns)
+    origin = {row["_id"]: row for row in batch.select(["_id", "_split", "_source", *columns]).to_pylist()}
+    after = [made.column(c).to_pylist() for c in columns]
     counter: dict[str, int] = {}
-    ids = []
-    for origin in origins:
-        counter[origin] = counter.get(origin, 0) + 1
-        ids.append(f"{origin}~{augmenter.context.step_id}.{counter[origin]}")
-    made = made.set_column(made.column_names.index("_id"), "_id", pa.array(ids, pa.string()))
-    return made.append_column("_augmenter", pa.array([augmenter.name] * made.num_rows, pa.string()))
+    ids, splits, sources, keep = [], [], [], []
+    example = None
+    for i, origin_id in enumerate(made.column("_origin_id").to_pylist()):
+        row = origin.get(origin_id)
+        if row is None:
+            raise SpeccError(f"error: augmenter '{augmenter.name}' (plugin bug) returned a row whose `_origin_id` "
+                             f"{origin_id!r} is not one of the rows it was given")
+        counter[origin_id] = counter.get(origin_id, 0) + 1
+        ids.append(f"{origin_id}~{augmenter.context.step_id}.{counter[origin_id]}")
+        splits.append(row["_split"])
+        sources.append(row["_source"])
+        changed = [c for c, values in zip(columns, after) if values[i] != row[c]]
+        keep.append(bool(changed))
+        if changed and example is None:
+            example = {"_id": origin_id, "column": changed[0], "before": row[changed[0]],
+                       "after": after[columns.index(changed[0])][i]}
+    for name, values in (("_id", ids), ("_split", splits), ("_source", sources)):
+        made = made.set_column(made.column_names.index(name), name, pa.array(values, pa.string()))
+    made = made.filter(pa.array(keep, pa.bool_()))
+    if "_seed" in made.column_names:
+        made = made.drop_columns(["_seed"])
+    made = made.append_column("_augmenter", pa.array([augmenter.name] * made.num_rows, pa.string()))
+    return made, {"unchanged": keep.count(False), "example": example}
+
+
+def load_fitted(augmenter: Augmenter, path: str) -> None:
+    """Give `augmenter` the state its `fit` wrote to `path`, unless it has it already (kept between batches)."""
+    from pathlib import Path
+
+    if augmenter.__dict__.get("_fitted_from") != path:
+        augmenter.load(Path(path).read_bytes())
+        augmenter.__dict__["_fitted_from"] = path
 
 
 def check_split_names(names: "pa.Array") -> list[str]:

@@ -14,7 +14,7 @@ from specc.errors import Diagnostic, SpecError
 from specc.plugins import get_registry
 from specc.registry import Registry
 from specc.spec.diagnose import diagnose
-from specc.spec.model import build_spec_model
+from specc.spec.model import build_spec_model, used_types
 from specc.spec.yaml_loader import Positions, load_yaml
 
 
@@ -40,13 +40,13 @@ class Spec:
 
 
 @lru_cache(maxsize=8)
-def _spec_model(registry: Registry) -> type[BaseModel]:
-    return build_spec_model(registry)
+def _spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None) -> type[BaseModel]:
+    return build_spec_model(registry, only)
 
 
-def spec_model(registry: Registry | None = None) -> type[BaseModel]:
-    """The spec model for the installed (or given) components."""
-    return _spec_model(registry or get_registry())
+def spec_model(registry: Registry | None = None, only: frozenset[tuple[str, str]] | None = None) -> type[BaseModel]:
+    """The spec model for the installed (or given) components, limited to `only` when given."""
+    return _spec_model(registry or get_registry(), only)
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -57,7 +57,7 @@ def load_spec(path: str | Path) -> Spec:
     if not isinstance(data, dict):
         raise SpecError([Diagnostic(shown, 1, 1, "", "the spec must be a mapping of keys to values")])
     registry = get_registry()
-    model = spec_model(registry)
+    model = spec_model(registry, used_types(data, registry))
     context = {"spec_dir": path.parent, "allow_external_paths": data.get("allow_external_paths") is True}
     try:
         validated = model.model_validate(data, context=context)

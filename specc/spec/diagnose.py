@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -129,7 +130,8 @@ def diagnose(error: dict[str, Any], data: Any, positions: Positions, file: Path,
     elif kind == "value_error":
         message = str(error["ctx"]["error"]) if "ctx" in error else message
     elif kind == "literal_error":
-        message = f"{message}; got {error['input']!r}"
+        choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        message = f"{message}; got {error['input']!r}{_did_you_mean(str(error['input']), choices)}"
     elif "input" in error and not isinstance(error["input"], (dict, list)):
         message = f"{message}; got {error['input']!r}"
     return Diagnostic(file, line, col, path, message)

@@ -10,7 +10,7 @@ from pydantic_core import InitErrorDetails
 from specc import licenses
 from specc.card import hub_metadata as hub
 from specc.card.user_sections import UserSections
-from specc.components import Params
+from specc.components import Params, Resources, TokenBudget
 from specc.registry import Registry
 from specc.spec.paths import OutputPath
 
@@ -22,6 +22,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("splitter", "split", "method"),
     ("augmenter", "augment", "type"),
     ("formatter", "format", "type"),
+    ("evaluator", "evaluate", "type"),
 )
 STEP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -146,25 +147,65 @@ class OutputModel(Params):
     dir: OutputPath | None = Field(None, description="Default: build/<name> beside the spec.")
 
 
+# Operational parameters: how a step runs, never what it outputs. The compiler keeps them out of
+# the component's params and the fingerprints and hands them to executors as PlanStep.operational.
+OPERATIONAL: dict[str, Any] = {
+    "resources": (Optional[Resources], Field(None, description="What each worker running this step reserves "
+                                                               "on a cluster (`--executor ray`); changes no output.")),
+}
+OPERATIONAL_KINDS = ("step", "annotator", "augmenter", "formatter")
+
+
+def used_types(data: dict[str, Any], registry: Registry) -> frozenset[tuple[str, str]] | None:
+    """The installed (kind, name) pairs a spec's stages name, or None when one names something else."""
+    used = set()
+    for kind, field, tag in STAGES:
+        value = data.get(field)
+        if value is None:
+            continue
+        if field == "sources":
+            entries = list(value.values()) if isinstance(value, dict) else None
+        else:
+            entries = [value] if isinstance(value, dict) else value if isinstance(value, list) else None
+        if entries is None:
+            return None
+        for entry in entries:
+            name = entry.get(tag) if isinstance(entry, dict) else None
+            if not isinstance(name, str) or name not in registry.names(kind):
+                return None
+            used.add((kind, name))
+    return frozenset(used)
+
+
 def entry_model(kind: str, name: str, params: type[Params], tag: str) -> type[BaseModel]:
-    """The model of one spec entry: the component's params plus its tag and an optional id."""
+    """The model of one spec entry: the component's params plus its tag, an optional id and operational params."""
     fields: dict[str, Any] = {tag: (Literal[name], ...)}
     if kind not in ("source", "splitter", "formatter"):
         fields["id"] = (Optional[Annotated[str, Field(pattern=STEP_ID)]], None)
+    if kind in OPERATIONAL_KINDS:
+        fields.update(OPERATIONAL)
+    if kind == "formatter":  # its own plan step `tokens`, run after the format by a TokenCounter
+        fields["tokens"] = (Optional[TokenBudget], Field(None, description="Count each row's tokens, prompt and "
+                                                                           "completion apart, and hold rows to a budget."))
     model_name = "".join(p.capitalize() for p in f"{kind}-{name}".replace("_", "-").split("-"))
     return create_model(model_name, __base__=params, **fields)
 
 
-def _union(registry: Registry, kind: str, tag: str) -> Any:
-    models = [entry_model(kind, e.cls.name, e.cls.Params, tag) for e in registry.entries(kind)]
+def _union(registry: Registry, kind: str, tag: str, only: frozenset[tuple[str, str]] | None) -> Any:
+    models = [entry_model(kind, e.cls.name, e.cls.Params, tag) for e in registry.entries(kind)
+              if only is None or (kind, e.cls.name) in only]
     if not models:
         return None
     return Annotated[Union[tuple(models)], Field(discriminator=tag)]
 
 
-def build_spec_model(registry: Registry) -> type[BaseModel]:
-    """The whole spec as one model: a discriminated union per stage over what is installed."""
-    unions = {field: _union(registry, kind, tag) for kind, field, tag in STAGES}
+def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None = None) -> type[BaseModel]:
+    """The whole spec as one model: a discriminated union per stage over what is installed.
+
+    `only` limits the unions to these (kind, name) pairs: a spec that names installed types
+    only is validated without building the models of every other installed component.
+    """
+    unions = {field: _union(registry, kind, tag, only) for kind, field, tag in STAGES}
 
     def listed(field: str) -> Any:
         inner = unions[field]
@@ -197,6 +238,7 @@ def build_spec_model(registry: Registry) -> type[BaseModel]:
         split=single("split"),
         augment=listed("augment"),
         format=single("format"),
+        evaluate=listed("evaluate"),
         card=(CardModel, Field(default_factory=dict, validate_default=True,  # an absent card is checked too
                                 description="The card's prose and the Hub metadata the build cannot infer.")),
         output=(OutputModel, OutputModel()),
