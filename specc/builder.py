@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from specc.cache import DIGEST
 from specc.compiler import Plan, compile_spec
 from specc.components import Context, Params
 from specc.errors import SpeccError
@@ -133,9 +134,9 @@ def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
     for step_id, entry in previous["steps"].items():
         if "output" in entry:
             checked.append(step_id)
-            got = result.digests.get(step_id, {}).get("sha256")
-            if got != entry["output"]["sha256"]:
-                differ.append(f"  step {step_id}: sha256 {entry['output']['sha256'][:12]} in the lock, "
+            got = result.digests.get(step_id, {}).get(DIGEST)
+            if got != entry["output"].get(DIGEST):
+                differ.append(f"  step {step_id}: {DIGEST} {str(entry['output'].get(DIGEST))[:12]} in the lock, "
                               f"{str(got)[:12]} rebuilt")
     built = {o["path"]: o["sha256"] for o in all_outputs(result.stats)}
     for file, entry in previous["outputs"]["files"].items():

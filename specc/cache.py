@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from specc.compiler import fingerprint
-from specc.pins import sha256_file
+from specc.pins import xxh3_file
 
 DATA_FILE = "data.arrow"
 META_FILE = "meta.json"
+DIGEST = "xxh3_128"  # the key of a stage file's digest in cache entries, build results and the lock
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,9 @@ class Entry:
     meta: dict[str, Any]
 
     @property
-    def sha256(self) -> str:
-        """Digest of the data file."""
-        return self.meta["sha256"]
+    def digest(self) -> str:
+        """XXH3-128 of the data file (a cache the build itself writes needs no cryptographic hash)."""
+        return self.meta[DIGEST]
 
 
 def run_key(records: list[dict[str, Any]], input_digest: str) -> str:
@@ -61,7 +62,7 @@ class StepCache:
         folder = self._dir(key)
         try:
             meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-            intact = sha256_file(folder / DATA_FILE) == meta["sha256"]
+            intact = xxh3_file(folder / DATA_FILE) == meta[DIGEST]
         except (OSError, ValueError, KeyError):
             intact, meta = False, {}
         if not intact:
@@ -72,7 +73,7 @@ class StepCache:
 
     def put(self, key: str, scratch: Path, meta: dict[str, Any], fingerprints: Iterable[str]) -> Entry:
         """Move a finished scratch folder (holding data.arrow) into place under `key`."""
-        meta = {**meta, "sha256": sha256_file(scratch / DATA_FILE)}
+        meta = {**meta, DIGEST: xxh3_file(scratch / DATA_FILE)}
         (scratch / META_FILE).write_text(json.dumps(meta), encoding="utf-8")  # key order is data (split order)
         folder = self._dir(key)
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from specc.compiler import Plan
 from specc.errors import SpeccError
 from specc.spec import Spec
 
-LOCK_VERSION = 1
+LOCK_VERSION = 2
 
 
 def lock_path(spec: Spec) -> Path:

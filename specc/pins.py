@@ -17,6 +17,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def xxh3_file(path: Path) -> str:
+    """XXH3-128 of a file's bytes: the digest of the step cache's stage files (4x faster than SHA-256)."""
+    import xxhash
+
+    digest = xxhash.xxh3_128()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_pin(path: Path, spec_dir: Path) -> dict[str, Any]:
     """SHA-256 and size of one file, with its path relative to the spec's folder (for people, not hashes)."""
     shown = Path(os.path.relpath(path, spec_dir.resolve())).as_posix()  # a lock stays valid in another clone

@@ -111,9 +111,9 @@ def test_a_corrupt_entry_is_detected_and_rebuilt(tmp_path: Path) -> None:
     out = spec.parent / "build" / "support-intents"
     before = _outputs(out)
     lock = json.loads(spec.with_suffix(".lock").read_text())
-    dedup_digest = lock["steps"]["clean.dedup"]["output"]["sha256"]
+    dedup_digest = lock["steps"]["clean.dedup"]["output"]["xxh3_128"]
     entries = [p for p in (spec.parent / ".specc" / "cache" / "steps").glob("*/*")
-               if json.loads((p / "meta.json").read_text())["sha256"] == dedup_digest]
+               if json.loads((p / "meta.json").read_text())["xxh3_128"] == dedup_digest]
     assert len(entries) == 1
     with (entries[0] / "data.arrow").open("r+b") as handle:
         handle.seek(100)

@@ -41,7 +41,7 @@ def test_lock_twice_is_byte_identical_and_operational_options_change_no_fingerpr
     assert first.returncode == 0 and first.stdout.startswith("wrote")
     text = lock.read_bytes()
     data = json.loads(text)
-    assert data["lock-version"] == 1 and "outputs" not in data
+    assert data["lock-version"] == 2 and "outputs" not in data
     faq = data["steps"]["sources.faq"]["pins"]["files"][0]
     assert faq["path"] == "data/quickstart/faq.jsonl" and len(faq["sha256"]) == 64 and faq["size"] > 0
     assert data["plugins"] == {"specc": "0.1.0"}
@@ -144,11 +144,11 @@ def test_verify_rebuilds_from_scratch_and_names_a_step_that_differs(spec: Path) 
     assert (out / "stats.json").read_bytes() == before
     lock = spec.with_suffix(".lock")
     data = json.loads(lock.read_text())
-    data["steps"]["clean.dedup"]["output"]["sha256"] = "0" * 64
+    data["steps"]["clean.dedup"]["output"]["xxh3_128"] = "0" * 32
     lock.write_text(json.dumps(data))
     bad = run_cli("build", "--verify", str(spec))
     assert bad.returncode == 1
-    assert "step clean.dedup: sha256 000000000000 in the lock" in bad.stderr
+    assert "step clean.dedup: xxh3_128 000000000000 in the lock" in bad.stderr
 
 
 def test_upgrade_source_must_name_a_source_and_a_broken_lock_is_a_clear_error(spec: Path) -> None:

@@ -12,6 +12,7 @@ from specc.components import Params, Step, StepResult
 from specc.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 # Unicode White_Space, in RE2 syntax (RE2's \s is ASCII only).
@@ -269,18 +270,32 @@ class Dedup(Step):
         keys = self._keys(table)
         texts = {str(i): table.column(name) for i, name in enumerate(self.params.columns)
                  if self.params.normalize and _is_text(table.column(name))}
-        keys["row"] = pa.array(np.arange(table.num_rows))
         try:
-            firsts = pa.table(keys).group_by(list(keys)[:-1]).aggregate([("row", "min")])
+            firsts = _first_rows(list(keys.values()))
         except pa.ArrowNotImplementedError as exc:
             types = ", ".join(f"{n}: {table.column(n).type}" for n in self.params.columns)
             raise self.fail(f"cannot compare keys of these column types ({types}): {exc}") from exc
         kept = np.zeros(table.num_rows, dtype=bool)
-        kept[firsts.column("row_min").to_numpy()] = True
+        kept[firsts] = True
         mask = pa.array(kept)
         for i, text in texts.items():
             remember_keys(text.filter(mask), keys[i].filter(mask))
         return StepResult(table.filter(mask), {"duplicate": pa.array(~kept)})
+
+
+def _first_rows(keys: list["pa.ChunkedArray"]) -> "np.ndarray":
+    """The position of the first row of each distinct key (nulls equal to each other)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(keys) == 1:  # dictionary codes and numpy: about twice as fast as a group-by on one column
+        codes = pc.dictionary_encode(keys[0], null_encoding="encode")
+        codes = codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
+        return np.unique(codes.indices.to_numpy(zero_copy_only=False), return_index=True)[1]
+    columns = {str(i): key for i, key in enumerate(keys)}
+    rows = pa.table({**columns, "row": pa.array(np.arange(len(keys[0])))})
+    return rows.group_by(list(columns)).aggregate([("row", "min")]).column("row_min").to_numpy()
 
 
 _RE2_MISSING = {

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from specc.builtins.clean import forget_keys
-from specc.cache import DATA_FILE, Entry, StepCache, run_key
+from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
 from specc.components import Augmenter, Component, Step
 from specc.errors import DataError, SpeccError
@@ -170,14 +170,14 @@ class _Run:
                 entry = self.cache.put(key, scratch, info, [s.fingerprint for s in steps if s.fingerprint])
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
-        self.digests[steps[-1].id] = {"sha256": entry.sha256, "rows": entry.meta["rows"]}
+        self.digests[steps[-1].id] = {DIGEST: entry.digest, "rows": entry.meta["rows"]}
         self.timings.append({"steps": [s.id for s in steps], "cache": "hit" if hit else "miss",
                              "seconds": round(time.perf_counter() - started, 3)})
         return entry
 
     def advance(self, entry: Entry) -> None:
         """Make a unit's output the input of the next."""
-        self.paths, self.schema, self.input_digest = [entry.data], read_schema(entry.data), entry.sha256
+        self.paths, self.schema, self.input_digest = [entry.data], read_schema(entry.data), entry.digest
 
     def store(self, path: Path, tables: Iterable["pa.Table"]) -> int:
         """Write a unit's output; its schema is that of the first table (or the input's if none)."""
@@ -226,7 +226,7 @@ class _Run:
             raise SpeccError(f"error: the sources' columns have incompatible types: {exc}; "
                              f"map them to common names and types with `columns:`") from None
         self.paths = [e.data for e in entries]
-        self.input_digest = fingerprint({"sources": [e.sha256 for e in entries]})
+        self.input_digest = fingerprint({"sources": [e.digest for e in entries]})
         return sources, {column: names for column, (_, names) in sorted(labels.items())}
 
     def run_steps(self, steps: list[PlanStep], group_ids: dict[str, int]) -> list[dict[str, Any]]:

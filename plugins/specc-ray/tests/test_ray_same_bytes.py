@@ -29,7 +29,7 @@ def copies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _cache(specs: Path) -> dict[str, str]:
     """Each step cache entry's key and the SHA-256 of its data."""
-    return {p.parent.name: json.loads(p.read_text())["sha256"] for p in (specs / ".specc" / "cache").rglob(META_FILE)}
+    return {p.parent.name: json.loads(p.read_text())["xxh3_128"] for p in (specs / ".specc" / "cache").rglob(META_FILE)}
 
 
 def _units(spec: Path) -> set[str]:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 from pydantic import Field
 
 from specc.components import Evaluator, EvaluatorParams
-from specc_transformers.models import ModelLocation, Revision, UsesModel, quiet_transformers, seed_everything
+from specc.quiet import quiet_transformers
+from specc_transformers.models import ModelLocation, Revision, UsesModel, seed_everything
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -15,7 +15,8 @@ from pydantic import Field, model_validator
 
 from specc.annotation.labels import LabelNames, closest_hint, write_column
 from specc.components import Annotator, Params, StepResult
-from specc_transformers.models import ModelLocation, Revision, UsesModel, quiet_transformers, seed_everything
+from specc.quiet import quiet_transformers
+from specc_transformers.models import ModelLocation, Revision, UsesModel, seed_everything
 
 if TYPE_CHECKING:
     import numpy as np

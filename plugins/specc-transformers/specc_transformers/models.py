@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Mapping
+from typing import Annotated, Any, Mapping
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
@@ -125,22 +124,6 @@ class UsesModel:
         """The model for people: a Hub repo at its pinned commit, or the folder as the spec names it."""
         pins = self.context.pins  # type: ignore[attr-defined]
         return f"{pins['repo']}@{pins['revision']}" if pins.get("revision") else self.model_files.name
-
-
-@contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """transformers without progress bars and with warnings only from errors, restored afterwards."""
-    from transformers.utils import logging
-
-    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        logging.set_verbosity(verbosity)
-        if bars:
-            logging.enable_progress_bar()
 
 
 def seed_everything(seed: int) -> None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from specc.components import TokenBudget, TokenCounter
 from specc.tokens import CHAT_LAYOUTS, chats, last_assistant, layout_of, plain_pairs, with_completions
-from specc_transformers.models import ModelLocation, Revision, UsesModel, quiet_transformers
+from specc.quiet import quiet_transformers
+from specc_transformers.models import ModelLocation, Revision, UsesModel
 
 if TYPE_CHECKING:
     import numpy as np

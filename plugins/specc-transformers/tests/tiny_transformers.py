@@ -48,7 +48,7 @@ def save_classifier(folder: Path, labels: list[str], seed: int = 0, hidden: int 
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from specc_transformers.models import quiet_transformers
+    from specc.quiet import quiet_transformers
 
     save_tokenizer(folder, chat_template=False)
     torch.manual_seed(seed)
@@ -66,7 +66,7 @@ def direct_scores(folder: Path, texts: list[str]) -> tuple[list[int], list[float
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from specc_transformers.models import quiet_transformers
+    from specc.quiet import quiet_transformers
 
     with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(folder)
