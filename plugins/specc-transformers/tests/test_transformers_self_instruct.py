@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from specc.builder import build
-from tests.conftest import ROOT, shared_data, write  # noqa: F401  (shared_data is a fixture)
+from tests.conftest import ROOT, write
 
 
 @pytest.mark.shared_data
