@@ -1,5 +1,5 @@
 """`python -m specc` runs the CLI."""
 
-from specc.cli import main
+from specc.cli import run
 
-main()
+run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -314,3 +315,22 @@ def main() -> None:
     except SpeccError as exc:
         _fail(exc)
     cli()
+
+
+def run() -> None:
+    """The console script and `python -m specc`: `main()`, then leave without the interpreter's teardown.
+
+    pyarrow's native thread pools can abort that teardown ("terminate called without an active
+    exception", apache/arrow#34314) after a command's work is done and its files are closed.
+    """
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)  # type: ignore[arg-type]
