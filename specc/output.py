@@ -162,7 +162,7 @@ def _split_stats(table: "pa.Table", label_names: dict[str, list[str]]) -> dict[s
             "by_label": by_label}
 
 
-def _used_plugins(plan: Any) -> list[dict[str, str]]:
+def used_plugins(plan: Any) -> list[dict[str, str]]:
     from specc.plugins import load_plugins
 
     used = {(s.component.plugin, s.component.distribution, s.component.dist_version)
@@ -206,7 +206,7 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
         plots_written = plots.result()
     stats = {
         "build": {"specc_version": __version__, "spec_sha256": spec.sha256,
-                  "command": f"specc build {spec.path.name}", "plugins": _used_plugins(plan),
+                  "command": f"specc build {spec.path.name}", "plugins": used_plugins(plan),
                   "fingerprint": plan.fingerprint},
         "sources": sources,
         "steps": steps,

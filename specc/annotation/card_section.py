@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from specc.builtins.card_sections import _cell
+from specc.builtins.card_sections import cell_text
 from specc.components import CardData, CardSection
 
 METRIC_NAMES = {
@@ -41,7 +41,7 @@ def _share(n: int, total: int) -> str:
 
 def _table(header: list[str], align: list[str], rows: list[list[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    return lines + ["| " + " | ".join(_cell(str(c)) for c in row) + " |" for row in rows]
+    return lines + ["| " + " | ".join(cell_text(str(c)) for c in row) + " |" for row in rows]
 
 
 def rules_markdown(step: dict[str, Any]) -> list[str]:
@@ -168,7 +168,7 @@ def _matching(params: dict[str, Any], info: dict[str, Any]) -> list[str]:
     lines = [f"Rows are matched to annotations by column `{params['key']}`; rows without annotations are {policy}. "
              + (f"Annotations not taken as they stood: {counted} (examples below)." if counted
                 else "Every annotation in the files was used (no duplicates, no unmatched items)."), ""]
-    lines += [f"- {_cell(example)}" for example in problems["examples"]]
+    lines += [f"- {cell_text(example)}" for example in problems["examples"]]
     return lines + ([""] if problems["examples"] else [])
 
 

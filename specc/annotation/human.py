@@ -80,14 +80,14 @@ class HumanRound(ColumnLabeler):
         """The table with label names replaced by their index in `labels`; unknown names are an error."""
         import numpy as np
 
-        from specc.annotation.labels import closest_hint
+        from specc.spec.diagnose import did_you_mean
         from specc.annotation.table import Annotations
 
         index = {name: i for i, name in enumerate(self.params.labels)}
         unknown = [label for label in a.categories if label not in index]
         if unknown:
             counts = {label: int((a.labels == label).sum()) for label in unknown}
-            shown = "; ".join(f"{label!r} ({n} annotations{closest_hint(str(label), self.params.labels)})"
+            shown = "; ".join(f"{label!r} ({n} annotations{did_you_mean(str(label), self.params.labels)})"
                               for label, n in list(counts.items())[:5])
             raise self.fail(f"{where}: labels that are not among `labels` {self.params.labels}: {shown}; fix the "
                             f"file or add them to `labels`")

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from specc.annotation.audit import AuditParams, PendingPath
 from specc.annotation.labels import LabelNames
 from specc.components import Params
-from specc.spec.model import _errors as located_errors
+from specc.spec.model import located_errors
 from specc.spec.paths import InputPath, OutputPath
 
 Metric = Literal["percent-agreement", "cohen-kappa", "fleiss-kappa", "krippendorff-alpha"]

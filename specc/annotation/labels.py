@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, Field
 
 from specc.components import Annotator
-from specc.spec.diagnose import _did_you_mean as closest_hint
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["ColumnLabeler", "LabelNames", "check_label_names", "closest_hint", "write_column"]
+__all__ = ["ColumnLabeler", "LabelNames", "check_label_names", "write_column"]
 
 
 def check_label_names(names: list[str]) -> list[str]:

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from specc.annotation.labels import ColumnLabeler, LabelNames, closest_hint, write_column
-from specc.builtins.clean import _re2_syntax
+from specc.annotation.labels import ColumnLabeler, LabelNames, write_column
+from specc.spec.diagnose import did_you_mean
+from specc.builtins.clean import re2_syntax
 from specc.components import Params, StepResult
-from specc.spec.model import _errors as located_errors
+from specc.spec.model import located_errors
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,7 +48,7 @@ class Rule(Params):
             try:
                 with warnings.catch_warnings():  # POSIX classes like [[:alpha:]] are fine in RE2
                     warnings.simplefilter("ignore", FutureWarning)
-                    re.compile(_re2_syntax(self.regex))
+                    re.compile(re2_syntax(self.regex))
             except re.error as exc:
                 raise ValueError(f"invalid regular expression: {exc}") from exc
         return self
@@ -85,7 +86,7 @@ class RulesParams(Params):
     @model_validator(mode="after")
     def _rules_fit_labels(self) -> "RulesParams":
         unknown = [(("rules", i, "label"), rule.label, f"'{rule.label}' is not one of the labels {self.labels}"
-                    f"{closest_hint(rule.label, self.labels)}") for i, rule in enumerate(self.rules)
+                    f"{did_you_mean(rule.label, self.labels)}") for i, rule in enumerate(self.rules)
                    if rule.label not in self.labels]
         if unknown:
             raise located_errors("RulesParams", unknown)

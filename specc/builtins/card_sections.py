@@ -40,15 +40,15 @@ INTERNAL_COLUMNS = {
 }
 
 
-def _cell(text: str) -> str:
+def cell_text(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _params_text(params: dict[str, Any]) -> str:
+def params_text(params: dict[str, Any]) -> str:
     shown = {k: v for k, v in params.items() if v is not None}
     if not shown:
         return "defaults"
-    return _cell(", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(shown.items())))
+    return cell_text(", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(shown.items())))
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -59,7 +59,7 @@ def _dropped_text(dropped: dict[str, int]) -> str:
     return _counts_text(dropped) or "0"
 
 
-def _added_text(added: dict[str, int]) -> str:
+def added_text(added: dict[str, int]) -> str:
     if not added:
         return "0"
     return f"{sum(added.values()):,} ({', '.join(f'{split} {n:,}' for split, n in added.items())})"
@@ -87,7 +87,7 @@ def _feature_description(name: str, feature: Any) -> str:
     if name in INTERNAL_COLUMNS:
         return INTERNAL_COLUMNS[name]
     if isinstance(feature, dict) and feature.get("_type") == "ClassLabel":
-        return _cell(", ".join(f"{i} {label}" for i, label in enumerate(feature.get("names", []))))
+        return cell_text(", ".join(f"{i} {label}" for i, label in enumerate(feature.get("names", []))))
     if isinstance(feature, dict) and feature.get("_type") == "Value" and feature.get("dtype") in ("string", "large_string"):
         return "text (lengths under Text lengths)"
     return "values as the sources and steps made them"
@@ -140,7 +140,7 @@ class StructureSection(CardSection):
     def render(self, card: CardData) -> str:
         """The features table and the example records."""
         features = card.stats["features"]
-        fields = [(name, _cell(_feature_type(f)), _feature_description(name, f)) for name, f in features.items()]
+        fields = [(name, cell_text(_feature_type(f)), _feature_description(name, f)) for name, f in features.items()]
         labels = {name: f["names"] for name, f in features.items()
                   if isinstance(f, dict) and f.get("_type") == "ClassLabel"}
         examples = []
@@ -173,7 +173,7 @@ class SplitsSection(CardSection):
         params = {k: v for k, v in (split.get("params") or {}).items() if k != "leakage"}
         leakage = split.get("leakage")
         return render_template("splits.md.j2", method=split["method"], seed=split["seed"],
-                               params_text=_params_text(params) if params else "",
+                               params_text=params_text(params) if params else "",
                                splits=splits, source_names=sorted(card.stats["sources"]), labels=labels,
                                total=sum(info["rows"] for _, info in splits),
                                configurations=split.get("configurations") or {},
@@ -251,7 +251,7 @@ class SourcesSection(CardSection):
                 origin = f"{len(files):,} local file{'s' if len(files) != 1 else ''}"
             else:
                 origin = f"made by the `{source['type']}` source, from no files"
-            sources.append((name, source, _cell(origin)))
+            sources.append((name, source, cell_text(origin)))
         unsplit = "train (no split step)" if card.stats["split"]["method"] == "source" else "assigned by the split step"
         return render_template("sources.md.j2", sources=sources, unsplit=unsplit,
                                any_files=any(source.get("files") for _, source, _ in sources))
@@ -265,9 +265,9 @@ class ProcessingSection(CardSection):
 
     def render(self, card: CardData) -> str | None:
         """The funnel table, overall and per source."""
-        steps = [dict(step, params_text=_params_text(step.get("params") or {}),
+        steps = [dict(step, params_text=params_text(step.get("params") or {}),
                       dropped_text=_dropped_text(step.get("dropped") or {}),
-                      added_text=_added_text(step.get("added") or {}))
+                      added_text=added_text(step.get("added") or {}))
                  for step in card.stats["steps"]]
         if not steps:
             return None

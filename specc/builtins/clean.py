@@ -308,7 +308,7 @@ _RE2_MISSING = {
 }
 
 
-def _re2_syntax(pattern: str) -> str:
+def re2_syntax(pattern: str) -> str:
     """`pattern` rewritten so Python's `re` can check its syntax, or an error for what RE2 lacks."""
     out, i = [], 0
     while i < len(pattern):
@@ -369,7 +369,7 @@ class Regex(Step):
             try:
                 with warnings.catch_warnings():  # POSIX classes like [[:alpha:]] are fine in RE2
                     warnings.simplefilter("ignore", FutureWarning)
-                    re.compile(_re2_syntax(pattern))
+                    re.compile(re2_syntax(pattern))
             except re.error as exc:
                 raise ValueError(f"invalid regular expression: {exc}") from exc
             return pattern

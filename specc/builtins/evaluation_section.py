@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from specc.builtins.card_sections import _params_text
+from specc.builtins.card_sections import params_text
 from specc.card import render_template
 from specc.components import CardData, CardSection
 from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE
@@ -25,7 +25,7 @@ class EvaluationSection(CardSection):
             params = result.get("params") or {}
             shown = {k: v for k, v in params.items() if k not in ("text", "label", "train", "splits")}
             runs.append({
-                "id": step_id, "type": result["type"], "params_text": _params_text(shown),
+                "id": step_id, "type": result["type"], "params_text": params_text(shown),
                 "train": params.get("train", "train"), "text": params.get("text"), "label": params.get("label"),
                 "labels": result["labels"], "train_rows": result["train_rows"],
                 "splits": [(split, scores, result["chance"][split]) for split, scores in result["splits"].items()],

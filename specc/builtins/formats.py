@@ -88,7 +88,7 @@ class _Templated(Formatter):
         """Every role's text per row, each row rendering one of the role's templates."""
         from jinja2 import TemplateError
 
-        from specc.card.user_sections import _template_line
+        from specc.card.user_sections import template_line
 
         templates = self.templates()
         seeds = [int(s) for s in self.context.row_seeds(table.column("_id"))]
@@ -107,7 +107,7 @@ class _Templated(Formatter):
                     text = _compiled(sources[index], name).render(**row)
                 except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
                         RecursionError) as exc:
-                    line = _template_line(exc, name)
+                    line = template_line(exc, name)
                     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
                     shown = ", ".join(k for k in row if not k.startswith("_"))
                     raise self.fail(f"template {name}{f' line {line}' if line else ''}: {message} (row _id "

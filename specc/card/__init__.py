@@ -195,14 +195,14 @@ def card_statistics(table: "pa.Table", split_order: list[str]) -> dict[str, Any]
     import numpy as np
     import pyarrow.compute as pc
 
-    from specc.card.plots import _row_chars, text_columns
+    from specc.card.plots import row_chars, text_columns
 
     data = table.drop_columns([c for c in ("_split", "_source") if c in table.column_names])
     splits = table.column("_split").combine_chunks()
     masks = {s: pc.equal(splits, s).to_numpy(zero_copy_only=False) for s in split_order}
     lengths = {}
     for column in sorted(text_columns(data.schema)):
-        chars = _row_chars(data.column(column).combine_chunks())
+        chars = row_chars(data.column(column).combine_chunks())
         lengths[column] = {s: chars[mask] for s, mask in masks.items()}
     examples = {}
     columns = shown_columns(data.column_names)
@@ -250,7 +250,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
     from specc.licenses import license_report
     from specc.lock import read_lock
-    from specc.output import _used_plugins, json_text
+    from specc.output import used_plugins, json_text
     from specc.plugins import get_registry
     from specc.selfcheck import check_output
 
@@ -267,7 +267,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
         raise SpeccError(f"{stats_file}: error: cannot read the build's statistics ({exc}); "
                          f"run `specc build {spec.shown}`") from None
     _build_is_current(spec, stats, changes, read_lock(lock_file), lock_file)
-    stats["build"] = {**stats["build"], "spec_sha256": spec.sha256, "plugins": _used_plugins(plan),
+    stats["build"] = {**stats["build"], "spec_sha256": spec.sha256, "plugins": used_plugins(plan),
                       "fingerprint": plan.fingerprint}
     stats["license"] = license_report(spec.model)
     files = {

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from specc.card.plots import DPI, _escape, _file_name, _render, _short, _style
+from specc.card.plots import DPI, escape_text, plot_file_name, render_figure, short_name, plot_style
 
 MAX_ANNOTATED = 20  # more classes than this: cells are coloured, not numbered
 
@@ -22,8 +22,8 @@ def confusion_plot(folder: Path, step_id: str, split: str, names: list[str],
     shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
     k = len(names)
     side = min(max(4.8, 1.6 + 0.4 * k), 16.0)
-    labels = [_escape(_short(n)) for n in names]
-    with _style():
+    labels = [escape_text(short_name(n)) for n in names]
+    with plot_style():
         figure = Figure(figsize=(side + 1.2, side), dpi=DPI, layout="constrained")
         axes = figure.add_subplot()
         image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
@@ -38,11 +38,11 @@ def confusion_plot(folder: Path, step_id: str, split: str, names: list[str],
                     axes.text(j, i, f"{counts[i, j]:,}", ha="center", va="center", fontsize="small",
                               color="white" if shares[i, j] > 0.5 else "black")
         title = f"Confusion matrix of {step_id} on {split}"
-        axes.set_title(_escape(title))
-        path = _file_name("confusion", f"{step_id}-{split}")
+        axes.set_title(escape_text(title))
+        path = plot_file_name("confusion", f"{step_id}-{split}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")      # missing glyphs for non-Latin names
-            _render(figure, folder / path)
+            render_figure(figure, folder / path)
     cells = "; ".join(f"true {names[i]}: " + ", ".join(f"{names[j]} {int(counts[i, j]):,}" for j in range(k))
                       for i in range(k))
     return {"path": path, "title": title, "kind": "confusion", "split": split,

@@ -27,20 +27,20 @@ BINS = 40
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def _file_name(kind: str, column: str) -> str:
+def plot_file_name(kind: str, column: str) -> str:
     return f"{PLOTS_DIR}/{kind}-{_SAFE.sub('_', column).strip('_') or 'column'}.png"
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
     """Plain text for matplotlib: no mathtext from `$` in label or column names."""
     return text.replace("$", r"\$")
 
 
-def _short(name: str) -> str:
+def short_name(name: str) -> str:
     return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
 
 
-def _render(figure: Any, path: Path) -> None:
+def render_figure(figure: Any, path: Path) -> None:
     """Save a figure as PNG with no version or date in its metadata."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -51,7 +51,7 @@ def _render(figure: Any, path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def _style() -> Any:
+def plot_style() -> Any:
     """matplotlib's default style for the duration of a plot, ignoring the user's matplotlibrc."""
     import matplotlib
 
@@ -59,7 +59,7 @@ def _style() -> Any:
     return matplotlib.rc_context(rc=defaults)
 
 
-def _row_chars(array: "pa.Array") -> "np.ndarray":
+def row_chars(array: "pa.Array") -> "np.ndarray":
     """Characters per row: the string's length, or the summed lengths of the strings inside lists and structs."""
     import numpy as np
     import pyarrow as pa
@@ -68,18 +68,18 @@ def _row_chars(array: "pa.Array") -> "np.ndarray":
     n = len(array)
     kind = array.type
     if pa.types.is_dictionary(kind):
-        return _row_chars(array.cast(kind.value_type))
+        return row_chars(array.cast(kind.value_type))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     if pa.types.is_struct(kind):
         total = np.zeros(n, dtype=np.int64)
         for child in array.flatten():             # the fields, sliced like the struct array
-            total += _row_chars(child)
+            total += row_chars(child)
         return total
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
         values = array.flatten()
         parents = pc.list_parent_indices(array).to_numpy(zero_copy_only=False)
-        return np.bincount(parents, weights=_row_chars(values), minlength=n).astype(np.int64)
+        return np.bincount(parents, weights=row_chars(values), minlength=n).astype(np.int64)
     return np.zeros(n, dtype=np.int64)
 
 
@@ -130,16 +130,16 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
         note = f" ({MAX_CLASSES} most frequent of {len(classes)} classes)"
     positions = np.arange(len(shown))
     bar = 0.8 / max(1, len(splits))
-    labels = [_escape(_short(str(c))) for c in shown]
+    labels = [escape_text(short_name(str(c))) for c in shown]
     horizontal = len(shown) > VERTICAL_CLASSES         # many classes: one row each, names readable
     size = (6.4, min(max(4.8, 1.4 + len(shown) * (0.1 + 0.1 * len(splits))), 40.0)) if horizontal else (6.4, 4.8)
-    with _style():
+    with plot_style():
         figure = Figure(figsize=size, dpi=DPI, layout="constrained")
         axes = figure.add_subplot()
         for i, split in enumerate(splits):
             share = [100.0 * counts[split].get(c, 0) / totals[split] if totals[split] else 0.0 for c in shown]
             offset = positions + (i - (len(splits) - 1) / 2) * bar
-            label = _escape(f"{split} ({totals[split]:,} rows)")
+            label = escape_text(f"{split} ({totals[split]:,} rows)")
             if horizontal:
                 axes.barh(offset, share, bar, label=label)
             else:
@@ -152,15 +152,15 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
             axes.set_xticks(positions, labels, rotation=45 if len(shown) > 6 else 0,
                             ha="right" if len(shown) > 6 else "center")
         value_axis.set_label_text("share of the split's rows (%)")
-        class_axis.set_label_text(_escape(column))
+        class_axis.set_label_text(escape_text(column))
         title = f"Classes of {column} per split{note}"
-        axes.set_title(_escape(title))
+        axes.set_title(escape_text(title))
         figure.legend(loc="outside lower center", ncols=min(len(splits), 4) or 1, fontsize="small")
         axes.grid(axis="x" if horizontal else "y", alpha=0.3)
-        path = _file_name("labels", column)
+        path = plot_file_name("labels", column)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")      # missing glyphs for non-Latin names
-            _render(figure, folder / path)
+            render_figure(figure, folder / path)
     summary = "; ".join(f"{s}: " + ", ".join(f"{c} {counts[s].get(c, 0):,}" for c in shown) for s in splits)
     return {"path": path, "title": title, "kind": "labels", "column": column,
             "alt": f"Grouped bar chart of the share of each class of {column} in each split. Rows per class: "
@@ -180,7 +180,7 @@ def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> 
     edges = low - 0.5 + width * np.arange(-(-(high - low + 1) // width) + 1)
     panels = max(1, len(splits))
     height = 1.4 + 1.6 * panels
-    with _style():
+    with plot_style():
         # fixed margins (in inches) rather than a layout engine: the tick labels here are short,
         # and constrained layout would cost more than the drawing itself
         figure = Figure(figsize=(6.4, height), dpi=DPI)
@@ -192,15 +192,15 @@ def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> 
             counts, _ = np.histogram(values, bins=edges)
             axes.stairs(counts, edges, fill=True, color="C0")
             median = f", median {int(np.median(values)):,}" if values.size else ""
-            axes.set_title(_escape(f"{split}: {values.size:,} rows{median}"), fontsize="small", loc="left")
+            axes.set_title(escape_text(f"{split}: {values.size:,} rows{median}"), fontsize="small", loc="left")
             axes.set_ylabel("rows")
             axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
             axes.grid(axis="y", alpha=0.3)
         axes_list[-1].set_xlabel("characters per row")
         title = f"Length of {column} per split"
-        figure.suptitle(_escape(title))
-        path = _file_name("length", column)
-        _render(figure, folder / path)
+        figure.suptitle(escape_text(title))
+        path = plot_file_name("length", column)
+        render_figure(figure, folder / path)
     described = "; ".join(
         f"{s}: min {int(v.min()):,}, median {int(np.median(v)):,}, max {int(v.max()):,}" if v.size else f"{s}: no rows"
         for s, v in lengths.items())
@@ -232,6 +232,6 @@ def write_plots(folder: Path, stats: dict[str, Any], table: "pa.Table | None" = 
     if columns:
         tables = _split_tables(folder, stats, table, columns)
         for column in sorted(columns):
-            lengths = {s: _row_chars(tables[s].column(column).combine_chunks()) for s in splits}
+            lengths = {s: row_chars(tables[s].column(column).combine_chunks()) for s in splits}
             entries.append(length_plot(folder, column, lengths))
     return entries

@@ -189,7 +189,7 @@ def user_environment() -> Any:
     return env
 
 
-def _template_line(exc: BaseException, filename: str) -> int | None:
+def template_line(exc: BaseException, filename: str) -> int | None:
     """The template line an exception was raised at (jinja2 rewrites tracebacks to template lines)."""
     line = getattr(exc, "lineno", None) if getattr(exc, "filename", None) in (filename, None) else None
     for frame in traceback.extract_tb(exc.__traceback__):
@@ -214,7 +214,7 @@ def render_user_section(section: UserSection, spec_dir: Path, variables: dict[st
         return env.template_class.from_code(env, code, env.make_globals(None), None).render(**variables)
     except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
             RecursionError) as exc:
-        line = _template_line(exc, str(path))
+        line = template_line(exc, str(path))
         where = f"{shown}:{line}" if line else shown
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         if not isinstance(exc, TemplateError):

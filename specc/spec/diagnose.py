@@ -94,7 +94,7 @@ def _installed(registry: Registry, kind: str) -> str:
     return ", ".join(registry.names(kind)) or "(none installed)"
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
+def did_you_mean(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -112,7 +112,7 @@ def diagnose(error: dict[str, Any], data: Any, positions: Positions, file: Path,
         installed = _installed(registry, comp_kind)
         if kind == "union_tag_invalid":
             given = str(error["ctx"]["tag"])
-            hint = _did_you_mean(given, registry.names(comp_kind))
+            hint = did_you_mean(given, registry.names(comp_kind))
             message = f"unknown {tag} '{given}'{hint or ';'} installed: {installed}"
             line, col = positions.value(loc + (tag,))
             path = dotted(loc + (tag,))
@@ -122,7 +122,7 @@ def diagnose(error: dict[str, Any], data: Any, positions: Positions, file: Path,
         line, col = positions.key(loc)
         model = model_at(root, loc[:-1], data)
         allowed = sorted(model.model_fields) if model else []
-        hint = _did_you_mean(str(loc[-1]), allowed)
+        hint = did_you_mean(str(loc[-1]), allowed)
         message = f"unknown key '{loc[-1]}'{hint or ';'} allowed keys: {', '.join(allowed)}"
     elif kind == "missing":
         line, col = positions.value(loc[:-1])
@@ -131,7 +131,7 @@ def diagnose(error: dict[str, Any], data: Any, positions: Positions, file: Path,
         message = str(error["ctx"]["error"]) if "ctx" in error else message
     elif kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
-        message = f"{message}; got {error['input']!r}{_did_you_mean(str(error['input']), choices)}"
+        message = f"{message}; got {error['input']!r}{did_you_mean(str(error['input']), choices)}"
     elif "input" in error and not isinstance(error["input"], (dict, list)):
         message = f"{message}; got {error['input']!r}"
     return Diagnostic(file, line, col, path, message)

@@ -46,7 +46,7 @@ TaskId = Annotated[str, AfterValidator(hub.check_task_id), Field(json_schema_ext
 SourceDataset = Annotated[str, AfterValidator(hub.check_source_dataset)]
 
 
-def _errors(title: str, problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:
+def located_errors(title: str, problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:
     """Several errors at once, each at its own place (pydantic prefixes the model's own loc)."""
     return ValidationError.from_exception_data(title, [
         InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)})
@@ -80,7 +80,7 @@ class CardModel(Params):
     @model_validator(mode="after")
     def _prose_is_written(self) -> "CardModel":
         if not self.draft and self.missing_prose():
-            raise _errors("CardModel", [
+            raise located_errors("CardModel", [
                 ((name,), getattr(self, name), f"{'empty' if getattr(self, name) is not None else 'missing'}; "
                  f"write {PROSE[name]}, or set `card: {{draft: true}}` while the card is a draft")
                 for name in self.missing_prose()])
@@ -115,12 +115,12 @@ class SpecBase(Params):
             if found:
                 problems.append((("license",), spec.license, licenses.conflict_message(spec.license, found)))
             if problems:
-                raise _errors("Spec", problems)
+                raise located_errors("Spec", problems)
             return self
         if problems:  # an override is checked against the sources once their licenses are known
-            raise _errors("Spec", problems)
+            raise located_errors("Spec", problems)
         if not found:
-            raise _errors("Spec", [(("license_override",), None, (
+            raise located_errors("Spec", [(("license_override",), None, (
                 f"no source's license conflicts with '{spec.license}'; remove license_override, or its "
                 f"reason would be shown for nothing"))])
         conflicting = {c.source for c in found}
@@ -137,7 +137,7 @@ class SpecBase(Params):
             problems.append((("license",), spec.license, licenses.conflict_message(spec.license, uncovered)
                              + "; license_override.sources does not name them"))
         if problems:
-            raise _errors("Spec", problems)
+            raise located_errors("Spec", problems)
         return self
 
 

@@ -25,7 +25,7 @@ def _settings(info: ValidationInfo) -> tuple[Path | None, bool]:
     return context.get("spec_dir"), bool(context.get("allow_external_paths"))
 
 
-def _resolve(value: str, info: ValidationInfo) -> Path | None:
+def resolve_path(value: str, info: ValidationInfo) -> Path | None:
     spec_dir, allow_external = _settings(info)
     if spec_dir is None:
         return None
@@ -39,7 +39,7 @@ def _resolve(value: str, info: ValidationInfo) -> Path | None:
 
 
 def _input(value: str, info: ValidationInfo) -> str:
-    resolved = _resolve(value, info)
+    resolved = resolve_path(value, info)
     if resolved is None:
         return value
     if GLOB_CHARS & set(value):
@@ -51,7 +51,7 @@ def _input(value: str, info: ValidationInfo) -> str:
 
 
 def _output(value: str, info: ValidationInfo) -> str:
-    _resolve(value, info)
+    resolve_path(value, info)
     return value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import specc
-from specc.builtins.card_sections import _added_text, _cell, _params_text
+from specc.builtins.card_sections import added_text, cell_text, params_text
 
 SHARED = set(specc.AugmenterParams.model_fields)
 
@@ -18,12 +18,12 @@ def _method(step: dict[str, Any]) -> str:
         doc = get_registry().get("augmenter", step["type"]).cls.__doc__ or ""
     except KeyError:
         return step["type"]
-    return _cell(" ".join(doc.split("\n\n")[0].split()))
+    return cell_text(" ".join(doc.split("\n\n")[0].split()))
 
 
 def _quoted(text: Any) -> str:
     shown = str(text) if len(str(text)) <= 300 else str(text)[:300] + "…"
-    return "`" + _cell(shown).replace("`", "'") + "`"
+    return "`" + cell_text(shown).replace("`", "'") + "`"
 
 
 def _pinned(step: dict[str, Any]) -> list[str]:
@@ -57,7 +57,7 @@ class AugmentationSection(specc.CardSection):
             for split, n in (step.get("added") or {}).items():
                 added[split] = added.get(split, 0) + n
         out = ["## Augmentation", "",
-               f"Rows made by augmentation: {_added_text(added)}. Each one names the row it was made from in "
+               f"Rows made by augmentation: {added_text(added)}. Each one names the row it was made from in "
                f"`_origin_id` and its augmenter in `_augmenter`, and stays in that row's split. "
                f"Augmenters work on the rows that came from the sources, never on rows another augmenter made; "
                f"a new row identical to its origin is not added. Each row's random state comes from the step's "
@@ -76,11 +76,11 @@ class AugmentationSection(specc.CardSection):
             out.append(f"| `{step['id']}` | {_method(step)} | {', '.join(params.get('splits', []))} | "
                        f"{params.get('fraction', 1)} | {params.get('copies', 1)} | "
                        f"{', '.join(params.get('columns', []))} | {info.get('rows_chosen', 0):,} | "
-                       f"{_added_text(step.get('added') or {})} | {info.get('unchanged', 0):,} |")
+                       f"{added_text(step.get('added') or {})} | {info.get('unchanged', 0):,} |")
         out += ["", "Each step's own parameters, and what it read besides the rows:", ""]
         for step in steps:
             own = {k: v for k, v in (step.get("params") or {}).items() if k not in SHARED}
-            out.append(f"- `{step['id']}` ({step['type']}): {_params_text(own)}")
+            out.append(f"- `{step['id']}` ({step['type']}): {params_text(own)}")
             out += [f"  - {line}" for line in _pinned(step)]
         examples = [(s, (s.get("info") or {}).get("example")) for s in steps]
         if any(example for _, example in examples):
@@ -88,7 +88,7 @@ class AugmentationSection(specc.CardSection):
                     "| Step | Row | Column | Before | After |", "|---|---|---|---|---|"]
             for step, example in examples:
                 if example:
-                    out.append(f"| `{step['id']}` | `{_cell(example['_id'])}` | {example['column']} | "
+                    out.append(f"| `{step['id']}` | `{cell_text(example['_id'])}` | {example['column']} | "
                                f"{_quoted(example['before'])} | {_quoted(example['after'])} |")
         return "\n".join(out) + "\n"
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from specc.annotation.labels import LabelNames, closest_hint, write_column
+from specc.annotation.labels import LabelNames, write_column
+from specc.spec.diagnose import did_you_mean
 from specc.components import Annotator, Params, StepResult
 from specc.quiet import quiet_transformers
 from specc_transformers.models import ModelLocation, Revision, UsesModel, seed_everything
@@ -64,7 +65,7 @@ class ClassifyParams(Params):
         for model_label, name in self.label_map.items():
             if self.labels is not None and name not in self.labels:
                 raise ValueError(f"label_map: '{model_label}' maps to '{name}', which is not one of the labels "
-                                 f"{self.labels}{closest_hint(name, self.labels)}")
+                                 f"{self.labels}{did_you_mean(name, self.labels)}")
         return self
 
 
@@ -143,7 +144,7 @@ class ModelLabeler(UsesModel, Annotator):
             name = self.params.label_map.get(label, label)
             if name not in index:
                 raise self.fail(f"the model predicted '{label}', which is not one of the labels {names}; map it "
-                                f"with `label_map: {{{label}: ...}}`{closest_hint(name, names)}")
+                                f"with `label_map: {{{label}: ...}}`{did_you_mean(name, names)}")
             ids[i] = index[name]
         return ids
 

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, ValidationInfo
 
 from specc.components import Component
 from specc.hub_repo import HubRepo, check_repo_id, check_revision
-from specc.spec.paths import NOT_FINGERPRINTED, _resolve
+from specc.spec.paths import NOT_FINGERPRINTED, resolve_path
 
 EXAMPLE_REPO = "google-bert/bert-base-uncased"
 
@@ -26,7 +26,7 @@ def _location(value: str, info: ValidationInfo) -> str:
     if spec_dir is None:
         return value
     if is_folder(value, spec_dir):
-        resolved = _resolve(value, info)
+        resolved = resolve_path(value, info)
         if resolved is not None and not resolved.is_dir():
             raise ValueError(f"folder '{value}' not found; give a folder relative to the spec's folder, or a Hub "
                              f"repo id such as {EXAMPLE_REPO}")
