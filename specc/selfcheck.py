@@ -144,12 +144,14 @@ def check_load_dataset(folder: Path, stats: dict[str, Any], full_count: int = LO
             want = {split: sum(rows[m] for m in members) for split, members in parts.items()}
             files = {split: [paths[m] for m in members] for split, members in parts.items()}
             try:
-                loaded = _load(folder, name, files, features, cache, whole, has_card)
-            except SpeccError:
-                raise
+                loaded, resolved = _load(folder, name, files, features, cache, whole, has_card)
             except Exception as exc:  # what datasets raises is the finding
                 raise _fail(f"datasets.load_dataset could not load configuration '{name}': "
                             f"{type(exc).__name__}: {exc}") from exc
+            for split, expected in files.items():
+                if resolved is not None and resolved.get(split, []) != sorted(str(Path(f).resolve()) for f in expected):
+                    raise _fail(f"configuration '{name}' resolves split '{split}' to {resolved.get(split, [])}; "
+                                f"expected {sorted(expected)}")
             if set(loaded) != set(parts):
                 raise _fail(f"configuration '{name}' loads splits {sorted(loaded)}; declared {sorted(parts)}")
             for split, (loaded_features, count) in loaded.items():
@@ -163,8 +165,13 @@ def check_load_dataset(folder: Path, stats: dict[str, Any], full_count: int = LO
 
 
 def _load(folder: Path, name: str, files: dict[str, list[str]], features: "datasets.Features", cache: str,
-          whole: bool, has_card: bool) -> dict[str, tuple["datasets.Features", int | None]]:
-    """Split -> (features, rows) as `datasets` loads configuration `name` (rows from the card unless `whole`)."""
+          whole: bool, has_card: bool) -> tuple[dict[str, tuple["datasets.Features", int | None]],
+                                                dict[str, list[str]] | None]:
+    """Split -> (features, rows) as `datasets` loads configuration `name`, and the data files it resolves.
+
+    Unless `whole`, only the builder is made: rows come from the card, and the resolved files are
+    returned to be compared with the outputs (None when the data was loaded).
+    """
     import datasets
 
     if has_card:
@@ -173,16 +180,12 @@ def _load(folder: Path, name: str, files: dict[str, list[str]], features: "datas
         source, kwargs = "parquet", {"data_files": files, "features": features}
     if whole:
         loaded = datasets.load_dataset(source, cache_dir=cache, **kwargs)
-        return {split: (part.features, part.num_rows) for split, part in loaded.items()}
+        return {split: (part.features, part.num_rows) for split, part in loaded.items()}, None
     builder = datasets.load_dataset_builder(source, cache_dir=cache, **kwargs)
-    resolved = {split: sorted(str(Path(f).resolve()) for f in found) for split, found in builder.config.data_files.items()}
-    for split, expected in files.items():
-        if resolved.get(split, []) != sorted(str(Path(f).resolve()) for f in expected):
-            raise _fail(f"configuration '{name}' resolves split '{split}' to {resolved.get(split, [])}; "
-                        f"expected {sorted(expected)}")
     declared = builder.info.splits or {}
+    resolved = {split: sorted(str(Path(f).resolve()) for f in found) for split, found in builder.config.data_files.items()}
     return {split: (builder.info.features, declared[split].num_examples if split in declared else None)
-            for split in resolved}
+            for split in resolved}, resolved
 
 
 @contextmanager
