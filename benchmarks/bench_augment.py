@@ -99,9 +99,10 @@ def benchmark(folder: Path, spec: Path, plain_spec: Path, repeat: int) -> list[M
     for attempt in range(repeat):
         seconds, _ = run_measured([sys.executable, str(Path(__file__).resolve()), "--plain",
                                    str(folder / "rows.parquet"), str(result)], folder / "run.log")
+        loop = json.loads(result.read_text())
         plain.wall.append(seconds)
-        plain.work.append(json.loads(result.read_text())["seconds"])
-        plain.rows_added = json.loads(result.read_text())["changed"]
+        plain.work.append(loop["seconds"])
+        plain.rows_added = loop["changed"]
         for measure, target, num_proc in ((one, spec, 1), (two, spec, 2), (rest, plain_spec, 1)):
             cache = tempfile.mkdtemp(prefix="cache-", dir=folder)  # a cold build every time
             seconds, _ = run_measured([sys.executable, "-m", "specc", "build", str(target), "--num-proc",

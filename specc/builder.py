@@ -46,14 +46,13 @@ def plan_changes(spec_path: str | Path, *, cache_dir: str | Path | None = None) 
     return plan, diff_plan(plan, previous, StepCache(plan.cache_dir)), path, previous is not None
 
 
-def _stale(changes: list[Change], path: Path, spec: Spec) -> SpeccError | None:
+def _check_fresh(changes: list[Change], spec: Spec) -> None:
     stale = [c for c in changes if c.status != "unchanged"]
-    if not stale:
-        return None
-    lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in stale]
-    return SpeccError(f"{path}: error: the lock is stale (--frozen); it differs from the spec and sources in:\n"
-                      + "\n".join(lines) + f"\nrun `specc lock {spec.path.name}` and commit the lock, "
-                      "or undo the change")
+    if stale:
+        lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in stale]
+        raise SpeccError(f"{lock_path(spec)}: error: the lock is stale (--frozen); it differs from the spec and "
+                         "sources in:\n" + "\n".join(lines) + f"\nrun `specc lock {spec.path.name}` and commit the "
+                         "lock, or undo the change")
 
 
 def _run(plan: Plan, options: BuildOptions) -> BuildResult:
@@ -62,12 +61,12 @@ def _run(plan: Plan, options: BuildOptions) -> BuildResult:
     if executor not in registry.names("executor"):
         raise SpeccError(f"error: unknown executor '{executor}'; installed: {', '.join(registry.names('executor'))}")
     cls = registry.get("executor", executor).cls
-    runner = cls(executor_params(executor, cls.Params, options.executor_options),
+    runner = cls(_executor_params(executor, cls.Params, options.executor_options),
                  Context(f"executor.{executor}", 0, plan.spec.dir))
     return runner.run(plan, options)
 
 
-def executor_params(name: str, model: type[Params], options: Mapping[str, Any]) -> Params:
+def _executor_params(name: str, model: type[Params], options: Mapping[str, Any]) -> Params:
     """An executor's Params from the options given on the command line, or an error naming the bad one."""
     from pydantic import ValidationError
 
@@ -100,9 +99,7 @@ def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
         raise SpeccError(f"{path}: error: no lock (--frozen); run `specc lock {spec.path.name}` and commit the lock")
     plan = _plan(spec, previous, cache_dir)
     if frozen:
-        stale = _stale(diff_plan(plan, previous), path, spec)
-        if stale is not None:
-            raise stale
+        _check_fresh(diff_plan(plan, previous), spec)
     result = _run(plan, BuildOptions(num_proc=num_proc, executor=executor, progress=progress,
                                     executor_options=dict(executor_options or {})))
     if not frozen:
@@ -124,9 +121,7 @@ def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
         raise SpeccError(f"{path}: error: no digests to verify against; run `specc build {spec.path.name}` first")
     with tempfile.TemporaryDirectory(prefix="specc-verify-") as scratch:
         plan = _plan(spec, previous, Path(scratch) / "cache")
-        stale = _stale(diff_plan(plan, previous), path, spec)
-        if stale is not None:
-            raise stale
+        _check_fresh(diff_plan(plan, previous), spec)
         options = BuildOptions(num_proc=num_proc, executor=executor, progress=progress,
                                output_dir=Path(scratch) / "output", executor_options=dict(executor_options or {}))
         result = _run(plan, options)

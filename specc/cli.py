@@ -286,10 +286,8 @@ def agreement(file: str, file_format: str, as_json: bool, item: str | None, anno
               label: str | None, from_name: str | None, level: str, order: str | None, seed: int, resamples: int,
               confidence: float) -> None:
     """Agreement between the annotators of FILE: percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha."""
-    from collections import Counter
-
     from specc.annotation.agreement import agreement_report, report_text
-    from specc.annotation.readers import read_annotations
+    from specc.annotation.readers import count_kinds, read_annotations
 
     annotators = annotator.split(",") if annotator and "," in annotator else annotator
     table, problems = read_annotations(file, file_format, item=item, annotator=annotators, label=label,
@@ -302,7 +300,7 @@ def agreement(file: str, file_format: str, as_json: bool, item: str | None, anno
         raise SpeccError(f"{file}: error: no annotations to measure; check --format and the column names")
     report = agreement_report(table, seed=seed, level=level, order=order.split(",") if order else None,
                               resamples=resamples, confidence=confidence)
-    report["problems"] = dict(sorted(Counter(p.kind for p in problems).items()))
+    report["problems"] = count_kinds(problems)
     click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else report_text(report, file))
 
 

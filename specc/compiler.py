@@ -152,8 +152,11 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
     steps: list[PlanStep] = []
 
     def add(step_id: str, stage: str, kind: str, name: str | None, params: Params | None,
-            upstream: tuple[str, ...], pins: dict[str, Any] | None = None) -> PlanStep:
+            upstream: tuple[str, ...], pins: dict[str, Any] | None = None, pinned: bool = False) -> PlanStep:
         component = registry.get(kind, name) if name else None
+        if pinned:  # what the step reads besides its input, as its component pins it
+            pins = _step_pins(component, params, step_id, spec, cache_dir,  # type: ignore[arg-type]
+                              locked_pins.get(step_id))
         operational = {key: value.model_dump(mode="json", exclude_none=True) for key in OPERATIONAL
                        if (value := getattr(params, key, None)) is not None}
         if component is not None and params is not None:
@@ -187,28 +190,20 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
     for stage, kind in (("clean", "step"), ("annotate", "annotator")):
         entries = getattr(model, stage)
         for step_id, entry in zip(_step_ids(spec, stage, entries), entries):
-            pins = _step_pins(registry.get(kind, entry.type), entry, step_id, spec, cache_dir,
-                              locked_pins.get(step_id))
-            previous = (add(step_id, stage, kind, entry.type, entry, previous, pins).id,)
+            previous = (add(step_id, stage, kind, entry.type, entry, previous, pinned=True).id,)
     if model.split is not None:
         previous = (add("split", "split", "splitter", model.split.method, model.split, previous).id,)
     for step_id, entry in zip(_step_ids(spec, "augment", model.augment), model.augment):
-        pins = _step_pins(registry.get("augmenter", entry.type), entry, step_id, spec, cache_dir,
-                          locked_pins.get(step_id))
-        previous = (add(step_id, "augment", "augmenter", entry.type, entry, previous, pins).id,)
+        previous = (add(step_id, "augment", "augmenter", entry.type, entry, previous, pinned=True).id,)
     augmented = previous
     if model.format is not None:
         previous = (add("format", "format", "formatter", model.format.type, model.format, previous).id,)
         budget = getattr(model.format, "tokens", None)
         if budget is not None:
-            counter = registry.get("tokenizer", budget.type)
-            pins = _step_pins(counter, budget, "tokens", spec, cache_dir, locked_pins.get("tokens"))
-            previous = (add("tokens", "tokens", "tokenizer", budget.type, budget, previous, pins).id,)
+            previous = (add("tokens", "tokens", "tokenizer", budget.type, budget, previous, pinned=True).id,)
     # baselines score the rows after augment; the output depends on their results, the format does not
     for step_id, entry in zip(_step_ids(spec, "evaluate", model.evaluate), model.evaluate):
-        pins = _step_pins(registry.get("evaluator", entry.type), entry, step_id, spec, cache_dir,
-                          locked_pins.get(step_id))
-        previous += (add(step_id, "evaluate", "evaluator", entry.type, entry, augmented, pins).id,)
+        previous += (add(step_id, "evaluate", "evaluator", entry.type, entry, augmented, pinned=True).id,)
     from specc.card.user_sections import template_files  # the card's own templates shape the output
     from specc.pins import file_pin
 

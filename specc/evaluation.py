@@ -55,9 +55,9 @@ def labelled_splits(table: "pa.Table", text: str, label: str, label_names: Mappi
         if column not in table.column_names:
             shown = ", ".join(c for c in table.column_names if not c.startswith("_"))
             raise fail(f"no column '{column}'; the columns are: {shown}")
-    if not pa.types.is_string(table.schema.field(text).type) and not pa.types.is_large_string(
-            table.schema.field(text).type):
-        raise fail(f"column '{text}' holds {table.schema.field(text).type}, not text; name a text column in `text:`")
+    kind = table.schema.field(text).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise fail(f"column '{text}' holds {kind}, not text; name a text column in `text:`")
     keep = pc.and_(pc.is_valid(table.column(text)), pc.is_valid(table.column(label)))
     missing = table.num_rows - int(pc.sum(keep).as_py() or 0)
     table = table.filter(keep)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -157,11 +157,17 @@ class HubRepo:
         digest = target.name if target.parent.name == "blobs" and SHA256.fullmatch(target.name) else None
         return {"path": name, "sha256": digest or sha256_file(path), "size": path.stat().st_size}
 
-    def verify(self, folder: Path, files: list[Mapping[str, Any]], commit: str) -> None:
-        """Fail unless every pinned file of the snapshot has the pinned SHA-256 and size."""
+    def pins(self, commit: str, folder: Path, names: Iterable[str]) -> dict[str, Any]:
+        """The lock's pins of files `names` of `commit`'s snapshot `folder` (what `pinned_commit` and `verify` read)."""
+        return {"repo": self.repo_id, "requested": self.revision, "revision": commit,
+                "files": [self.file_pin(folder, name) for name in sorted(names)]}
+
+    def verify(self, folder: Path, pins: Mapping[str, Any]) -> None:
+        """Fail unless every file `pins` lists has its pinned SHA-256 and size in `folder`, the commit's snapshot."""
         from specc.pins import sha256_file
 
-        for entry in files:
+        commit = pins["revision"]
+        for entry in pins.get("files", []):
             path = folder / entry["path"]
             if not path.is_file():
                 raise self.error(f"file '{entry['path']}' of {self.shown(commit)} is pinned by the lock but not "

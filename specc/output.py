@@ -43,11 +43,12 @@ def order_splits(names: list[str], preferred: list[str]) -> list[str]:
     return sorted(set(names), key=lambda n: (rank.get(n, len(rank)), n))
 
 
-def features_for(schema: "pa.Schema", label_names: dict[str, list[str]]) -> "datasets.Features":
-    """Hugging Face features for a schema, with ClassLabel for columns that have label names."""
+def features_for(table: "pa.Table", label_names: dict[str, list[str]]) -> "datasets.Features":
+    """Hugging Face features of a table's data columns (not `_split`, `_source`), ClassLabel where names are given."""
     import datasets
     import pyarrow as pa
 
+    schema = table.select([c for c in table.column_names if c not in ("_split", "_source")]).schema
     features = datasets.Features.from_arrow_schema(pa.schema([f.remove_metadata() for f in schema]))
     for column, names in label_names.items():
         if column not in features:
@@ -61,9 +62,16 @@ def features_for(schema: "pa.Schema", label_names: dict[str, list[str]]) -> "dat
     return features
 
 
+def split_parts(table: "pa.Table", split_order: list[str]) -> dict[str, "pa.Table"]:
+    """Each split's rows of a table with `_split`, in `split_order`."""
+    import pyarrow.compute as pc
+
+    return {split: table.filter(pc.equal(table.column("_split"), split)) for split in split_order}
+
+
 def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets.Features",
                 subfolder: str | None = None) -> dict[str, Any]:
-    """Write one split as Parquet with the features' schema; returns its path, rows and digest."""
+    """Write one split as Parquet with the features' schema; returns its split, path, rows and digest."""
     import pyarrow.parquet as pq
 
     name = shard_name(split, subfolder)
@@ -71,12 +79,8 @@ def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets
     path.parent.mkdir(parents=True, exist_ok=True)
     table = table.select(list(features)).cast(features.arrow_schema)
     pq.write_table(table, path, **PARQUET_OPTIONS)
-    return {"path": name, "rows": table.num_rows, "sha256": sha256_file(path), "num_bytes": table.nbytes}
-
-
-def all_outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every data file of a build: the splits', then the classification configuration's (the lock pins them all)."""
-    return list(stats["outputs"]) + list((stats.get(CLASSIFICATION) or {}).get("outputs", []))
+    return {"split": split, "path": name, "rows": table.num_rows, "sha256": sha256_file(path),
+            "num_bytes": table.nbytes}
 
 
 def classification_view(stats: dict[str, Any]) -> dict[str, Any] | None:
@@ -94,15 +98,24 @@ def classification_view(stats: dict[str, Any]) -> dict[str, Any] | None:
     return {"features": kept["features"], "outputs": kept["outputs"], "split": {"configurations": mirrored}}
 
 
+def data_views(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """The build's configurations shaped like stats (features, outputs, split): the formatted rows', then
+    the classification configuration's if kept (`classification_view`)."""
+    kept = classification_view(stats)
+    return [stats] if kept is None else [stats, kept]
+
+
+def all_outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every data file of a build: the splits', then the classification configuration's (the lock pins them all)."""
+    return [output for view in data_views(stats) for output in view["outputs"]]
+
+
 def _write_classification(table: "pa.Table", folder: Path, split_order: list[str],
                           label_names: dict[str, list[str]]) -> dict[str, Any]:
     """The rows before formatting, one Parquet file per split under data/classification/."""
-    import pyarrow.compute as pc
-
-    data_columns = [c for c in table.column_names if c not in ("_split", "_source")]
-    features = features_for(table.select(data_columns).schema, label_names)
-    outputs = [{"split": split, **write_split(table.filter(pc.equal(table.column("_split"), split)), folder, split,
-                                              features, CLASSIFICATION)} for split in split_order]
+    features = features_for(table, label_names)
+    outputs = [write_split(part, folder, split, features, CLASSIFICATION)
+               for split, part in split_parts(table, split_order).items()]
     return {"features": features.to_dict(), "outputs": outputs}
 
 
@@ -184,8 +197,6 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     a formatter with a LLaMA-Factory layout gets a dataset_info.json beside the data. `tokens` holds the
     token counts of the format's `tokens:` budget (`specc.tokens.apply_budget`).
     """
-    import pyarrow.compute as pc
-
     from specc import __version__
     from specc.card import card_statistics, render_card
     from specc.card.croissant import write_croissant
@@ -194,15 +205,14 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     from specc.selfcheck import check_output
 
     spec = plan.spec
-    data_columns = [c for c in table.column_names if c not in ("_split", "_source")]
-    features = features_for(table.select(data_columns).schema, label_names)
-    parts = {split: table.filter(pc.equal(table.column("_split"), split)) for split in split_order}
+    features = features_for(table, label_names)
+    parts = split_parts(table, split_order)
     splits = {split: _split_stats(part, label_names) for split, part in parts.items()}
     # Plots are drawn while the Parquet writer (which releases the GIL) works on the other core.
     shown = {"features": features.to_dict(), "split": {"splits": splits}, "outputs": [{"split": s} for s in parts]}
     with ThreadPoolExecutor(1) as pool:
-        plots = pool.submit(write_plots, folder, shown, table)
-        outputs = [{"split": split, **write_split(part, folder, split, features)} for split, part in parts.items()]
+        plots = pool.submit(write_plots, folder, shown, parts)
+        outputs = [write_split(part, folder, split, features) for split, part in parts.items()]
         plots_written = plots.result()
     stats = {
         "build": {"specc_version": __version__, "spec_sha256": spec.sha256,
@@ -212,11 +222,11 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
         "steps": steps,
         "split": {**split_info, "splits": splits},
         "label_names": label_names,
-        "features": features.to_dict(),
+        "features": shown["features"],
         "outputs": outputs,
         "license": license_report(spec.model),
+        "plots": plots_written,
     }
-    stats["plots"] = plots_written
     if tokens:
         stats["tokens"] = tokens
     if classification is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from specc.builtins.formats import KNOWN_ROLES, Chat, ShareGPT
 from specc.errors import SpeccError
 
 if TYPE_CHECKING:
@@ -25,10 +26,9 @@ if TYPE_CHECKING:
     from specc.components import TokenCounter
 
 # chat columns and the keys of their turns
-CHAT_LAYOUTS = {"messages": ("role", "content"), "conversations": ("from", "value")}
+CHAT_LAYOUTS = {layout.output_column: layout.keys for layout in (Chat, ShareGPT)}
 # plain layouts: (prompt columns, completion column)
 PLAIN_LAYOUTS = {"prompt-completion": (("prompt",), "completion"), "alpaca": (("instruction", "input"), "output")}
-SHAREGPT_ROLES = {"human": "user", "gpt": "assistant"}
 OVER_BUDGET = "over token budget"
 PROMPT_OVER_BUDGET = "prompt over token budget"
 
@@ -50,7 +50,7 @@ def layout_of(table: "pa.Table") -> str:
 def chats(table: "pa.Table", layout: str) -> list[list[dict[str, str]]]:
     """Each row's conversation as [{role, content}] (ShareGPT's human and gpt become user and assistant)."""
     role_key, content_key = CHAT_LAYOUTS[layout]
-    return [[{"role": SHAREGPT_ROLES.get(t[role_key], t[role_key]), "content": t[content_key]} for t in turns or []]
+    return [[{"role": KNOWN_ROLES.get(t[role_key], t[role_key]), "content": t[content_key]} for t in turns or []]
             for turns in table.column(layout).to_pylist()]
 
 
@@ -80,7 +80,7 @@ def with_completions(table: "pa.Table", layout: str, rows: "np.ndarray", texts: 
         if layout in CHAT_LAYOUTS:
             role_key, content_key = CHAT_LAYOUTS[layout]
             turns = values[row]
-            turns[last_assistant([SHAREGPT_ROLES.get(t[role_key], t[role_key]) for t in turns])][content_key] = text
+            turns[last_assistant([KNOWN_ROLES.get(t[role_key], t[role_key]) for t in turns])][content_key] = text
         else:
             values[row] = text
     index = table.column_names.index(column)

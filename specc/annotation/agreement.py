@@ -177,9 +177,20 @@ METRICS: dict[str, str] = {
 }
 
 
+def metric_key(name: str, level: str = "nominal") -> str:
+    """A metric's key in METRICS and in reports: 'krippendorff-alpha' at level ordinal is krippendorff_alpha_ordinal."""
+    key = name.replace("-", "_")
+    return key if level == "nominal" else f"{key}_{level}"
+
+
+def value_text(value: float | None, digits: int = 3) -> str:
+    """A metric value for people: `digits` decimals, 'n/a' when undefined."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def metric(name: str, *, order: Sequence[Any] | None = None) -> Callable[[Annotations], float]:
     """The metric function for a name in METRICS (hyphens allowed: 'krippendorff-alpha'); unknown names raise."""
-    key = name.replace("-", "_")
+    key = metric_key(name)
     if key not in METRICS:
         close = difflib.get_close_matches(key, list(METRICS), n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
@@ -228,7 +239,7 @@ def agreement_report(a: Annotations, *, seed: int, metrics: Sequence[str] | None
         metrics = ["percent_agreement"] + (["cohen_kappa"] if len(a.annotators) == 2 else [])
         metrics += ["fleiss_kappa", "krippendorff_alpha"]
         if level != "nominal":
-            metrics.append(f"krippendorff_alpha_{level}")
+            metrics.append(metric_key("krippendorff_alpha", level))
     per_item = a.annotations_per_item()
     report: dict[str, Any] = {
         "items": len(a.items),
@@ -242,7 +253,7 @@ def agreement_report(a: Annotations, *, seed: int, metrics: Sequence[str] | None
     intervals: dict[str, list[float | None]] = {}
     for name in metrics:
         function = metric(name, order=order)
-        key = name.replace("-", "_")
+        key = metric_key(name)
         report[key] = _json_float(function(a))
         low, high = bootstrap_ci(function, a, seed=seed, resamples=resamples, confidence=confidence)
         intervals[key] = [_json_float(low), _json_float(high)]
@@ -267,9 +278,6 @@ def report_text(report: dict[str, Any], source: str) -> str:
              f"{'metric':<34}{'value':>8}   {boot['confidence']:.0%} CI ({boot['resamples']} resamples, "
              f"seed {boot['seed']})"]
     for key, (low, high) in report["ci"].items():
-        lines.append(f"{METRICS[key]:<34}{_number(report[key]):>8}   [{_number(low)}, {_number(high)}]")
+        lines.append(f"{METRICS[key]:<34}{value_text(report[key], 4):>8}   [{value_text(low, 4)}, "
+                     f"{value_text(high, 4)}]")
     return "\n".join(lines)
-
-
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"

@@ -10,7 +10,6 @@ verdicts file. The estimated label accuracy is correct / reviewed, with a Wilson
 from __future__ import annotations
 
 import csv
-import io
 import math
 from pathlib import Path
 from statistics import NormalDist
@@ -55,23 +54,6 @@ def sample_rows(seeds: "np.ndarray", labelled: "np.ndarray", size: int) -> "np.n
 
     candidates = np.flatnonzero(labelled)
     return candidates[np.argsort(seeds[candidates], kind="stable")[:size]]
-
-
-def csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    """CSV with a header row, `\\n` line ends, None as an empty cell."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return out.getvalue()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file beside it (readers never see half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.writing")
-    scratch.write_text(text, encoding="utf-8")
-    scratch.replace(path)
 
 
 def read_verdicts(path: Path, shown: str, key: str) -> dict[str, bool | None]:

@@ -5,17 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from specc.annotation.agreement import METRICS, metric_key, value_text
 from specc.builtins.card_sections import cell_text
 from specc.components import CardData, CardSection
 
-METRIC_NAMES = {
-    "percent_agreement": "Percent agreement",
-    "cohen_kappa": "Cohen's kappa",
-    "fleiss_kappa": "Fleiss' kappa",
-    "krippendorff_alpha": "Krippendorff's alpha (nominal)",
-    "krippendorff_alpha_ordinal": "Krippendorff's alpha (ordinal)",
-    "krippendorff_alpha_interval": "Krippendorff's alpha (interval)",
-}
+METRIC_NAMES = {key: name[0].upper() + name[1:] for key, name in METRICS.items()}
 TIE_BREAK_TEXT = {
     "first-listed": "a tie goes to the tied label listed first in the step's labels",
     "most-common": "a tie goes to the tied label given most often in the whole round",
@@ -25,10 +19,6 @@ ACTION_TEXT = {"flag": "flagged in column `{column}`", "drop": "dropped (reason 
                "adjudicate": "exported for adjudication and left out until adjudicated "
                              "(reason `awaiting adjudication`)"}
 UNANNOTATED_TEXT = {"drop": "dropped (reason `not annotated`)", "keep": "kept without a label"}
-
-
-def _value(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _interval(ci: list[float | None]) -> str:
@@ -100,7 +90,7 @@ def _annotators(info: dict[str, Any]) -> list[str]:
     if gold is None:
         return lines + ["Annotations per annotator: " + ", ".join(f"`{name}` {n:,}" for name, n in counts.items())
                         + ".", ""]
-    rows = [[f"`{name}`", f"{g['items']:,}", _value(g["accuracy"]),
+    rows = [[f"`{name}`", f"{g['items']:,}", value_text(g["accuracy"]),
              "excluded" if name in gold["excluded"] else "kept", f"{counts.get(name, 0):,}"]
             for name, g in gold["annotators"].items()]
     excluded = ", ".join(f"`{name}`" for name in gold["excluded"]) or "none"
@@ -116,7 +106,7 @@ def _agreement(info: dict[str, Any]) -> list[str]:
     if not report:
         return ["Agreement was not measured: no annotations matched the data.", ""]
     boot = report["bootstrap"]
-    rows = [[METRIC_NAMES[key], _value(report[key]), _interval(ci)] for key, ci in report["ci"].items()]
+    rows = [[METRIC_NAMES[key], value_text(report[key]), _interval(ci)] for key, ci in report["ci"].items()]
     return [f"Agreement of the annotations used, with {boot['confidence']:.0%} percentile bootstrap intervals over "
             f"items ({boot['resamples']:,} resamples, seed {boot['seed']}):", ""] + _table(
         ["Metric", "Value", f"{boot['confidence']:.0%} CI"], ["---", "---:", "---"], rows) + [""]
@@ -126,9 +116,9 @@ def _gates(params: dict[str, Any], info: dict[str, Any]) -> list[str]:
     rows = []
     gate = (info.get("agreement") or {}).get("gate")
     if gate is not None:
-        key = gate["metric"].replace("-", "_") + ("" if gate["level"] == "nominal" else f"_{gate['level']}")
-        rows.append(["agreement", f"{METRIC_NAMES[key]} ≥ {gate['min']}",
-                     f"{_value(gate['value'])} (CI {_interval(gate['ci'])})", "passed" if gate["passed"] else "failed"])
+        name = METRIC_NAMES[metric_key(gate["metric"], gate["level"])]
+        measured = f"{value_text(gate['value'])} (CI {_interval(gate['ci'])})"
+        rows.append(["agreement", f"{name} ≥ {gate['min']}", measured, "passed" if gate["passed"] else "failed"])
     elif params.get("agreement") is not None:
         rows.append(["agreement", f"{params['agreement']['metric']} ≥ {params['agreement']['min']}", "not measured",
                      "not checked (annotations pending)"])
@@ -155,7 +145,7 @@ def _aggregation(params: dict[str, Any], info: dict[str, Any]) -> list[str]:
     else:
         text = (f"Labels are aggregated by Dawid-Skene EM ({method['iterations']} iterations, "
                 f"{'converged' if method['converged'] else 'not converged'}); the mean posterior probability of the "
-                f"chosen label is {_value(method['mean_posterior'])}.")
+                f"chosen label is {value_text(method['mean_posterior'])}.")
     given = ", ".join(f"{label} {n:,}" for label, n in info["by_label"].items())
     return [f"{text} Rows kept per label in column `{params['column']}`: {given}.", ""]
 

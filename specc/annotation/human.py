@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.annotation.human_params import AnnotationFile, HumanParams
-from specc.annotation.labels import ColumnLabeler, write_column
+from specc.annotation.labels import ColumnLabeler, label_counts, write_column
 from specc.components import StepResult
 from specc.errors import SpeccError
 
@@ -59,6 +59,16 @@ class HumanRound(ColumnLabeler):
         named += [path for path in (p.gold.path if p.gold else None, p.guidelines) if path is not None]
         return [path for path in (self.context.path(n) for n in named) if path.is_file()]
 
+    def sha256(self, name: str) -> str:
+        """SHA-256 of a file the round reads: its pin from the plan (hashed when the build began), else hashed now."""
+        path = self.context.path(name)
+        for pin in self.context.pins.get("files", ()):
+            if self.context.path(pin["path"]) == path:
+                return pin["sha256"]
+        from specc.pins import sha256_file
+
+        return sha256_file(path)
+
     # --- reading --------------------------------------------------------------------------------
 
     def read(self, entry: AnnotationFile) -> tuple["Annotations", list["Problem"]]:
@@ -98,7 +108,6 @@ class HumanRound(ColumnLabeler):
                                                                  list[dict[str, Any]]]:
         """Every file of the round merged (an annotator in several files is one person), with problems per file."""
         from specc.annotation.readers import merge_annotations
-        from specc.pins import sha256_file
 
         parts, problems, files = [], [], []
         for entry in entries:
@@ -107,7 +116,7 @@ class HumanRound(ColumnLabeler):
             parts.append((entry.path, a))
             problems += [(entry.path, problem) for problem in found]
             files.append({"path": entry.path, "format": entry.format,
-                          "sha256": sha256_file(self.context.path(entry.path)),
+                          "sha256": self.sha256(entry.path),
                           "items": len(a.items), "annotators": len(a.annotators),
                           "annotations": int(a.annotations_per_item().sum())})
         merged, duplicates = merge_annotations(parts)
@@ -170,7 +179,7 @@ class HumanRound(ColumnLabeler):
         """The agreement report (every metric with its bootstrap interval), checked against the gate."""
         import numpy as np
 
-        from specc.annotation.agreement import METRICS, agreement_report
+        from specc.annotation.agreement import METRICS, agreement_report, value_text
         from specc.annotation.table import Annotations
 
         p = self.params
@@ -203,9 +212,9 @@ class HumanRound(ColumnLabeler):
         if not passed:
             name = METRICS[gate.key]
             measured_text = ("is undefined (every annotation has the same label, or no item has two annotations)"
-                             if value is None else f"is {value:.3f} ({p.confidence:.0%} CI {_num(low)} to "
-                             f"{_num(high)}, {p.resamples:,} bootstrap resamples of {report['items']:,} items)")
-            others = ", ".join(f"{METRICS[k]} {_num(report[k])}" for k in report["ci"] if k != gate.key)
+                             if value is None else f"is {value:.3f} ({p.confidence:.0%} CI {value_text(low)} to "
+                             f"{value_text(high)}, {p.resamples:,} bootstrap resamples of {report['items']:,} items)")
+            others = ", ".join(f"{METRICS[k]} {value_text(report[k])}" for k in report["ci"] if k != gate.key)
             raise self.fail(f"agreement below the minimum: {name} {measured_text}, but `agreement.min` of step "
                             f"'{self.context.step_id}' is {gate.min} (metric {gate.metric}); the round has "
                             f"{report['annotators']} annotators and {report['annotations']:,} annotations ({others}); "
@@ -279,15 +288,12 @@ class HumanRound(ColumnLabeler):
         tied = {item for item, tie in zip(a.items, ties) if tie and labels[item] is None}
         result = self.labelled(table, keys, labels, tied, awaiting, shares, drop_unannotated=not missing)
         kept_labels = self.column(result.table, p.column).fill_null(-1).to_numpy()
-        info["by_label"] = {name: int((kept_labels == i).sum()) for i, name in enumerate(p.labels)}
+        info["by_label"] = label_counts(kept_labels, p.labels)
         info["problems"] = _problem_summary(problems)
         if p.audit is not None:
             info["audit"] = self.audit(result.table, kept_labels)
         if p.guidelines is not None:
-            from specc.pins import sha256_file
-
-            info["guidelines"] = {"path": p.guidelines, "sha256": sha256_file(self.context.path(p.guidelines)),
-                                  "url": p.guidelines_url}
+            info["guidelines"] = {"path": p.guidelines, "sha256": self.sha256(p.guidelines), "url": p.guidelines_url}
         result.info = info
         return result
 
@@ -390,7 +396,8 @@ class HumanRound(ColumnLabeler):
 
     def audit(self, table: "pa.Table", labels: "np.ndarray") -> dict[str, Any]:
         """Write the audit sample of labelled rows; the estimated accuracy once verdicts exist."""
-        from specc.annotation.audit import audit_report, csv_text, read_verdicts, sample_rows, write_atomic
+        from specc.annotation.audit import audit_report, read_verdicts, sample_rows
+        from specc.annotation.readers import write_csv
 
         p = self.params
         audit = p.audit
@@ -404,7 +411,7 @@ class HumanRound(ColumnLabeler):
                 continue
             sampled.append(keys[n])
             lines.append([keys[n], p.labels[labels[n]], *(values[n] for values in shown), ""])
-        write_atomic(self.context.path(audit.sample), csv_text([p.key, p.column, *audit.columns, "verdict"], lines))
+        write_csv(self.context.path(audit.sample), [p.key, p.column, *audit.columns, "verdict"], lines)
         verdicts = None
         if audit.verdicts is not None and self.context.path(audit.verdicts).is_file():
             verdicts = read_verdicts(self.context.path(audit.verdicts), audit.verdicts, p.key)
@@ -412,14 +419,9 @@ class HumanRound(ColumnLabeler):
                 **audit_report(sampled, verdicts, audit.confidence)}
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 def _problem_summary(problems: list[tuple[str, "Problem"]]) -> dict[str, Any]:
     """Problems counted by kind, with the first few in words."""
-    counts: dict[str, int] = {}
-    for _, problem in problems:
-        counts[problem.kind] = counts.get(problem.kind, 0) + 1
-    return {"count": dict(sorted(counts.items())),
+    from specc.annotation.readers import count_kinds
+
+    return {"count": count_kinds(problem for _, problem in problems),
             "examples": [problem.message(where) for where, problem in problems[:EXAMPLES]]}

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from specc.annotation.agreement import metric_key
 from specc.annotation.audit import AuditParams, PendingPath
 from specc.annotation.labels import LabelNames
 from specc.components import Params
@@ -72,8 +73,7 @@ class AgreementGate(Params):
     @property
     def key(self) -> str:
         """The metric's key in the agreement report."""
-        key = self.metric.replace("-", "_")
-        return f"{key}_{self.level}" if self.level != "nominal" else key
+        return metric_key(self.metric, self.level)
 
 
 class ItemAgreement(Params):

@@ -9,9 +9,10 @@ from pydantic import AfterValidator, Field
 from specc.components import Annotator
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
-__all__ = ["ColumnLabeler", "LabelNames", "check_label_names", "write_column"]
+__all__ = ["ColumnLabeler", "LabelNames", "check_label_names", "label_counts", "write_column"]
 
 
 def check_label_names(names: list[str]) -> list[str]:
@@ -36,6 +37,14 @@ def write_column(table: "pa.Table", name: str, values: "pa.Array") -> "pa.Table"
     if name in table.column_names:
         return table.set_column(table.column_names.index(name), name, values)
     return table.append_column(name, values)
+
+
+def label_counts(ids: "np.ndarray", names: list[str]) -> dict[str, int]:
+    """Rows per label name, in the order of `names`, from label ids (negative: no label)."""
+    import numpy as np
+
+    counts = np.bincount(ids[ids >= 0], minlength=len(names))
+    return {name: int(n) for name, n in zip(names, counts)}
 
 
 class ColumnLabeler(Annotator):

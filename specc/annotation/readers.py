@@ -39,6 +39,14 @@ class Problem:
         return f"{where}: warning: {self.kind}: {self.detail}"
 
 
+def count_kinds(problems: Iterable[Problem]) -> dict[str, int]:
+    """How many problems there are of each kind, by kind name."""
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem.kind] = counts.get(problem.kind, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def read_annotations(path: Path | str, format: str, *, item: str | None = None,
                      annotator: str | Sequence[str] | None = None, label: str | None = None,
                      from_name: str | None = None,
@@ -349,9 +357,17 @@ def write_annotation_csv(rows: Iterable[Mapping[str, Any]], path: Path | str, te
     """
     path = Path(path)
     table = _columns(rows, [key, text_column, *extra], path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow([key, text_column, *extra, *annotators])
-        writer.writerows([*values, *([""] * len(annotators))] for values in table)
+    write_csv(path, [key, text_column, *extra, *annotators], [[*values, *([""] * len(annotators))] for values in table])
     return len(table)
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Write a CSV (`\\n` line ends, None as an empty cell) through a temporary file beside `path`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.writing")
+    scratch.write_text(out.getvalue(), encoding="utf-8", newline="")
+    scratch.replace(path)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from specc.annotation.labels import ColumnLabeler, LabelNames, write_column
+from specc.annotation.labels import ColumnLabeler, LabelNames, label_counts, write_column
 from specc.spec.diagnose import did_you_mean
 from specc.builtins.clean import re2_syntax
 from specc.components import Params, StepResult
@@ -194,7 +194,7 @@ class RuleLabeler(ColumnLabeler):
         info = {"rows": table.num_rows, **rule_analysis(fires, rule_labels, p.rule_names()),
                 "ties": int((ties & open_rows).sum()), "labelled": int(set_here.sum()),
                 "unlabeled": int(labels.null_count),
-                "by_label": {name: int((chosen[set_here] == i).sum()) for i, name in enumerate(p.labels)}}
+                "by_label": label_counts(chosen[set_here], p.labels)}
         table = write_column(table, p.column, labels)
         if p.unlabeled == "drop":
             result = self.keep(table, labels.is_valid(), "unlabeled")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 ROLES = ("system", "user", "assistant")
 SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
-KNOWN_ROLES = {"system": "system", "user": "user", "assistant": "assistant", "human": "user", "gpt": "assistant"}
+KNOWN_ROLES = {**{role: role for role in ROLES}, **{name: role for role, name in SHAREGPT_ROLES.items()}}
 BITS_PER_ROLE = 16
 
 
@@ -152,10 +152,7 @@ class Chat(_Templated):
     roles = ROLES
     output_column: ClassVar[str] = "messages"
     keys: ClassVar[tuple[str, str]] = ("role", "content")
-
-    def role_name(self, role: str) -> str:
-        """How this layout writes a role."""
-        return role
+    role_names: ClassVar[dict[str, str]] = {role: role for role in ROLES}  # how this layout writes each role
 
     def format(self, table: "pa.Table") -> "pa.Table":
         """One conversation per row."""
@@ -169,7 +166,7 @@ class Chat(_Templated):
             conversations = [[(role, texts[role][i]) for role in ROLES if role in texts]
                              for i in range(table.num_rows)]
         turn = pa.struct([(role_key, pa.string()), (content_key, pa.string())])
-        values = [[{role_key: self.role_name(r), content_key: c} for r, c in turns] for turns in conversations]
+        values = [[{role_key: self.role_names[r], content_key: c} for r, c in turns] for turns in conversations]
         return pa.table({self.output_column: pa.array(values, pa.list_(turn)), "_id": table.column("_id")})
 
     def passed_through(self, table: "pa.Table") -> list[list[tuple[str, str]]]:
@@ -201,10 +198,11 @@ class Chat(_Templated):
         return column
 
     def llama_factory(self) -> dict[str, Any]:
-        """OpenAI-style messages, which LLaMA-Factory reads as sharegpt with role/content tags."""
-        return {"formatting": "sharegpt", "columns": {"messages": "messages"},
-                "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                         "assistant_tag": "assistant", "system_tag": "system"}}
+        """LLaMA-Factory's sharegpt layout, tagged with this layout's keys and role names."""
+        role_key, content_key = self.keys
+        return {"formatting": "sharegpt", "columns": {"messages": self.output_column},
+                "tags": {"role_tag": role_key, "content_tag": content_key,
+                         **{f"{role}_tag": self.role_names[role] for role in ("user", "assistant", "system")}}}
 
 
 class Conversation:
@@ -252,16 +250,7 @@ class ShareGPT(Chat):
     name = "sharegpt"
     output_column = "conversations"
     keys = ("from", "value")
-
-    def role_name(self, role: str) -> str:
-        """system, human or gpt."""
-        return SHAREGPT_ROLES[role]
-
-    def llama_factory(self) -> dict[str, Any]:
-        """LLaMA-Factory's own sharegpt layout."""
-        return {"formatting": "sharegpt", "columns": {"messages": "conversations"},
-                "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human",
-                         "assistant_tag": "gpt", "system_tag": "system"}}
+    role_names = SHAREGPT_ROLES
 
 
 class PromptCompletionParams(_Strip):

@@ -97,9 +97,8 @@ class HubSource(Source):
         commit = commit or self.repo.resolve()
         folder = self.snapshot(commit)
         data, metadata = self.data_files(folder, commit)
-        files = [self.repo.file_pin(folder, name) for name in sorted(set(data) | set(metadata))]
-        return {"repo": p.path, "requested": p.revision, "revision": commit, "config": p.config,
-                "split": p.hub_split, "data_files": p.data_files, "files": files}
+        return {**self.repo.pins(commit, folder, set(data) | set(metadata)), "config": p.config, "split": p.hub_split,
+                "data_files": p.data_files}
 
     # --- the snapshot ----------------------------------------------------------------------------
 
@@ -191,7 +190,7 @@ class HubSource(Source):
         pins = self.context.pins if self.context.pins.get("revision") else self.pin(None)
         commit = pins["revision"]
         folder = self.snapshot(commit)
-        self.repo.verify(folder, list(pins.get("files", [])), commit)
+        self.repo.verify(folder, pins)
         p = self.params
         with self._datasets() as cache:
             builder = self.builder(folder, commit, cache)

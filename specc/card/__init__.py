@@ -65,17 +65,14 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
     from huggingface_hub import DatasetCardData
 
     from specc.card.hub_metadata import size_category
-
-    from specc.output import classification_view
-    from specc.selfcheck import configurations as configurations_of
+    from specc.output import data_views
+    from specc.selfcheck import configurations
 
     infos, configs = {}, {}
-    for view in (stats, classification_view(stats)):  # the formatted rows, and those before formatting if kept
-        if view is None:
-            continue
+    for view in data_views(stats):  # the formatted rows, and those before formatting if kept
         features = datasets.Features.from_dict(view["features"])
         outputs = {out["split"]: out for out in view["outputs"]}
-        for name, parts in configurations_of(view).items():
+        for name, parts in configurations(view).items():
             splits = datasets.SplitDict(dataset_name=spec.name)
             for split, members in parts.items():
                 splits.add(datasets.SplitInfo(split, num_bytes=sum(outputs[m]["num_bytes"] for m in members),
@@ -250,7 +247,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
     from specc.licenses import license_report
     from specc.lock import read_lock
-    from specc.output import used_plugins, json_text
+    from specc.output import json_text, used_plugins
     from specc.plugins import get_registry
     from specc.selfcheck import check_output
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
-from specc.card.plots import DPI, escape_text, plot_file_name, render_figure, short_name, plot_style
+from specc.card.plots import escape_text, plot_file_name, png_figure, short_name
 
 MAX_ANNOTATED = 20  # more classes than this: cells are coloured, not numbered
 
@@ -15,7 +14,6 @@ def confusion_plot(folder: Path, step_id: str, split: str, names: list[str],
                    matrix: list[list[int]]) -> dict[str, Any]:
     """A heat map of true (rows) against predicted (columns) classes, each row scaled to its share."""
     import numpy as np
-    from matplotlib.figure import Figure
 
     counts = np.asarray(matrix, dtype=np.int64)
     totals = counts.sum(axis=1, keepdims=True)
@@ -23,8 +21,8 @@ def confusion_plot(folder: Path, step_id: str, split: str, names: list[str],
     k = len(names)
     side = min(max(4.8, 1.6 + 0.4 * k), 16.0)
     labels = [escape_text(short_name(n)) for n in names]
-    with plot_style():
-        figure = Figure(figsize=(side + 1.2, side), dpi=DPI, layout="constrained")
+    path = plot_file_name("confusion", f"{step_id}-{split}")
+    with png_figure(folder / path, figsize=(side + 1.2, side), layout="constrained") as figure:
         axes = figure.add_subplot()
         image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
         figure.colorbar(image, ax=axes, label="share of the true class's rows")
@@ -39,10 +37,6 @@ def confusion_plot(folder: Path, step_id: str, split: str, names: list[str],
                               color="white" if shares[i, j] > 0.5 else "black")
         title = f"Confusion matrix of {step_id} on {split}"
         axes.set_title(escape_text(title))
-        path = plot_file_name("confusion", f"{step_id}-{split}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")      # missing glyphs for non-Latin names
-            render_figure(figure, folder / path)
     cells = "; ".join(f"true {names[i]}: " + ", ".join(f"{names[j]} {int(counts[i, j]):,}" for j in range(k))
                       for i in range(k))
     return {"path": path, "title": title, "kind": "confusion", "split": split,

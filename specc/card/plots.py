@@ -11,12 +11,14 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
+    from matplotlib.figure import Figure
 
 PLOTS_DIR = "plots"
 DPI = 100
@@ -28,6 +30,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def plot_file_name(kind: str, column: str) -> str:
+    """A plot's path relative to the output folder: `plots/<kind>-<column, safe for file names>.png`."""
     return f"{PLOTS_DIR}/{kind}-{_SAFE.sub('_', column).strip('_') or 'column'}.png"
 
 
@@ -37,26 +40,28 @@ def escape_text(text: str) -> str:
 
 
 def short_name(name: str) -> str:
+    """A class name cut to MAX_NAME characters for an axis."""
     return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
 
 
-def render_figure(figure: Any, path: Path) -> None:
-    """Save a figure as PNG with no version or date in its metadata."""
+@contextmanager
+def png_figure(path: Path, **options: Any) -> Iterator["Figure"]:
+    """A Figure(**options) in matplotlib's default style, saved to `path` as PNG when the block ends."""
+    import matplotlib
+    from matplotlib.figure import Figure  # before the backend: the order the executor preloads them in
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    FigureCanvasAgg(figure)
+    defaults = {k: v for k, v in matplotlib.rcParamsDefault.items() if k not in ("backend", "interactive")}
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    with matplotlib.rc_context(rc=defaults):
+        figure = Figure(dpi=DPI, **options)
+        yield figure
+        FigureCanvasAgg(figure)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # missing glyphs for non-Latin names
+            figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue())
-
-
-def plot_style() -> Any:
-    """matplotlib's default style for the duration of a plot, ignoring the user's matplotlibrc."""
-    import matplotlib
-
-    defaults = {k: v for k, v in matplotlib.rcParamsDefault.items() if k not in ("backend", "interactive")}
-    return matplotlib.rc_context(rc=defaults)
 
 
 def row_chars(array: "pa.Array") -> "np.ndarray":
@@ -102,22 +107,9 @@ def text_columns(schema: "pa.Schema") -> list[str]:
     return [f.name for f in schema if not f.name.startswith("_") and _has_text(f.type)]
 
 
-def _split_tables(folder: Path, stats: dict[str, Any], table: "pa.Table | None",
-                  columns: list[str] | None) -> dict[str, "pa.Table"]:
-    """Each output split's rows: from `table` (with `_split`) when given, else read back from the folder."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    splits = [out["split"] for out in stats["outputs"]]
-    if table is not None:
-        return {s: table.filter(pc.equal(table.column("_split"), s)) for s in splits}
-    return {out["split"]: pq.read_table(folder / out["path"], columns=columns) for out in stats["outputs"]}
-
-
 def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, dict[str, int]]) -> dict[str, Any]:
     """Grouped bars: the share of each class in each split (class names on the axis)."""
     import numpy as np
-    from matplotlib.figure import Figure
 
     splits = list(counts)
     totals = {s: sum(counts[s].values()) for s in splits}
@@ -133,8 +125,8 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
     labels = [escape_text(short_name(str(c))) for c in shown]
     horizontal = len(shown) > VERTICAL_CLASSES         # many classes: one row each, names readable
     size = (6.4, min(max(4.8, 1.4 + len(shown) * (0.1 + 0.1 * len(splits))), 40.0)) if horizontal else (6.4, 4.8)
-    with plot_style():
-        figure = Figure(figsize=size, dpi=DPI, layout="constrained")
+    path = plot_file_name("labels", column)
+    with png_figure(folder / path, figsize=size, layout="constrained") as figure:
         axes = figure.add_subplot()
         for i, split in enumerate(splits):
             share = [100.0 * counts[split].get(c, 0) / totals[split] if totals[split] else 0.0 for c in shown]
@@ -157,10 +149,6 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
         axes.set_title(escape_text(title))
         figure.legend(loc="outside lower center", ncols=min(len(splits), 4) or 1, fontsize="small")
         axes.grid(axis="x" if horizontal else "y", alpha=0.3)
-        path = plot_file_name("labels", column)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")      # missing glyphs for non-Latin names
-            render_figure(figure, folder / path)
     summary = "; ".join(f"{s}: " + ", ".join(f"{c} {counts[s].get(c, 0):,}" for c in shown) for s in splits)
     return {"path": path, "title": title, "kind": "labels", "column": column,
             "alt": f"Grouped bar chart of the share of each class of {column} in each split. Rows per class: "
@@ -170,8 +158,6 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
 def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> dict[str, Any]:
     """One histogram of characters per row for each split, on shared bins."""
     import numpy as np
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     splits = list(lengths)
     everything = np.concatenate([v for v in lengths.values()]) if splits else np.zeros(0)
@@ -180,10 +166,14 @@ def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> 
     edges = low - 0.5 + width * np.arange(-(-(high - low + 1) // width) + 1)
     panels = max(1, len(splits))
     height = 1.4 + 1.6 * panels
-    with plot_style():
+    path = plot_file_name("length", column)
+    with png_figure(folder / path, figsize=(6.4, height)) as figure:
+        # only once matplotlib itself is loaded: a thread of the executor may be importing it meanwhile,
+        # and matplotlib.ticker imported first would meet it half done (an import cycle across threads)
+        from matplotlib.ticker import MaxNLocator
+
         # fixed margins (in inches) rather than a layout engine: the tick labels here are short,
         # and constrained layout would cost more than the drawing itself
-        figure = Figure(figsize=(6.4, height), dpi=DPI)
         figure.subplots_adjust(left=0.8 / 6.4, right=1 - 0.2 / 6.4, top=1 - 0.75 / height,
                                bottom=0.6 / height, hspace=0.55)
         axes_list = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
@@ -199,8 +189,6 @@ def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> 
         axes_list[-1].set_xlabel("characters per row")
         title = f"Length of {column} per split"
         figure.suptitle(escape_text(title))
-        path = plot_file_name("length", column)
-        render_figure(figure, folder / path)
     described = "; ".join(
         f"{s}: min {int(v.min()):,}, median {int(np.median(v)):,}, max {int(v.max()):,}" if v.size else f"{s}: no rows"
         for s, v in lengths.items())
@@ -208,15 +196,17 @@ def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> 
             "alt": f"Histograms of the number of characters of {column} per row, one per split. {described}."}
 
 
-def write_plots(folder: Path, stats: dict[str, Any], table: "pa.Table | None" = None) -> list[dict[str, Any]]:
+def write_plots(folder: Path, stats: dict[str, Any],
+                parts: "dict[str, pa.Table] | None" = None) -> list[dict[str, Any]]:
     """Write the card's plots into `folder/plots/`; returns one entry per plot for the card to link.
 
-    `stats` is the build's statistics (outputs, split counts by label, features). `table` is
-    the final table with its `_split` column; without it the text columns are read back from the
-    Parquet files in `folder`. Each entry has `path` (relative to `folder`), `title`, `alt`,
-    `kind` ("labels" or "length") and `column`.
+    `stats` is the build's statistics (outputs, split counts by label, features). `parts` are the
+    rows of each output split (`specc.output.split_parts`); without them the text columns are read
+    back from the Parquet files in `folder`. Each entry has `path` (relative to `folder`), `title`,
+    `alt`, `kind` ("labels" or "length") and `column`.
     """
     import datasets
+    import pyarrow.parquet as pq
 
     folder = Path(folder)
     features = datasets.Features.from_dict(stats["features"])
@@ -230,7 +220,8 @@ def write_plots(folder: Path, stats: dict[str, Any], table: "pa.Table | None" = 
             entries.append(label_plot(folder, column, list(feature.names), counts))
     columns = text_columns(schema)
     if columns:
-        tables = _split_tables(folder, stats, table, columns)
+        tables = parts if parts is not None else {
+            out["split"]: pq.read_table(folder / out["path"], columns=columns) for out in stats["outputs"]}
         for column in sorted(columns):
             lengths = {s: row_chars(tables[s].column(column).combine_chunks()) for s in splits}
             entries.append(length_plot(folder, column, lengths))

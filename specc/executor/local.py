@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import multiprocessing
 import shutil
@@ -21,26 +22,27 @@ from specc.errors import DataError, SpeccError
 from specc.executor import RECORD_FILE, BuildOptions, BuildResult, build_record
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, write_batches
 from specc.executor.tables import (
-    annotated_label_names, augment_batches, augment_inputs, augment_rows, check_split_names, fitting_rows,
+    account, annotated_label_names, augment_batches, augment_inputs, augment_rows, check_split_names, fitting_rows,
     format_rows, load_fitted, merge_info, new_step_stats, run_row_steps, run_step, source_batches, value_counts,
 )
 from specc.leakage import NearParams, check_leakage, leakage_report
-from specc.output import order_splits, publish, recover, staging_dir, write_json, write_outputs
+from specc.output import json_text, order_splits, publish, recover, staging_dir, write_json, write_outputs
+from specc.tokens import apply_budget
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-_WORKER_GROUPS: list[list[Component]] = []
+# Worker groups: the components that run one unit's batches, by the id of the unit's first step.
+Groups = dict[str, list[Component]]
+# A task: what runs one batch on the components of a group, (the rows, their statistics) back.
+Task = Callable[[list[Component], Any], tuple["pa.Table", Any]]
+
+_WORKER_GROUPS: Groups = {}
 
 
-def init_worker(groups: list[list[Component]]) -> None:
-    """Give this process the components the tasks below run (a pool calls it once in each worker)."""
-    _WORKER_GROUPS[:] = groups
-
-
-def _start_worker(groups: list[list[Component]]) -> None:
-    init_worker(groups)
-    for component in (c for group in groups for c in group):
+def _start_worker(groups: Groups) -> None:
+    _WORKER_GROUPS.update(groups)
+    for component in (c for group in groups.values() for c in group):
         if isinstance(component, Augmenter):
             component.warm_up()
 
@@ -49,45 +51,47 @@ def _started() -> None:
     """A task that only makes a worker start."""
 
 
-def _row_task(group: int, batch: "pa.RecordBatch") -> tuple["pa.Table", list[dict[str, Any]]]:
-    return run_row_steps(_WORKER_GROUPS[group], batch)  # type: ignore[arg-type]
+def _in_worker(task: Task, group: str, batch: Any) -> tuple["pa.Table", Any]:
+    return task(_WORKER_GROUPS[group], batch)
 
 
-def _augment_task(group: int, batch: "pa.Table", fitted: str | None) -> tuple["pa.Table", dict[str, Any]]:
-    augmenter = _WORKER_GROUPS[group][0]
+def _augment_task(components: list[Component], batch: "pa.Table",
+                  fitted: str | None) -> tuple["pa.Table", dict[str, Any]]:
+    """Task: one batch of `augment_inputs` augmented, after loading the state `fit` wrote to `fitted`."""
+    augmenter = components[0]
     if fitted is not None:
         load_fitted(augmenter, fitted)  # type: ignore[arg-type]
     return augment_rows(augmenter, batch)  # type: ignore[arg-type]
 
 
-def _format_task(group: int, batch: "pa.RecordBatch",
-                 label_names: dict[str, list[str]]) -> tuple["pa.Table", list[dict[str, Any]]]:
-    return format_rows(_WORKER_GROUPS[group][0], batch, label_names), []  # type: ignore[arg-type]
+def _format_task(components: list[Component], batch: "pa.RecordBatch",
+                 label_names: dict[str, list[str]]) -> tuple["pa.Table", None]:
+    """Task: one batch formatted (no statistics)."""
+    return format_rows(components[0], batch, label_names), None  # type: ignore[arg-type]
 
 
 class _Pool:
     """Ordered parallel map over batches with a bounded number in flight; workers start on first use, or at
     once when they have augmenters to warm up."""
 
-    def __init__(self, num_proc: int, groups: list[list[Component]]):
+    def __init__(self, num_proc: int, groups: Groups):
         self.num_proc = num_proc
         self.groups = groups
         self.pool: ProcessPoolExecutor | None = None
         self.window = 2 * num_proc
-        if num_proc > 1 and any(isinstance(c, Augmenter) for group in groups for c in group):
+        if num_proc > 1 and any(isinstance(c, Augmenter) for group in groups.values() for c in group):
             self.start()  # the workers import what the augmenters need while the earlier stages run
 
-    def map(self, task: Callable, group: int, batches: Iterable[Any]) -> Iterator[Any]:
-        """Results of `task(group, batch)` in input order."""
+    def map(self, task: Task, group: str, batches: Iterable[Any]) -> Iterator[tuple["pa.Table", Any]]:
+        """Results of `task(components of group, batch)` in input order."""
         if self.num_proc == 1:
-            init_worker(self.groups)
-            yield from (task(group, b) for b in batches)
+            yield from (task(self.groups[group], b) for b in batches)
             return
         self.start()
         assert self.pool is not None
         pending: list[Future] = []
         for batch in batches:
-            pending.append(self.pool.submit(task, group, batch))
+            pending.append(self.pool.submit(_in_worker, task, group, batch))
             if len(pending) >= self.window:
                 yield pending.pop(0).result()
         for future in pending:
@@ -109,21 +113,6 @@ class _Pool:
         """Stop the workers."""
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
-
-
-def _merge(total: dict[str, Any], part: dict[str, Any]) -> None:
-    total["rows_in"] += part["rows_in"]
-    total["rows_out"] += part["rows_out"]
-    for reason, n in part["dropped"].items():
-        total["dropped"][reason] = total["dropped"].get(reason, 0) + n
-    for name, bucket in part["by_source"].items():
-        mine = total["by_source"].setdefault(name, {"rows_in": 0, "rows_out": 0, "dropped": {}})
-        mine["rows_in"] += bucket["rows_in"]
-        mine["rows_out"] += bucket["rows_out"]
-        for reason, n in bucket["dropped"].items():
-            mine["dropped"][reason] = mine["dropped"].get(reason, 0) + n
-    if "info" in part:
-        merge_info(total.setdefault("info", {}), part["info"])
 
 
 def _step_record(step: PlanStep, stats: dict[str, Any]) -> dict[str, Any]:
@@ -175,9 +164,11 @@ class _Run:
                              "seconds": round(time.perf_counter() - started, 3)})
         return entry
 
-    def advance(self, entry: Entry) -> None:
-        """Make a unit's output the input of the next."""
+    def advance(self, steps: list[PlanStep], compute: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+        """The `unit` of `steps`, made the input of the next unit; returns its meta."""
+        entry = self.unit(steps, compute)
         self.paths, self.schema, self.input_digest = [entry.data], read_schema(entry.data), entry.digest
+        return entry.meta
 
     def store(self, path: Path, tables: Iterable["pa.Table"]) -> int:
         """Write a unit's output; its schema is that of the first table (or the input's if none)."""
@@ -229,7 +220,7 @@ class _Run:
         self.input_digest = fingerprint({"sources": [e.digest for e in entries]})
         return sources, {column: names for column, (_, names) in sorted(labels.items())}
 
-    def run_steps(self, steps: list[PlanStep], group_ids: dict[str, int]) -> list[dict[str, Any]]:
+    def run_steps(self, steps: list[PlanStep]) -> list[dict[str, Any]]:
         records = []
         for group in _groups(steps):
 
@@ -237,12 +228,12 @@ class _Run:
                 totals = [new_step_stats() for _ in group]
                 self.options.report(f"running {', '.join(s.id for s in group)}")
                 if group[0].component.cls.scope == "row":  # type: ignore[union-attr]
-                    results = self.pool.map(_row_task, group_ids[group[0].id], iter_batches(self.paths, self.schema))
+                    results = self.pool.map(run_row_steps, group[0].id, iter_batches(self.paths, self.schema))
 
                     def kept(results: Iterator[Any] = results) -> Iterator["pa.Table"]:
                         for table, parts in results:
                             for total, part in zip(totals, parts):
-                                _merge(total, part)
+                                merge_info(total, part)
                             yield table
 
                     rows = self.store(path, kept())
@@ -252,9 +243,7 @@ class _Run:
                     rows = self.store(path, [table])
                 return {"rows": rows, "records": [_step_record(s, t) for s, t in zip(group, totals)]}
 
-            entry = self.unit(group, compute)
-            self.advance(entry)
-            records.extend(entry.meta["records"])
+            records.extend(self.advance(group, compute)["records"])
         return records
 
     def split(self) -> tuple[dict[str, Any], list[str]]:
@@ -288,14 +277,11 @@ class _Run:
                 check_leakage(info["leakage"], limits)
             return {"rows": self.store(path, [table]), "info": info, "order": order}
 
-        entry = self.unit(steps or [_NO_SPLIT], compute)
-        self.advance(entry)
-        return entry.meta["info"], entry.meta["order"]
+        meta = self.advance(steps or [_NO_SPLIT], compute)
+        return meta["info"], meta["order"]
 
-    def augment(self, group_ids: dict[str, int]) -> list[dict[str, Any]]:
+    def augment(self) -> list[dict[str, Any]]:
         """Each augment step: fit once here, then the chosen rows through the workers in batches."""
-        import hashlib
-
         import pyarrow as pa
 
         records = []
@@ -316,22 +302,20 @@ class _Run:
                     info["fitted"] = {"sha256": hashlib.sha256(state).hexdigest(), "bytes": len(state)}
                 task = partial(_augment_task, fitted=str(fitted) if fitted else None)
                 made = []
-                for rows, part in self.pool.map(task, group_ids[step.id], augment_batches(inputs, copies)):
+                for rows, part in self.pool.map(task, step.id, augment_batches(inputs, copies)):
                     made.append(rows)
                     info["unchanged"] += part["unchanged"]
                     if "example" not in info and part["example"] is not None:
                         info["example"] = part["example"]
                 combined = pa.concat_tables([table, *made], promote_options="permissive")
                 added = value_counts(pa.chunked_array([m.column("_split") for m in made], pa.string()))
-                record = {"id": step.id, "stage": "augment", "type": step.type,
-                          "params": step.fingerprinted_params(), "rows_in": table.num_rows,
-                          "rows_out": combined.num_rows, "dropped": {}, "added": dict(sorted(added.items())),
-                          "by_source": {}, "info": info, **({"pins": step.pins} if step.pins else {})}
+                record = _step_record(step, {
+                    "rows_in": table.num_rows, "rows_out": combined.num_rows, "dropped": {},
+                    "added": dict(sorted(added.items())), "by_source": {}, "info": info,
+                    **({"pins": step.pins} if step.pins else {})})
                 return {"rows": self.store(path, [combined]), "records": [record]}
 
-            entry = self.unit([step], compute)
-            self.advance(entry)
-            records.extend(entry.meta["records"])
+            records.extend(self.advance([step], compute)["records"])
         return records
 
     def with_labels(self, label_names: dict[str, list[str]]) -> None:
@@ -342,9 +326,8 @@ class _Run:
         """Each evaluator's scores on the current rows (which stay the input of the next stage)."""
         import pyarrow as pa
 
-        from specc.output import json_text
-
         results, input_digest = {}, self.input_digest
+        self.with_labels(label_names)
         for step in self.plan.stage("evaluate"):
 
             def compute(path: Path, step: PlanStep = step) -> dict[str, Any]:
@@ -358,30 +341,25 @@ class _Run:
                 return {"rows": write_batches(path, pa.schema([("result", pa.string())]),
                                               [pa.table({"result": [text]})]), "result": result}
 
-            self.input_digest = input_digest
-            self.with_labels(label_names)
             entry = self.unit([step], compute)
             results[step.id] = {"type": step.type, "params": step.fingerprinted_params(), **entry.meta["result"]}
         self.input_digest = input_digest
         return results
 
-    def format(self, group: int, label_names: dict[str, list[str]]) -> None:
+    def format(self, label_names: dict[str, list[str]]) -> None:
         step = self.plan.stage("format")[0]
 
         def compute(path: Path) -> dict[str, Any]:
             self.options.report(f"formatting ({step.type})")
             task = partial(_format_task, label_names=label_names)
-            tables = (t for t, _ in self.pool.map(task, group, iter_batches(self.paths, self.schema)))
+            tables = (t for t, _ in self.pool.map(task, step.id, iter_batches(self.paths, self.schema)))
             return {"rows": self.store(path, tables)}
 
         self.with_labels(label_names)
-        self.advance(self.unit([step], compute))
+        self.advance([step], compute)
 
     def tokens(self, split_order: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The token budget (`format.tokens`) over the formatted rows: its step record and `stats["tokens"]`."""
-        from specc.executor.tables import account
-        from specc.tokens import apply_budget
-
         step = self.plan.stage("tokens")[0]
 
         def compute(path: Path) -> dict[str, Any]:
@@ -393,9 +371,8 @@ class _Run:
             account(totals, table, kept, dropped)
             return {"rows": self.store(path, [kept]), "record": _step_record(step, totals), "tokens": tokens}
 
-        entry = self.unit([step], compute)
-        self.advance(entry)
-        return entry.meta["record"], entry.meta["tokens"]
+        meta = self.advance([step], compute)
+        return meta["record"], meta["tokens"]
 
 
 # The unit key of "no split stage": rows keep the split their source gave them.
@@ -424,11 +401,10 @@ def _keeps_classification(plan: Plan) -> bool:
     return any(getattr(s.params, "keep_classification", False) for s in plan.stage("format"))
 
 
-def run_local(plan: Plan, options: BuildOptions,
-              pool_factory: Callable[[int, list[list[Component]]], _Pool] = _Pool) -> BuildResult:
+def run_local(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], _Pool] = _Pool) -> BuildResult:
     """Build into a staging folder through the step cache, then move it into place.
 
-    `pool_factory(num_proc, worker_groups)` makes what runs the batches and global steps: worker
+    `pool_factory(num_proc, groups)` makes what runs the batches and global steps: worker
     processes here; a cluster executor passes its own (same `map`, `run_global`, `close`).
     """
     threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
@@ -436,26 +412,21 @@ def run_local(plan: Plan, options: BuildOptions,
     recover(output_dir)
     started = datetime.now(timezone.utc)
     row_steps = plan.stage("clean") + plan.stage("annotate")
-    groups = [g for g in _groups(row_steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
-    worker_groups = [[plan.instantiate(s) for s in g] for g in groups] + [
-        [plan.instantiate(s)] for s in plan.stage("format")]
-    group_ids = {g[0].id: i for i, g in enumerate(groups)}
-    for step in plan.stage("augment"):  # after format's group, whose index is len(groups)
-        group_ids[step.id] = len(worker_groups)
-        worker_groups.append([plan.instantiate(step)])
-    pool = pool_factory(options.num_proc, worker_groups)
+    batched = [g for g in _groups(row_steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
+    batched += [[s] for s in plan.stage("format") + plan.stage("augment")]
+    pool = pool_factory(options.num_proc, {g[0].id: [plan.instantiate(s) for s in g] for g in batched})
     staged = staging_dir(output_dir)
     try:
         run = _Run(plan, options, pool)
         sources, label_names = run.read_sources()
-        steps = run.run_steps(row_steps, group_ids)
+        steps = run.run_steps(row_steps)
         label_names = annotated_label_names([plan.instantiate(s) for s in plan.stage("annotate")], label_names)
         split_info, split_order = run.split()
-        steps += run.augment(group_ids)
+        steps += run.augment()
         evaluations = run.evaluate(label_names)
         unformatted = (run.paths, run.schema)
         if plan.stage("format"):
-            run.format(len(groups), label_names)
+            run.format(label_names)
         tokens = None
         if plan.stage("tokens"):
             record, tokens = run.tokens(split_order)

@@ -53,7 +53,7 @@ def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iter
                                 f"{', '.join(table.column_names)}; fix `columns:`")
             table = pa.table({out: table.column(col) for out, col in mapping.items()})
         table = encode_labels(name, table, source.label_names(), offset)
-        clash = [c for c in table.column_names if c in LINEAGE + ("_parent_id",)]
+        clash = [c for c in table.column_names if c in LINEAGE]
         if clash:
             raise DataError(name, None, None, f"column '{clash[0]}' is reserved for specc; rename it with `columns:`")
         rows = np.arange(table.num_rows, dtype=np.int64) if parents is None else parents
@@ -179,7 +179,8 @@ def run_step(step: Step, table: "pa.Table", stats: dict[str, Any]) -> "pa.Table"
 
 
 def merge_info(total: dict[str, Any], part: dict[str, Any]) -> None:
-    """Add a step's extra statistics of one batch to `total`: numbers add up, mappings merge, other values replace."""
+    """Add a step's statistics of one batch (or its `info`) to `total`: numbers add up, mappings merge, other
+    values replace."""
     for key, value in part.items():
         mine = total.get(key)
         if isinstance(value, dict) and isinstance(mine, dict):

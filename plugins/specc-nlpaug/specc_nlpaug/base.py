@@ -71,12 +71,14 @@ def seed_call(seed: int, with_torch: bool) -> None:
 class NlpaugAugmenter(specc.Augmenter):
     """An nlpaug augmenter called once per text of `columns`, with its random state set from `_seed`.
 
-    Subclasses say how to build the nlpaug object (`build`, run once per process, on first use);
-    parameters named like nlpaug's are passed through by `nlpaug_kwargs`.
+    Subclasses name nlpaug's class (`nlpaug_class`, in the first of `modules`) or say how to build the
+    nlpaug object (`build`, run once per process, on first use); parameters named like nlpaug's are
+    passed through by `nlpaug_kwargs`.
     """
 
     uses_torch: ClassVar[bool] = False
     modules: ClassVar[tuple[str, ...]] = ("nlpaug.augmenter.word",)  # what `build` imports
+    nlpaug_class: ClassVar[str | None] = None
     _nlpaug: Any = None
 
     def warm_up(self) -> None:
@@ -95,8 +97,12 @@ class NlpaugAugmenter(specc.Augmenter):
         return {k: v for k, v in self.params.model_dump().items() if k not in shared}
 
     def build(self) -> Any:
-        """A new nlpaug augmenter for these parameters."""
-        raise NotImplementedError
+        """A new nlpaug augmenter for these parameters: `nlpaug_class` over `nlpaug_kwargs()`."""
+        import importlib
+
+        if self.nlpaug_class is None:
+            raise NotImplementedError
+        return getattr(importlib.import_module(self.modules[0]), self.nlpaug_class)(**self.nlpaug_kwargs())
 
     def augment(self, table: "pa.Table") -> "pa.Table":
         """Each row's texts augmented under its own `_seed`; other columns copied."""

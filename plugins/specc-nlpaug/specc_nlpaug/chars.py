@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -27,12 +27,7 @@ class Keyboard(NlpaugAugmenter):
     name = "nlpaug.keyboard"
     modules = ("nlpaug.augmenter.char",)
     Params = KeyboardParams
-
-    def build(self) -> Any:
-        """nlpaug's KeyboardAug."""
-        import nlpaug.augmenter.char as nac
-
-        return nac.KeyboardAug(**self.nlpaug_kwargs())
+    nlpaug_class = "KeyboardAug"
 
 
 class OcrParams(CharParams):
@@ -48,12 +43,7 @@ class Ocr(NlpaugAugmenter):
     name = "nlpaug.ocr"
     modules = ("nlpaug.augmenter.char",)
     Params = OcrParams
-
-    def build(self) -> Any:
-        """nlpaug's OcrAug with its shipped English mapping."""
-        import nlpaug.augmenter.char as nac
-
-        return nac.OcrAug(**self.nlpaug_kwargs())
+    nlpaug_class = "OcrAug"
 
 
 class RandomCharParams(CharParams):
@@ -76,9 +66,4 @@ class RandomChar(NlpaugAugmenter):
     name = "nlpaug.random-char"
     modules = ("nlpaug.augmenter.char",)
     Params = RandomCharParams
-
-    def build(self) -> Any:
-        """nlpaug's RandomCharAug."""
-        import nlpaug.augmenter.char as nac
-
-        return nac.RandomCharAug(**self.nlpaug_kwargs())
+    nlpaug_class = "RandomCharAug"

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Mapping
+from typing import Annotated, Any, ClassVar, Literal, Mapping
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
 import specc
-from specc.hub_repo import check_repo_id, check_revision
+from specc.hub_repo import HubRepo, check_repo_id, check_revision
 from specc.quiet import quiet_transformers
 from specc_nlpaug.base import NlpaugAugmenter, NlpaugParams, WordParams
-
-if TYPE_CHECKING:
-    from specc.hub_repo import HubRepo
 
 # nlpaug's model types by the `model_type` of a model's config.json (it filters subwords by them)
 FILL_MASK_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "roberta", "xlm-roberta": "roberta",
@@ -45,50 +42,52 @@ class ModelAugmenter(NlpaugAugmenter):
 
     uses_torch = True
     modules = ("nlpaug.augmenter.word", "transformers.pipelines")
-    models: ClassVar[dict[str, str]] = {}  # pin key: (name field, revision field)
+    models: ClassVar[dict[str, str]] = {}  # model parameter (its pin key): its revision parameter
 
     def local(self, name: str) -> Path | None:
         """The model's folder when `name` is a folder beside the spec."""
         folder = self.context.path(name)
         return folder if folder.is_dir() else None
 
-    def hub(self, key: str) -> "HubRepo":
+    def hub(self, key: str) -> HubRepo:
         """Model `key` as a Hub repository at the revision the spec asks for."""
-        from specc.hub_repo import HubRepo
-
         return HubRepo(getattr(self.params, key), getattr(self.params, self.models[key]), "model", self.fail,
                        "specc lock --upgrade")
 
+    def commit(self, key: str, pins: Mapping[str, Any] | None) -> str:
+        """Hub model `key`'s commit: the one `pins` hold while it still applies, else the one its revision names."""
+        repo = self.hub(key)
+        return repo.pinned_commit((pins or {}).get("hub", {}).get(key, {})) or repo.resolve()
+
+    def files(self) -> list[Path]:
+        """Every file of the local model folders (Hub models are pinned by their commit)."""
+        folders = [self.local(getattr(self.params, key)) for key in self.models]
+        return [p for folder in folders if folder is not None for p in sorted(folder.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")]
+
     def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
         """SHA-256 of every file of local model folders; the commit of Hub models (kept from `locked`)."""
-        from specc.pins import file_pin
-
-        files, hub = [], {}
+        hub = {}
         for key in self.models:
-            folder = self.local(getattr(self.params, key))
-            if folder is not None:
-                files += [file_pin(p, self.context.spec_dir) for p in sorted(folder.rglob("*"))
-                          if p.is_file() and not p.name.startswith(".")]
-                continue
-            repo = self.hub(key)
-            commit = repo.pinned_commit((locked or {}).get("hub", {}).get(key, {})) or repo.resolve()
-            hub[key] = {"repo": repo.repo_id, "requested": repo.revision, "revision": commit}
-        return {**({"files": files} if files else {}), **({"hub": hub} if hub else {})}
+            if self.local(getattr(self.params, key)) is None:
+                repo = self.hub(key)
+                hub[key] = {"repo": repo.repo_id, "requested": repo.revision, "revision": self.commit(key, locked)}
+        return {**super().pin(locked), **({"hub": hub} if hub else {})}
 
     def folder(self, key: str) -> str:
         """Where model `key` is on disk: its folder, or its pinned commit in the Hub cache."""
         folder = self.local(getattr(self.params, key))
         if folder is not None:
             return str(folder)
-        repo = self.hub(key)
-        pinned = self.context.pins.get("hub", {}).get(key, {})
-        return str(repo.snapshot(repo.pinned_commit(pinned) or repo.resolve()))
+        return str(self.hub(key).snapshot(self.commit(key, self.context.pins)))
 
     def build(self) -> Any:
         """The nlpaug augmenter, quietly loaded with its own model (never one nlpaug cached for another step)."""
+        import importlib
+
         try:
-            import torch  # noqa: F401
-            import transformers  # noqa: F401
+            for module in ("torch", "transformers"):
+                importlib.import_module(module)
         except ImportError:
             raise self.fail("it needs torch and transformers: pip install 'specc-nlpaug[models]'") from None
         with quiet_transformers():

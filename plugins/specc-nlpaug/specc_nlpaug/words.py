@@ -30,12 +30,7 @@ class RandomWord(NlpaugAugmenter):
 
     name = "nlpaug.random-word"
     Params = RandomWordParams
-
-    def build(self) -> Any:
-        """nlpaug's RandomWordAug."""
-        import nlpaug.augmenter.word as naw
-
-        return naw.RandomWordAug(**self.nlpaug_kwargs())
+    nlpaug_class = "RandomWordAug"
 
 
 class SpellingParams(WordParams):
@@ -65,8 +60,8 @@ class Spelling(NlpaugAugmenter):
 
         from specc_nlpaug import isolated
 
-        path = str(self.files()[0]) if self.files() else os.path.join(
-            LibraryUtil.get_res_dir(), "word", "spelling", "spelling_en.txt")
+        own = self.files()
+        path = str(own[0]) if own else os.path.join(LibraryUtil.get_res_dir(), "word", "spelling", "spelling_en.txt")
         model = isolated.spelling_model(path, self.params.include_reverse)
         return isolated.SpellingAug(model, dict_path=path, **self.nlpaug_kwargs("dictionary"))
 
@@ -133,12 +128,7 @@ class Reserved(NlpaugAugmenter):
 
     name = "nlpaug.reserved"
     Params = ReservedParams
-
-    def build(self) -> Any:
-        """nlpaug's ReservedAug."""
-        import nlpaug.augmenter.word as naw
-
-        return naw.ReservedAug(**self.nlpaug_kwargs())
+    nlpaug_class = "ReservedAug"
 
 
 class SplitParams(WordParams):
@@ -152,12 +142,7 @@ class Split(NlpaugAugmenter):
 
     name = "nlpaug.split"
     Params = SplitParams
-
-    def build(self) -> Any:
-        """nlpaug's SplitAug."""
-        import nlpaug.augmenter.word as naw
-
-        return naw.SplitAug(**self.nlpaug_kwargs())
+    nlpaug_class = "SplitAug"
 
 
 class WordEmbeddingsParams(WordParams):

@@ -37,6 +37,15 @@ TEXTS = ["My order has not arrived yet, can you help?", "The page is blank in my
          "I paid twice. The refund never came! Where is my money? Please call me."]
 
 
+def spec_text(name: str, seed: int, ratios: dict[str, float], steps: list[str]) -> str:
+    """A spec reading rows.jsonl beside it, split at random by `ratios`, with these augment steps (YAML flow maps)."""
+    split = ", ".join(f"{split}: {share}" for split, share in ratios.items())
+    return (f"specc: 1\nname: {name}\ndescription: d\nlicense: mit\nseed: {seed}\n"
+            "sources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit}\n"
+            f"split: {{method: random, ratios: {{{split}}}}}\naugment:\n" + "".join(f"  - {step}\n" for step in steps)
+            + "card: {draft: true}\n")
+
+
 def augment(cls: type, table: pa.Table, spec_dir: Path = ROOT, seed: int = 11, step: str = "augment.x",
             pins: dict[str, Any] | None = None, **params: Any) -> tuple[pa.Table, dict[str, Any]]:
     """What the augment stage makes from `table` with one augmenter, in this process: new rows and counts."""

@@ -7,11 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from nlpaug_rows import spec_text
 
 import specc
 from specc.builder import build
@@ -27,8 +27,8 @@ def example(folder: Path) -> Path:
     return Path(shutil.copy(ROOT / "specs" / "augment.yaml", folder / "augment.yaml"))
 
 
-def split_rows(out: Path) -> dict[str, list[dict[str, object]]]:
-    return {split: pq.read_table(out / "data" / f"{split}-00000-of-00001.parquet").to_pylist() for split in SPLITS}
+def split_rows(out: Path, splits: tuple[str, ...] = SPLITS) -> dict[str, list[dict[str, object]]]:
+    return {split: pq.read_table(out / "data" / f"{split}-00000-of-00001.parquet").to_pylist() for split in splits}
 
 
 def test_example_spec_gives_the_same_bytes_on_one_or_two_processes_and_any_hash_seed(tmp_path: Path) -> None:
@@ -109,33 +109,18 @@ def test_each_mistake_in_augment_is_reported_at_its_line(tmp_path: Path) -> None
     assert len(lines) == 6
 
 
-SPEC = """\
-specc: 1
-name: small
-description: d
-license: mit
-seed: 3
-sources:
-  rows: {{type: jsonl, path: rows.jsonl, license: mit}}
-split: {{method: random, ratios: {{train: 0.5, test: 0.5}}}}
-augment:
-{augment}
-card: {{draft: true}}
-"""
-
-
-def small(folder: Path, augment: str) -> Path:
+def small(folder: Path, step: str) -> Path:
+    """small.yaml with one augment step over 20 rows, split half and half into train and test."""
     texts = [f"Please help me with order number {i}, it has not arrived yet" for i in range(20)]
     write(folder / "rows.jsonl", "".join(json.dumps({"text": t, "label": i % 2}) + "\n" for i, t in enumerate(texts)))
-    return write(folder / "small.yaml", SPEC.format(augment=textwrap.indent(augment, "  ")))
+    return write(folder / "small.yaml", spec_text("small", 3, {"train": 0.5, "test": 0.5}, [step]))
 
 
 def test_allow_eval_augments_test_rows_and_the_card_flags_it(tmp_path: Path) -> None:
-    spec = small(tmp_path, "- {type: nlpaug.keyboard, splits: [train, test], allow_eval: true, aug_word_p: 1.0}\n")
+    spec = small(tmp_path, "{type: nlpaug.keyboard, splits: [train, test], allow_eval: true, aug_word_p: 1.0}")
     stats = build(spec, cache_dir=tmp_path / "cache")
     assert stats["steps"][-1]["added"] == {"test": 10, "train": 10}
-    rows = {split: pq.read_table(tmp_path / "build" / "small" / "data" / f"{split}-00000-of-00001.parquet").to_pylist()
-            for split in ("train", "test")}
+    rows = split_rows(tmp_path / "build" / "small", ("train", "test"))
     for table in rows.values():
         originals = {row["_id"] for row in table if row["_origin_id"] is None}
         assert {row["_origin_id"] for row in table if row["_origin_id"]} == originals
@@ -144,15 +129,15 @@ def test_allow_eval_augments_test_rows_and_the_card_flags_it(tmp_path: Path) -> 
             "(`allow_eval: true`): scores measured on them include made-up rows.") in card
 
 
-@pytest.mark.parametrize(("augment", "message"), [
-    ("- {type: nlpaug.keyboard, columns: [body]}\n",
+@pytest.mark.parametrize(("step", "message"), [
+    ("{type: nlpaug.keyboard, columns: [body]}",
      "error: step 'augment.nlpaug.keyboard' (nlpaug.keyboard): no column 'body'; the columns are: text, label"),
-    ("- {type: nlpaug.spelling, splits: [validation], allow_eval: true}\n",
+    ("{type: nlpaug.spelling, splits: [validation], allow_eval: true}",
      "error: step 'augment.nlpaug.spelling' (nlpaug.spelling): splits: the data has no split 'validation' "
      "(its splits: test, train); fix `splits:`"),
 ])
-def test_build_errors_name_the_step(augment: str, message: str, tmp_path: Path) -> None:
-    spec = small(tmp_path, augment)
+def test_build_errors_name_the_step(step: str, message: str, tmp_path: Path) -> None:
+    spec = small(tmp_path, step)
     with pytest.raises(specc.SpeccError) as info:
         build(spec, cache_dir=tmp_path / "cache")
     assert str(info.value) == message

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from nlpaug_rows import TEXTS, augment, rows
+from nlpaug_rows import TEXTS, augment, rows, spec_text
 from specc_nlpaug.models import BackTranslation, Contextual
 
 from specc.builder import build
@@ -57,20 +57,9 @@ def test_a_model_must_be_a_folder_or_a_hub_name(tmp_path: Path) -> None:
     assert Contextual.Params.model_validate({"model": REPO}, context={"spec_dir": tmp_path}).model == REPO
 
 
-SPEC = """\
-specc: 1
-name: models
-description: d
-license: mit
-seed: 5
-sources:
-  rows: {{type: jsonl, path: rows.jsonl, license: mit}}
-split: {{method: random, ratios: {{train: 0.75, test: 0.25}}}}
-augment:
-  - {{type: nlpaug.contextual, model: {model}, top_k: 5}}
-  - {{type: nlpaug.back-translation, from_model: models/en-xx, to_model: models/xx-en, max_length: 12, fraction: 0.5}}
-card: {{draft: true}}
-"""
+SPEC = spec_text("models", 5, {"train": 0.75, "test": 0.25}, [
+    f"{{type: nlpaug.contextual, model: {REPO}, top_k: 5}}",
+    "{type: nlpaug.back-translation, from_model: models/en-xx, to_model: models/xx-en, max_length: 12, fraction: 0.5}"])
 
 
 def test_hub_model_pinned_in_the_lock_and_built_alike_on_one_or_two_processes(
@@ -88,7 +77,7 @@ def test_hub_model_pinned_in_the_lock_and_built_alike_on_one_or_two_processes(
         shutil.copytree(tiny_models[name], tmp_path / "models" / name)
     (tmp_path / "rows.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS * 3))
     spec = tmp_path / "models.yaml"
-    spec.write_text(SPEC.format(model=REPO))
+    spec.write_text(SPEC)
 
     stats = build(spec, cache_dir=tmp_path / "cache")
     lock = json.loads((tmp_path / "models.lock").read_text())

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from specc.components import Component
-
 if TYPE_CHECKING:
     from specc.compiler import Plan
     from specc.executor import BuildOptions, BuildResult
+    from specc.executor.local import Groups
 
 
 def run_on_ray(plan: "Plan", options: "BuildOptions", address: str | None) -> "BuildResult":
@@ -18,10 +17,10 @@ def run_on_ray(plan: "Plan", options: "BuildOptions", address: str | None) -> "B
     from specc_ray.pool import RayPool
 
     with connected(address):
-        def pool(num_proc: int, groups: list[list[Component]]) -> RayPool:
+        def pool(num_proc: int, groups: "Groups") -> RayPool:
             global_steps = [plan.instantiate(s) for s in plan.stage("clean") + plan.stage("annotate")
-                     if s.component is not None and s.component.cls.scope == "global"]  # type: ignore[union-attr]
-            check_nodes(plan, [c for group in groups for c in group] + global_steps)
+                            if s.component.cls.scope == "global"]  # type: ignore[union-attr]
+            check_nodes(plan, [c for group in groups.values() for c in group] + global_steps)
             options.report("running on Ray; its progress follows")
             return RayPool(plan, groups)
 

@@ -15,18 +15,18 @@ import pickle
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from specc.components import Component, Step
+from specc.components import Step
 from specc.errors import SpeccError
 from specc_ray.payloads import EXTRA, pack, payload_rows, payloads, unpack
 
 if TYPE_CHECKING:
-    import numpy as np
     import pyarrow as pa
     import ray.data
 
     from specc.compiler import Plan
+    from specc.executor.local import Groups, Task
 
 POSITION = "__specc_position"
 PARTITION = "__specc_partition"
@@ -76,26 +76,23 @@ def _carried(exc: BaseException) -> CarriedError | None:
 
 # The component groups this worker process holds, for the build whose token is given: a worker
 # unpickles a group on its first batch of it (its models then load once), and only the groups it runs.
-_LOADED: dict[str, Any] = {"token": "", "groups": []}
+_LOADED: dict[str, Any] = {"token": "", "groups": {}}
 
 
-def run_payloads(rows: "pa.Table", *, components: bytes, groups: int, token: str, task: Callable,
-                 group: int) -> "pa.Table":
+def run_payloads(rows: "pa.Table", *, components: bytes, token: str, task: "Task", group: str) -> "pa.Table":
     """On a worker: the local executor's `task` on each payload; each result (a table) with its statistics."""
     import pyarrow as pa
     import ray.cloudpickle
 
-    from specc.executor.local import init_worker
-
     if _LOADED["token"] != token:
-        _LOADED.update(token=token, groups=[[] for _ in range(groups)])
+        _LOADED.update(token=token, groups={})
+    loaded = _LOADED["groups"]
     results = []
     with carried_errors():
-        if not _LOADED["groups"][group]:
-            _LOADED["groups"][group] = ray.cloudpickle.loads(components)
-            init_worker(_LOADED["groups"])
+        if group not in loaded:
+            loaded[group] = ray.cloudpickle.loads(components)
         for index, data, _ in payloads(rows):
-            table, extra = task(group, data)
+            table, extra = task(loaded[group], data)
             results.append(payload_rows(index, table, pickle.dumps(extra)))
     return pa.concat_tables(results)
 
@@ -176,14 +173,14 @@ def run_whole(step: Step, schema: "pa.Schema", *files: bytes) -> tuple["pa.Buffe
 class RayPool:
     """Ordered results of the local executor's tasks, and global steps, computed on the Ray cluster."""
 
-    def __init__(self, plan: "Plan", groups: list[list[Component]]):
+    def __init__(self, plan: "Plan", groups: "Groups"):
         import uuid
 
         import ray.cloudpickle
 
         self.plan = plan
         self.groups = groups
-        self.pickled = [ray.cloudpickle.dumps(group) for group in groups]
+        self.pickled = {key: ray.cloudpickle.dumps(group) for key, group in groups.items()}
         self.token = uuid.uuid4().hex
 
     def resources(self, step_ids: Iterable[str]) -> dict[str, float]:
@@ -195,8 +192,9 @@ class RayPool:
                     wanted[key] = max(wanted.get(key, 0), value)
         return wanted
 
-    def map(self, task: Callable, group: int, batches: Iterable[Any]) -> Iterator[Any]:
-        """Results of `task(group, batch)` in input order, run by the tasks of a Ray Data `map_batches`."""
+    def map(self, task: "Task", group: str, batches: Iterable[Any]) -> Iterator[tuple["pa.Table", Any]]:
+        """Results of `task(components of group, batch)` in input order, run by the tasks of a Ray Data
+        `map_batches`."""
         import ray
         import ray.data
 
@@ -204,8 +202,7 @@ class RayPool:
         if not refs:
             return
         resources = self.resources(c.context.step_id for c in self.groups[group])
-        shipped = {"components": self.pickled[group], "groups": len(self.groups), "token": self.token, "task": task,
-                   "group": group}
+        shipped = {"components": self.pickled[group], "token": self.token, "task": task, "group": group}
         dataset = ray.data.from_arrow_refs(refs).map_batches(run_payloads, fn_kwargs=shipped, batch_size=1,
                                                              batch_format="pyarrow", **resources)
         expected = 0

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from specc.components import Evaluator, EvaluatorParams
 from specc.quiet import quiet_transformers
-from specc_transformers.models import ModelLocation, Revision, UsesModel, seed_everything
+from specc_transformers.models import ModelLocation, Revision, UsesModel
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -66,14 +66,14 @@ class FineTune(UsesModel, Evaluator):
     def predict(self, train: "LabelledRows", names: list[str], splits: dict[str, "LabelledRows"]) -> dict[str, Any]:
         """Train on `train` for `steps` steps, then the predicted class of every row of each split."""
         from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                                  TrainingArguments)
+                                  TrainingArguments, set_seed)
         from transformers.trainer_callback import PrinterCallback
 
         p = self.params
         seed = self.context.seed % 2**31
-        folder = str(self.model_files.folder())
+        folder = str(self.model_files.folder)
         with quiet_transformers(), torch_threads(1), tempfile.TemporaryDirectory(prefix="specc-finetune-") as out:
-            seed_everything(seed)
+            set_seed(seed)  # before loading: a new classification head is initialized from torch's generator
             try:
                 tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
                 model = AutoModelForSequenceClassification.from_pretrained(
@@ -93,6 +93,5 @@ class FineTune(UsesModel, Evaluator):
                               data_collator=DataCollatorWithPadding(tokenizer))
             trainer.remove_callback(PrinterCallback)  # it prints the training metrics to stdout
             trainer.train()
-            model.eval()
             return {split: trainer.predict(self.encode(tokenizer, rows)).predictions.argmax(axis=-1)
                     for split, rows in splits.items()}

@@ -9,7 +9,8 @@ the model's label and are marked in the review column for a person to check.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
@@ -17,7 +18,7 @@ from specc.annotation.labels import LabelNames, write_column
 from specc.spec.diagnose import did_you_mean
 from specc.components import Annotator, Params, StepResult
 from specc.quiet import quiet_transformers
-from specc_transformers.models import ModelLocation, Revision, UsesModel, seed_everything
+from specc_transformers.models import ModelLocation, Revision, UsesModel
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,16 +78,13 @@ class ModelLabeler(UsesModel, Annotator):
     scope = "row"
     Params = ClassifyParams
     params: ClassifyParams
-
-    def __getstate__(self) -> dict[str, Any]:
-        # workers get the step without its loaded pipeline; each loads its own
-        return {k: v for k, v in self.__dict__.items() if k != "_pipeline"}
+    LOADED = (*UsesModel.LOADED, "pipeline")
 
     # --- labels ----------------------------------------------------------------------------------
 
     def model_labels(self) -> list[str]:
         """The model's own label names in the order of its ids (from its config.json)."""
-        path = self.model_files.folder() / "config.json"
+        path = self.model_files.folder / "config.json"
         try:
             id2label = json.loads(path.read_text(encoding="utf-8")).get("id2label") or {}
         except (OSError, ValueError) as exc:
@@ -105,21 +103,20 @@ class ModelLabeler(UsesModel, Annotator):
 
     # --- the model -------------------------------------------------------------------------------
 
+    @cached_property
     def pipeline(self) -> "Pipeline":
-        """The pipeline, loaded once per process, in eval mode on the CPU."""
-        if getattr(self, "_pipeline", None) is None:
-            from transformers import pipeline
+        """The pipeline, loaded once per process, on the CPU (in eval mode, as from_pretrained leaves a model)."""
+        import torch
+        from transformers import pipeline as load_pipeline
 
-            seed_everything(self.context.seed)
-            folder = str(self.model_files.folder())
-            with quiet_transformers():
-                try:
-                    self._pipeline = pipeline(self.params.task, model=folder, tokenizer=folder, device="cpu",
-                                              trust_remote_code=False)
-                except (OSError, ValueError, KeyError) as exc:
-                    raise self.fail(f"cannot load a {self.params.task} model from {folder}: {exc}") from None
-            self._pipeline.model.eval()
-        return self._pipeline
+        torch.manual_seed(self.context.seed)  # a head the folder lacks is initialized from torch's generator
+        folder = str(self.model_files.folder)
+        with quiet_transformers():
+            try:
+                return load_pipeline(self.params.task, model=folder, tokenizer=folder, device="cpu",
+                                     trust_remote_code=False)
+            except (OSError, ValueError, KeyError) as exc:
+                raise self.fail(f"cannot load a {self.params.task} model from {folder}: {exc}") from None
 
     def predict(self, texts: list[str]) -> tuple[list[str], list[float]]:
         """The top label and its score for each text."""
@@ -128,10 +125,10 @@ class ModelLabeler(UsesModel, Annotator):
         p = self.params
         with torch.inference_mode(), quiet_transformers():
             if p.task == "zero-shot-classification":
-                found = self.pipeline()(texts, candidate_labels=list(p.labels or []),
+                found = self.pipeline(texts, candidate_labels=list(p.labels or []),
                                         hypothesis_template=p.hypothesis_template, batch_size=p.batch_size)
                 return [r["labels"][0] for r in found], [float(r["scores"][0]) for r in found]
-            found = self.pipeline()(texts, batch_size=p.batch_size, truncation=True, top_k=1)
+            found = self.pipeline(texts, batch_size=p.batch_size, truncation=True, top_k=1)
         return [r[0]["label"] for r in found], [float(r[0]["score"]) for r in found]
 
     def label_ids(self, predicted: list[str], names: list[str]) -> "np.ndarray":

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import random
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, ClassVar, Mapping
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
@@ -19,6 +18,11 @@ EXAMPLE_REPO = "google-bert/bert-base-uncased"
 def is_folder(value: str, spec_dir: Path) -> bool:
     """Whether `value` names a local folder (a path-like value, or a folder beside the spec) rather than a Hub repo."""
     return value.startswith((".", "/")) or (spec_dir / value).is_dir()
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """Every file under `folder` (outside `.git`), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts)
 
 
 def _location(value: str, info: ValidationInfo) -> str:
@@ -64,47 +68,47 @@ class ModelFiles:
 
     def files(self) -> list[Path]:
         """A local folder's files, sorted (none for a Hub repo: its pins come from the Hub cache)."""
-        if self.local is None:
-            return []
-        return sorted(p for p in self.local.rglob("*") if p.is_file() and ".git" not in p.parts)
+        return [] if self.local is None else folder_files(self.local)
 
+    @cached_property
     def repo(self) -> HubRepo:
         """The Hub repo at the requested revision."""
         return HubRepo(self.name, self.revision or "main", "model", self.component.fail, "specc lock --upgrade")
 
     def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        """A Hub repo's pins: the commit and every file's SHA-256 (`locked` while it still applies); None for a folder."""
+        """A Hub repo's pins: its commit and files' SHA-256 (`locked` while it still applies); None for a folder."""
         if self.local is not None:
             return None
-        repo = self.repo()
         locked = locked or {}
-        commit = repo.pinned_commit(locked)
-        if commit is not None and isinstance(locked.get("files"), list):
+        if self.repo.pinned_commit(locked) is not None and isinstance(locked.get("files"), list):
             return dict(locked)
-        commit = repo.resolve()
-        folder = repo.snapshot(commit)
-        names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-        return {"repo": repo.repo_id, "requested": repo.revision, "revision": commit,
-                "files": [repo.file_pin(folder, name) for name in names]}
+        commit = self.repo.resolve()
+        folder = self.repo.snapshot(commit)
+        return self.repo.pins(commit, folder, (p.relative_to(folder).as_posix() for p in folder_files(folder)))
 
+    @cached_property
     def folder(self) -> Path:
-        """The folder to load from: the local one, or the pinned snapshot after checking its files' hashes."""
+        """The folder to load from: the local one, or the pinned snapshot after checking its files' hashes (once)."""
         if self.local is not None:
             return self.local
         pins = self.component.context.pins
         if not pins.get("revision"):
             pins = self.pin(None) or {}
-        repo = self.repo()
-        folder = repo.snapshot(pins["revision"])
-        repo.verify(folder, list(pins.get("files", [])), pins["revision"])
+        folder = self.repo.snapshot(pins["revision"])
+        self.repo.verify(folder, pins)
         return folder
 
 
 class UsesModel:
     """For components whose parameters name a model or tokenizer (`model`, or MODEL_PARAM) and its `revision`."""
 
-    MODEL_PARAM = "model"
+    MODEL_PARAM: ClassVar[str] = "model"
+    # what each process loads for itself: workers get the step without it
+    LOADED: ClassVar[tuple[str, ...]] = ("model_files",)
     params: Any
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self.LOADED}
 
     @cached_property
     def model_files(self) -> ModelFiles:
@@ -124,13 +128,3 @@ class UsesModel:
         """The model for people: a Hub repo at its pinned commit, or the folder as the spec names it."""
         pins = self.context.pins  # type: ignore[attr-defined]
         return f"{pins['repo']}@{pins['revision']}" if pins.get("revision") else self.model_files.name
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's generators (model heads are initialized from them)."""
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)

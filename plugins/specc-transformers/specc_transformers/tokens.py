@@ -9,6 +9,7 @@ tokenized as text (special tokens added) and the completion is what prompt + com
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from specc.components import TokenBudget, TokenCounter
@@ -39,28 +40,25 @@ class TransformersTokenCounter(UsesModel, TokenCounter):
     version = 1
     Params = TransformersTokensParams
     MODEL_PARAM = "tokenizer"
+    LOADED = (*UsesModel.LOADED, "tokenizer")
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_tokenizer"}
-
+    @cached_property
     def tokenizer(self) -> "PreTrainedTokenizerBase":
-        """The tokenizer, loaded once."""
-        if getattr(self, "_tokenizer", None) is None:
-            from transformers import AutoTokenizer
+        """The tokenizer, loaded once per process."""
+        from transformers import AutoTokenizer
 
-            folder = self.model_files.folder()
-            with quiet_transformers():
-                try:
-                    self._tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
-                except (OSError, ValueError) as exc:
-                    raise self.fail(f"cannot load a tokenizer from {folder}: {exc}") from None
-        return self._tokenizer
+        folder = self.model_files.folder
+        with quiet_transformers():
+            try:
+                return AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+            except (OSError, ValueError) as exc:
+                raise self.fail(f"cannot load a tokenizer from {folder}: {exc}") from None
 
     # --- texts -----------------------------------------------------------------------------------
 
     def templated(self, layout: str) -> bool:
         """Whether rows of `layout` go through the tokenizer's chat template."""
-        return layout in CHAT_LAYOUTS and bool(self.tokenizer().chat_template)
+        return layout in CHAT_LAYOUTS and bool(self.tokenizer.chat_template)
 
     def rows(self, table: "pa.Table", layout: str) -> list[Any]:
         """Each row's conversation ([{role, content}]) or (prompt, completion) pair."""
@@ -83,7 +81,7 @@ class TransformersTokenCounter(UsesModel, TokenCounter):
         if completion is not None and cut < len(turns):
             turns[cut]["content"] = completion
         if self.templated(layout):
-            template = self.tokenizer().apply_chat_template
+            template = self.tokenizer.apply_chat_template
             return (template(turns[:cut], tokenize=False, add_generation_prompt=True),
                     template(turns, tokenize=False))
         prompt = "\n".join(t["content"] for t in turns[:cut])
@@ -93,7 +91,7 @@ class TransformersTokenCounter(UsesModel, TokenCounter):
         """Tokens per text."""
         import numpy as np
 
-        tokenizer = self.tokenizer()
+        tokenizer = self.tokenizer
         counts: list[int] = []
         for start in range(0, len(texts), ENCODE_ROWS):
             encoded = tokenizer(texts[start:start + ENCODE_ROWS], add_special_tokens=special)["input_ids"]
@@ -128,7 +126,7 @@ class TransformersTokenCounter(UsesModel, TokenCounter):
 
     def fitting(self, layout: str, row: Any, max_tokens: int, special: bool) -> str | None:
         """The longest token prefix of the row's completion, decoded, with which the row fits; None if none does."""
-        tokenizer = self.tokenizer()
+        tokenizer = self.tokenizer
         ids = tokenizer(self.completion(layout, row), add_special_tokens=False)["input_ids"]
         prompt, whole = self.texts(layout, row)
         prompt_tokens, whole_tokens = self.lengths([prompt, whole], special)

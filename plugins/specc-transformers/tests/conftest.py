@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from tiny_transformers import save_classifier, save_tokenizer
-from tests.conftest import shared_data  # noqa: F401  (the shared-data fixture, for tests here too)
+from tests.conftest import shared_data
+
+__all__ = ["shared_data"]  # the shared-data fixture, for tests here too
 
 
 @pytest.fixture(scope="session")

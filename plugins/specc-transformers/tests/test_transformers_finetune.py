@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,7 @@ def test_fine_tuning_learns_an_easy_task_the_same_way_every_time(trainable_dir: 
     table = pa.table({"_id": [f"s:{i}" for i in range(len(rows))], "text": [r["text"] for r in rows],
                       "label": [r["label"] for r in rows],
                       "_split": ["train", "train", "train", "test"] * (len(rows) // 4)})
-    fail = FineTune.fail.__get__(evaluator(trainable_dir))
-    names, splits, _ = labelled_splits(table, "text", "label", {}, fail)
+    names, splits, _ = labelled_splits(table, "text", "label", {}, evaluator(trainable_dir).fail)
     assert names == sorted(WORDS)  # three classes: the fixture model's two-class head is made anew
 
     predicted = evaluator(trainable_dir, steps=40, learning_rate=1e-2).predict(splits["train"], names,
@@ -63,8 +63,6 @@ def test_fine_tuning_learns_an_easy_task_the_same_way_every_time(trainable_dir: 
 
 
 def test_a_spec_reports_it_beside_the_tfidf_baseline(tmp_path: Path, trainable_dir: Path) -> None:
-    import shutil
-
     shutil.copytree(trainable_dir, tmp_path / "models" / "tiny")
     write(tmp_path / "rows.jsonl", "".join(json.dumps(r) + "\n" for r in easy_rows(90, seed=1)))
     spec = write(tmp_path / "spec.yaml", "specc: 1\nname: baseline\ndescription: d\nlicense: mit\nseed: 4\n"

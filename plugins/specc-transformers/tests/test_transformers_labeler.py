@@ -39,7 +39,8 @@ def rows(texts: list[str | None] = TEXTS, **columns: list[object]) -> pa.Table:
 
 
 def test_labels_and_scores_are_the_models_own(classifier_dir: Path) -> None:
-    result = labeler(classifier_dir, batch_size=3).apply(rows())
+    step = labeler(classifier_dir, batch_size=3)
+    result = step.apply(rows())
     out = result.table.to_pydict()
     texts = [t for t in TEXTS if t is not None]
     ids, scores = direct_scores(classifier_dir, texts)
@@ -49,8 +50,6 @@ def test_labels_and_scores_are_the_models_own(classifier_dir: Path) -> None:
     assert len(set(ids)) == 2 and len({round(s, 2) for s in scores}) > 3  # the fixture's model is not constant
     assert result.info["by_label"] == {"neg": ids.count(0), "pos": ids.count(1)}
     assert result.info["scored"] == 7 and result.info["unlabeled"] == 1
-    step = labeler(classifier_dir, batch_size=3)
-    step.apply(rows())
     copy = pickle.loads(pickle.dumps(step))  # as worker processes get it: without the loaded pipeline
     assert copy.apply(rows()).table.equals(result.table)
 
@@ -125,10 +124,10 @@ def test_validate_names_a_missing_folder_and_a_bad_repo_id(tmp_path: Path) -> No
             load_spec(tmp_path / "spec.yaml")
 
 
-def test_a_hub_model_is_pinned_to_its_commit_in_the_lock(offline_hub: Path, tmp_path: Path) -> None:
+def test_a_hub_model_is_pinned_to_its_commit_in_the_lock(offline_hub: Path, tmp_path: Path,
+                                                          classifier_dir: Path) -> None:
     repo, old, new = "org/tiny-sentiment", "a" * 40, "b" * 40
-    folders = {old: save_classifier(tmp_path / "old", ["neg", "pos"], seed=1),
-               new: save_classifier(tmp_path / "new", ["neg", "pos"], seed=2)}
+    folders = {old: save_classifier(tmp_path / "old", ["neg", "pos"], seed=1), new: classifier_dir}
     for commit, folder in folders.items():
         add_commit(offline_hub, repo, commit, folder_bytes(folder), lfs={"model.safetensors"},
                    ref="main" if commit == new else None, repo_type="model")
