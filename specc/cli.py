@@ -216,10 +216,12 @@ def cache_gc(specs: tuple[str, ...], cache_dir: str | None) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def plugins(as_json: bool) -> None:
-    """List loaded plugins, their versions and the types each provides."""
+    """List loaded plugins, their versions and the types each provides (each type's class is imported)."""
     from specc.plugins import load_plugins
 
-    infos = sorted(load_plugins().infos.values(), key=lambda i: (i.distribution != "specc", i.name))
+    loaded = load_plugins()
+    loaded.registry.load_all()
+    infos = sorted(loaded.infos.values(), key=lambda i: (i.distribution != "specc", i.name))
     if as_json:
         click.echo(json.dumps([{"name": i.name, "distribution": i.distribution, "version": i.version,
                                 "provides": {k: sorted(v) for k, v in sorted(i.provides.items())}}

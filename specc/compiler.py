@@ -44,7 +44,7 @@ class PlanStep:
     @property
     def type(self) -> str:
         """The component's name, as written in the spec."""
-        return self.component.cls.name if self.component else self.stage
+        return self.component.name if self.component else self.stage
 
     def instantiate(self, spec_dir: Path, languages: tuple[str, ...] = (), cache_dir: Path | None = None) -> Component:
         """A fresh component instance for this step."""

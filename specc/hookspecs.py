@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import pluggy
 
 hookspec = pluggy.HookspecMarker("specc")
 hookimpl = pluggy.HookimplMarker("specc")
 
-Register = Callable[[type], None]
+
+class Register(Protocol):
+    """What a `register_*` hook is given: call it with a component class, or with a "module:Class" string and
+    `name=` the type name, so the module is imported only when a spec uses the type."""
+
+    def __call__(self, component: type | str, *, name: str | None = None) -> None: ...
 
 
 @hookspec

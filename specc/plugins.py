@@ -15,21 +15,7 @@ from specc.registry import Registry
 
 ENTRY_POINT_GROUP = "specc"
 LOAD_ENV = "SPECC_LOAD_PLUGINS"
-DEFAULT_PLUGINS = (
-    "specc.builtins.sources",
-    "specc.builtins.hub",
-    "specc.builtins.url",
-    "specc.builtins.clean",
-    "specc.builtins.near_dedup",
-    "specc.builtins.decontaminate",
-    "specc.builtins.splits",
-    "specc.builtins.labelers",
-    "specc.builtins.formats",
-    "specc.builtins.evaluators",
-    "specc.builtins.card_sections",
-    "specc.builtins.evaluation_section",
-    "specc.builtins.executors",
-)
+DEFAULT_PLUGINS = ("specc.builtins",)
 HOOK_KINDS = {
     "register_sources": "source",
     "register_steps": "step",
@@ -85,7 +71,7 @@ def _load(manager: pluggy.PluginManager) -> dict[str, PluginInfo]:
         try:
             module = ep.load()
         except Exception as exc:  # a broken plugin must name itself, not crash the CLI
-            raise PluginError(f"plugin '{ep.name}' ({dist}) failed to load: {exc}") from exc
+            raise PluginError(f"error: plugin '{ep.name}' ({dist}) failed to load: {exc}") from exc
         manager.register(module, name=ep.name)
         infos[ep.name] = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else "?")
     return infos
@@ -99,9 +85,10 @@ def _fill(manager: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Regist
         for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
             info = infos[impl.plugin_name]
 
-            def add(cls: type, *, _info: PluginInfo = info, _kind: str = kind) -> None:
-                registry.add(_kind, cls, _info.name, _info.distribution, _info.version)
-                _info.provides.setdefault(_kind, []).append(cls.name)
+            def add(component: type | str, *, name: str | None = None, _info: PluginInfo = info,
+                    _kind: str = kind) -> None:
+                added = registry.add(_kind, component, _info.name, _info.distribution, _info.version, name)
+                _info.provides.setdefault(_kind, []).append(added)
 
             impl.function(register=add)
     return registry

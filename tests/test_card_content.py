@@ -263,7 +263,7 @@ def test_tweeteval_card_is_complete_and_true(shared_data: Path, tmp_path: Path) 
     assert "The lock `emotion.lock` beside the spec" in text and (tmp_path / "emotion.lock").is_file()
     assert "```\nspecc build --frozen emotion.yaml\n```" in text
     plugins = table_after(text, "| Plugin")
-    assert ["specc.builtins.clean", "specc", specc.__version__] in plugins
+    assert ["specc.builtins", "specc", specc.__version__] in plugins
     outputs = table_after(text, "| File")
     assert len(outputs) == 4
     for path, rows, digest in outputs[1:]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from specc.card import render_template
 from specc.errors import SpecError
 from specc.licenses import broken_terms, conflicts, license_report
 from specc.spec import load_spec, spec_model
+from specc.testing import modules_imported, top_level
 from tests.conftest import ROOT, run_cli, write
 
 BAD = Path(__file__).parent / "bad_specs"
@@ -148,13 +147,8 @@ def test_the_schema_offers_the_hub_values() -> None:
 
 
 def test_validating_plain_language_codes_does_not_import_langcodes() -> None:
-    code = ("import sys\nfrom specc.cli import main\n"
-            f"sys.argv = ['specc', 'validate', {str(ROOT / 'specs/quickstart.yaml')!r}]\n"
-            "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'langcodes', 'datasets'}))\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    imported = modules_imported("validate", str(ROOT / "specs/quickstart.yaml"))
+    assert top_level(imported, {"langcodes", "datasets"}) == []
 
 
 # --- no empty sections ------------------------------------------------------------------------------

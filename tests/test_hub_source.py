@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from specc.testing import modules_imported, top_level
 from tests.conftest import ROOT, run_cli, write
 from tests.hub_cache import add_commit
 
@@ -270,10 +271,4 @@ def test_params_are_checked_and_validate_stays_light(tmp_path: Path) -> None:
     assert "splitt" in stderr
     good = write(tmp_path / "good.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
                  "sources:\n  hub: {type: hf, path: dair-ai/emotion, hub_split: test}\ncard: {draft: true}\n")
-    code = ("import sys\nfrom specc.cli import main\n"
-            f"sys.argv = ['specc', 'validate', {str(good)!r}]\n"
-            "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'datasets', 'huggingface_hub'}))\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert top_level(modules_imported("validate", str(good)), {"datasets", "huggingface_hub"}) == []

@@ -176,7 +176,7 @@ def test_duplicate_type_names_both_plugins(register_plugin) -> None:  # type: ig
         register_plugin(ClashPlugin(), "clash")
     message = str(info.value)
     assert "step type 'normalize' is registered twice" in message
-    assert "specc.builtins.clean" in message and "'clash'" in message
+    assert "specc.builtins" in message and "'clash'" in message
 
 
 def test_registering_a_non_component_is_an_error(register_plugin) -> None:  # type: ignore[no-untyped-def]
@@ -193,8 +193,8 @@ def test_plugins_json_lists_types_and_versions() -> None:
     result = run_cli("plugins", "--json")
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
-    assert plugins["specc.builtins.clean"]["provides"]["step"] == ["dedup", "drop-missing", "length",
-                                                                   "normalize", "regex"]
+    assert plugins["specc.builtins"]["provides"]["step"] == ["decontaminate", "dedup", "drop-missing", "length",
+                                                             "near-dedup", "normalize", "regex"]
     assert plugins["example"]["distribution"] == "specc-example"
     assert plugins["example"]["provides"] == {"step": ["min-words"]}
     text = run_cli("plugins").stdout
@@ -207,7 +207,7 @@ def test_load_env_restricts_entry_points(allowed: str, loaded: bool) -> None:
     result = run_cli("plugins", "--json", env={"SPECC_LOAD_PLUGINS": allowed})
     names = {p["name"] for p in json.loads(result.stdout)}
     assert ("example" in names) is loaded
-    assert "specc.builtins.sources" in names
+    assert "specc.builtins" in names
 
 
 def test_plugin_command_through_entry_point(tmp_path: Path) -> None:
@@ -280,3 +280,105 @@ class EvaluatorPlugin:
     @specc.hookimpl
     def register_evaluators(self, register):  # type: ignore[no-untyped-def]
         register(Constant)
+
+
+LAZY_MODULE = '''
+import pyarrow.compute as pc
+
+import specc
+
+
+class Upper(specc.Step):
+    """Upper-cases `text`."""
+
+    name = "upper"
+
+    def apply(self, table):
+        return specc.StepResult(table.set_column(table.column_names.index("text"), "text",
+                                                 pc.utf8_upper(table["text"])))
+'''
+
+
+def lazy_plugin(target: str, name: str | None = "upper") -> object:
+    """A plugin that registers one clean step by its "module:Class" string."""
+    class Lazy:
+        @specc.hookimpl
+        def register_steps(self, register):  # type: ignore[no-untyped-def]
+            register(target, name=name)
+
+    return Lazy()
+
+
+def test_a_type_registered_by_name_is_imported_when_a_spec_uses_it(  # type: ignore[no-untyped-def]
+        register_plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import pyarrow.parquet as pq
+
+    write(tmp_path / "modules" / "lazy_upper_step.py", LAZY_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path / "modules"))
+    monkeypatch.delitem(sys.modules, "lazy_upper_step", raising=False)
+    register_plugin(lazy_plugin("lazy_upper_step:Upper"), "lazy")
+    assert "lazy_upper_step" not in sys.modules
+    other = write(tmp_path / "other.yaml", "specc: 1\nname: other\ndescription: d\nlicense: mit\n"
+                  "sources:\n  rows: {type: jsonl, path: rows.jsonl}\nclean:\n  - {type: normalize}\n"
+                  "card: {draft: true}\n")
+    write(tmp_path / "rows.jsonl", '{"text": "quiet words"}\n')
+    specc.load_spec(other)
+    assert "lazy_upper_step" not in sys.modules
+    spec = write(tmp_path / "lazy.yaml", other.read_text().replace("other", "lazy").replace("normalize", "upper"))
+    specc.build(spec)
+    assert "lazy_upper_step" in sys.modules
+    assert pq.read_table(tmp_path / "build" / "lazy" / "data" / "train-00000-of-00001.parquet")["text"].to_pylist() \
+        == ["QUIET WORDS"]
+
+
+@pytest.mark.parametrize(("target", "name", "message"), [
+    ("no_such_module_here:Upper", "upper", "step type 'upper' could not be loaded from 'no_such_module_here:Upper': "
+                                           "No module named 'no_such_module_here'"),
+    ("specc.builtins.clean:NoSuchClass", "upper", "could not be loaded from 'specc.builtins.clean:NoSuchClass'"),
+    ("specc.builtins.clean:Dedup", "upper", "registered Dedup as step type 'upper', but its `name` is 'dedup'; "
+                                            "make them the same"),
+    ("specc.builtins.sources:CsvSource", "upper", "as a step, but it is not a subclass of specc.Step"),
+])
+def test_a_broken_registration_by_name_fails_on_use_naming_the_plugin(  # type: ignore[no-untyped-def]
+        register_plugin, tmp_path: Path, target: str, name: str, message: str) -> None:
+    register_plugin(lazy_plugin(target, name), "lazy")
+    spec = write(tmp_path / "s.yaml", "specc: 1\nname: s\ndescription: d\nlicense: mit\n"
+                 "sources:\n  rows: {type: jsonl, path: rows.jsonl}\nclean:\n  - {type: upper}\ncard: {draft: true}\n")
+    write(tmp_path / "rows.jsonl", '{"text": "a"}\n')
+    with pytest.raises(PluginError, match="plugin 'lazy'") as info:
+        specc.load_spec(spec)
+    assert message in str(info.value)
+    with pytest.raises(PluginError, match="plugin 'lazy'"):
+        specc.plugins.get_registry().load_all()
+
+
+@pytest.mark.parametrize("target", ["lazy_upper_step.Upper", "lazy_upper_step:", "1bad:Upper"])
+def test_a_malformed_registration_by_name_fails_at_once(  # type: ignore[no-untyped-def]
+        register_plugin, target: str) -> None:
+    with pytest.raises(PluginError, match="register a class, or a 'module:Class' string with `name=` its type name"):
+        register_plugin(lazy_plugin(target), "lazy")
+
+
+def test_a_registration_by_name_needs_the_name(register_plugin) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PluginError, match="with `name=` its type name"):
+        register_plugin(lazy_plugin("lazy_upper_step:Upper", None), "lazy")
+
+
+def test_specc_plugins_imports_every_type_so_a_broken_one_shows(tmp_path: Path) -> None:
+    """A distribution whose registration names a missing class fails `specc plugins` with a clean message, and
+    not the specs that do not use its type."""
+    write(tmp_path / "site" / "broken_plugin.py", "import specc\n\n\n@specc.hookimpl\ndef register_steps(register):\n"
+          "    register('broken_plugin:Missing', name='missing')\n")
+    write(tmp_path / "site" / "broken_plugin-0.1.dist-info" / "METADATA",
+          "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    write(tmp_path / "site" / "broken_plugin-0.1.dist-info" / "entry_points.txt", "[specc]\nbroken = broken_plugin\n")
+    env = {"PYTHONPATH": str(tmp_path / "site")}
+    result = run_cli("plugins", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: plugin 'broken' (broken-plugin 0.1): step type 'missing' could not be "
+                                     "loaded from 'broken_plugin:Missing': module 'broken_plugin' has no attribute "
+                                     "'Missing'")
+    assert "Traceback" not in result.stderr
+    assert run_cli("validate", str(ROOT / "specs" / "quickstart.yaml"), env=env).returncode == 0

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, run_cli, write
+from specc.testing import modules_imported, top_level
 
 BAD = Path(__file__).parent / "bad_specs"
 BUILTINS_ONLY = {"SPECC_LOAD_PLUGINS": ""}
@@ -84,16 +84,14 @@ def test_glob_that_matches_nothing(tmp_path: Path) -> None:
 
 
 def test_validate_imports_no_heavy_library() -> None:
-    code = (
-        "import sys\n"
-        "from specc.cli import main\n"
-        f"sys.argv = ['specc', 'validate', {str(ROOT / 'specs/quickstart.yaml')!r}]\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0\n"
-        "heavy = {'datasets', 'torch', 'transformers', 'nlpaug', 'pyarrow', 'pandas', 'numpy'}\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
-    )
-    import subprocess
+    imported = modules_imported("validate", str(ROOT / "specs/quickstart.yaml"))
+    assert top_level(imported, {"datasets", "torch", "transformers", "nlpaug", "pyarrow", "pandas", "numpy"}) == []
+    unused = {"specc.builtins.hub", "specc.builtins.url", "specc.builtins.near_dedup", "specc.annotation.human",
+              "specc_nlpaug.chars", "specc_nlpaug.words", "specc_nlpaug.models", "specc_transformers.tokens",
+              "specc_transformers.finetune"}
+    assert sorted(unused & imported) == []  # the modules of types the spec does not use are not imported
 
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+def test_modules_imported_fails_when_the_command_fails(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="specc validate missing.yaml exited with 1:\n.*missing.yaml"):
+        modules_imported("validate", "missing.yaml", cwd=tmp_path)

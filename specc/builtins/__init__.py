@@ -1,1 +1,90 @@
-"""Built-in components, registered through the same hooks as third-party plugins."""
+"""Built-in components, registered through the same hooks as third-party plugins, by name: a module here is
+imported only when a spec uses one of its types."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from specc.hookspecs import Register, hookimpl
+
+# kind: {type name: "module:Class"}
+BUILTINS: dict[str, dict[str, str]] = {
+    "source": {
+        "csv": "specc.builtins.sources:CsvSource",
+        "hf": "specc.builtins.hub:HubSource",
+        "json": "specc.builtins.sources:JsonSource",
+        "jsonl": "specc.builtins.sources:JsonlSource",
+        "parquet": "specc.builtins.sources:ParquetSource",
+        "text-lines": "specc.builtins.sources:TextLinesSource",
+        "tsv": "specc.builtins.sources:TsvSource",
+        "url": "specc.builtins.url:UrlSource",
+    },
+    "step": {
+        "decontaminate": "specc.builtins.decontaminate:Decontaminate",
+        "dedup": "specc.builtins.clean:Dedup",
+        "drop-missing": "specc.builtins.clean:DropMissing",
+        "length": "specc.builtins.clean:Length",
+        "near-dedup": "specc.builtins.near_dedup:NearDedup",
+        "normalize": "specc.builtins.clean:Normalize",
+        "regex": "specc.builtins.clean:Regex",
+    },
+    "annotator": {
+        "human": "specc.annotation.human:HumanRound",
+        "rules": "specc.annotation.rules:RuleLabeler",
+    },
+    "splitter": {
+        "hash": "specc.builtins.splits:HashSplit",
+        "kfold": "specc.builtins.splits:KFoldSplit",
+        "predefined": "specc.builtins.splits:PredefinedSplit",
+        "random": "specc.builtins.splits:RandomSplit",
+        "stratified": "specc.builtins.splits:StratifiedSplit",
+    },
+    "formatter": {
+        "alpaca": "specc.builtins.formats:Alpaca",
+        "chat": "specc.builtins.formats:Chat",
+        "prompt-completion": "specc.builtins.formats:PromptCompletion",
+        "sharegpt": "specc.builtins.formats:ShareGPT",
+    },
+    "evaluator": {
+        "tfidf-logreg": "specc.builtins.evaluators:TfidfLogReg",
+    },
+    "card_section": {
+        "annotation": "specc.annotation.card_section:AnnotationSection",
+        "evaluation": "specc.builtins.evaluation_section:EvaluationSection",
+        "lengths": "specc.builtins.card_sections:LengthsSection",
+        "limitations": "specc.builtins.card_sections:LimitationsSection",
+        "personal_information": "specc.builtins.card_sections:PersonalInformationSection",
+        "plots": "specc.builtins.card_sections:PlotsSection",
+        "processing": "specc.builtins.card_sections:ProcessingSection",
+        "reproducibility": "specc.builtins.card_sections:ReproducibilitySection",
+        "sources": "specc.builtins.card_sections:SourcesSection",
+        "splits": "specc.builtins.card_sections:SplitsSection",
+        "structure": "specc.builtins.card_sections:StructureSection",
+        "summary": "specc.builtins.card_sections:SummarySection",
+        "tokens": "specc.builtins.card_sections:TokensSection",
+        "uses": "specc.builtins.card_sections:UsesSection",
+    },
+    "executor": {
+        "local": "specc.builtins.executors:LocalExecutor",
+    },
+}
+
+
+def _hook(kind: str) -> Callable[[Register], None]:
+    """The hook implementation that registers the built-ins of `kind` (pluggy finds it by its module name)."""
+    def register_kind(register: Register) -> None:
+        for name, target in BUILTINS[kind].items():
+            register(target, name=name)
+
+    register_kind.__doc__ = f"Register the built-in {kind.replace('_', ' ')} types."
+    return hookimpl(register_kind)
+
+
+register_sources = _hook("source")
+register_steps = _hook("step")
+register_annotators = _hook("annotator")
+register_splitters = _hook("splitter")
+register_formatters = _hook("formatter")
+register_evaluators = _hook("evaluator")
+register_card_sections = _hook("card_section")
+register_executors = _hook("executor")

@@ -27,7 +27,6 @@ from typing import Any
 
 from specc.card import render_template
 from specc.components import CardData, CardSection
-from specc.hookspecs import hookimpl
 from specc.leakage import leakage_markdown
 from specc.licenses import license_report
 
@@ -333,12 +332,3 @@ class ReproducibilitySection(CardSection):
             spec_file=spec_file, lock_file=lock_file, fingerprint=build.get("fingerprint"),
             plugins=build["plugins"], outputs=card.stats["outputs"],
         )
-
-
-@hookimpl
-def register_card_sections(register) -> None:  # type: ignore[no-untyped-def]
-    """Register the built-in card sections."""
-    for cls in (SummarySection, UsesSection, StructureSection, SplitsSection, LengthsSection, TokensSection,
-                PlotsSection, SourcesSection, ProcessingSection, PersonalInformationSection, LimitationsSection,
-                ReproducibilitySection):
-        register(cls)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Callable, Literal
 from pydantic import Field, field_validator, model_validator
 
 from specc.components import Params, Step, StepResult
-from specc.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
     import numpy as np
@@ -389,10 +388,3 @@ class Regex(Step):
         if p.action == "keep":
             return self.keep(table, matches, "no-match")
         return self.keep(table, pc.invert(matches), "match")
-
-
-@hookimpl
-def register_steps(register: Register) -> None:
-    """Register the built-in clean steps."""
-    for cls in (Normalize, DropMissing, Length, Dedup, Regex):
-        register(cls)

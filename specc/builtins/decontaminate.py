@@ -16,7 +16,6 @@ from pydantic import Field, model_validator
 
 from specc.components import Context, Params, Step, StepResult
 from specc.errors import SpeccError
-from specc.hookspecs import Register, hookimpl
 from specc.spec.paths import InputPath
 
 if TYPE_CHECKING:
@@ -183,9 +182,3 @@ class Decontaminate(Step):
         contaminated = np.zeros(table.num_rows, bool)
         contaminated[rows[hit]] = True
         return self.keep(table, pa.array(~contaminated), "contaminated")
-
-
-@hookimpl
-def register_steps(register: Register) -> None:
-    """Register the decontaminate step."""
-    register(Decontaminate)

@@ -6,7 +6,6 @@ from specc.builtins.card_sections import params_text
 from specc.card import render_template
 from specc.components import CardData, CardSection
 from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE
-from specc.hookspecs import Register, hookimpl
 
 
 class EvaluationSection(CardSection):
@@ -32,9 +31,3 @@ class EvaluationSection(CardSection):
                 "warnings": result.get("warnings") or [], "plots": result.get("plots") or [],
             })
         return render_template("evaluation.md.j2", runs=runs, high=HIGH_SCORE, margin=CHANCE_MARGIN)
-
-
-@hookimpl
-def register_card_sections(register: Register) -> None:
-    """Register the evaluation section."""
-    register(EvaluationSection)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from specc.components import Evaluator, EvaluatorParams
-from specc.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
     from specc.evaluation import LabelledRows
@@ -70,9 +69,3 @@ class TfidfLogReg(Evaluator):
         with threadpool_limits(1):
             model.fit(features, train.labels)
             return {split: model.predict(vectorizer.transform(rows.texts)) for split, rows in splits.items()}
-
-
-@hookimpl
-def register_evaluators(register: Register) -> None:
-    """Register the built-in evaluators."""
-    register(TfidfLogReg)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from specc.components import Executor
-from specc.hookspecs import hookimpl
 
 
 class LocalExecutor(Executor):
@@ -18,9 +17,3 @@ class LocalExecutor(Executor):
         from specc.executor.local import run_local
 
         return run_local(plan, options)
-
-
-@hookimpl
-def register_executors(register) -> None:  # type: ignore[no-untyped-def]
-    """Register the local executor."""
-    register(LocalExecutor)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from specc.components import Formatter, FormatterParams
-from specc.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -306,10 +305,3 @@ class Alpaca(_Templated):
     def llama_factory(self) -> dict[str, Any]:
         """LLaMA-Factory's default layout."""
         return {"formatting": "alpaca", "columns": {"prompt": "instruction", "query": "input", "response": "output"}}
-
-
-@hookimpl
-def register_formatters(register: Register) -> None:
-    """Register the built-in formatters."""
-    for cls in (Chat, ShareGPT, PromptCompletion, Alpaca):
-        register(cls)

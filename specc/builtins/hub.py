@@ -13,7 +13,6 @@ from pydantic import Field, field_validator
 
 from specc.components import Source, SourceParams
 from specc.errors import DataError
-from specc.hookspecs import Register, hookimpl
 from specc.hub_repo import HubRepo, check_repo_id, check_revision
 
 if TYPE_CHECKING:
@@ -224,9 +223,3 @@ class HubSource(Source):
                     for out in outputs:
                         names[out] = list(feature.names)
         return {**names, **super().label_names()}
-
-
-@hookimpl
-def register_sources(register: Register) -> None:
-    """Register the hf source."""
-    register(HubSource)

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from specc.components import Params, Step, StepResult
-from specc.hookspecs import Register, hookimpl
 from specc.minhash import (
     CHAR_SHARE, DEFAULT_NGRAM, LSH_WEIGHTS, ShingleSets, Unit, buckets, candidate_pairs, lsh_keys, optimal_bands,
     resolve_unit, verifier,
@@ -112,11 +111,6 @@ class NearDedup(Step):
         dropped = (found.groups >= 0) & (found.groups != np.arange(table.num_rows))
         return StepResult(table.filter(pa.array(~dropped)), {"near-duplicate": pa.array(dropped)})
 
-
-@hookimpl
-def register_steps(register: Register) -> None:
-    """Register the near-dedup step."""
-    register(NearDedup)
 
 
 # --- candidates and clusters ------------------------------------------------------------------

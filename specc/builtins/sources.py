@@ -15,7 +15,6 @@ from pydantic import Field, field_validator, model_validator
 
 from specc.components import Source, SourceParams
 from specc.errors import DataError
-from specc.hookspecs import Register, hookimpl
 from specc.spec.paths import InputPath
 
 if TYPE_CHECKING:
@@ -736,10 +735,3 @@ class TextLinesSource(_FileSource):
                     raise self.error(path, chunk.lines[row], f"label id {ids[row]} has no name: "
                                      f"{self.shown(self.mapping_path())} names the ids 0 to {len(self.names) - 1}")
             yield ids
-
-
-@hookimpl
-def register_sources(register: Register) -> None:
-    """Register the built-in sources."""
-    for cls in (JsonlSource, JsonSource, CsvSource, TsvSource, ParquetSource, TextLinesSource):
-        register(cls)

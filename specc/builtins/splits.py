@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator, model_validator
 
 from specc.components import Splitter, SplitterParams
-from specc.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     import numpy as np
@@ -653,10 +652,3 @@ class PredefinedSplit(Splitter):
         for old, new in self.params.rename.items():
             column = pc.if_else(pc.equal(column, old), new, column)
         return column.combine_chunks()
-
-
-@hookimpl
-def register_splitters(register) -> None:  # type: ignore[no-untyped-def]
-    """Register the built-in splitters."""
-    for cls in (RandomSplit, StratifiedSplit, HashSplit, KFoldSplit, PredefinedSplit):
-        register(cls)

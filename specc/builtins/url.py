@@ -16,7 +16,6 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from specc.builtins.sources import CsvSource, FileParams, JsonlSource, JsonSource, ParquetSource, TsvSource, _FileSource
 from specc.components import Source, SourceParams
 from specc.errors import DataError
-from specc.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -281,9 +280,3 @@ def _reason(reason: object) -> str:
     """A readable cause of a network error."""
     text = getattr(reason, "strerror", None) or str(reason)
     return text or type(reason).__name__
-
-
-@hookimpl
-def register_sources(register: Register) -> None:
-    """Register the url source."""
-    register(UrlSource)

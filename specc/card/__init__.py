@@ -103,14 +103,14 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
 
 
 def _render_installed(entry: Any, data: CardData, spec_dir: Path) -> str | None:
-    section = entry.cls(Params(), Context(f"card.{entry.cls.name}", 0, spec_dir))
+    section = entry.cls(Params(), Context(f"card.{entry.name}", 0, spec_dir))
     try:
         return section.render(data)
     except SpeccError:
         raise
     except Exception as exc:
         raise SpeccError(
-            f"error: card section '{entry.cls.name}' of plugin '{entry.plugin}' "
+            f"error: card section '{entry.name}' of plugin '{entry.plugin}' "
             f"({entry.distribution}) failed: {exc}"
         ) from exc
 
@@ -125,7 +125,7 @@ def render_card(spec: Any, stats: dict[str, Any], registry: Registry, spec_dir: 
     from specc.card.user_sections import arrange, render_user_section
 
     data = CardData(spec=spec, stats=stats)
-    entries = {e.cls.name: e for e in registry.entries("card_section")}
+    entries = {e.name: e for e in registry.entries("card_section")}
     installed = {}
     for name, entry in sorted(entries.items(), key=lambda item: (item[1].cls.order, item[0])):
         text = _render_installed(entry, data, spec_dir)

@@ -58,7 +58,7 @@ def installed_sections() -> dict[str, int]:
     """The installed card sections (built-in and from plugins): name -> order."""
     from specc.plugins import get_registry
 
-    return {e.cls.name: e.cls.order for e in get_registry().entries("card_section")}
+    return {e.name: e.cls.order for e in get_registry().entries("card_section")}
 
 
 def _error(problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:

@@ -192,8 +192,8 @@ def entry_model(kind: str, name: str, params: type[Params], tag: str) -> type[Ba
 
 
 def _union(registry: Registry, kind: str, tag: str, only: frozenset[tuple[str, str]] | None) -> Any:
-    models = [entry_model(kind, e.cls.name, e.cls.Params, tag) for e in registry.entries(kind)
-              if only is None or (kind, e.cls.name) in only]
+    models = [entry_model(kind, e.name, e.cls.Params, tag) for e in registry.entries(kind)
+              if only is None or (kind, e.name) in only]
     if not models:
         return None
     return Annotated[Union[tuple(models)], Field(discriminator=tag)]
