@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from specc.builtins import clean
 from specc.builtins.clean import Dedup, DropMissing, Length, Normalize, Regex
 from specc.components import Context, Step, StepResult
 from specc.errors import SpeccError
+from specc.plugins import get_registry
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CONTEXT = Context(step_id="clean-0", seed=1, spec_dir=Path("."))
@@ -63,10 +63,9 @@ def cjk(text: str) -> str:
 # --- registration and params -------------------------------------------------------------
 
 
-def test_register_steps_registers_every_step():
-    registered: list[type] = []
-    clean.register_steps(registered.append)
-    assert [cls.name for cls in registered] == ["normalize", "drop-missing", "length", "dedup", "regex"]
+def test_every_step_is_registered_under_its_name():
+    registered = [get_registry().get("step", cls.name).cls for cls in STEPS]
+    assert registered == list(STEPS)
     assert {cls.name: cls.scope for cls in registered}["dedup"] == "global"
     assert all(cls.scope == "row" for cls in registered if cls.name != "dedup")
 

@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from specc.builtins import decontaminate
 from specc.builtins.decontaminate import Decontaminate, EvalSet
 from specc.components import Context
 from specc.errors import SpeccError
+from specc.plugins import get_registry
 from tests.conftest import run_cli, write
 
 THIRTEEN = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike"
@@ -250,6 +250,4 @@ def test_params_are_checked(tmp_path: Path) -> None:
 
 
 def test_registered_as_a_row_step() -> None:
-    registered: list[type] = []
-    decontaminate.register_steps(registered.append)
-    assert registered == [Decontaminate] and Decontaminate.scope == "row"
+    assert get_registry().get("step", "decontaminate").cls is Decontaminate and Decontaminate.scope == "row"

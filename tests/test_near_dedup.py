@@ -15,11 +15,11 @@ import pytest
 from pydantic import ValidationError
 
 from specc import minhash
-from specc.builtins import near_dedup
 from specc.builtins.near_dedup import GROUP_COLUMN, NearDedup
 from specc.minhash import ShingleSets, resolve_unit
 from specc.components import Context, StepResult
 from specc.errors import SpeccError
+from specc.plugins import get_registry
 from tests.conftest import run_cli, write
 
 SEED = 20261128
@@ -82,9 +82,7 @@ def english_rows() -> tuple[list[str], dict[int, int]]:
 
 
 def test_register_steps_registers_the_step():
-    registered: list[type] = []
-    near_dedup.register_steps(registered.append)
-    assert registered == [NearDedup]
+    assert get_registry().get("step", "near-dedup").cls is NearDedup
     assert NearDedup.name == "near-dedup" and NearDedup.scope == "global"
 
 

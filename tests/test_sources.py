@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from specc.builtins import sources
+from specc.plugins import get_registry
 from specc.components import Context, Source
 from specc.errors import DataError
 
@@ -55,9 +56,9 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registers_every_builtin_source() -> None:
-    registered: list[type] = []
-    sources.register_sources(registered.append)
-    assert sorted(cls.name for cls in registered) == ["csv", "json", "jsonl", "parquet", "text-lines", "tsv"]
+    registered = [get_registry().get("source", name).cls for name in ("csv", "json", "jsonl", "parquet", "text-lines",
+                                                                        "tsv")]
+    assert all(cls.__module__ == "specc.builtins.sources" for cls in registered)
     assert all(issubclass(cls.Params, sources.SourceParams) and cls.version == 1 for cls in registered)
 
 
