@@ -3,9 +3,9 @@
 Uses the data and spec of bench_build.py (normalize, length, dedup, stratified split) in one
 temporary folder with the step cache inside it. Runs a cold build (empty cache), edits the split
 ratios, checks with `specc plan --json` that only `split` and `output` changed, rebuilds, checks in
-build-record.json that every unit before the split came from the cache, and prints both times, their
-ratio and each build's units. Every `specc` command runs in its own subprocess. Run with --help
-for the options.
+build-record.json that every unit before the split and the split's leakage keys came from the cache,
+and prints both times, their ratio and each build's units. Every `specc` command runs in its own
+subprocess. Run with --help for the options.
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ def reuse_problems(record: dict[str, Any], changed: set[str]) -> list[str]:
     counts = {"hits": expected.count("hit"), "misses": expected.count("miss")}
     if record["cache"] != counts:
         problems.append(f"rebuild: cache {record['cache']} in build-record.json, expected {counts}")
+    problems += [f"rebuild: the split's leakage keys were a cache {unit.get('leakage_keys')}, expected hit"
+                 for unit in record["units"] if unit["steps"] == ["split"] and unit.get("leakage_keys") != "hit"]
     return problems
 
 
@@ -79,7 +81,8 @@ def print_units(label: str, seconds: float, record: dict[str, Any]) -> None:
     cache = record["cache"]
     print(f"{label}: {seconds:.2f} s wall, cache hits {cache['hits']}, misses {cache['misses']}")
     for unit in record["units"]:
-        print(f"  {'+'.join(unit['steps']):<40} {unit['cache']:<5} {unit['seconds']:8.3f} s")
+        keys = f"  (leakage keys: {unit['leakage_keys']})" if "leakage_keys" in unit else ""
+        print(f"  {'+'.join(unit['steps']):<40} {unit['cache']:<5} {unit['seconds']:8.3f} s{keys}")
     outside = seconds - sum(u["seconds"] for u in record["units"])
     print(f"  {'(outside units: start-up, output stage)':<40} {'':<5} {outside:8.3f} s")
 

@@ -16,6 +16,7 @@ from specc.pins import xxh3_file
 DATA_FILE = "data.arrow"
 META_FILE = "meta.json"
 DIGEST = "xxh3_128"  # the key of a stage file's digest in cache entries, build results and the lock
+PART = "+"  # index/<fingerprint>+<part>: an entry that belongs to the step with that fingerprint
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def run_key(records: list[dict[str, Any]], input_digest: str) -> str:
 
 
 class StepCache:
-    """A cache folder: steps/<key>/, index/<fingerprint> -> key, downloads/, tmp/."""
+    """A cache folder: steps/<key>/, index/<fingerprint>[+<part>] -> key, downloads/, tmp/."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -96,6 +97,11 @@ class StepCache:
         tmp.write_text(key, encoding="utf-8")
         os.replace(tmp, index)
 
+    def attach(self, key: str, part: str, owners: Iterable[str]) -> None:
+        """Index entry `key` as `part` of each owner (a step fingerprint): gc keeps it while it keeps an owner."""
+        for fp in owners:
+            self._index(f"{fp}{PART}{part}", key)
+
     def has(self, fp: str) -> bool:
         """Whether the output of the step with fingerprint `fp` is cached."""
         try:
@@ -115,11 +121,11 @@ class StepCache:
         return {"path": str(self.root), **parts}
 
     def gc(self, fingerprints: set[str], downloads: set[str]) -> dict[str, int]:
-        """Remove entries no kept fingerprint reaches and downloads no kept SHA-256 names."""
+        """Remove entries no kept fingerprint reaches (as output or attached part), downloads no kept SHA-256 names."""
         keep: set[str] = set()
         index = self.root / "index"
         for path in list(index.iterdir()) if index.exists() else []:
-            if path.name in fingerprints:
+            if path.name.partition(PART)[0] in fingerprints:
                 keep.add(path.read_text(encoding="utf-8").strip())
             else:
                 path.unlink(missing_ok=True)

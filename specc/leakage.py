@@ -83,6 +83,26 @@ def _keys(table: "pa.Table", columns: Sequence[str]) -> tuple["pa.ChunkedArray",
     return key, nonempty
 
 
+def key_codes(table: "pa.Table", columns: Sequence[str]) -> "pa.DictionaryArray":
+    """Each row's key (its text normalized like `dedup` does) as a dictionary code; null where all of it is empty."""
+    import pyarrow.compute as pc
+
+    key, nonempty = _keys(table, columns)
+    return pc.dictionary_encode(pc.if_else(nonempty, key, None)).combine_chunks()
+
+
+def _numbered(codes: "pa.DictionaryArray", present: "pa.ChunkedArray | pa.Array") -> tuple["pa.Array", "np.ndarray"]:
+    """The distinct keys of the present rows numbered by first appearance (in table order), and each row's number."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    numbered = pc.dictionary_encode(codes.indices.filter(present)).combine_chunks()  # codes in order of appearance
+    by_first = numbered.dictionary.to_numpy(zero_copy_only=False)
+    same = len(by_first) == len(codes.dictionary) and bool((by_first == np.arange(len(by_first))).all())
+    texts = codes.dictionary if same else codes.dictionary.take(numbered.dictionary)
+    return texts, numbered.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _shown(table: "pa.Table", columns: Sequence[str], row: int) -> str:
     """A row's text in the key columns, joined by ' | ' and cut to EXAMPLE_CHARS characters."""
     values = [table.column(c)[row].as_py() for c in columns]
@@ -92,13 +112,15 @@ def _shown(table: "pa.Table", columns: Sequence[str], row: int) -> str:
 
 def leakage_report(table: "pa.Table", columns: Sequence[str] | None = None, *,
                    order: Sequence[str] | None = None, near: NearParams | None = None,
-                   languages: Sequence[str] = (), seed: int = 0) -> dict[str, Any]:
+                   languages: Sequence[str] = (), seed: int = 0,
+                   codes: "pa.DictionaryArray | None" = None) -> dict[str, Any]:
     """Rows shared across splits, for every pair of splits: exact (and with `near`, near) duplicates.
 
     `table` holds `_split`, `_id` and the data columns. Rows compare on `columns` (default:
     `default_columns`), normalized like `dedup` does; rows whose key columns are all empty or
     null are left out. Near pairs have Jaccard >= threshold over n-gram sets and are not exact
     duplicates. Counts are row pairs; `*_rows` count the distinct rows of each split involved.
+    `codes` are `key_codes(table, columns)` when the caller has them (the executor caches them).
     """
     import numpy as np
     import pyarrow as pa
@@ -111,12 +133,10 @@ def leakage_report(table: "pa.Table", columns: Sequence[str] | None = None, *,
     present = [s for s in pc.unique(split_col).to_pylist() if s is not None]
     splits = [s for s in (order or []) if s in present]
     splits += order_splits([s for s in present if s not in splits], [])
-    key, nonempty = _keys(table, columns)
+    codes = key_codes(table, columns) if codes is None else codes
     rank = pc.index_in(split_col, value_set=pa.array(splits, pa.string()))
-    present_rows = pc.and_(nonempty, pc.is_valid(rank))
-    encoded = pc.dictionary_encode(key.filter(present_rows)).combine_chunks()
-    # dictionary codes follow first appearance, so text numbers follow the table's order
-    texts, text_of = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    present_rows = pc.and_(pc.is_valid(codes), pc.is_valid(rank))
+    texts, text_of = _numbered(codes, present_rows)
     split_of = rank.filter(present_rows).to_numpy().astype(np.int64)
     row_of = np.flatnonzero(present_rows.to_numpy(zero_copy_only=False))
     rows = {"text": text_of, "split": split_of, "row": row_of}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,12 @@ def xxh3_file(path: Path) -> str:
 
 
 def _digest(path: Path, digest: Any) -> str:
+    # One call over a memory map, not block by block: each block waited for the GIL while the executor's
+    # preload thread imported modules (a 1M-row rebuild's cache hits took 0.1-0.3 s each that way, 0.03 s so).
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        if os.fstat(handle.fileno()).st_size:  # mmap refuses empty files
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                digest.update(mapped)
     return digest.hexdigest()
 
 

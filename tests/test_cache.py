@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from specc.pins import sha256_file, xxh3_file
 from tests.conftest import ROOT, run_cli, write
 
 GATE_PLUGIN = '''
@@ -57,6 +58,11 @@ def _gate_env(tmp_path: Path) -> dict[str, str]:
 def _outputs(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != "build-record.json"}
+
+
+def _units(out: Path) -> dict[tuple[str, ...], dict]:
+    """The build record's units by their steps."""
+    return {tuple(u["steps"]): u for u in json.loads((out / "build-record.json").read_text())["units"]}
 
 
 def _quickstart(tmp_path: Path) -> Path:
@@ -136,14 +142,51 @@ def test_cache_info_and_gc_keep_what_the_lock_reaches(tmp_path: Path) -> None:
     info = run_cli("cache", "info", str(spec))
     assert info.returncode == 0
     assert str(spec.parent / ".specc" / "cache") in info.stdout
-    assert "steps           7 entries" in info.stdout
+    assert "steps           8 entries" in info.stdout  # six units, the earlier split, the leakage keys
     gc = run_cli("cache", "gc", str(spec))
     assert gc.returncode == 0, gc.stderr
     assert gc.stdout.startswith("removed 1 step entries and 0 downloads")
-    assert "steps           6 entries" in run_cli("cache", "info", str(spec)).stdout
+    assert "steps           7 entries" in run_cli("cache", "info", str(spec)).stdout
     assert run_cli("build", str(spec)).returncode == 0
     record = json.loads((spec.parent / "build" / "support-intents" / "build-record.json").read_text())
     assert record["cache"] == {"hits": 6, "misses": 0}
     spec.with_suffix(".lock").unlink()
     no_lock = run_cli("cache", "gc", str(spec))
     assert no_lock.returncode == 1 and "has no lock" in no_lock.stderr
+
+
+def test_a_rebuild_after_new_split_ratios_reads_the_leakage_keys_from_the_cache_even_after_gc(tmp_path: Path) -> None:
+    spec = _quickstart(tmp_path)
+    out = spec.parent / "build" / "support-intents"
+    assert run_cli("build", str(spec)).returncode == 0
+    assert _units(out)[("split",)]["leakage_keys"] == "miss"
+    gc = run_cli("cache", "gc", str(spec))
+    assert gc.returncode == 0 and gc.stdout.startswith("removed 0 step entries"), gc.stderr
+
+    text = spec.read_text().replace("ratios: {train: 0.8, validation: 0.1, test: 0.1}",
+                                    "ratios: {train: 0.6, validation: 0.2, test: 0.2}")
+    spec.write_text(text)
+    assert run_cli("build", str(spec)).returncode == 0
+    split = _units(out)[("split",)]
+    assert split["cache"] == "miss" and split["leakage_keys"] == "hit"
+    rebuilt = _outputs(out)
+    cold = run_cli("build", str(spec), "--cache-dir", str(tmp_path / "fresh"))
+    assert cold.returncode == 0, cold.stderr
+    assert _units(out)[("split",)]["leakage_keys"] == "miss"
+    assert _outputs(out) == rebuilt
+
+    spec.write_text(text.replace("min_chars: 8,", "min_chars: 25,"))  # other rows reach the split
+    assert run_cli("build", str(spec)).returncode == 0
+    assert _units(out)[("split",)]["leakage_keys"] == "miss"
+
+
+def test_file_digests_are_those_of_the_bytes(tmp_path: Path) -> None:
+    import hashlib
+
+    import xxhash
+
+    for data in (b"", b"arrow", bytes(range(256)) * 5000):
+        path = tmp_path / "data.arrow"
+        path.write_bytes(data)
+        assert xxh3_file(path) == xxhash.xxh3_128(data).hexdigest()
+        assert sha256_file(path) == hashlib.sha256(data).hexdigest()

@@ -19,7 +19,9 @@ from specc.builtins.sources import TextLinesSource
 from specc.components import Context, LeakageParams
 from specc.errors import SpeccError
 from specc import leakage, minhash
-from specc.leakage import NearParams, check_leakage, default_columns, leakage_markdown, leakage_report
+from specc.leakage import (
+    NearParams, check_leakage, default_columns, key_codes, leakage_markdown, leakage_report,
+)
 from specc.minhash import TooManyCandidates, confirmed_pairs, resolve_unit, text_units, window_hashes
 
 TWEETEVAL_SPLITS = (("train", "train"), ("validation", "val"), ("test", "test"))
@@ -188,6 +190,17 @@ def test_exact_counts_pairs_rows_and_normalizes() -> None:
     assert report["pairs"]["train/validation"]["exact_pairs"] == 2
     assert report["pairs"]["validation/test"]["exact_pairs"] == 1
     assert report["total"] == {"exact_pairs": 5} and report["near"] is None
+
+
+def test_given_key_codes_give_the_same_report_as_computing_them() -> None:
+    # texts first seen in rows without a split: the report numbers texts by the rows it compares, not the codes
+    texts = ["c only unsplit", "b text here", "a text here", "", "b text here", "a text herE", "c only unsplit",
+             "a text here!", None, "b text here"]
+    rows = table(texts, [None, None, "test", "train", "train", "test", "train", "validation", "test", "validation"])
+    codes = key_codes(rows, ["text"])
+    assert codes.is_null().to_pylist() == [t is None or t == "" for t in texts]
+    near = NearParams(threshold=0.5, ngram=2)
+    assert leakage_report(rows, ["text"], codes=codes, near=near) == leakage_report(rows, near=near)
 
 
 def test_examples_are_the_first_five_leaked_texts_in_table_order() -> None:

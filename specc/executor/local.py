@@ -14,18 +14,19 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from specc import __version__
 from specc.builtins.clean import forget_keys
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
 from specc.components import Augmenter, Component, Step
 from specc.errors import DataError, SpeccError
 from specc.executor import RECORD_FILE, BuildOptions, BuildResult, build_record
-from specc.executor.stagefiles import iter_batches, read_all, read_schema, write_batches
+from specc.executor.stagefiles import iter_batches, read_all, read_schema, read_table, write_batches
 from specc.executor.tables import (
     account, annotated_label_names, augment_batches, augment_inputs, augment_rows, check_split_names, fitting_rows,
     format_rows, load_fitted, merge_info, new_step_stats, run_row_steps, run_step, source_batches, value_counts,
 )
-from specc.leakage import NearParams, check_leakage, leakage_report
+from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
 from specc.output import json_text, order_splits, publish, recover, staging_dir, write_json, write_outputs
 from specc.tokens import apply_budget
 
@@ -38,6 +39,8 @@ Groups = dict[str, list[Component]]
 Task = Callable[[list[Component], Any], tuple["pa.Table", Any]]
 
 _WORKER_GROUPS: Groups = {}
+
+LEAKAGE_KEYS = "leakage_keys"  # the split's cached leakage keys: cache part and build record field
 
 
 def _start_worker(groups: Groups) -> None:
@@ -145,23 +148,30 @@ class _Run:
         self.input_digest = ""
         self.digests: dict[str, dict[str, Any]] = {}
         self.timings: list[dict[str, Any]] = []
+        self.notes: dict[str, Any] = {}  # added to the build record's entry of the unit running now
+
+    def cached(self, key: str, compute: Callable[[Path], dict[str, Any]],
+               fingerprints: list[str]) -> tuple[Entry, bool]:
+        """The cache entry `key`, computed into a scratch file and stored if missing; and whether it was there."""
+        entry = self.cache.get(key)
+        if entry is not None:
+            return entry, True
+        scratch = self.cache.scratch()
+        try:
+            info = compute(scratch / DATA_FILE)
+            return self.cache.put(key, scratch, info, fingerprints), False
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def unit(self, steps: list[PlanStep], compute: Callable[[Path], dict[str, Any]]) -> Entry:
         """The cached output of `steps` on the current input, computed into a scratch file if missing."""
         started = time.perf_counter()
         key = run_key([s.record for s in steps], self.input_digest)
-        entry = self.cache.get(key)
-        hit = entry is not None
-        if entry is None:
-            scratch = self.cache.scratch()
-            try:
-                info = compute(scratch / DATA_FILE)
-                entry = self.cache.put(key, scratch, info, [s.fingerprint for s in steps if s.fingerprint])
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
+        entry, hit = self.cached(key, compute, [s.fingerprint for s in steps if s.fingerprint])
         self.digests[steps[-1].id] = {DIGEST: entry.digest, "rows": entry.meta["rows"]}
         self.timings.append({"steps": [s.id for s in steps], "cache": "hit" if hit else "miss",
-                             "seconds": round(time.perf_counter() - started, 3)})
+                             "seconds": round(time.perf_counter() - started, 3), **self.notes})
+        self.notes = {}
         return entry
 
     def advance(self, steps: list[PlanStep], compute: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
@@ -271,7 +281,10 @@ class _Run:
             limits = getattr(splitter.params, "leakage", None) if steps else None
             near = limits.near or (NearParams() if limits.max_near is not None else None) if limits else None
             self.options.report("checking leakage between splits")
-            info["leakage"] = leakage_report(table, order=order, near=near, seed=steps[0].seed if steps else 0,
+            columns = default_columns(table)
+            codes = self.leakage_codes(table, columns, steps[0].record["upstream"] if steps else [])
+            info["leakage"] = leakage_report(table, columns, order=order, near=near, codes=codes,
+                                             seed=steps[0].seed if steps else 0,
                                              languages=tuple(self.plan.spec.model.languages))
             if limits is not None:
                 check_leakage(info["leakage"], limits)
@@ -279,6 +292,26 @@ class _Run:
 
         meta = self.advance(steps or [_NO_SPLIT], compute)
         return meta["info"], meta["order"]
+
+    def leakage_codes(self, table: "pa.Table", columns: list[str], owners: list[str]) -> "pa.DictionaryArray":
+        """`key_codes` of the split's rows from the step cache, or computed and stored there."""
+        import pyarrow as pa
+
+        if not owners:  # no split stage: whenever its input is the same, the whole unit is a cache hit
+            return key_codes(table, columns)
+        # Keyed by the split's input, not the splitter: a rebuild after editing the split (its ratios) reuses them.
+        # Attached to the split's upstream steps, which the lock still names after such an edit, for `cache gc`.
+        key = run_key([{"part": LEAKAGE_KEYS, "columns": columns, "specc": __version__, "pyarrow": pa.__version__}],
+                      self.input_digest)
+
+        def compute(path: Path) -> dict[str, Any]:
+            codes = pa.table({"key": key_codes(table, columns)})
+            return {"rows": write_batches(path, codes.schema, [codes])}
+
+        entry, hit = self.cached(key, compute, [])
+        self.cache.attach(entry.key, LEAKAGE_KEYS, owners)
+        self.notes[LEAKAGE_KEYS] = "hit" if hit else "miss"
+        return read_table(entry.data).column("key").combine_chunks()
 
     def augment(self) -> list[dict[str, Any]]:
         """Each augment step: fit once here, then the chosen rows through the workers in batches."""
