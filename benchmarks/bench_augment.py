@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_build import SEED, bench_folder, bench_parser, generate_rows, run_measured  # noqa: E402  (a sibling script)
 
 STEP = "augment.nlpaug.keyboard"
+ROWS = (100_000, 2_000)  # default rows: a full run, a --smoke run
 MAX_OVERHEAD = 1.10  # --check: augment stage with --num-proc 1 / plain loop
 MIN_SPEEDUP = 1.6  # --check: plain loop / augment stage with --num-proc 2
 CHECK_HELP = (f"exit 1 if the augment stage takes over {MAX_OVERHEAD}x the plain loop with --num-proc 1, or is "
@@ -120,14 +121,14 @@ def benchmark(folder: Path, spec: Path, plain_spec: Path, repeat: int) -> list[M
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, run the benchmark, print the table; returns the exit code."""
-    parser = bench_parser(__doc__.splitlines()[0], CHECK_HELP)
+    parser = bench_parser(__doc__.splitlines()[0], CHECK_HELP, ROWS)
     parser.add_argument("--repeat", type=int, default=1, help="runs of every command (default 1)")
     parser.add_argument("--plain", nargs=2, metavar=("PARQUET", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.plain:
         plain_loop(Path(args.plain[0]), Path(args.plain[1]))
         return 0
-    rows = args.rows if args.rows is not None else (2_000 if args.smoke else 100_000)
+    rows = args.rows if args.rows is not None else (ROWS[1] if args.smoke else ROWS[0])
     if rows < 1 or args.repeat < 1:
         parser.error("--rows and --repeat must be at least 1")
 

@@ -338,10 +338,12 @@ def print_table(measures: list[Measure]) -> None:
         print(f"{m.label:<22} {m.best_seconds:>8.2f} {m.best_seconds / baseline:>7.2f}x {m.best_peak_mb:>8.0f} {counts}")
 
 
-def bench_parser(description: str, check_help: str) -> argparse.ArgumentParser:
-    """The options every benchmark here takes: --rows, --smoke, --check (meaning `check_help`), --keep."""
+def bench_parser(description: str, check_help: str,
+                 rows: tuple[int, int] = (1_000_000, 20_000)) -> argparse.ArgumentParser:
+    """The options every benchmark here takes: --rows (`rows`: full and --smoke defaults), --smoke, --check
+    (meaning `check_help`), --keep."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--rows", type=int, help="rows to generate (default 1,000,000; 20,000 with --smoke)")
+    parser.add_argument("--rows", type=int, help=f"rows to generate (default {rows[0]:,}; {rows[1]:,} with --smoke)")
     parser.add_argument("--smoke", action="store_true", help="a small, quick run for CI")
     parser.add_argument("--check", action="store_true", help=check_help)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
