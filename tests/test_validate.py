@@ -88,7 +88,8 @@ def test_validate_imports_no_heavy_library() -> None:
     assert top_level(imported, {"datasets", "torch", "transformers", "nlpaug", "pyarrow", "pandas", "numpy"}) == []
     unused = {"specc.builtins.hub", "specc.builtins.url", "specc.builtins.near_dedup", "specc.annotation.human",
               "specc_nlpaug.chars", "specc_nlpaug.words", "specc_nlpaug.models", "specc_transformers.tokens",
-              "specc_transformers.finetune"}
+              "specc_transformers.finetune", "specc.builtins.card_sections", "specc.annotation.card_section",
+              "specc_nlpaug.card", "specc_transformers.card_section"}
     assert sorted(unused & imported) == []  # the modules of types the spec does not use are not imported
 
 

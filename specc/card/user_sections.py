@@ -54,11 +54,11 @@ class UserSection(Params):
         return self
 
 
-def installed_sections() -> dict[str, int]:
-    """The installed card sections (built-in and from plugins): name -> order."""
+def installed_sections() -> set[str]:
+    """The names of the installed card sections (built-in and from plugins; their classes are not imported)."""
     from specc.plugins import get_registry
 
-    return {e.name: e.cls.order for e in get_registry().entries("card_section")}
+    return set(get_registry().names("card_section"))
 
 
 def _error(problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:
