@@ -4,14 +4,24 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from specc.components import (  # noqa: E402
-    Annotator, Augmenter, AugmenterParams, CardData, CardSection, Component, Context, Evaluator,
-    EvaluatorParams, Executor, Formatter, Params, Source, SourceParams, Splitter, SplitterParams, Step, StepResult,
-    TokenBudget, TokenCounter,
-)
-from specc.errors import DataError, SpeccError, SpecError  # noqa: E402
-from specc.hookspecs import hookimpl  # noqa: E402
-from specc.spec.paths import InputPath, NOT_FINGERPRINTED, OutputPath  # noqa: E402
+import gc as _gc  # noqa: E402
+
+# Importing builds pydantic's machinery and many model classes: the cyclic collector would walk those new
+# objects again and again (about 15% of `specc validate`), so it pauses for the imports.
+_collecting = _gc.isenabled()
+_gc.disable()
+try:
+    from specc.components import (  # noqa: E402
+        Annotator, Augmenter, AugmenterParams, CardData, CardSection, Component, Context, Evaluator,
+        EvaluatorParams, Executor, Formatter, Params, Source, SourceParams, Splitter, SplitterParams, Step,
+        StepResult, TokenBudget, TokenCounter,
+    )
+    from specc.errors import DataError, SpeccError, SpecError  # noqa: E402
+    from specc.hookspecs import hookimpl  # noqa: E402
+    from specc.spec.paths import InputPath, NOT_FINGERPRINTED, OutputPath  # noqa: E402
+finally:
+    if _collecting:
+        _gc.enable()
 
 
 def load_spec(path):  # type: ignore[no-untyped-def]

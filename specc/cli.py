@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -33,8 +34,20 @@ def _fail(exc: SpeccError) -> None:
     sys.exit(1)
 
 
+# Commands that only read specs and print: the cyclic collector stays paused for them (see `run`).
+QUICK_COMMANDS = frozenset({"validate", "plan", "schema", "plugins"})
+
+
 class _Group(click.Group):
     """A group that turns user errors into messages without tracebacks."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        """The subcommand to run; any but QUICK_COMMANDS turns the cyclic collector back on first."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if name not in QUICK_COMMANDS and not gc.isenabled():
+            gc.freeze()  # what start-up made stays; the collections that follow skip it
+            gc.enable()
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -323,6 +336,7 @@ def run() -> None:
     pyarrow's native thread pools can abort that teardown ("terminate called without an active
     exception", apache/arrow#34314) after a command's work is done and its files are closed.
     """
+    gc.disable()  # start-up (plugins, spec models) makes many objects and no garbage; builds turn it back on
     try:
         main()
         code: object = 0

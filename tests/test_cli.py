@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from specc import __version__
 from tests.conftest import run_cli, write
 
@@ -82,3 +84,23 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "reading source 'questions'" in progress
     assert "splitting (stratified)" in progress
+
+
+@pytest.mark.parametrize(("command", "collecting"), [("validate", False), ("plan", False), ("build", True),
+                                                     ("lock", True), ("card", True)])
+def test_the_collector_paused_for_start_up_resumes_for_commands_that_work_long(command: str,
+                                                                               collecting: bool) -> None:
+    import gc
+
+    import click
+
+    from specc.cli import cli
+
+    was = gc.isenabled()
+    gc.disable()  # as `specc.cli.run` does
+    try:
+        cli.resolve_command(click.Context(cli), [command])
+        assert gc.isenabled() is collecting
+    finally:
+        gc.unfreeze()
+        gc.enable() if was else gc.disable()
