@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 import gc as _gc  # noqa: E402
 
 # Importing builds pydantic's machinery and many model classes: the cyclic collector would walk those new
-# objects again and again (about 15% of `specc validate`), so it pauses for the imports.
+# objects again and again (about 5% of `specc validate`), so it pauses for the imports.
 _collecting = _gc.isenabled()
 _gc.disable()
 try:
