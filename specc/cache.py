@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from specc.atomic import replace_text
 from specc.compiler import fingerprint
 from specc.pins import xxh3_file
 
@@ -93,9 +94,7 @@ class StepCache:
     def _index(self, fp: str, key: str) -> None:
         index = self.root / "index" / fp
         index.parent.mkdir(parents=True, exist_ok=True)
-        tmp = index.with_name(f".{fp}.{uuid.uuid4().hex}")
-        tmp.write_text(key, encoding="utf-8")
-        os.replace(tmp, index)
+        replace_text(index, key)
 
     def attach(self, key: str, part: str, owners: Iterable[str]) -> None:
         """Index entry `key` as `part` of each owner (a step fingerprint): gc keeps it while it keeps an owner."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from specc.atomic import replace_text
 from specc.compiler import Plan
 from specc.errors import SpeccError
 from specc.spec import Spec
@@ -114,7 +114,5 @@ def write_lock(path: Path, data: dict[str, Any]) -> bool:
             return False
     except FileNotFoundError:
         pass
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    replace_text(path, text)
     return True

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from specc.annotation.table import Annotations
+from specc.atomic import replace_text
 from specc.errors import SpeccError
 
 FORMATS = ("wide-csv", "long-csv", "label-studio")
@@ -368,6 +369,4 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
     writer.writerow(header)
     writer.writerows(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.writing")
-    scratch.write_text(out.getvalue(), encoding="utf-8", newline="")
-    scratch.replace(path)
+    replace_text(path, out.getvalue(), newline="")
