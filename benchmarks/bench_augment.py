@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_build import SEED, bench_folder, bench_parser, generate_rows, run_measured  # noqa: E402  (a sibling script)
+from bench_build import SEED, bench_folder, bench_parser, check_exit, generate_rows, run_measured  # noqa: E402  (a sibling script)
 
 STEP = "augment.nlpaug.keyboard"
 ROWS = (100_000, 2_000)  # default rows: a full run, a --smoke run
@@ -155,10 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         failures.append(f"overhead {overhead:.2f} > {MAX_OVERHEAD}")
     if speedup < MIN_SPEEDUP:
         failures.append(f"speed-up {speedup:.2f} < {MIN_SPEEDUP}")
-    if args.check and failures:
-        print("check failed: " + "; ".join(failures))
-        return 1
-    return 0
+    return check_exit(args.check, failures)
 
 
 if __name__ == "__main__":

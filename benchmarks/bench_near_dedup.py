@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_build import SEED, bench_folder, bench_parser, generate_rows, row_count, run_measured  # noqa: E402  (a sibling script, not a package)
+from bench_build import SEED, bench_folder, bench_parser, check_exit, generate_rows, row_count, run_measured  # noqa: E402  (a sibling script, not a package)
 
 NEAR_SHARE = 0.05  # rows that are edited copies of another row
 THRESHOLD = 0.8
@@ -237,10 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"rows in different clusters: {disagreement(s['groups'], d['groups']):,}")
     print(f"specc/datasketch time ratio: {ratio:.3f} (wall), {s['seconds'] / d['seconds']:.3f} (work); "
           f"datasketch is {1 / ratio:.1f}x slower")
-    if args.check and ratio > MAX_RATIO:
-        print(f"check failed: time ratio {ratio:.2f} > {MAX_RATIO}")
-        return 1
-    return 0
+    return check_exit(args.check, [f"time ratio {ratio:.2f} > {MAX_RATIO}"] if ratio > MAX_RATIO else [])
 
 
 if __name__ == "__main__":
