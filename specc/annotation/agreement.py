@@ -6,7 +6,6 @@ Every metric takes an `Annotations` table and returns a float, NaN where the met
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -192,9 +191,10 @@ def metric(name: str, *, order: Sequence[Any] | None = None) -> Callable[[Annota
     """The metric function for a name in METRICS (hyphens allowed: 'krippendorff-alpha'); unknown names raise."""
     key = metric_key(name)
     if key not in METRICS:
-        close = difflib.get_close_matches(key, list(METRICS), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise SpeccError(f"error: unknown agreement metric '{name}'; {hint}known: {', '.join(METRICS)}")
+        from specc.spec.diagnose import did_you_mean
+
+        hint = did_you_mean(key, list(METRICS)) or ";"
+        raise SpeccError(f"error: unknown agreement metric '{name}'{hint} known: {', '.join(METRICS)}")
     if key.startswith("krippendorff_alpha"):
         level = key.removeprefix("krippendorff_alpha").lstrip("_") or "nominal"
         return lambda a: krippendorff_alpha(a, level, order)
@@ -207,6 +207,12 @@ def bootstrap_ci(metric: Callable[[Annotations], float], a: Annotations, *, seed
 
     Resamples where the metric is undefined (NaN) are left out; (NaN, NaN) when all are.
     """
+    return _bootstrap_intervals([metric], a, seed=seed, resamples=resamples, confidence=confidence)[0]
+
+
+def _bootstrap_intervals(metrics: Sequence[Callable[[Annotations], float]], a: Annotations, *, seed: int,
+                         resamples: int, confidence: float) -> list[tuple[float, float]]:
+    """`bootstrap_ci` of each metric, every metric measured on the same resamples (each is taken once)."""
     import numpy as np
 
     if not 0 < confidence < 1:
@@ -216,14 +222,18 @@ def bootstrap_ci(metric: Callable[[Annotations], float], a: Annotations, *, seed
     rng = np.random.default_rng(seed)
     n = len(a.items)
     if n == 0:
-        return math.nan, math.nan
-    values = np.array([metric(a.take(rng.integers(0, n, n))) for _ in range(resamples)])
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return math.nan, math.nan
+        return [(math.nan, math.nan)] * len(metrics)
+    values = np.empty((resamples, len(metrics)))
+    for row in values:
+        resample = a.take(rng.integers(0, n, n))
+        row[:] = [metric(resample) for metric in metrics]
     tail = (1 - confidence) / 2
-    low, high = np.quantile(values, [tail, 1 - tail])
-    return float(low), float(high)
+    intervals = []
+    for column in values.T:
+        column = column[np.isfinite(column)]
+        low, high = np.quantile(column, [tail, 1 - tail]) if len(column) else (math.nan, math.nan)
+        intervals.append((float(low), float(high)))
+    return intervals
 
 
 def agreement_report(a: Annotations, *, seed: int, metrics: Sequence[str] | None = None, level: str = "nominal",
@@ -250,14 +260,12 @@ def agreement_report(a: Annotations, *, seed: int, metrics: Sequence[str] | None
                                  "mean": _json_float(per_item.mean()) if len(per_item) else None},
         "labels": [label if isinstance(label, (str, int, float)) else str(label) for label in a.categories],
     }
-    intervals: dict[str, list[float | None]] = {}
-    for name in metrics:
-        function = metric(name, order=order)
-        key = metric_key(name)
+    functions = {metric_key(name): metric(name, order=order) for name in metrics}
+    for key, function in functions.items():
         report[key] = _json_float(function(a))
-        low, high = bootstrap_ci(function, a, seed=seed, resamples=resamples, confidence=confidence)
-        intervals[key] = [_json_float(low), _json_float(high)]
-    report["ci"] = intervals
+    intervals = _bootstrap_intervals(list(functions.values()), a, seed=seed, resamples=resamples,
+                                     confidence=confidence)
+    report["ci"] = {key: [_json_float(low), _json_float(high)] for key, (low, high) in zip(functions, intervals)}
     report["bootstrap"] = {"seed": seed, "resamples": resamples, "confidence": confidence}
     return report
 

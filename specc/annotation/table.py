@@ -111,7 +111,7 @@ class Annotations:
         import numpy as np
 
         rows = np.asarray(rows, dtype=np.int64)
-        taken = Annotations([self.items[r] for r in rows], self.annotators, self.labels[rows])
+        taken = Annotations([self.items[r] for r in rows.tolist()], self.annotators, self.labels[rows])
         # Same labels, same coding: the bootstrap takes thousands of resamples, so skip recoding each.
         taken.__dict__["categories"] = self.categories
         for name in ("_codes", "_counts"):
@@ -119,6 +119,7 @@ class Annotations:
             part.flags.writeable = False
             taken.__dict__[name] = part
         return taken
+
 
 def _positions(names: list[str], wanted: Sequence[str], what: str) -> list[int]:
     index = {name: n for n, name in enumerate(names)}
