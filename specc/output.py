@@ -236,8 +236,8 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
 
         stats["evaluate"] = {step_id: {**result, "plots": confusion_plots(folder, step_id, result)}
                              for step_id, result in evaluations.items()}
-    formatter = plan.instantiate(plan.stage("format")[0]) if plan.stage("format") else None
-    layout = formatter.llama_factory() if formatter is not None else None
+    formats = plan.stage("format")
+    layout = plan.instantiate(formats[0]).llama_factory() if formats else None
     if layout:
         write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split

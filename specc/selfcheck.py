@@ -258,11 +258,10 @@ def _text(name: Any) -> str:
 
 def check_output(folder: Path, stats: dict[str, Any]) -> None:
     """Every self-check on a built output folder; raises SpeccError("error: self-check: ...") on the first failure."""
-    from specc.output import classification_view
+    from specc.output import data_views
 
     folder = Path(folder)
-    for view in (stats, classification_view(stats)):  # the classification configuration has its own features
-        if view is not None:
-            check_parquet(folder, view)
-            check_load_dataset(folder, view)
+    for view in data_views(stats):  # the classification configuration has its own features
+        check_parquet(folder, view)
+        check_load_dataset(folder, view)
     check_croissant(folder, stats)

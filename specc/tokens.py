@@ -120,7 +120,10 @@ def apply_budget(counter: "TokenCounter", table: "pa.Table",
     dropped = {OVER_BUDGET: over} if budget.action == "drop" else {}
     if budget.action == "truncate" and over.any():
         table = counter.truncate(table, over, limit)
-        counts = counter.count(table)
+        recounted = counter.count(table.filter(pa.array(over)))  # only the cut rows changed
+        counts = {part: np.array(values) for part, values in counts.items()}
+        for part, values in counts.items():
+            values[over] = recounted[part]
         dropped = {PROMPT_OVER_BUDGET: counts["prompt"] + counts["completion"] > limit}
     keep = ~np.logical_or.reduce(list(dropped.values())) if dropped else np.ones(table.num_rows, bool)
     kept = table.filter(pa.array(keep))

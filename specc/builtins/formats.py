@@ -56,11 +56,9 @@ Templates = Annotated[
 @lru_cache(maxsize=256)
 def _compiled(source: str, filename: str) -> "Template":
     """A template compiled in the sandbox; `filename` is what tracebacks name (for the error's line)."""
-    from specc.card.user_sections import user_environment
+    from specc.card.user_sections import sandboxed_template
 
-    env = user_environment()
-    code = env.compile(source, name=filename, filename=filename)
-    return env.template_class.from_code(env, code, env.make_globals(None), None)
+    return sandboxed_template(source, filename, filename)
 
 
 class _Templated(Formatter):

@@ -189,6 +189,13 @@ def user_environment() -> Any:
     return env
 
 
+def sandboxed_template(source: str, name: str, filename: str) -> Any:
+    """`source` compiled in a fresh `user_environment`; tracebacks (and `template_line`) name `filename`."""
+    env = user_environment()
+    code = env.compile(source, name=name, filename=filename)
+    return env.template_class.from_code(env, code, env.make_globals(None), None)
+
+
 def template_line(exc: BaseException, filename: str) -> int | None:
     """The template line an exception was raised at (jinja2 rewrites tracebacks to template lines)."""
     line = getattr(exc, "lineno", None) if getattr(exc, "filename", None) in (filename, None) else None
@@ -208,10 +215,8 @@ def render_user_section(section: UserSection, spec_dir: Path, variables: dict[st
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpeccError(f"{shown}: error: card section '{section.name}': cannot read the template ({exc})") from None
-    env = user_environment()
     try:
-        code = env.compile(source, name=shown, filename=str(path))
-        return env.template_class.from_code(env, code, env.make_globals(None), None).render(**variables)
+        return sandboxed_template(source, shown, str(path)).render(**variables)
     except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
             RecursionError) as exc:
         line = template_line(exc, str(path))
