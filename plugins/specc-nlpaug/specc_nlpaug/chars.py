@@ -12,6 +12,12 @@ from specc_nlpaug.base import CharParams, NlpaugAugmenter
 KEYBOARD_LANGUAGES = Literal["de", "en", "es", "fr", "he", "it", "nl", "pl", "th", "tr", "uk"]
 
 
+class CharAugmenter(NlpaugAugmenter):
+    """An augmenter over one of nlpaug's character augmenters."""
+
+    modules = ("nlpaug.augmenter.char",)
+
+
 class KeyboardParams(CharParams):
     """nlpaug KeyboardAug's options."""
 
@@ -21,11 +27,10 @@ class KeyboardParams(CharParams):
     include_upper_case: bool = Field(True, description="Typos may be upper-case letters.")
 
 
-class Keyboard(NlpaugAugmenter):
+class Keyboard(CharAugmenter):
     """Typos: characters replaced by their neighbours on a keyboard (nlpaug KeyboardAug)."""
 
     name = "nlpaug.keyboard"
-    modules = ("nlpaug.augmenter.char",)
     Params = KeyboardParams
     nlpaug_class = "KeyboardAug"
 
@@ -37,11 +42,10 @@ class OcrParams(CharParams):
     min_char: int = Field(1, ge=1, description="Words shorter than this are left alone.")
 
 
-class Ocr(NlpaugAugmenter):
+class Ocr(CharAugmenter):
     """OCR errors: characters replaced by ones OCR confuses them with, such as 0 for o (nlpaug OcrAug)."""
 
     name = "nlpaug.ocr"
-    modules = ("nlpaug.augmenter.char",)
     Params = OcrParams
     nlpaug_class = "OcrAug"
 
@@ -60,10 +64,9 @@ class RandomCharParams(CharParams):
     candidates: list[str] | None = Field(None, description="Draw new characters from these only.")
 
 
-class RandomChar(NlpaugAugmenter):
+class RandomChar(CharAugmenter):
     """Random character edits: insertions, substitutions, swaps or deletions (nlpaug RandomCharAug)."""
 
     name = "nlpaug.random-char"
-    modules = ("nlpaug.augmenter.char",)
     Params = RandomCharParams
     nlpaug_class = "RandomCharAug"

@@ -237,15 +237,17 @@ class RayPool:
         import ray
         import ray.data
 
-        from specc.executor.stagefiles import iter_batches, read_all
+        from specc.executor.stagefiles import BATCH_ROWS, read_all
         from specc.executor.tables import account, merge_info, run_step
 
-        refs, rows = [], 0
-        for batch in iter_batches(paths, schema):
-            refs.append(ray.put(payload_rows(rows, batch)))
-            rows += batch.num_rows
+        table = read_all(paths, schema)  # read once: batched out to the workers, filtered here afterwards
+        rows = table.num_rows
         if not rows:
-            return run_step(step, read_all(paths, schema), stats)
+            return run_step(step, table, stats)
+        refs, start = [], 0
+        for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+            refs.append(ray.put(payload_rows(start, batch)))
+            start += batch.num_rows
         resources = self.resources([step.context.step_id])
         partitions = max(1, int(PARTITIONS_PER_CPU * ray.cluster_resources().get("CPU", 1)))
         dataset = (ray.data.from_arrow_refs(refs)
@@ -267,7 +269,6 @@ class RayPool:
             for reason in set(reasons):
                 masks[reason][positions[reasons == reason]] = True
         kept = ~np.logical_or.reduce(list(masks.values())) if masks else np.ones(rows, bool)
-        table = read_all(paths, schema)
         output = table.filter(pa.array(kept))
         account(stats, table, output, {reason: pa.array(mask) for reason, mask in masks.items()})
         for meta in metas:
