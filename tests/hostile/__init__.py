@@ -1,0 +1,1 @@
+"""Hostile and careless input: each case of issue #15 with its fixed behaviour."""
