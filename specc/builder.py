@@ -84,11 +84,14 @@ def _executor_params(name: str, model: type[Params], options: Mapping[str, Any])
 
 def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
           progress: Callable[[str], None] | None = None, frozen: bool = False,
-          cache_dir: str | Path | None = None, executor_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+          cache_dir: str | Path | None = None, executor_options: Mapping[str, Any] | None = None,
+          replace_foreign: bool = False, wait: bool = False,
+          notify: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Build the data set a spec describes and update its lock; returns the statistics (stats.json).
 
     With `frozen`, refuse to build when the lock is missing or differs from the spec and sources,
-    and leave the lock as it is.
+    and leave the lock as it is. `replace_foreign` moves an output folder specc did not make aside
+    (`notify` hears where); `wait` waits for another build of the same output instead of failing.
     """
     if num_proc < 1:
         raise SpeccError("error: --num-proc must be at least 1")
@@ -101,7 +104,8 @@ def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
     if frozen:
         _check_fresh(diff_plan(plan, previous), spec)
     result = _run(plan, BuildOptions(num_proc=num_proc, executor=executor, progress=progress,
-                                    executor_options=dict(executor_options or {})))
+                                    executor_options=dict(executor_options or {}), replace_foreign=replace_foreign,
+                                    wait=wait, notify=notify))
     if not frozen:
         write_lock(path, lock_data(plan, previous, result.digests, all_outputs(result.stats)))
     return result.stats

@@ -147,8 +147,12 @@ def add_executor_option(group: click.Group, *decls: str, key: str, help: str) ->
 @click.option("--frozen", is_flag=True, help="Refuse to build when the lock is missing or stale; never write it.")
 @click.option("--verify", is_flag=True,
               help="Rebuild in a scratch cache and folder and compare every digest with the lock.")
+@click.option("--replace-foreign", is_flag=True,
+              help="Move an output folder that specc did not make aside to NAME.replaced-N (never deleted).")
+@click.option("--wait", is_flag=True, help="Wait for another build of the same output instead of failing at once.")
 @_CACHE_DIR
-def build(spec: str, num_proc: int, executor: str, frozen: bool, verify: bool, cache_dir: str | None) -> None:
+def build(spec: str, num_proc: int, executor: str, frozen: bool, verify: bool, replace_foreign: bool, wait: bool,
+          cache_dir: str | None) -> None:
     """Build the data set, its stats.json and its card, through the step cache; update the lock."""
     from specc.builder import build as run_build
     from specc.builder import verify as run_verify
@@ -161,7 +165,8 @@ def build(spec: str, num_proc: int, executor: str, frozen: bool, verify: bool, c
         click.echo(f"verified: {len(checked)} digests in the lock match a rebuild from scratch")
         return
     stats = run_build(spec, num_proc=num_proc, executor=executor, progress=_progress(), frozen=frozen,
-                      cache_dir=cache_dir, executor_options=options)
+                      cache_dir=cache_dir, executor_options=options, replace_foreign=replace_foreign, wait=wait,
+                      notify=lambda message: click.echo(message, err=True))
     rows = ", ".join(f"{out['split']} {out['rows']:,}" for out in stats["outputs"])
     click.echo(f"built {load_spec(spec).output_dir} ({rows})")
 

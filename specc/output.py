@@ -1,11 +1,8 @@
-"""Writing the data set: Parquet per split with declared features, stats.json, atomic publish."""
+"""Writing the data set: Parquet per split with declared features, stats.json, card and Croissant."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,34 +129,6 @@ def json_text(data: Any) -> str:
 def write_json(path: Path, data: Any) -> None:
     """Write `json_text(data)` to `path`."""
     path.write_text(json_text(data), encoding="utf-8")
-
-
-def staging_dir(output_dir: Path) -> Path:
-    """A fresh folder beside the output to build into."""
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.building-", dir=output_dir.parent))
-
-
-def publish(staged: Path, output_dir: Path) -> None:
-    """Move a finished build into place; the previous output survives until the new one is there."""
-    previous = output_dir.parent / f".{output_dir.name}.previous"
-    if previous.exists():
-        shutil.rmtree(previous)
-    if output_dir.exists():
-        os.replace(output_dir, previous)
-    os.replace(staged, output_dir)
-    if previous.exists():
-        shutil.rmtree(previous)
-
-
-def recover(output_dir: Path) -> None:
-    """Put back a previous output that a crash left aside mid-publish, and remove stale staging folders."""
-    previous = output_dir.parent / f".{output_dir.name}.previous"
-    if previous.exists() and not output_dir.exists():
-        os.replace(previous, output_dir)
-    if output_dir.parent.exists():
-        for stale in output_dir.parent.glob(f".{output_dir.name}.building-*"):
-            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _split_stats(table: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, Any]:

@@ -19,12 +19,20 @@ class BuildOptions:
     executor: str = "local"
     progress: Callable[[str], None] | None = None
     output_dir: Path | None = None  # instead of the spec's (used by --verify)
+    replace_foreign: bool = False  # move a folder specc did not make out of the output's way, never delete it
+    wait: bool = False  # wait for another build of the same output instead of failing at once
+    notify: Callable[[str], None] | None = None  # what the user must hear whether or not progress is shown
     executor_options: Mapping[str, Any] = field(default_factory=dict)  # the executor's Params, e.g. a cluster address
 
     def report(self, message: str) -> None:
         """Send a progress line to whoever listens."""
         if self.progress is not None:
             self.progress(message)
+
+    def tell(self, message: str) -> None:
+        """Send a notice the user must see (a folder moved aside) to whoever listens."""
+        if self.notify is not None:
+            self.notify(message)
 
 
 @dataclass

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import multiprocessing
+import os
 import shutil
+import signal
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -27,7 +30,8 @@ from specc.executor.tables import (
     format_rows, load_fitted, merge_info, new_step_stats, run_row_steps, run_step, source_batches, value_counts,
 )
 from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
-from specc.output import json_text, order_splits, publish, recover, staging_dir, write_json, write_outputs
+from specc.output import json_text, order_splits, write_json, write_outputs
+from specc.staging import Claim, claim_output, discard, marker_text, output_lock, publish, recover, staging_dir
 from specc.tokens import apply_budget
 
 if TYPE_CHECKING:
@@ -39,11 +43,23 @@ Groups = dict[str, list[Component]]
 Task = Callable[[list[Component], Any], tuple["pa.Table", Any]]
 
 _WORKER_GROUPS: Groups = {}
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 LEAKAGE_KEYS = "leakage_keys"  # the split's cached leakage keys: cache part and build record field
 
 
-def _start_worker(groups: Groups) -> None:
+def _die_with(parent: int) -> None:
+    """Make this worker end when the build's process ends, even by SIGKILL (Linux: a parent-death signal)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
+def _start_worker(groups: Groups, parent: int) -> None:
+    _die_with(parent)
     _WORKER_GROUPS.update(groups)
     for component in (c for group in groups.values() for c in group):
         if isinstance(component, Augmenter):
@@ -108,7 +124,7 @@ class _Pool:
         """Start the workers unless they run already."""
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.num_proc, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_start_worker, initargs=(self.groups,))
+                                            initializer=_start_worker, initargs=(self.groups, os.getpid()))
             for _ in range(self.num_proc):  # spawned workers start with the first tasks: start them all now
                 self.pool.submit(_started)
 
@@ -434,21 +450,46 @@ def _keeps_classification(plan: Plan) -> bool:
     return any(getattr(s.params, "keep_classification", False) for s in plan.stage("format"))
 
 
+def _protected(plan: Plan) -> dict[Path, str]:
+    """What an output folder must neither be nor hold: the lock, the cache and every file the build reads."""
+    from specc.lock import lock_path
+
+    files = {(plan.spec.dir / f["path"]).resolve(): f"{f['path']}, which {s.id} reads"
+             for s in plan.steps for f in s.files if "path" in f}
+    lock, cache = lock_path(plan.spec), plan.cache_dir.resolve()
+    return {lock: f"the spec's lock {lock.name}", cache: f"the step cache {cache}", **files}
+
+
+def _output_where(plan: Plan) -> str:
+    """The spec's file:line:col of `output.dir` (or of `output`, or the file's start) for errors about it."""
+    line, col = plan.spec.positions.value(("output", "dir"))
+    return f"{plan.spec.shown}:{line}:{col}"
+
+
 def run_local(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], _Pool] = _Pool) -> BuildResult:
     """Build into a staging folder through the step cache, then move it into place.
 
+    The output folder is checked first (specc replaces only its own), then locked for the build.
     `pool_factory(num_proc, groups)` makes what runs the batches and global steps: worker
     processes here; a cluster executor passes its own (same `map`, `run_global`, `close`).
     """
-    threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
     output_dir = options.output_dir or plan.spec.output_dir
-    recover(output_dir)
+    claim = partial(claim_output, output_dir, plan.spec.path, _protected(plan), where=_output_where(plan),
+                    replace_foreign=options.replace_foreign)
+    claim()  # refuse before anything is written, lock file included
+    with output_lock(output_dir, wait=options.wait):
+        recover(output_dir)
+        return _build(plan, options, pool_factory, claim())
+
+
+def _build(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], _Pool], claim: Claim) -> BuildResult:
+    threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
     started = datetime.now(timezone.utc)
     row_steps = plan.stage("clean") + plan.stage("annotate")
     batched = [g for g in _groups(row_steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
     batched += [[s] for s in plan.stage("format") + plan.stage("augment")]
     pool = pool_factory(options.num_proc, {g[0].id: [plan.instantiate(s) for s in g] for g in batched})
-    staged = staging_dir(output_dir)
+    staged = staging_dir(claim.path)
     try:
         run = _Run(plan, options, pool)
         sources, label_names = run.read_sources()
@@ -471,10 +512,12 @@ def run_local(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Gr
                               tokens=tokens)
         record = build_record(plan, options, started, run.timings)
         write_json(staged / RECORD_FILE, record)
-        publish(staged, output_dir)
+        moved = publish(staged, claim, marker_text(plan.spec.path, claim.path))
+        if moved is not None:
+            options.tell(f"moved {claim.path}, which specc did not make, aside to {moved} (--replace-foreign)")
         return BuildResult(stats, run.digests, record)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        discard(staged)
         raise
     finally:
         pool.close()
