@@ -30,8 +30,8 @@ def test_quickstart_builds_and_loads(quickstart: Path) -> None:
     result = run_cli("build", str(quickstart))
     assert result.returncode == 0, result.stderr
     out = quickstart.parent / "build" / "support-intents"
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "build-record.json", "croissant.json", "data", "plots",
-                                                    "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".specc-output.json", "README.md", "build-record.json",
+                                                    "croissant.json", "data", "plots", "stats.json"]
     loaded = datasets.load_dataset(str(out))
     stats = json.loads((out / "stats.json").read_text())
     assert list(loaded) == ["train", "validation", "test"]
@@ -79,7 +79,7 @@ def test_failed_build_keeps_previous_output(quickstart: Path) -> None:
     lines = len(bad.read_text().splitlines())
     assert result.stderr.startswith(f"data/quickstart/faq.jsonl:{lines}: error: source 'faq': invalid JSON")
     assert _digests(out) == before
-    assert [p.name for p in out.parent.iterdir()] == ["support-intents"]
+    assert sorted(p.name for p in out.parent.iterdir()) == [".support-intents.lock", "support-intents"]
 
 
 def test_unknown_label_name_is_a_data_error(quickstart: Path) -> None:
