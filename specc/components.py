@@ -84,6 +84,21 @@ class Component:
         """An error that names this step; raise what it returns."""
         return SpeccError(f"error: step '{self.context.step_id}' ({self.name}): {message}")
 
+    def used_columns(self) -> list[str]:
+        """Columns whose values this component reads: a null there in its input stops the build.
+
+        By default the `column` and `columns` parameters (a name or a list of names); components whose
+        parameters mean something else, or that decide about nulls themselves, override it.
+        """
+        used = []
+        for name in ("column", "columns"):
+            value = getattr(self.params, name, None)
+            if isinstance(value, str):
+                used.append(value)
+            elif isinstance(value, list):
+                used.extend(v for v in value if isinstance(v, str))
+        return used
+
     def column(self, table: "pa.Table", name: str) -> "pa.ChunkedArray":
         """A column of `table`, or a clear error listing the columns there are."""
         if name not in table.column_names:
@@ -118,11 +133,40 @@ class SourceParams(Params):
         "`<parent _id>.<element index>` and `_parent_id` keeps the parent's."))
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where a source row is: its file as shown to users, and its line (text files) or row index (others)."""
+
+    file: str | None = None
+    line: int | None = None
+    row: int | None = None
+
+    def __str__(self) -> str:
+        """`file:line`, `file (row index N)`, `file`, or '' when nothing is known."""
+        if self.file is None:
+            return ""
+        if self.line is not None:
+            return f"{self.file}:{self.line}"
+        return self.file if self.row is None else f"{self.file} (row index {self.row})"
+
+
 class Source(Component):
     """Reads rows from outside; the executor adds `_id`, `_source` and `_split`."""
 
     kind = "source"
     Params = SourceParams
+
+    def used_columns(self) -> list[str]:
+        """None: a source makes columns, it reads none."""
+        return []
+
+    def locate(self, position: int) -> Location:
+        """Where the row at `position` (0-based over all files in reading order, as in `_id`) is.
+
+        Called on the error path only: sources read their files again to find it. By default
+        nothing is known beyond the `_id`.
+        """
+        return Location()
 
     def files(self) -> list[Path]:
         """The local files this source reads, in reading order (pinned by hash)."""
@@ -153,7 +197,8 @@ class StepResult:
     """The rows a step kept (in input order), a drop mask over its input per reason, and extra statistics.
 
     `info` (JSON values) goes into the step's record in stats.json under "info"; for row steps the
-    batches' infos are combined by `specc.executor.tables.merge_info` (numbers add up).
+    batches' infos are combined by `specc.executor.tables.merge_info` (numbers add up). A step that
+    fills missing values reports `info["filled"]` = {column: rows filled}, which the card shows.
     """
 
     table: "pa.Table"
@@ -192,6 +237,10 @@ class Annotator(Step):
     """Adds or changes labels; runs after clean, before the split."""
 
     kind = "annotator"
+
+    def used_columns(self) -> list[str]:
+        """None: annotators have their own rules for rows without a value (`unlabeled`, `pending`)."""
+        return []
 
     def label_names(self) -> dict[str, list[str]]:
         """Class names per label column this step writes as ids (index = id); the output's ClassLabel."""
@@ -382,6 +431,10 @@ class Evaluator(Component):
 
     kind = "evaluator"
     Params = EvaluatorParams
+
+    def used_columns(self) -> list[str]:
+        """The text and the label column."""
+        return [self.params.text, self.params.label]
 
     def evaluate(self, table: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, Any]:
         """Scores on `table` (every row after augment, before format, with `_split`): `specc.evaluation.evaluation_report`."""

@@ -87,7 +87,8 @@ def test_unknown_label_name_is_a_data_error(quickstart: Path) -> None:
     tickets.write_text(tickets.read_text() + "Where can I complain,complaints\n")
     result = run_cli("build", str(quickstart))
     assert result.returncode == 1
-    assert "source 'tickets': row 55: label 'complaints' of column 'label'" in result.stderr
+    assert result.stderr.startswith("data/quickstart/tickets.csv:56: error: source 'tickets': label 'complaints' of "
+                                    "column 'label' (row _id 'tickets:54')"), result.stderr
 
 
 def test_missing_column_names_the_step(tmp_path: Path) -> None:

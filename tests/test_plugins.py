@@ -193,8 +193,8 @@ def test_plugins_json_lists_types_and_versions() -> None:
     result = run_cli("plugins", "--json")
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
-    assert plugins["specc.builtins"]["provides"]["step"] == ["decontaminate", "dedup", "drop-missing", "length",
-                                                             "near-dedup", "normalize", "regex"]
+    assert plugins["specc.builtins"]["provides"]["step"] == ["decontaminate", "dedup", "drop-missing", "fill-missing",
+                                                             "length", "near-dedup", "normalize", "regex"]
     assert plugins["example"]["distribution"] == "specc-example"
     assert plugins["example"]["provides"] == {"step": ["min-words"]}
     text = run_cli("plugins").stdout

@@ -23,6 +23,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "decontaminate": "specc.builtins.decontaminate:Decontaminate",
         "dedup": "specc.builtins.clean:Dedup",
         "drop-missing": "specc.builtins.clean:DropMissing",
+        "fill-missing": "specc.builtins.clean:FillMissing",
         "length": "specc.builtins.clean:Length",
         "near-dedup": "specc.builtins.near_dedup:NearDedup",
         "normalize": "specc.builtins.clean:Normalize",

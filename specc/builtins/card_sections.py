@@ -10,7 +10,7 @@
 | 460 | tokens | Prompt and completion tokens per split, rows over the budget | stats.tokens |
 | 500 | plots | Plots | stats.plots |
 | 600 | sources | Source data: origin, pins, files | stats.sources |
-| 700 | processing | Processing: each step's rows in, out, dropped (and added) | stats.steps |
+| 700 | processing | Processing: each step's rows in, out, dropped (and added, and nulls filled) | stats.steps |
 | 800 | personal_information | Personal and sensitive information | spec.card |
 | 850 | limitations | Bias, risks and limitations | spec.card |
 | 900 | reproducibility | Reproducibility: versions, digests, the rebuild command | stats.build, stats.outputs |
@@ -54,8 +54,11 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {reason}" for reason, n in sorted(counts.items()))
 
 
-def _dropped_text(dropped: dict[str, int]) -> str:
-    return _counts_text(dropped) or "0"
+def _dropped_text(step: dict[str, Any]) -> str:
+    """The rows a step dropped per reason, and the nulls it filled per column (`info.filled`) where there were any."""
+    text = _counts_text(step.get("dropped") or {}) or "0"
+    filled = sorted((column, n) for column, n in ((step.get("info") or {}).get("filled") or {}).items() if n)
+    return f"{text}; filled: {', '.join(f'{n:,} in {column}' for column, n in filled)}" if filled else text
 
 
 def added_text(added: dict[str, int]) -> str:
@@ -257,7 +260,8 @@ class SourcesSection(CardSection):
 
 
 class ProcessingSection(CardSection):
-    """The processing funnel: each step with parameters and rows in, out, dropped (and added), per source."""
+    """The processing funnel: each step with parameters and rows in, out, dropped (and added, and nulls filled),
+    per source."""
 
     name = "processing"
     order = 700
@@ -265,7 +269,7 @@ class ProcessingSection(CardSection):
     def render(self, card: CardData) -> str | None:
         """The funnel table, overall and per source."""
         steps = [dict(step, params_text=params_text(step.get("params") or {}),
-                      dropped_text=_dropped_text(step.get("dropped") or {}),
+                      dropped_text=_dropped_text(step),
                       added_text=added_text(step.get("added") or {}))
                  for step in card.stats["steps"]]
         if not steps:

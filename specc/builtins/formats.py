@@ -61,6 +61,16 @@ def _compiled(source: str, filename: str) -> "Template":
     return sandboxed_template(source, filename, filename)
 
 
+@lru_cache(maxsize=256)
+def _variables(source: str) -> frozenset[str]:
+    """The names a template looks up in what it is given (its columns, `<label>_name`, `label_names`, …)."""
+    from jinja2 import meta
+
+    from specc.card.user_sections import user_environment
+
+    return frozenset(meta.find_undeclared_variables(user_environment().parse(source)))
+
+
 class _Templated(Formatter):
     """A formatter whose fields are rendered from templates, one set of templates per role."""
 
@@ -69,6 +79,16 @@ class _Templated(Formatter):
     def templates(self) -> dict[str, list[str]]:
         """The templates given for each role, in role order (roles left out have none)."""
         return {role: list(getattr(self.params, role)) for role in self.roles if getattr(self.params, role)}
+
+    def used_columns(self) -> list[str]:
+        """The names the templates look up, with the label column of each `<label>_name`; those that are not
+        columns are left to rendering."""
+        used = []
+        for source in (source for sources in self.templates().values() for source in sources):
+            for name in sorted(_variables(source)):
+                label = name.removesuffix("_name")
+                used += [name, label] if label != name and label in self.label_names else [name]
+        return used
 
     def variables(self, table: "pa.Table") -> list[dict[str, Any]]:
         """What each row's templates see: its columns, `<label>_name` and `label_names`."""
@@ -150,6 +170,10 @@ class Chat(_Templated):
     output_column: ClassVar[str] = "messages"
     keys: ClassVar[tuple[str, str]] = ("role", "content")
     role_names: ClassVar[dict[str, str]] = {role: role for role in ROLES}  # how this layout writes each role
+
+    def used_columns(self) -> list[str]:
+        """The templates' columns, and the `messages` column passed through."""
+        return super().used_columns() + ([self.params.messages] if self.params.messages else [])
 
     def format(self, table: "pa.Table") -> "pa.Table":
         """One conversation per row."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from pydantic import Field, field_validator
 
-from specc.components import Source, SourceParams
+from specc.components import Location, Source, SourceParams
 from specc.errors import DataError
 from specc.hub_repo import HubRepo, check_repo_id, check_revision
 
@@ -209,6 +209,11 @@ class HubSource(Source):
             for table in ds.with_format("arrow").iter(batch_size=BATCH_ROWS):
                 # `datasets` keeps its features in the schema metadata; specc carries them by label_names()
                 yield from table.replace_schema_metadata(None).to_batches()
+
+    def locate(self, position: int) -> Location:
+        """The data set at its commit and split, and the row's index in the split (the Hub has no lines)."""
+        shown = self.repo.shown(self.context.pins.get("revision"))
+        return Location(f"{shown}, split '{self.params.hub_split}'", row=position)
 
     def label_names(self) -> dict[str, list[str]]:
         """Names of the data set's ClassLabel columns (under their `columns:` names), then the spec's `labels:`."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from pydantic import Field, field_validator, model_validator
 
-from specc.components import Source, SourceParams
+from specc.components import Location, Source, SourceParams
 from specc.errors import DataError
 from specc.spec.paths import InputPath
 
@@ -226,6 +226,16 @@ class _JsonRecords(_FileSource):
                                       f"in the rows before; give the field one type in every row")
         return self.error(path, None, f"the records' field types do not fit together ({exc}); "
                           f"give each field one type in every row")
+
+    def locate(self, position: int) -> Location:
+        """The file and line of the `position`-th record over all files (blank lines hold none)."""
+        for path in self.files():
+            for chunk in self.chunks(path):
+                for line, _ in self.records(chunk):
+                    if position == 0:
+                        return Location(self.shown(path), line)
+                    position -= 1
+        return Location()
 
 
 class JsonlSource(_JsonRecords):
@@ -492,19 +502,41 @@ class CsvSource(_FileSource):
         found = FIELD_COUNT.search(str(exc))
         if found:
             expected = int(found[1])
-            quoting = csv.QUOTE_MINIMAL if self.quoting else csv.QUOTE_NONE
             try:
-                with path.open(encoding=self.params.encoding, newline="") as f:
-                    reader = csv.reader(f, delimiter=self.delimiter, quoting=quoting)
-                    start = 1
-                    for record in reader:
-                        if record and len(record) != expected:
-                            return self.error(path, start, f"expected {expected} values as in the header, found "
-                                              f"{len(record)}; {self.field_fix}")
-                        start = reader.line_num + 1
+                for line, record in self.records(path):
+                    if len(record) != expected:
+                        return self.error(path, line, f"expected {expected} values as in the header, found "
+                                          f"{len(record)}; {self.field_fix}")
             except csv.Error:
                 pass
         return self.error(path, None, f"cannot read the file: {exc}")
+
+    def records(self, path: Path) -> Iterator[tuple[int, list[str]]]:
+        """The records of `path` as Python's csv module reads them, header first, each with the line it starts on;
+        blank lines hold none (pyarrow skips them too)."""
+        quoting = csv.QUOTE_MINIMAL if self.quoting else csv.QUOTE_NONE
+        with path.open(encoding=self.params.encoding, newline="") as f:
+            reader = csv.reader(f, delimiter=self.delimiter, quoting=quoting)
+            start = 1
+            for record in reader:
+                if record:
+                    yield start, record
+                start = reader.line_num + 1
+
+    def locate(self, position: int) -> Location:
+        """The file and the line where the `position`-th data row over all files starts (quoted values may span
+        lines)."""
+        try:
+            for path in self.files():
+                rows = self.records(path)
+                next(rows, None)  # the header
+                for line, _ in rows:
+                    if position == 0:
+                        return Location(self.shown(path), line)
+                    position -= 1
+        except (csv.Error, UnicodeDecodeError):
+            pass
+        return Location()
 
 
 class TsvSource(CsvSource):
@@ -555,6 +587,17 @@ class ParquetSource(_FileSource):
                     yield _conform(batch, schema)
             except (pa.ArrowException, OSError) as exc:
                 raise self.error(path, None, f"not a readable Parquet file: {exc}") from None
+
+    def locate(self, position: int) -> Location:
+        """The file and the index in it of the `position`-th row over all files (Parquet has no lines)."""
+        import pyarrow.parquet as pq
+
+        for path in self.files():
+            rows = pq.ParquetFile(path).metadata.num_rows
+            if position < rows:
+                return Location(self.shown(path), row=position)
+            position -= rows
+        return Location()
 
 
 # --- Parallel text and label files -----------------------------------------------------------
@@ -697,6 +740,16 @@ class TextLinesSource(_FileSource):
                         pending = pa.concat_arrays([pending, next(labels)])
                     columns["label"], pending = pending[:len(texts)], pending[len(texts):]
                 yield from pa.table(columns).to_batches(max_chunksize=BATCH_ROWS)
+
+    def locate(self, position: int) -> Location:
+        """The text file and the line of the `position`-th text over all files (its label is on the same line of
+        the label file)."""
+        for path, _ in self.pairs():
+            lines = _count_lines(path)
+            if position < lines:
+                return Location(self.shown(path), position + 1)
+            position -= lines
+        return Location()
 
     def decode(self, path: Path, chunk: _Chunk) -> "pa.StringArray":
         """The lines of `chunk` as strings, without line breaks; invalid UTF-8 is an error at its line."""

@@ -381,6 +381,10 @@ class StratifiedSplit(_Grouping, Splitter):
     name = "stratified"
     Params = StratifiedParams
 
+    def used_columns(self) -> list[str]:
+        """The `stratify` column (a null in `group` leaves the row ungrouped, as documented)."""
+        return [self.params.stratify]
+
     def assign(self, table: "pa.Table") -> "pa.Array":
         """Split names per row."""
         names = list(self.params.ratios)
@@ -438,6 +442,10 @@ class HashSplit(_Grouping, Splitter):
 
     name = "hash"
     Params = HashParams
+
+    def used_columns(self) -> list[str]:
+        """The `key` column, or the content columns hashed (a null `group` leaves the row ungrouped)."""
+        return [self.params.key] if self.params.key is not None else self.params.columns or ["text"]
 
     def salt(self) -> int:
         """The hash seed: from `salt:` when given, else the step seed."""
@@ -552,6 +560,10 @@ class KFoldSplit(_Grouping, Splitter):
 
     name = "kfold"
     Params = KFoldParams
+
+    def used_columns(self) -> list[str]:
+        """The `stratify` column when given (a null `group` leaves the row ungrouped)."""
+        return [self.params.stratify] if self.params.stratify else []
 
     def fold_names(self) -> list[str]:
         """fold_0 ... fold_{K-1}."""

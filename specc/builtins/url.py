@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from specc.builtins.sources import CsvSource, FileParams, JsonlSource, JsonSource, ParquetSource, TsvSource, _FileSource
-from specc.components import Source, SourceParams
+from specc.components import Location, Source, SourceParams
 from specc.errors import DataError
 
 if TYPE_CHECKING:
@@ -259,6 +259,10 @@ class UrlSource(Source):
                 raise self.data_error(f"{self.params.url} is gzip-compressed, and specc reads uncompressed files "
                                       f"only; download an uncompressed file")
         yield from self.reader(blob).read()
+
+    def locate(self, position: int) -> Location:
+        """Where the format's reader finds the row in the downloaded file, named by its URL."""
+        return self.reader(self.fetch()).locate(position)
 
     def reader(self, blob: Path) -> _FileSource:
         """The built-in source of the format over the cached file; its errors name the URL."""

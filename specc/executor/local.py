@@ -26,8 +26,9 @@ from specc.errors import DataError, SpeccError
 from specc.executor import RECORD_FILE, BuildOptions, BuildResult, build_record
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, read_table, write_batches
 from specc.executor.tables import (
-    account, annotated_label_names, augment_batches, augment_inputs, augment_rows, check_split_names, fitting_rows,
-    format_rows, load_fitted, merge_info, new_step_stats, run_row_steps, run_step, source_batches, value_counts,
+    MissingValues, account, annotated_label_names, augment_batches, augment_inputs, augment_rows, check_labels,
+    check_split_names, check_used, fitting_rows, format_rows, load_fitted, merge_info, new_step_stats, run_row_steps,
+    run_step, source_batches, value_counts,
 )
 from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
 from specc.output import json_text, order_splits, write_json, write_outputs
@@ -165,6 +166,7 @@ class _Run:
         self.digests: dict[str, dict[str, Any]] = {}
         self.timings: list[dict[str, Any]] = []
         self.notes: dict[str, Any] = {}  # added to the build record's entry of the unit running now
+        self.label_names: dict[str, list[str]] = {}  # the sources' label names, set by `read_sources`
 
     def cached(self, key: str, compute: Callable[[Path], dict[str, Any]],
                fingerprints: list[str]) -> tuple[Entry, bool]:
@@ -183,7 +185,11 @@ class _Run:
         """The cached output of `steps` on the current input, computed into a scratch file if missing."""
         started = time.perf_counter()
         key = run_key([s.record for s in steps], self.input_digest)
-        entry, hit = self.cached(key, compute, [s.fingerprint for s in steps if s.fingerprint])
+        try:
+            entry, hit = self.cached(key, compute, [s.fingerprint for s in steps if s.fingerprint])
+        except MissingValues as exc:
+            sources = (self.plan.instantiate(s) for s in self.plan.stage("sources"))
+            raise exc.located({source.context.step_id: source for source in sources}) from None  # type: ignore[misc]
         self.digests[steps[-1].id] = {DIGEST: entry.digest, "rows": entry.meta["rows"]}
         self.timings.append({"steps": [s.id for s in steps], "cache": "hit" if hit else "miss",
                              "seconds": round(time.perf_counter() - started, 3), **self.notes})
@@ -244,7 +250,8 @@ class _Run:
                              f"map them to common names and types with `columns:`") from None
         self.paths = [e.data for e in entries]
         self.input_digest = fingerprint({"sources": [e.digest for e in entries]})
-        return sources, {column: names for column, (_, names) in sorted(labels.items())}
+        self.label_names = {column: names for column, (_, names) in sorted(labels.items())}
+        return sources, self.label_names
 
     def run_steps(self, steps: list[PlanStep]) -> list[dict[str, Any]]:
         records = []
@@ -277,9 +284,12 @@ class _Run:
 
         def compute(path: Path) -> dict[str, Any]:
             table = read_all(self.paths, self.schema)
+            annotators = [self.plan.instantiate(s) for s in self.plan.stage("annotate")]
+            check_labels(table, self.label_names, annotators)  # type: ignore[arg-type]
             if steps:
                 splitter = self.plan.instantiate(steps[0])
                 self.options.report(f"splitting ({splitter.name})")
+                check_used(splitter, table)
                 names = splitter.assign(table)  # type: ignore[attr-defined]
                 if len(names) != table.num_rows:
                     raise SpeccError(f"error: splitter '{splitter.name}' (plugin bug) returned "
@@ -340,6 +350,7 @@ class _Run:
                 augmenter = self.plan.instantiate(step)
                 self.options.report(f"augmenting ({step.id})")
                 table = read_all(self.paths, self.schema)
+                check_used(augmenter, table)
                 inputs = augment_inputs(augmenter, table)  # type: ignore[arg-type]
                 copies = augmenter.params.copies  # type: ignore[attr-defined]
                 info: dict[str, Any] = {"rows_chosen": inputs.num_rows // copies, "unchanged": 0}
@@ -382,7 +393,9 @@ class _Run:
             def compute(path: Path, step: PlanStep = step) -> dict[str, Any]:
                 evaluator = self.plan.instantiate(step)
                 self.options.report(f"evaluating ({step.id})")
-                result = evaluator.evaluate(read_all(self.paths, self.schema), label_names)  # type: ignore[attr-defined]
+                table = read_all(self.paths, self.schema)
+                check_used(evaluator, table)
+                result = evaluator.evaluate(table, label_names)  # type: ignore[attr-defined]
                 if not isinstance(result, dict) or not isinstance(result.get("splits"), dict):
                     raise SpeccError(f"error: evaluator '{step.type}' (plugin bug) returned {type(result).__name__}, "
                                      f"not the dict of specc.evaluation.evaluation_report")

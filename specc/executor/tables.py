@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
-from specc.components import Annotator, Augmenter, Formatter, Source, Step, StepResult
+from specc.components import Annotator, Augmenter, Component, Formatter, Source, Step, StepResult
 from specc.errors import DataError, SpeccError
 
 if TYPE_CHECKING:
@@ -16,6 +16,75 @@ INTERNAL = ("_id", "_source", "_split")
 LINEAGE = INTERNAL + ("_origin_id", "_augmenter", "_parent_id")
 SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 AUGMENT_BATCH_ROWS = 512  # rows per task sent to a worker; small enough to spread work evenly
+SHOWN_IDS = 3  # `_id`s of rows with a null that an error names
+
+
+class MissingValues(SpeccError):
+    """Nulls in a column a component reads; `located` puts the file and line of the first such row in front."""
+
+    def __init__(self, message: str, ids: list[str]):
+        super().__init__(message)
+        self.ids = ids
+
+    def __reduce__(self) -> tuple:
+        # Raised in worker processes: travel with the `_id`s, which the main process locates.
+        return (type(self), (str(self), self.ids))
+
+    def located(self, sources: Mapping[str, Source]) -> SpeccError:
+        """This error prefixed with where its first row is in the source files (`file:line: error: ...`)."""
+        where = row_location(sources, self.ids[0])
+        return SpeccError(f"{where}: {self}" if where else str(self))
+
+
+def row_location(sources: Mapping[str, Source], row_id: str) -> str:
+    """Where the source row of `row_id` is (see `Source.locate`), or '' when its source cannot tell.
+
+    An augmented row (`<origin>~<step>.<n>`) is found by its origin, an exploded row (`<parent>.<i>`)
+    by its parent.
+    """
+    name, _, number = row_id.split("~", 1)[0].rpartition(":")
+    position = number.split(".", 1)[0]
+    source = sources.get(name)
+    if source is None or not position.isdigit():
+        return ""
+    return str(source.locate(int(position)))
+
+
+def check_nulls(table: "pa.Table", columns: Iterable[str], fail: Callable[[str], Exception]) -> None:
+    """Raise `MissingValues` when one of `columns` that `table` has holds a null, naming the first rows' `_id`s
+    and the fix; `fail(message)` makes the error whose text says who reads the column."""
+    import pyarrow.compute as pc
+
+    for column in dict.fromkeys(columns):
+        if column not in table.column_names:  # the reader's own error names the missing column
+            continue
+        values = table.column(column)
+        count = values.null_count
+        if not count:
+            continue
+        ids = table.column("_id").filter(pc.is_null(values)).slice(0, SHOWN_IDS).to_pylist()
+        rows = f"row{'s' if len(ids) > 1 else ''} _id " + ", ".join(f"'{i}'" for i in ids)
+        more = f" and at least {count - len(ids):,} more" if count > len(ids) else ""  # a batch's count, not all
+        message = (f"column '{column}' is null (missing) in {rows}{more}; add {{type: drop-missing, columns: "
+                   f"[{column}]}} or {{type: fill-missing, columns: {{{column}: VALUE}}}} to `clean:`, before any "
+                   f"step that reads '{column}'")
+        raise MissingValues(str(fail(message)), ids)
+
+
+def check_used(component: Component, table: "pa.Table") -> None:
+    """Fail with `MissingValues` when a column `component` reads holds a null in `table`, its input."""
+    check_nulls(table, component.used_columns(), component.fail)
+
+
+def check_labels(table: "pa.Table", label_names: Mapping[str, list[str]], annotators: list[Annotator]) -> None:
+    """Fail with `MissingValues` when a label column of the sources holds a null (checked before the split).
+
+    Columns an annotator writes are left to it: it keeps or drops the rows it leaves unlabelled as its
+    parameters say.
+    """
+    written = {column for annotator in annotators for column in annotator.label_names()}
+    check_nulls(table, [c for c in label_names if c not in written],
+                lambda message: SpeccError(f"error: labels: {message}"))
 
 
 def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iterator["pa.RecordBatch"]:
@@ -52,17 +121,19 @@ def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iter
                                 f"column(s) {', '.join(missing)} not found; the source has: "
                                 f"{', '.join(table.column_names)}; fix `columns:`")
             table = pa.table({out: table.column(col) for out, col in mapping.items()})
-        table = encode_labels(name, table, source.label_names(), offset)
-        clash = [c for c in table.column_names if c in LINEAGE]
-        if clash:
-            raise DataError(name, None, None, f"column '{clash[0]}' is reserved for specc; rename it with `columns:`")
         rows = np.arange(table.num_rows, dtype=np.int64) if parents is None else parents
         positions = pa.array(offset + rows).cast(pa.string())
         offset += read
         ids = pc.binary_join_element_wise(pa.scalar(name), positions, ":")
+        parent_ids = None
         if elements is not None:
-            table = table.add_column(0, "_parent_id", ids)
-            ids = pc.binary_join_element_wise(ids, pa.array(elements).cast(pa.string()), ".")
+            parent_ids, ids = ids, pc.binary_join_element_wise(ids, pa.array(elements).cast(pa.string()), ".")
+        table = encode_labels(source, table, ids)
+        clash = [c for c in table.column_names if c in LINEAGE]
+        if clash:
+            raise DataError(name, None, None, f"column '{clash[0]}' is reserved for specc; rename it with `columns:`")
+        if parent_ids is not None:
+            table = table.add_column(0, "_parent_id", parent_ids)
         table = table.add_column(0, "_id", ids)
         table = table.append_column("_source", pa.repeat(pa.scalar(name), table.num_rows))
         table = table.append_column("_split", pa.repeat(pa.scalar(source.params.split, pa.string()),
@@ -104,24 +175,28 @@ def explode_rows(source: str, table: "pa.Table", column: str,
     return rest, parents, elements
 
 
-def encode_labels(source: str, table: "pa.Table", label_names: dict[str, list[str]],
-                  offset: int) -> "pa.Table":
-    """Label columns given as names become integer ids (index in the declared names)."""
+def encode_labels(source: Source, table: "pa.Table", ids: "pa.Array") -> "pa.Table":
+    """Label columns given as names become integer ids (index in the source's label names); `ids` are the
+    rows' `_id`s, for errors that name the file and line."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    for column, names in label_names.items():
+    name = source.context.step_id
+    for column, names in source.label_names().items():
         if column not in table.column_names or not pa.types.is_string(table.schema.field(column).type):
             continue
         values = table.column(column)
-        ids = pc.index_in(values, value_set=pa.array(names, pa.string()))
-        unknown = pc.and_(pc.is_null(ids), pc.is_valid(values))
+        labels = pc.index_in(values, value_set=pa.array(names, pa.string()))
+        # a blank label is a missing one (a null id), not an unknown name: drop-missing or fill-missing decide
+        given = pc.not_equal(pc.utf8_trim_whitespace(values), "")
+        unknown = pc.and_(pc.is_null(labels), given)
         if pc.any(unknown).as_py():
             row = pc.index(unknown, True).as_py()
-            raise DataError(source, None, None,
-                            f"row {offset + row + 1}: label {values[row].as_py()!r} of column '{column}' "
-                            f"is not one of the label names {names}; add it to `labels:` or fix the data")
-        table = table.set_column(table.column_names.index(column), column, ids.cast(pa.int64()))
+            row_id = ids[row].as_py()
+            raise DataError(name, row_location({name: source}, row_id) or None, None,
+                            f"label {values[row].as_py()!r} of column '{column}' (row _id '{row_id}') is not one "
+                            f"of the label names {names}; add it to `labels:` or fix the data")
+        table = table.set_column(table.column_names.index(column), column, labels.cast(pa.int64()))
     return table
 
 
@@ -156,10 +231,12 @@ def account(stats: dict[str, Any], before: "pa.Table", after: "pa.Table",
 
 
 def checked_apply(step: Step, table: "pa.Table") -> StepResult:
-    """Apply a clean or annotate step and check that it dropped exactly the rows its masks say."""
-    result = step.apply(table)
+    """Check the columns it reads for nulls, apply a clean or annotate step and check that it dropped exactly the
+    rows its masks say."""
     import pyarrow.compute as pc
 
+    check_used(step, table)
+    result = step.apply(table)
     accounted = sum(int(pc.sum(mask).as_py() or 0) for mask in result.dropped.values())
     if table.num_rows - result.table.num_rows != accounted:
         raise SpeccError(
@@ -228,6 +305,7 @@ def format_rows(formatter: Formatter, batch: "pa.RecordBatch", label_names: dict
 
     before = pa.Table.from_batches([batch])
     formatter.label_names = label_names
+    check_used(formatter, before)
     after = formatter.format(before)
     if after.num_rows != before.num_rows:
         raise SpeccError(f"error: formatter '{formatter.name}' (plugin bug) changed the row count")
