@@ -17,6 +17,7 @@ memory, a render stops with `TemplateLimitError`; the renderer names the templat
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import time
@@ -308,8 +309,12 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.tick()
         what = f"`{operator}`"
         if isinstance(left, int) and isinstance(right, int):
-            bits = {"**": left.bit_length() * right if right > 0 and abs(left) > 1 else 1,
-                    "*": left.bit_length() + right.bit_length()}.get(operator, max(left.bit_length(), right.bit_length()) + 1)
+            if operator == "**":
+                bits = int(right * math.log2(abs(left))) + 1 if right > 0 and abs(left) > 1 else 1
+            elif operator == "*":
+                bits = left.bit_length() + right.bit_length()
+            else:
+                bits = max(left.bit_length(), right.bit_length()) + 1
             if bits > self.limits.int_bits:
                 raise TemplateLimitError(f"{what} would make an integer of about {bits:,} bits, past the budget of "
                                          f"{self.limits.int_bits:,} bits; use smaller numbers")
