@@ -21,15 +21,24 @@ import math
 import re
 import sys
 import time
-from collections.abc import Sized
+import traceback
+from collections.abc import Callable, Collection, Iterable, Iterator, Sized
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
 from string import Formatter
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
-from jinja2 import BaseLoader, StrictUndefined, Template, TemplateError, TemplateNotFound, TemplateSyntaxError, nodes
-from jinja2 import pass_eval_context
+from jinja2 import (
+    BaseLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    nodes,
+    pass_eval_context,
+)
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import EvalContext
 from jinja2.runtime import LoopContext
@@ -58,10 +67,13 @@ class TemplateLimitError(SpeccError):
     """A template went past its budget (`Limits`) or ran out of memory."""
 
 
-# What a template's failure while rendering can raise (anything else is a bug in specc or a plugin).
+# What a template's failure while rendering can raise (anything else is a bug in specc or a plugin); of them,
+# those that mean it went past a budget.
+LIMIT_ERRORS: tuple[type[BaseException], ...] = (TemplateLimitError, MemoryError)
 RENDER_ERRORS: tuple[type[BaseException], ...] = (
-    TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError,
-    MemoryError, TemplateLimitError)
+    TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError, *LIMIT_ERRORS)
+# Filters of specc's own, beside jinja2's.
+FILTERS: dict[str, Callable[..., Any]] = {"thousands": lambda n: f"{n:,}"}
 
 
 class OneTemplate(BaseLoader):
@@ -154,7 +166,7 @@ def _translated(text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int
 
 
 def _joined(items: Any, separator: Any) -> int:
-    if not (isinstance(items, Sized) and isinstance(separator, str)):
+    if not (isinstance(items, Collection) and isinstance(separator, str)):
         return 0
     return len(separator) * max(len(items) - 1, 0) + sum(len(x) for x in items if isinstance(x, str))
 
@@ -207,7 +219,7 @@ class _BoundedCode(CodeGenerator):
 def _written(eval_ctx: EvalContext, value: Any) -> str:
     # Taking the evaluation context keeps jinja2 from finalizing constants at compile time, outside any budget.
     text = str(value)
-    eval_ctx.environment.charge(len(text))
+    eval_ctx.environment.charge(len(text))  # type: ignore[attr-defined]
     return text
 
 
@@ -237,7 +249,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.finalize = _written
         self.globals["range"] = self.range
         del self.globals["lipsum"]  # unbounded work, and random text would break byte-identical rebuilds
-        self.filters = {name: self._bounded_filter(name, f) for name, f in self.filters.items()}
+        self.filters = {name: self._bounded_filter(name, f) for name, f in {**self.filters, **FILTERS}.items()}
 
     def parse(self, source: str, name: str | None = None, filename: str | None = None) -> nodes.Template:
         """The syntax tree; integer literals past the budget are syntax errors."""
@@ -245,7 +257,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             tree = super().parse(source, name, filename)
         except ValueError:  # the lexer read a literal past Python's limit of digits for an integer
             limit = sys.get_int_max_str_digits()
-            digits = re.search(r"\d{%d,}" % (limit + 1), source) if limit else None
+            digits = re.search(rf"\d{{{limit + 1},}}", source) if limit else None
             if digits is None:
                 raise
             raise TemplateSyntaxError(f"a number literal has {len(digits.group()):,} digits, past the budget of "
@@ -329,7 +341,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                                           right if isinstance(right, dict) else {}), what)
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (jinja2's names)
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """Call `__obj`, refused when a growing str method would make a text past the budget."""
         __self.tick()
         method = getattr(__obj, "__wrapped__", __obj)  # `str.format` comes wrapped by the sandbox
@@ -360,8 +372,10 @@ def sandbox(limits: Limits | None = None, loader: BaseLoader | None = None) -> I
     """A fresh sandbox: budgets from `limits` (None: none, for specc's own templates), text out as written."""
     options: dict[str, Any] = {"loader": loader or OneTemplate(), "undefined": StrictUndefined, "autoescape": False,
                                "keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}
-    env = ImmutableSandboxedEnvironment(**options) if limits is None else BoundedSandbox(limits, **options)
-    env.filters["thousands"] = lambda n: f"{n:,}"
+    if limits is not None:
+        return BoundedSandbox(limits, **options)
+    env = ImmutableSandboxedEnvironment(**options)
+    env.filters.update(FILTERS)
     return env
 
 
@@ -373,8 +387,6 @@ def compiled(env: ImmutableSandboxedEnvironment, source: str, name: str, filenam
 
 def template_line(exc: BaseException, filename: str) -> int | None:
     """The template line an exception was raised at (jinja2 rewrites tracebacks to template lines)."""
-    import traceback
-
     line = getattr(exc, "lineno", None) if getattr(exc, "filename", None) in (filename, None) else None
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == filename:
@@ -392,4 +404,4 @@ def reason(exc: BaseException) -> str:
 
 def render_error(exc: BaseException, message: str) -> SpeccError:
     """The error to raise for `exc` once `message` says where: `TemplateLimitError` past a budget or out of memory."""
-    return (TemplateLimitError if isinstance(exc, (TemplateLimitError, MemoryError)) else SpeccError)(message)
+    return (TemplateLimitError if isinstance(exc, LIMIT_ERRORS) else SpeccError)(message)

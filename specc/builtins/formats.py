@@ -87,7 +87,7 @@ class _Templated(Formatter):
 
     def render(self, table: "pa.Table") -> dict[str, list[str]]:
         """Every role's text per row, each row rendering one of the role's templates under the budgets."""
-        from specc.sandbox import RENDER_ERRORS, TemplateLimitError, reason, render_error, template_line
+        from specc.sandbox import LIMIT_ERRORS, RENDER_ERRORS, TemplateLimitError, reason, render_error, template_line
 
         templates = self.templates()
         seeds = [int(s) for s in self.context.row_seeds(table.column("_id"))]
@@ -108,7 +108,7 @@ class _Templated(Formatter):
                 except RENDER_ERRORS as exc:
                     line = template_line(exc, name)
                     shown = ", ".join(k for k in row if not k.startswith("_"))
-                    hint = "" if isinstance(exc, (TemplateLimitError, MemoryError)) else f"; a template sees: {shown}"
+                    hint = "" if isinstance(exc, LIMIT_ERRORS) else f"; a template sees: {shown}"
                     message = f"template {name}{f' line {line}' if line else ''}: {reason(exc)} (row _id '{row_id}')"
                     raise render_error(exc, str(self.fail(message + hint))) from None
                 written += len(text)

@@ -27,11 +27,11 @@ PAYLOADS = {
     "nested-loops": ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
                      r"its loops ran past [\d,]+ iterations, the budget of one render; loop over fewer items"),
     "huge-power": ("{{ 10 ** 100000000 }}",
-                   r"`\*\*` would make an integer of about 332,192,810 bits, past the budget of 4,096 bits; "
-                   r"use smaller numbers"),
+                   (r"`\*\*` would make an integer of about 332,192,810 bits, past the budget of 4,096 bits; "
+                    r"use smaller numbers")),
     "huge-repeat": ("{{ 'a' * 10**9 }}",
-                    r"`\*` would make a text or list of 1,000,000,000 characters or items, past the budget of "
-                    r"1,000,000; make the template write less"),
+                    (r"`\*` would make a text or list of 1,000,000,000 characters or items, past the budget of "
+                     r"1,000,000; make the template write less")),
 }
 REPEAT = r"`\*` would make a text or list of [\d,]+ characters or items, past the budget of 1,000,000"
 
@@ -102,6 +102,59 @@ def test_a_huge_literal_is_a_validation_error_at_its_line(tmp_path: Path) -> Non
            "of 4,096 bits" in stderr
 
 
+def test_a_batch_whose_text_passes_its_budget_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from specc.builder import build
+    from specc.builtins import formats
+
+    monkeypatch.setattr(formats, "BATCH_CHARS", 500)
+    monkeypatch.setattr(formats, "INPUT_FACTOR", 0)
+    format_spec(tmp_path, "")
+    with pytest.raises(TemplateLimitError, match=r"^error: step 'format' \(prompt-completion\): the templates wrote "
+                                                 r"more than 500 characters for a batch of 40 rows \(at template "
+                                                 r"prompt\[0\], row _id 'rows:\d+'\), past the budget of 0 per byte "
+                                                 r"of input plus 500; make the templates write less$"):
+        build(tmp_path / "spec.yaml")
+
+
+@pytest.mark.parametrize("error", [MemoryError(), "pyarrow.ArrowCapacityError"])
+def test_running_out_of_memory_while_formatting_is_a_clear_error(error: Any, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    from specc.builder import build
+    from specc.builtins.formats import PromptCompletion
+    from specc.errors import SpeccError
+
+    if isinstance(error, str):
+        error = pa.ArrowCapacityError("array cannot contain more than 2147483646 bytes, have 2147483650")
+
+    def fail(*args: Any) -> None:
+        raise error
+
+    monkeypatch.setattr(PromptCompletion, "format", fail)
+    format_spec(tmp_path, "")
+    with pytest.raises(SpeccError, match=r"^error: step 'format' \(prompt-completion\): formatting a batch of 40 rows "
+                                         r"ran out of memory \((MemoryError|ArrowCapacityError: array cannot .*)\); "
+                                         r"make the templates write less, or drop very long rows first"):
+        build(tmp_path / "spec.yaml")
+
+
+def test_running_out_of_memory_in_a_template_names_its_line_and_row(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from specc import sandbox
+    from specc.builder import build
+
+    def boom(value: Any) -> str:
+        raise MemoryError
+
+    monkeypatch.setitem(sandbox.FILTERS, "boom", boom)
+    format_spec(tmp_path, "{{ text|boom }}")
+    with pytest.raises(TemplateLimitError, match=r"^error: step 'format' \(prompt-completion\): template prompt\[0\] "
+                                                 r"line 2: it ran out of memory; make the template write less "
+                                                 r"\(row _id 'rows:\d+'\)$"):
+        build(tmp_path / "spec.yaml")
+
+
 # --- the environment's limits, directly ---------------------------------------------------------
 
 def render(source: str, **variables: Any) -> str:
@@ -128,8 +181,8 @@ def test_templates_right_under_the_budgets_render(source: str, length: int) -> N
     "{% set x %}{% for i in range(100000) %}0123456789abcdefghij{% endfor %}{% endset %}",
     "{% macro m(s) %}{{ s }}{{ s }}{% endmacro %}{{ m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(text)))))))))))))))))))) }}",
     "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",  # time
-    "{% for x in [2] recursive %}{% if x == 2 %}{{ loop(range(3, 90003)) }}{{ loop(range(3, 90003)) }}{% endif %}"
-    "{% endfor %}",
+    ("{% for x in [2] recursive %}{% if x == 2 %}{{ loop(range(3, 90003)) }}{{ loop(range(3, 90003)) }}{% endif %}"
+     "{% endfor %}"),
     "{{ 2 ** 4096 }}", "{{ ('9' * 4000)|int }}", "{{ range(10 ** 12)|list }}",
     "{{ 'a'|center(10 ** 9) }}", "{{ 'a'.ljust(10 ** 9) }}", "{{ 'a\tb'.expandtabs(10 ** 9) }}",
     "{{ text|indent(10 ** 9) }}", "{{ [1]|batch(10 ** 9, 0)|list }}", "{{ [1]|slice(10 ** 9)|list }}",
