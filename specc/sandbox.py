@@ -67,8 +67,8 @@ class TemplateLimitError(SpeccError):
     """A template went past its budget (`Limits`) or ran out of memory."""
 
 
-# What a template's failure while rendering can raise (anything else is a bug in specc or a plugin); of them,
-# those that mean it went past a budget.
+# LIMIT_ERRORS: a template went past a budget. RENDER_ERRORS: what a template's own failure while rendering can
+# raise (anything else is a bug in specc or a plugin).
 LIMIT_ERRORS: tuple[type[BaseException], ...] = (TemplateLimitError, MemoryError)
 RENDER_ERRORS: tuple[type[BaseException], ...] = (
     TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError, *LIMIT_ERRORS)
@@ -134,7 +134,8 @@ def _format_width(template: Any, values: Iterable[Any], percent: bool) -> int:
             widths += [from_args if part == "*" else _number(part) for part in match.groups() if part]
     else:
         for _, _, spec, _ in Formatter().parse(template):
-            widths += [_number(d) for d in re.findall(r"\d+", spec or "")] + ([from_args] if "{" in (spec or "") else [])
+            spec = spec or ""
+            widths += [_number(d) for d in re.findall(r"\d+", spec)] + ([from_args] if "{" in spec else [])
     return max(widths)
 
 
@@ -154,7 +155,8 @@ def _indented(text: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
 def _replaced(text: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
     if not isinstance(text, str):
         return 0
-    old, new, limit = str(_arg(args, kwargs, 0, "old")), str(_arg(args, kwargs, 1, "new")), _arg(args, kwargs, 2, "count")
+    old, new = str(_arg(args, kwargs, 0, "old")), str(_arg(args, kwargs, 1, "new"))
+    limit = _arg(args, kwargs, 2, "count")
     hits = text.count(old) if old else len(text) + 1
     return len(text) + min(hits, limit if isinstance(limit, int) and limit >= 0 else hits) * (len(new) - len(old))
 

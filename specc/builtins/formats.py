@@ -1,10 +1,11 @@
 """Built-in formatters: chat `messages`, `prompt`/`completion`, Alpaca and ShareGPT layouts.
 
-Text comes from jinja2 templates that run in specc's sandbox under `FORMAT_LIMITS` per role and row
-(`specc.sandbox`), and under BATCH_CHARS per batch: a template sees the row's columns, `<column>_name` (the class name) for every label column with
-names, and `label_names` (column -> class names). Each role may list several templates; a row
-takes one per role, chosen from its random state (`Context.row_seeds`): role r of the formatter
-uses bits 16·r to 16·r+15 of the row's 64-bit state, modulo the number of templates.
+Text comes from jinja2 templates that run in specc's sandbox (`specc.sandbox`) under `FORMAT_LIMITS`
+per role and row, and BATCH_CHARS per batch: a template sees the row's columns, `<column>_name` (the
+class name) for every label column with names, and `label_names` (column -> class names). Each role
+may list several templates; a row takes one per role, chosen from its random state
+(`Context.row_seeds`): role r of the formatter uses bits 16·r to 16·r+15 of the row's 64-bit state,
+modulo the number of templates.
 
 Chat and ShareGPT can instead pass through a column that already holds a conversation (a list of
 {role, content} or {from, value}); its roles are checked (see `Conversation`).

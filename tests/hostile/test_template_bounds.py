@@ -179,7 +179,7 @@ def test_templates_right_under_the_budgets_render(source: str, length: int) -> N
     "{{ 'a' * 1000000 }}b",
     "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
     "{% set x %}{% for i in range(100000) %}0123456789abcdefghij{% endfor %}{% endset %}",
-    "{% macro m(s) %}{{ s }}{{ s }}{% endmacro %}{{ m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(m(text)))))))))))))))))))) }}",
+    "{% macro m(s) %}{{ s }}{{ s }}{% endmacro %}{{ " + "m(" * 20 + "text" + ")" * 20 + " }}",
     "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",  # time
     ("{% for x in [2] recursive %}{% if x == 2 %}{{ loop(range(3, 90003)) }}{{ loop(range(3, 90003)) }}{% endif %}"
      "{% endfor %}"),
@@ -187,10 +187,12 @@ def test_templates_right_under_the_budgets_render(source: str, length: int) -> N
     "{{ 'a'|center(10 ** 9) }}", "{{ 'a'.ljust(10 ** 9) }}", "{{ 'a\tb'.expandtabs(10 ** 9) }}",
     "{{ text|indent(10 ** 9) }}", "{{ [1]|batch(10 ** 9, 0)|list }}", "{{ [1]|slice(10 ** 9)|list }}",
     "{{ '%1000000000d' % 1 }}", "{{ '%*d' % (10 ** 9, 1) }}", "{{ '%1000000000s'|format(1) }}",
-    "{{ '{:>1000000000}'.format(1) }}", "{{ '{:{}}'.format(1, 10 ** 9) }}", "{{ '{a:{b}}'.format_map({'a': 1, 'b': 10 ** 9}) }}",
+    "{{ '{:>1000000000}'.format(1) }}", "{{ '{:{}}'.format(1, 10 ** 9) }}",
+    "{{ '{a:{b}}'.format_map({'a': 1, 'b': 10 ** 9}) }}",
     "{{ (text * 200000)|replace('', text) }}", "{{ (text * 200000).replace('', text) }}",
     "{{ (text * 200000)|list|join(text) }}", "{{ text.join(text * 200000) }}",
-    "{{ (text * 200000).translate({97: text * 100}) }}", "{{ [text] * 10 ** 9 }}", "{{ (text * 200000) + (text * 200000) }}",
+    "{{ (text * 200000).translate({97: text * 100}) }}", "{{ [text] * 10 ** 9 }}",
+    "{{ (text * 200000) + (text * 200000) }}",
 ])
 def test_templates_past_a_budget_stop_at_once(source: str) -> None:
     started = time.monotonic()
