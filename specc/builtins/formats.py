@@ -1,10 +1,11 @@
 """Built-in formatters: chat `messages`, `prompt`/`completion`, Alpaca and ShareGPT layouts.
 
-Text comes from jinja2 templates that run in the card's user sandbox (`user_environment`): a
-template sees the row's columns, `<column>_name` (the class name) for every label column with
-names, and `label_names` (column -> class names). Each role may list several templates; a row
-takes one per role, chosen from its random state (`Context.row_seeds`): role r of the formatter
-uses bits 16·r to 16·r+15 of the row's 64-bit state, modulo the number of templates.
+Text comes from jinja2 templates that run in specc's sandbox (`specc.sandbox`) under `FORMAT_LIMITS`
+per role and row, and BATCH_CHARS per batch: a template sees the row's columns, `<column>_name` (the
+class name) for every label column with names, and `label_names` (column -> class names). Each role
+may list several templates; a row takes one per role, chosen from its random state
+(`Context.row_seeds`): role r of the formatter uses bits 16·r to 16·r+15 of the row's 64-bit state,
+modulo the number of templates.
 
 Chat and ShareGPT can instead pass through a column that already holds a conversation (a list of
 {role, content} or {from, value}); its roles are checked (see `Conversation`).
@@ -27,15 +28,19 @@ ROLES = ("system", "user", "assistant")
 SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
 KNOWN_ROLES = {**{role: role for role in ROLES}, **{name: role for role, name in SHAREGPT_ROLES.items()}}
 BITS_PER_ROLE = 16
+# Characters the templates may write for one batch beyond INPUT_FACTOR per byte of its input: far more than
+# any real prompt adds, yet a stop before a batch of rows (65,536 at a time) runs the process out of memory.
+BATCH_CHARS = 1_000_000_000
+INPUT_FACTOR = 4
 
 
 def _syntax(source: str) -> str:
     from jinja2 import TemplateSyntaxError
 
-    from specc.card.user_sections import user_environment
+    from specc.sandbox import FORMAT_LIMITS, sandbox
 
     try:
-        user_environment().parse(source)
+        sandbox(FORMAT_LIMITS).parse(source)
     except TemplateSyntaxError as exc:
         raise ValueError(f"template syntax error at line {exc.lineno}: {exc.message}") from None
     return source
@@ -56,9 +61,9 @@ Templates = Annotated[
 @lru_cache(maxsize=256)
 def _compiled(source: str, filename: str) -> "Template":
     """A template compiled in the sandbox; `filename` is what tracebacks name (for the error's line)."""
-    from specc.card.user_sections import sandboxed_template
+    from specc.sandbox import FORMAT_LIMITS, compiled, sandbox
 
-    return sandboxed_template(source, filename, filename)
+    return compiled(sandbox(FORMAT_LIMITS), source, filename, filename)
 
 
 @lru_cache(maxsize=256)
@@ -102,16 +107,15 @@ class _Templated(Formatter):
         return rows
 
     def render(self, table: "pa.Table") -> dict[str, list[str]]:
-        """Every role's text per row, each row rendering one of the role's templates."""
-        from jinja2 import TemplateError
-
-        from specc.card.user_sections import template_line
+        """Every role's text per row, each row rendering one of the role's templates under the budgets."""
+        from specc.sandbox import LIMIT_ERRORS, RENDER_ERRORS, TemplateLimitError, reason, render_error, template_line
 
         templates = self.templates()
         seeds = [int(s) for s in self.context.row_seeds(table.column("_id"))]
         rows = self.variables(table)
         ids = table.column("_id").to_pylist()
         out: dict[str, list[str]] = {role: [] for role in templates}
+        budget, written = BATCH_CHARS + INPUT_FACTOR * table.nbytes, 0
         for position, role in enumerate(self.roles):
             if role not in templates:
                 continue
@@ -122,13 +126,18 @@ class _Templated(Formatter):
                 name = f"{role}[{index}]"
                 try:
                     text = _compiled(sources[index], name).render(**row)
-                except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
-                        RecursionError) as exc:
+                except RENDER_ERRORS as exc:
                     line = template_line(exc, name)
-                    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
                     shown = ", ".join(k for k in row if not k.startswith("_"))
-                    raise self.fail(f"template {name}{f' line {line}' if line else ''}: {message} (row _id "
-                                    f"'{row_id}'); a template sees: {shown}") from None
+                    hint = "" if isinstance(exc, LIMIT_ERRORS) else f"; a template sees: {shown}"
+                    message = f"template {name}{f' line {line}' if line else ''}: {reason(exc)} (row _id '{row_id}')"
+                    raise render_error(exc, str(self.fail(message + hint))) from None
+                written += len(text)
+                if written > budget:
+                    raise TemplateLimitError(str(self.fail(
+                        f"the templates wrote more than {budget:,} characters for a batch of {table.num_rows:,} rows "
+                        f"(at template {name}, row _id '{row_id}'), past the budget of {INPUT_FACTOR} per byte of "
+                        f"input plus {BATCH_CHARS:,}; make the templates write less")))
                 out[role].append(text.strip() if self.params.strip else text)
         return out
 

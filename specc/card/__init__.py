@@ -28,19 +28,12 @@ def number(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> "ImmutableSandboxedEnvironment":
-    """The sandbox every card template runs in: no Python internals, undefined names are errors."""
-    from jinja2 import PackageLoader, StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    """The sandbox specc's own card templates run in (the spec's templates' sandbox, without their budgets)."""
+    from jinja2 import PackageLoader
 
-    env = ImmutableSandboxedEnvironment(
-        loader=PackageLoader("specc.card", "templates"),
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["thousands"] = lambda n: f"{n:,}"
+    from specc.sandbox import sandbox
+
+    env = sandbox(loader=PackageLoader("specc.card", "templates"))
     env.filters["number"] = number
     return env
 

@@ -1,4 +1,4 @@
-"""Card sections a spec adds or replaces with its own jinja2 templates, rendered in the card's sandbox.
+"""Card sections a spec adds or replaces with its own jinja2 templates, rendered in specc's sandbox.
 
 ```yaml
 card:
@@ -11,12 +11,12 @@ A section whose name is that of an installed section (built-in or from a plugin)
 keeps its place unless it says otherwise; a new section goes where `after:`, `before:` or `order:`
 puts it, or just before the reproducibility section (order 880). Templates see `spec` (the spec as
 plain data), `stats` (stats.json) and `sections` (the Markdown of every installed section by name,
-so a template can wrap the section it replaces: `{{ sections.uses }}`).
+so a template can wrap the section it replaces: `{{ sections.uses }}`). Each section renders under
+`specc.sandbox.SECTION_LIMITS`.
 """
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -172,42 +172,16 @@ def arrange(installed: dict[str, int], sections: list[UserSection]) -> list[tupl
 # --- rendering ---------------------------------------------------------------------------------
 
 def user_environment() -> Any:
-    """A fresh sandbox for a spec's templates: immutable containers, no internals, undefined names are errors."""
-    from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    """A fresh sandbox for a spec's card sections, with their budget (`SECTION_LIMITS`)."""
+    from specc.sandbox import SECTION_LIMITS, OneTemplate, sandbox
 
-    class NoOtherTemplates(BaseLoader):
-        """Each section is one file, so that its bytes alone decide what it renders."""
-
-        def get_source(self, environment: Any, template: str) -> Any:
-            raise TemplateNotFound(template, f"cannot include, import or extend '{template}': a section is one "
-                                             f"template; use `sections.NAME` for an installed section's Markdown")
-
-    env = ImmutableSandboxedEnvironment(loader=NoOtherTemplates(), undefined=StrictUndefined, autoescape=False,
-                                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["thousands"] = lambda n: f"{n:,}"
-    return env
-
-
-def sandboxed_template(source: str, name: str, filename: str) -> Any:
-    """`source` compiled in a fresh `user_environment`; tracebacks (and `template_line`) name `filename`."""
-    env = user_environment()
-    code = env.compile(source, name=name, filename=filename)
-    return env.template_class.from_code(env, code, env.make_globals(None), None)
-
-
-def template_line(exc: BaseException, filename: str) -> int | None:
-    """The template line an exception was raised at (jinja2 rewrites tracebacks to template lines)."""
-    line = getattr(exc, "lineno", None) if getattr(exc, "filename", None) in (filename, None) else None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == filename:
-            line = frame.lineno
-    return line
+    return sandbox(SECTION_LIMITS, OneTemplate("a section is one template; use `sections.NAME` for an installed "
+                                               "section's Markdown"))
 
 
 def render_user_section(section: UserSection, spec_dir: Path, variables: dict[str, Any]) -> str:
-    """Render one of the spec's sections; errors name the template file and line."""
-    from jinja2 import TemplateError
+    """Render one of the spec's sections under its budget; errors name the template file and line."""
+    from specc.sandbox import RENDER_ERRORS, compiled, reason, render_error, template_line
 
     path = (Path(spec_dir) / section.template).resolve()
     shown = section.template
@@ -216,12 +190,8 @@ def render_user_section(section: UserSection, spec_dir: Path, variables: dict[st
     except (OSError, UnicodeDecodeError) as exc:
         raise SpeccError(f"{shown}: error: card section '{section.name}': cannot read the template ({exc})") from None
     try:
-        return sandboxed_template(source, shown, str(path)).render(**variables)
-    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
-            RecursionError) as exc:
+        return compiled(user_environment(), source, shown, str(path)).render(**variables)
+    except RENDER_ERRORS as exc:
         line = template_line(exc, str(path))
         where = f"{shown}:{line}" if line else shown
-        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        if not isinstance(exc, TemplateError):
-            message = f"{type(exc).__name__}: {message}"
-        raise SpeccError(f"{where}: error: card section '{section.name}': {message}") from None
+        raise render_error(exc, f"{where}: error: card section '{section.name}': {reason(exc)}") from None

@@ -306,7 +306,12 @@ def format_rows(formatter: Formatter, batch: "pa.RecordBatch", label_names: dict
     before = pa.Table.from_batches([batch])
     formatter.label_names = label_names
     check_used(formatter, before)
-    after = formatter.format(before)
+    try:
+        after = formatter.format(before)
+    except (MemoryError, pa.ArrowCapacityError) as exc:  # pyarrow's ArrowMemoryError is a MemoryError
+        raise formatter.fail(f"formatting a batch of {before.num_rows:,} rows ran out of memory ({type(exc).__name__}"
+                             f"{f': {exc}' if str(exc) else ''}); make the templates write less, or drop very long "
+                             f"rows first (a `length` step in `clean:`)") from None
     if after.num_rows != before.num_rows:
         raise SpeccError(f"error: formatter '{formatter.name}' (plugin bug) changed the row count")
     kept = list(getattr(formatter.params, "keep_columns", []))
