@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, ValidationError, create_model, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, ValidationError, create_model,
+                      model_validator)
 from pydantic_core import InitErrorDetails
 
 from specc import licenses

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-from specc.errors import Diagnostic, SpecError, SpeccError
+from specc.errors import Diagnostic, SpeccError, SpecError
 
 Loc = tuple[str | int, ...]
 PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
