@@ -16,6 +16,8 @@ from specc.errors import Diagnostic, SpeccError, SpecError
 Loc = tuple[str | int, ...]
 PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 STR_TAG = "tag:yaml.org,2002:str"
+VALUE_TAG = "tag:yaml.org,2002:value"  # a plain `=`; PyYAML resolves it but cannot construct it
+IMPLICIT_TAGS = frozenset(tag for found in yaml.SafeLoader.yaml_implicit_resolvers.values() for tag, _ in found)
 NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 MAX_BYTES_ENV = "SPECC_MAX_SPEC_BYTES"
@@ -87,6 +89,18 @@ class _BoundedLoader(yaml.SafeLoader):
         """A located error that stops loading."""
         return SpecError([Diagnostic(self.file, mark.line + 1, mark.column + 1, "", message)])
 
+    def too_deep(self, mark: yaml.Mark) -> SpecError:
+        """The error for nesting past MAX_DEPTH."""
+        return self.refuse(mark, f"nested more than {MAX_DEPTH} levels deep; flatten this value")
+
+    def fetch_flow_collection_start(self, token_class: type) -> None:
+        """Scan `[` or `{`, refusing flow nesting past MAX_DEPTH here: the scanner looks ahead further."""
+        # Each open flow level keeps a possible simple key that every later token checks, so a
+        # line of 1,000 `[` costs the scanner a second before the composer would see the depth.
+        if self.flow_level >= MAX_DEPTH:
+            raise self.too_deep(self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         """Compose one node, charging it (or, for an alias, what it repeats) to the limits."""
         event = self.peek_event()
@@ -100,7 +114,7 @@ class _BoundedLoader(yaml.SafeLoader):
         if not isinstance(event, yaml.CollectionStartEvent):
             return super().compose_node(parent, index)
         if self.depth + 1 > MAX_DEPTH:
-            raise self.refuse(event.start_mark, f"nested more than {MAX_DEPTH} levels deep; flatten this value")
+            raise self.too_deep(event.start_mark)
         return self._collection(event, parent, index)
 
     def _collection(self, event: yaml.CollectionStartEvent, parent: yaml.Node | None, index: Any) -> yaml.Node:
@@ -178,9 +192,14 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         """A scalar's value; only a tag plain YAML would give the text, or `!!str`, is allowed."""
-        if node.tag != STR_TAG and node.tag != self.loader.resolve(yaml.ScalarNode, node.value, (True, False)):
+        if node.tag not in IMPLICIT_TAGS | {STR_TAG}:
+            raise ConstructorError(None, None, f"tag {_tag(node.tag)!r} is not allowed; specs are plain YAML",
+                                   node.start_mark)
+        if node.tag not in (STR_TAG, self.loader.resolve(yaml.ScalarNode, node.value, (True, False))):
             raise ConstructorError(None, None, f"tag {_tag(node.tag)!r} does not fit {_short(node.value)!r}; "
                                    f"remove the tag", node.start_mark)
+        if node.tag == VALUE_TAG:
+            return node.value
         if node.tag in NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARS:
             raise self.loader.refuse(node.start_mark, (
                 f"a number {len(node.value):,} characters long; numbers in a spec have at most "
