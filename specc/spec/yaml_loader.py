@@ -73,7 +73,7 @@ class _BoundedLoader(yaml.SafeLoader):
     """A SafeLoader that refuses, while composing, documents too large, too deep or with cyclic aliases.
 
     Counting happens before anything is constructed, and an alias counts the whole value it
-    repeats, so a billion-laughs document is refused after a few thousand events.
+    repeats, so a billion-laughs document is refused before anything is expanded.
     """
 
     def __init__(self, text: str, file: Path):
