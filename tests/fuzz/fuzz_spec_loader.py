@@ -12,7 +12,7 @@ aliases, tags, deep nesting, control characters, big numbers and raw bytes splic
 file per distinct finding under --out and keeps going; it exits 1 when it found anything. The
 atheris engine mutates bytes with coverage feedback from a corpus seeded with specs/ and
 tests/bad_specs/; libFuzzer stops at the first crash and writes it under --out. Replay a saved
-input with `specc validate FILE`.
+input with `specc validate OUT/FILE` (OUT holds the data file the generated specs name).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import time
 import traceback
 from collections import Counter
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = [*sorted((ROOT / "specs").glob("*.yaml")), *sorted((ROOT / "tests" / "bad_specs").glob("*.yaml"))]
@@ -47,7 +46,9 @@ class Loader:
 
         self.load_spec, self.expected = load_spec, SpeccError
         self.folder = Path(tempfile.mkdtemp(prefix="specc-fuzz-"))
-        (self.folder / "rows.jsonl").write_text(DATA)
+        for folder in (self.folder, out):  # the data file the specs name, also for replays under --out
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "rows.jsonl").write_text(DATA)
         self.out, self.slow, self.max_rss_mb = out, slow, max_rss_mb
         self.runs = 0
         self.findings: Counter[str] = Counter()
@@ -67,7 +68,7 @@ class Loader:
         start = time.perf_counter()
         try:
             self.load(data)
-        except Exception as exc:  # noqa: BLE001 - anything but SpeccError is the finding
+        except Exception as exc:  # anything but SpeccError is a finding
             frame = traceback.extract_tb(exc.__traceback__)[-1]
             self.save(f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}", data,
                       "".join(traceback.format_exception(exc)))
@@ -83,7 +84,6 @@ class Loader:
         self.findings[kind] += 1
         if self.findings[kind] > 1:
             return
-        self.out.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256(data).hexdigest()[:12]
         (self.out / f"{name}.yaml").write_bytes(data)
         (self.out / f"{name}.txt").write_text(f"{kind}\n\n{details}")
@@ -125,11 +125,9 @@ def run_atheris(loader: Loader, seconds: float, libfuzzer_args: list[str]) -> No
     corpus.mkdir()
     for seed in SEEDS:
         (corpus / seed.name).write_bytes(seed.read_bytes())
-    loader.out.mkdir(parents=True, exist_ok=True)
     argv = [sys.argv[0], str(corpus), f"-max_total_time={int(seconds)}", f"-timeout={int(loader.slow) + 1}",
             f"-rss_limit_mb={int(loader.max_rss_mb)}", f"-artifact_prefix={loader.out}/", *libfuzzer_args]
-    test_one: Callable[[bytes], None] = loader.load
-    atheris.Setup(argv, test_one)
+    atheris.Setup(argv, loader.load)
     atheris.Fuzz()
 
 

@@ -169,7 +169,7 @@ def merge_bomb() -> str:
         "timestamp-tag", "bool-tag", "binary-tag", "python-tag", "local-tag", "bad-date", "empty-hex",
         "bad-timezone", "list-key", "long-number-key", "crlf-lines"])
 def test_yaml_layer_errors_are_located(tmp_path: Path, text: str, expected: str) -> None:
-    spec = write(tmp_path / "s.yaml", "")
+    spec = tmp_path / "s.yaml"
     spec.write_bytes(text.encode())
     with pytest.raises(SpecError) as caught:
         load_yaml(spec)
