@@ -29,6 +29,8 @@ def resolve_path(value: str, info: ValidationInfo) -> Path | None:
     spec_dir, allow_external = _settings(info)
     if spec_dir is None:
         return None
+    if "\0" in value:
+        raise ValueError("a path cannot hold a NUL character (\\0); remove it")
     resolved = (spec_dir / value).resolve()
     if not allow_external and not resolved.is_relative_to(spec_dir.resolve()):
         raise ValueError(

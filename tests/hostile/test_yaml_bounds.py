@@ -191,3 +191,14 @@ def test_aliases_merges_and_plain_scalars_still_load(tmp_path: Path) -> None:
     assert data["merged"] == {"x": 1, "y": ["a", "b"], "z": 2}
     assert (data["text"], data["number"], data["sign"], str(data["when"])) == ("12", 12, "=", "2024-02-29")
     assert positions.value(("copy", "y", 1)) == (1, 24)  # an alias's values sit where the anchor wrote them
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ('"rows\\0.jsonl"', "6:29: error: sources.rows.path: a path cannot hold a NUL character (\\0); remove it"),
+    ("x" * 300, "6:29: error: sources.rows.path: cannot use path 'xxx"),
+], ids=["nul", "name-too-long"])
+def test_unusable_paths_are_located(tmp_path: Path, path: str, expected: str) -> None:
+    spec = write(tmp_path / "s.yaml", VALID.format(extra="").replace("path: rows.jsonl", f"path: {path}"))
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec)
+    assert str(caught.value).startswith(f"{spec}:{expected}"), str(caught.value)
