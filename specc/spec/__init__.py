@@ -49,11 +49,14 @@ def spec_model(registry: Registry | None = None, only: frozenset[tuple[str, str]
     return _spec_model(registry or get_registry(), only)
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Load and validate a spec file; raises SpecError with every problem found."""
+def load_spec(path: str | Path, max_bytes: int | None = None) -> Spec:
+    """Load and validate a spec file; raises SpecError with every problem found.
+
+    `max_bytes` bounds the file's size; by default $SPECC_MAX_SPEC_BYTES, or 4 MiB.
+    """
     shown = Path(path)
     path = shown.resolve()
-    data, positions = load_yaml(shown)
+    data, positions = load_yaml(shown, max_bytes)
     if not isinstance(data, dict):
         raise SpecError([Diagnostic(shown, 1, 1, "", "the spec must be a mapping of keys to values")])
     registry = get_registry()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, ValidationError, create_model, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, ValidationError, create_model,
+                      model_validator)
 from pydantic_core import InitErrorDetails
 
 from specc import licenses
@@ -44,6 +45,23 @@ TaskCategory = Annotated[str, AfterValidator(hub.check_task_category),
                          Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES)})]
 TaskId = Annotated[str, AfterValidator(hub.check_task_id), Field(json_schema_extra={"enum": sorted(hub.TASK_IDS)})]
 SourceDataset = Annotated[str, AfterValidator(hub.check_source_dataset)]
+MAX_SEED = 2**64 - 1
+
+
+def _check_seed(seed: int) -> int:
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"must be a whole number from 0 to {MAX_SEED} (2**64 - 1); got {seed}")
+    return seed
+
+
+def _check_flag(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError(f"write true or false, without quotes; got {value!r}")
+    return value
+
+
+Seed = Annotated[int, AfterValidator(_check_seed)]
+Flag = Annotated[bool, BeforeValidator(_check_flag)]  # a real boolean: pydantic would read 'yes' as true
 
 
 def located_errors(title: str, problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:
@@ -230,8 +248,8 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
         languages=(list[Language], Field([], description="ISO 639-1 codes (ISO 639-3 when there is none), "
                                                             "or BCP-47 tags such as en-US.")),
         task=(Optional[TaskCategory], Field(None, description="The Hub's task category.")),
-        seed=(int, 0),
-        allow_external_paths=(bool, False),
+        seed=(Seed, 0),
+        allow_external_paths=(Flag, False),
         sources=(Annotated[dict[Annotated[str, Field(pattern=STEP_ID)], sources], Field(min_length=1)], ...),
         clean=listed("clean"),
         annotate=listed("annotate"),

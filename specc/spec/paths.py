@@ -29,6 +29,8 @@ def resolve_path(value: str, info: ValidationInfo) -> Path | None:
     spec_dir, allow_external = _settings(info)
     if spec_dir is None:
         return None
+    if "\0" in value:
+        raise ValueError("a path cannot hold a NUL character (\\0); remove it")
     resolved = (spec_dir / value).resolve()
     if not allow_external and not resolved.is_relative_to(spec_dir.resolve()):
         raise ValueError(
@@ -45,9 +47,16 @@ def _input(value: str, info: ValidationInfo) -> str:
     if GLOB_CHARS & set(value):
         if not globlib.glob(str(resolved), recursive=True):
             raise ValueError(f"pattern '{value}' matches no file; paths are relative to the spec's folder")
-    elif not resolved.is_file():
+    elif not _is_file(resolved, value):
         raise ValueError(f"file '{value}' not found; paths are relative to the spec's folder")
     return value
+
+
+def _is_file(path: Path, value: str) -> bool:
+    try:
+        return path.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        raise ValueError(f"cannot use path '{value}': {exc.strerror}; shorten it") from None
 
 
 def _output(value: str, info: ValidationInfo) -> str:
