@@ -58,8 +58,14 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="specc")
-def cli() -> None:
+@click.option("--max-spec-bytes", type=click.IntRange(min=1), metavar="BYTES",
+              help="Largest spec file read (default 4 MiB, or $SPECC_MAX_SPEC_BYTES).")
+def cli(max_spec_bytes: int | None) -> None:
     """specc: compile a dataset spec into a reproducible, carded SFT data set."""
+    if max_spec_bytes is not None:
+        from specc.spec.yaml_loader import MAX_BYTES_ENV
+
+        os.environ[MAX_BYTES_ENV] = str(max_spec_bytes)  # every spec this command loads, wherever it loads it
 
 
 @cli.command()

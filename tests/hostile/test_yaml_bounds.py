@@ -113,7 +113,7 @@ def test_flags_and_seeds_in_range_still_validate(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_the_size_limit_is_raised_by_the_environment_or_the_api(tmp_path: Path) -> None:
+def test_the_size_limit_is_raised_by_a_flag_the_environment_or_the_api(tmp_path: Path) -> None:
     spec = valid_spec(tmp_path)
     with spec.open("a") as out:
         out.write("# " + "x" * DEFAULT_MAX_BYTES + "\n")
@@ -122,6 +122,8 @@ def test_the_size_limit_is_raised_by_the_environment_or_the_api(tmp_path: Path) 
     assert "spec.yaml:1:1: error: the spec is larger than 4,194,304 bytes" in refused.stderr
     raised = run_cli("validate", "spec.yaml", cwd=tmp_path, env={**BUILTINS_ONLY, MAX_BYTES_ENV: str(8 * 2**20)})
     assert raised.returncode == 0, raised.stderr
+    flagged = run_cli("--max-spec-bytes", str(8 * 2**20), "validate", "spec.yaml", cwd=tmp_path, env=BUILTINS_ONLY)
+    assert flagged.returncode == 0, flagged.stderr
     assert load_spec(spec, max_bytes=8 * 2**20).model.name == "hostile"
     with pytest.raises(SpecError, match="larger than 100 bytes"):
         load_spec(spec, max_bytes=100)
