@@ -162,10 +162,8 @@ class StepCache:
         return self.root / "steps" / key[:2] / key
 
     def _open(self, create: bool) -> bool:
-        """Whether the cache exists and is specc's (made and tagged first when `create`).
-
-        An error when the folder is someone else's or one of its parts is not a folder.
-        """
+        """Whether the cache exists and is specc's (when `create`: made and tagged first, stopped builds' scratch
+        folders reclaimed). An error when the folder is someone else's or one of its parts is not a folder."""
         root = self.root
         if create and self._ready:
             return True
@@ -192,19 +190,20 @@ class StepCache:
             if path.is_symlink() or (path.exists() and not path.is_dir()):
                 raise SpeccError(f"error: {path} is not a folder (a file or a link), so specc cannot use the cache "
                                  f"{root}; remove {path} (specc makes it again), or pass another --cache-dir")
-        self._ready = create
+        if create:
+            _reclaim(root / "tmp")
+            self._ready = True
         return True
 
     @contextmanager
     def scratch(self) -> Iterator[Path]:
         """A new empty folder for an entry being written (same file system as the entries), locked as this build's.
 
-        Removed on leaving, unless it was moved into the cache. Stopped builds' scratch folders are reclaimed first.
+        Removed on leaving, unless it was moved into the cache.
         """
         self._open(create=True)
         tmp = self.root / "tmp"
         tmp.mkdir(exist_ok=True)
-        _reclaim(tmp)
         folder = tmp / f"build-{uuid.uuid4().hex}"
         lock = folder.with_suffix(".lock")
         staging = tmp / f".{lock.name}.new"  # not a lock name yet: no build can take it before this one holds it
@@ -222,6 +221,7 @@ class StepCache:
 
     def get(self, key: str) -> Entry | None:
         """The entry for `key` if present and intact; a damaged one is removed, and `repaired` says why."""
+        self._open(create=True)
         folder = self._dir(key)
         if not folder.is_dir():
             return None
@@ -229,8 +229,7 @@ class StepCache:
         if damage is None:
             return Entry(key, folder / DATA_FILE, meta)
         self.repaired[key] = f"{folder}: {damage}"
-        if _tagged(self.root):
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         return None
 
     def put(self, key: str, scratch: Path, meta: dict[str, Any], fingerprints: Iterable[str]) -> Entry:
