@@ -11,7 +11,6 @@ from pydantic import TypeAdapter, ValidationError
 from typing_extensions import NotRequired, TypedDict
 
 from specc.atomic import replace_text
-from specc.cache import DIGEST
 from specc.compiler import Plan
 from specc.errors import SpeccError
 from specc.spec import Spec
@@ -29,7 +28,7 @@ class _Pins(TypedDict):  # besides `files`, what the step's component pins (Hub 
     files: NotRequired[list[_File]]
 
 
-_StepOutput = TypedDict("_StepOutput", {DIGEST: str, "rows": int})
+_StepOutput = TypedDict("_StepOutput", {"xxh3_128": str, "rows": int})  # the digest key is specc.cache.DIGEST
 
 
 class _Step(TypedDict):
