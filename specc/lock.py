@@ -24,8 +24,9 @@ class _File(TypedDict):
     size: int
 
 
-class _Pins(TypedDict):  # besides `files`, what the step's component pins (Hub revisions ...)
+class _Pins(TypedDict):  # besides these, what the step's component pins (Hub revisions ...)
     files: NotRequired[list[_File]]
+    sha256: NotRequired[str]  # a download's, which `cache gc` keeps
 
 
 _StepOutput = TypedDict("_StepOutput", {"xxh3_128": str, "rows": int})  # the digest key is specc.cache.DIGEST
