@@ -204,8 +204,11 @@ def cache_info(spec: str, cache_dir: str | None) -> None:
 
     info = StepCache(default_cache_dir(load_spec(spec).dir, cache_dir)).info()
     click.echo(f"cache {info['path']}")
-    for part in ("steps", "downloads"):
+    for part in ("steps", "downloads", "scratch"):
         click.echo(f"  {part:<10} {info[part]['entries']:>6} entries {info[part]['bytes'] / 2**20:>10.1f} MB")
+    if info["scratch"]["entries"]:
+        click.echo(f"  ({info['scratch']['running']} of the scratch folders belong to builds still running; "
+                   f"`specc cache gc` removes the others)")
 
 
 @cache.command("gc")
@@ -233,8 +236,8 @@ def cache_gc(specs: tuple[str, ...], cache_dir: str | None) -> None:
         raise SpeccError(f"error: the specs use different caches ({', '.join(map(str, sorted(roots)))}); "
                          f"collect one cache at a time")
     removed = StepCache(roots.pop()).gc(fingerprints, downloads)
-    click.echo(f"removed {removed['steps']} step entries and {removed['downloads']} downloads "
-               f"({removed['bytes'] / 2**20:.1f} MB)")
+    click.echo(f"removed {removed['steps']} step entries and {removed['downloads']} downloads and "
+               f"{removed['scratch']} scratch folders of stopped builds ({removed['bytes'] / 2**20:.1f} MB)")
 
 
 @cli.command()

@@ -46,11 +46,13 @@ class PlanStep:
         """The component's name, as written in the spec."""
         return self.component.name if self.component else self.stage
 
-    def instantiate(self, spec_dir: Path, languages: tuple[str, ...] = (), cache_dir: Path | None = None) -> Component:
+    def instantiate(self, spec_dir: Path, languages: tuple[str, ...] = (), cache_dir: Path | None = None,
+                    allow_external_paths: bool = False) -> Component:
         """A fresh component instance for this step."""
         assert self.component is not None and self.params is not None
         name = self.id.removeprefix("sources.") if self.stage == "sources" else self.id
-        return self.component.cls(self.params, Context(name, self.seed, spec_dir, languages, cache_dir, self.pins))
+        return self.component.cls(self.params, Context(name, self.seed, spec_dir, languages, cache_dir, self.pins,
+                                                       allow_external_paths))
 
     def fingerprinted_params(self) -> dict[str, Any]:
         """Parameters that change the output, defaults applied (paths and the like left out)."""
@@ -67,7 +69,8 @@ class Plan:
 
     def instantiate(self, step: PlanStep) -> Component:
         """A fresh component instance for one of this plan's steps."""
-        return step.instantiate(self.spec.dir, tuple(self.spec.model.languages), self.cache_dir)
+        return step.instantiate(self.spec.dir, tuple(self.spec.model.languages), self.cache_dir,
+                                self.spec.model.allow_external_paths)
 
     def stage(self, stage: str) -> list[PlanStep]:
         """The steps of one stage, in order."""
@@ -134,7 +137,8 @@ def _step_pins(component: Registered, entry: Params, step_id: str, spec: Spec, c
     if component.cls.files is Component.files and component.cls.pin is Component.pin:
         return {}
     instance = component.cls(own_params(component.cls.Params, entry),
-                             Context(step_id, 0, spec.dir, tuple(spec.model.languages), cache_dir))
+                             Context(step_id, 0, spec.dir, tuple(spec.model.languages), cache_dir,
+                                     allow_external_paths=spec.model.allow_external_paths))
     return instance.pin(locked)
 
 
@@ -183,7 +187,9 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
 
     for name, source in model.sources.items():
         component = registry.get("source", source.type)
-        instance = component.cls(own_params(component.cls.Params, source), Context(name, 0, spec.dir, (), cache_dir))
+        instance = component.cls(own_params(component.cls.Params, source),
+                                 Context(name, 0, spec.dir, (), cache_dir,
+                                         allow_external_paths=spec.model.allow_external_paths))
         pins = instance.pin(locked_pins.get(f"sources.{name}"))
         add(f"sources.{name}", "sources", "source", source.type, source, (), pins)
     previous = tuple(s.id for s in steps)

@@ -34,16 +34,19 @@ class Context:
     languages: tuple[str, ...] = ()
     cache_dir: Path | None = None
     pins: Mapping[str, Any] = field(default_factory=dict)
+    allow_external_paths: bool = False
 
     def path(self, value: str) -> Path:
-        """Resolve a path from the spec against the spec's folder."""
-        return (self.spec_dir / value).resolve()
+        """Resolve a path from the spec against the spec's folder (outside it only if the spec allows)."""
+        from specc.spec.paths import inside
+
+        return inside(self.spec_dir, value, self.allow_external_paths)
 
     def files(self, pattern: str) -> list[Path]:
-        """The files a path or glob pattern from the spec names, sorted."""
+        """The files a path or glob pattern from the spec names, sorted (outside its folder only if the spec allows)."""
         from specc.spec.paths import expand
 
-        return expand(self.spec_dir, pattern)
+        return expand(self.spec_dir, pattern, self.allow_external_paths)
 
     def row_seeds(self, ids: "pa.Array | pa.ChunkedArray") -> "np.ndarray":
         """A 64-bit random state per row from this step's seed and each row's `_id`."""

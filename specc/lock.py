@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
+
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import NotRequired, TypedDict
 
 from specc.atomic import replace_text
 from specc.compiler import Plan
@@ -14,27 +18,104 @@ from specc.spec import Spec
 LOCK_VERSION = 2
 
 
+class _File(TypedDict):
+    path: str
+    sha256: str
+    size: int
+
+
+class _Pins(TypedDict):  # besides these, what the step's component pins (Hub revisions ...)
+    files: NotRequired[list[_File]]
+    sha256: NotRequired[str]  # a download's, which `cache gc` keeps
+
+
+_StepOutput = TypedDict("_StepOutput", {"xxh3_128": str, "rows": int})  # the digest key is specc.cache.DIGEST
+
+
+class _Step(TypedDict):
+    fingerprint: str
+    type: str | None
+    version: int
+    distribution: tuple[str, str]
+    params: dict[str, Any]
+    seed: int
+    upstream: list[str]
+    languages: NotRequired[list[str]]
+    pins: NotRequired[_Pins]
+    output: NotRequired[_StepOutput]
+
+
+class _OutputFile(TypedDict):
+    sha256: str
+    rows: int
+
+
+class _Outputs(TypedDict):
+    fingerprint: str
+    files: dict[str, _OutputFile]
+
+
+_Lock = TypedDict("_Lock", {"lock-version": int, "spec": str, "seed": int, "plugins": dict[str, str],
+                            "steps": dict[str, _Step], "outputs": NotRequired[_Outputs]})
+
+
+@lru_cache(maxsize=1)
+def _lock_shape() -> TypeAdapter[_Lock]:
+    """What specc reads of a lock: a lock that does not fit would fail far from where it is read."""
+    return TypeAdapter(_Lock)
+
+
 def lock_path(spec: Spec) -> Path:
     """`<spec file stem>.lock` beside the spec."""
     return spec.path.with_suffix(".lock")
 
 
+def _damaged(path: Path, problem: str, line: int | None = None) -> SpeccError:
+    """The error for a lock specc cannot use: what is wrong, and how to get a good one."""
+    spec = next((p for p in (path.with_suffix(".yaml"), path.with_suffix(".yml")) if p.is_file()),
+                path.with_suffix(".yaml"))
+    where = f"{path}:{line}" if line else str(path)
+    return SpeccError(f"{where}: error: {problem}; restore the lock from version control, or delete it and run "
+                      f"`specc lock` again (`rm {path} && specc lock {spec}`: Hub and URL sources are pinned anew)")
+
+
 def read_lock(path: Path) -> dict[str, Any] | None:
     """The lock at `path`, None when there is none; a clear error when it cannot be used."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise SpeccError(f"{path}: error: cannot read the lock ({exc.strerror}); check it is a readable file") from None
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _damaged(path, f"the lock is not UTF-8 text (byte {exc.start})", line) from None
     except ValueError as exc:
-        raise SpeccError(f"{path}:{getattr(exc, 'lineno', 1)}: error: the lock is not valid JSON ({exc}); "
-                         f"delete it and run `specc lock` again") from None
+        raise _damaged(path, f"the lock is not valid JSON ({exc})", getattr(exc, "lineno", 1)) from None
     version = data.get("lock-version") if isinstance(data, dict) else None
-    if version != LOCK_VERSION or not isinstance(data.get("steps"), dict):
-        raise SpeccError(f"{path}:1: error: lock-version {version!r} is not {LOCK_VERSION}, the version this "
-                         f"specc writes; delete the lock and run `specc lock` again")
+    if version != LOCK_VERSION:
+        what = "the lock is not a JSON object" if not isinstance(data, dict) else (
+            f"lock-version {version!r} is not {LOCK_VERSION}, the version this specc writes")
+        raise _damaged(path, what, 1)
+    try:
+        _lock_shape().validate_python(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = "".join(f"[{json.dumps(part)}]" for part in error["loc"])
+        raise _damaged(path, f"the lock is damaged at {where}: {error['msg'].lower()} "
+                             f"(found {json.dumps(error['input'])[:60]})", _line(raw.decode(), error["loc"])) from None
     return data
+
+
+def _line(text: str, loc: tuple[int | str, ...]) -> int:
+    """The line of the innermost key of `loc` in a lock's text (keys are found in order, from the top)."""
+    at = 0
+    for key in loc:
+        if isinstance(key, str) and (found := text.find(f"{json.dumps(key)}:", at)) >= 0:
+            at = found
+    return text.count("\n", 0, at) + 1
 
 
 def locked_pins(lock: dict[str, Any] | None, upgrade: bool = False,

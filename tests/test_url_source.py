@@ -20,6 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from specc.builtins.url import UrlParams, UrlSource
+from specc.cache import TAG
 from specc.compiler import compile_spec
 from specc.components import Context, Params
 from specc.errors import DataError
@@ -118,14 +119,14 @@ def built_rows(spec: Path) -> list[dict[str, Any]]:
 
 
 def cached_files(cache: Path) -> list[Path]:
-    """Every file under a cache folder."""
-    return sorted(p for p in cache.rglob("*") if p.is_file()) if cache.exists() else []
+    """Every file under a cache folder but its CACHEDIR.TAG."""
+    return sorted(p for p in cache.rglob("*") if p.is_file() and p.name != TAG) if cache.exists() else []
 
 
 def forget_steps(cache: Path) -> None:
-    """Empty the step cache but keep the downloads, so the next build reads the source again."""
+    """Empty the step cache but keep the downloads (and the tag), so the next build reads the source again."""
     for child in cache.iterdir():
-        if child.name != "downloads":
+        if child.name not in ("downloads", TAG):
             shutil.rmtree(child)
 
 

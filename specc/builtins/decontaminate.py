@@ -145,7 +145,8 @@ class Decontaminate(Step):
         if spec.field is not None:
             options["field"] = spec.field
         step_id = self.context.step_id
-        source = cls(cls.Params.model_construct(**options), Context(step_id, 0, self.context.spec_dir))
+        source = cls(cls.Params.model_construct(**options), Context(
+            step_id, 0, self.context.spec_dir, allow_external_paths=self.context.allow_external_paths))
         wanted = ["text"] if fmt == "text" else spec.columns
         try:
             for batch in source.read():

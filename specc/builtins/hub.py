@@ -117,15 +117,16 @@ class HubSource(Source):
         """`datasets` with a scratch cache folder (the step cache keeps the rows) and no progress bars."""
         import datasets
 
-        base = None
-        if self.context.cache_dir is not None:
-            base = Path(self.context.cache_dir) / "tmp"
-            base.mkdir(parents=True, exist_ok=True)
+        from specc.cache import StepCache
+
+        cache_dir = self.context.cache_dir
+        scratch = (StepCache(cache_dir).scratch() if cache_dir is not None
+                   else tempfile.TemporaryDirectory(prefix="hf-"))
         shown = datasets.is_progress_bar_enabled()
         datasets.disable_progress_bars()
         try:
-            with tempfile.TemporaryDirectory(prefix="hf-", dir=base) as scratch:
-                yield Path(scratch)
+            with scratch as folder:
+                yield Path(folder)
         finally:
             if shown:
                 datasets.enable_progress_bars()

@@ -6,7 +6,6 @@ import difflib
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping
 from urllib.parse import unquote, urlsplit
@@ -172,12 +171,11 @@ class UrlSource(Source):
 
     def download(self, want: str | None, origin: str) -> Path:
         """Download the URL into the cache, checked against `want` (pinned by `origin`); its cached path."""
-        downloads = self.cache_dir() / "downloads"
-        downloads.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=downloads, prefix=".part-")
-        temp = Path(name)
-        try:
-            with os.fdopen(handle, "wb") as out:
+        from specc.cache import StepCache
+
+        with StepCache(self.cache_dir()).scratch() as scratch:
+            temp = scratch / "download"
+            with temp.open("wb") as out:
                 got = self.stream_to(out)
             if want is not None and got != want:
                 raise self.mismatch(got, want, origin)
@@ -185,9 +183,6 @@ class UrlSource(Source):
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, target)
             return target
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
 
     def stream_to(self, out: Any) -> str:
         """Write the URL's bytes to `out`; their SHA-256."""

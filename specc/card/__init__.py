@@ -6,6 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import NotRequired, TypedDict
+
 from specc.components import CardData, Context, Params
 from specc.errors import SpeccError
 from specc.registry import Registry
@@ -227,6 +229,64 @@ def _build_is_current(spec: Any, stats: dict[str, Any], changes: list[Any], lock
                          f"would not describe its data:\n" + "\n".join(lines) + f"\n{rebuild}")
 
 
+class _Output(TypedDict):
+    split: str
+    path: str
+    rows: int
+    sha256: str
+    num_bytes: int
+
+
+class _Kept(TypedDict):
+    features: dict[str, Any]
+    outputs: list[_Output]
+
+
+class _Stats(TypedDict):
+    build: dict[str, Any]
+    features: dict[str, Any]
+    split: dict[str, Any]
+    outputs: list[_Output]
+    classification: NotRequired[_Kept | None]
+
+
+def _damaged(spec: Any, file: Path, what: str) -> SpeccError:
+    return SpeccError(f"{file}: error: the output in {spec.output_dir} is damaged: {what}; "
+                      f"run `specc build {spec.shown}` to build it again")
+
+
+def _read_stats(spec: Any, stats_file: Path) -> dict[str, Any]:
+    """The build's stats.json, with every value the card reads before its sections present and typed."""
+    import json
+
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        stats = json.loads(stats_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _damaged(spec, stats_file, f"cannot read the build's statistics ({exc})") from None
+    try:
+        TypeAdapter(_Stats).validate_python(stats)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "the top level"
+        raise _damaged(spec, stats_file, f"at {where}: {error['msg'].lower()}") from None
+    return stats
+
+
+def _data_files_intact(spec: Any, stats: dict[str, Any]) -> None:
+    """Every data file of the build has the bytes it was built with (the lock agrees with stats.json on them)."""
+    from specc.output import all_outputs
+    from specc.pins import sha256_file
+
+    for output in all_outputs(stats):
+        path = spec.output_dir / output["path"]
+        if not path.is_file():
+            raise _damaged(spec, path, "the file is missing")
+        if sha256_file(path) != output["sha256"]:
+            raise _damaged(spec, path, "its bytes differ from those the build wrote (truncated or changed)")
+
+
 def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path:
     """Write README.md, croissant.json and stats.json of the last build again from its stats.json.
 
@@ -234,8 +294,6 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     changed since the build; its data-affecting parts may not (the lock then says what changed).
     Returns the output folder.
     """
-    import json
-
     from specc.builder import plan_changes
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
     from specc.licenses import license_report
@@ -251,12 +309,9 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     if not stats_file.is_file():
         raise SpeccError(f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
                          f"run `specc build {spec.shown}` first")
-    try:
-        stats = json.loads(stats_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SpeccError(f"{stats_file}: error: cannot read the build's statistics ({exc}); "
-                         f"run `specc build {spec.shown}`") from None
+    stats = _read_stats(spec, stats_file)
     _build_is_current(spec, stats, changes, read_lock(lock_file), lock_file)
+    _data_files_intact(spec, stats)
     stats["build"] = {**stats["build"], "spec_sha256": spec.sha256, "plugins": used_plugins(plan),
                       "fingerprint": plan.fingerprint}
     stats["license"] = license_report(spec.model)

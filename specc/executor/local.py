@@ -174,12 +174,12 @@ class _Run:
         entry = self.cache.get(key)
         if entry is not None:
             return entry, True
-        scratch = self.cache.scratch()
-        try:
+        damage = self.cache.repaired.pop(key, None)
+        if damage is not None:  # the entry was damaged, so removed: rebuilt now, and the build record says why
+            self.notes.setdefault("repaired", []).append(damage)
+        with self.cache.scratch() as scratch:
             info = compute(scratch / DATA_FILE)
             return self.cache.put(key, scratch, info, fingerprints), False
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
 
     def unit(self, steps: list[PlanStep], compute: Callable[[Path], dict[str, Any]]) -> Entry:
         """The cached output of `steps` on the current input, computed into a scratch file if missing."""

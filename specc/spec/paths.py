@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import glob as globlib
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationInfo
+
+from specc.errors import SpeccError
 
 
 class NotFingerprinted:
@@ -18,6 +21,7 @@ class NotFingerprinted:
 
 NOT_FINGERPRINTED = NotFingerprinted()
 GLOB_CHARS = set("*?[")
+FIX = "move the data beside the spec, or set `allow_external_paths: true` at the top of the spec"
 
 
 def _settings(info: ValidationInfo) -> tuple[Path | None, bool]:
@@ -25,28 +29,58 @@ def _settings(info: ValidationInfo) -> tuple[Path | None, bool]:
     return context.get("spec_dir"), bool(context.get("allow_external_paths"))
 
 
+def _escape(spec_dir: Path, value: str, path: Path, matched: bool) -> str | None:
+    """Why `path` (what `value` names, or a file it matched) may not be read: it leads outside the spec's folder."""
+    root = spec_dir.resolve()
+    target = path.resolve()  # follows symbolic links: a link inside the folder to a file outside it is outside
+    if target.is_relative_to(root):
+        return None
+    named = Path(os.path.normpath(path))
+    if not named.is_relative_to(root):
+        return f"path '{value}' is outside the spec's folder; {FIX}"
+    what = f"pattern '{value}' matches {named.relative_to(root).as_posix()}, which" if matched else f"path '{value}'"
+    return f"{what} resolves through a symbolic link to {target}, outside the spec's folder ({root}); {FIX}"
+
+
+def _violation(spec_dir: Path, value: str, allow_external: bool, matches: list[Path] | None = None) -> str | None:
+    """Why `value` may not be read: it, or one of the files it matched, leads outside the spec's folder."""
+    if allow_external:
+        return None
+    named = [(spec_dir.resolve() / value, False), *((path, True) for path in matches or [])]
+    return next((problem for path, matched in named if (problem := _escape(spec_dir, value, path, matched))), None)
+
+
+def _matches(spec_dir: Path, pattern: str) -> list[Path]:
+    """The files a glob pattern matches, sorted; the pattern's folder part is resolved, the matches are not."""
+    resolved = (spec_dir / pattern).resolve()
+    return sorted(p for p in map(Path, globlib.glob(str(resolved), recursive=True)) if p.is_file())
+
+
 def resolve_path(value: str, info: ValidationInfo) -> Path | None:
+    """The absolute path a spec's path field names (None without a spec folder); outside the folder is an error."""
     spec_dir, allow_external = _settings(info)
     if spec_dir is None:
         return None
     if "\0" in value:
         raise ValueError("a path cannot hold a NUL character (\\0); remove it")
-    resolved = (spec_dir / value).resolve()
-    if not allow_external and not resolved.is_relative_to(spec_dir.resolve()):
-        raise ValueError(
-            f"path '{value}' is outside the spec's folder; move the data beside the spec, "
-            f"or set `allow_external_paths: true` at the top of the spec"
-        )
-    return resolved
+    problem = _violation(spec_dir, value, allow_external)
+    if problem:
+        raise ValueError(problem)
+    return (spec_dir / value).resolve()
 
 
 def _input(value: str, info: ValidationInfo) -> str:
+    spec_dir, allow_external = _settings(info)
     resolved = resolve_path(value, info)
-    if resolved is None:
+    if resolved is None or spec_dir is None:
         return value
     if GLOB_CHARS & set(value):
-        if not globlib.glob(str(resolved), recursive=True):
+        matches = _matches(spec_dir, value)
+        if not matches:
             raise ValueError(f"pattern '{value}' matches no file; paths are relative to the spec's folder")
+        problem = _violation(spec_dir, value, allow_external, matches)
+        if problem:
+            raise ValueError(problem)
     elif not _is_file(resolved, value):
         raise ValueError(f"file '{value}' not found; paths are relative to the spec's folder")
     return value
@@ -78,9 +112,23 @@ OutputPath = Annotated[
 ]
 
 
-def expand(spec_dir: Path, pattern: str) -> list[Path]:
-    """The files a path or glob pattern names, sorted."""
-    resolved = str((spec_dir / pattern).resolve())
-    if GLOB_CHARS & set(pattern):
-        return sorted(Path(p) for p in globlib.glob(resolved, recursive=True) if Path(p).is_file())
-    return [Path(resolved)]
+def inside(spec_dir: Path, value: str, allow_external: bool = False) -> Path:
+    """The absolute path `value` names; an error when it leads outside the spec's folder and that is not allowed."""
+    problem = _violation(spec_dir, value, allow_external)
+    if problem:
+        raise SpeccError(f"error: {problem}")
+    return (spec_dir / value).resolve()
+
+
+def expand(spec_dir: Path, pattern: str, allow_external: bool = False) -> list[Path]:
+    """The files a path or glob pattern names, sorted; an error when one leads outside the spec's folder.
+
+    The spec was validated by the same rule; checking again at build time catches links made since.
+    """
+    if not GLOB_CHARS & set(pattern):
+        return [inside(spec_dir, pattern, allow_external)]
+    matches = _matches(spec_dir, pattern)
+    problem = _violation(spec_dir, pattern, allow_external, matches)
+    if problem:
+        raise SpeccError(f"error: {problem}")
+    return matches
