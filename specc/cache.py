@@ -36,6 +36,7 @@ SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
 OWNER = "# This file is a cache directory tag created by specc"  # tells specc's tag from other programs'
 TAG_TEXT = f"{SIGNATURE}\n{OWNER}.\n# specc deletes only what it wrote here. See https://bford.info/cachedir/\n"
 PARTS = ("steps", "index", "tmp", "downloads")
+BUILDS_LOCK = "builds.lock"  # running builds hold it shared; `cache gc` takes it alone
 KEY = re.compile(r"[0-9a-f]{64}")
 INDEX_NAME = re.compile(rf"[0-9a-f]{{64}}(\{PART}\w+)?")
 SCRATCH_LOCK = re.compile(r"build-[0-9a-f]{32}\.lock")
@@ -101,10 +102,25 @@ def _tagged(root: Path) -> bool:
     return lines[:1] == [SIGNATURE] and any(line.startswith(OWNER) for line in lines)
 
 
+def _made_by_older_specc(root: Path) -> bool:
+    """Whether an untagged folder is laid out as specc's caches were before the tag: only its parts, with
+    entries, index files and scratch folders named as specc names them (so it is adopted, not refused)."""
+    top = list(root.iterdir())
+    if not top or any(p.name not in PARTS or p.is_symlink() or not p.is_dir() for p in top):
+        return False
+    steps, index, tmp = root / "steps", root / "index", root / "tmp"
+    prefixes = list(steps.iterdir()) if steps.is_dir() else []
+    if any(not re.fullmatch("[0-9a-f]{2}", p.name) or p.is_symlink() or not p.is_dir() for p in prefixes):
+        return False
+    return (all(KEY.fullmatch(e.name) for prefix in prefixes for e in prefix.iterdir())
+            and all(INDEX_NAME.fullmatch(i.name) for i in (index.iterdir() if index.is_dir() else []))
+            and all(re.fullmatch("[0-9a-f]{32}", t.name) for t in (tmp.iterdir() if tmp.is_dir() else [])))
+
+
 def _not_specc(root: Path) -> SpeccError:
     return SpeccError(f"error: {root} is not a specc cache: it holds files but no {TAG} written by specc, so "
                       f"specc neither writes nor deletes anything in it; pass another --cache-dir (a new or empty "
-                      f"folder), or remove {root} if it is a cache an older specc made")
+                      f"folder)")
 
 
 @contextmanager
@@ -180,9 +196,10 @@ class StepCache:
         if not root.is_dir():
             raise SpeccError(f"error: the cache {root} is not a folder; remove it, or pass another --cache-dir")
         if not _tagged(root):
-            if any(not p.name.startswith((TAG, f".{TAG}.")) for p in root.iterdir()) and not _tagged(root):
+            foreign = any(not p.name.startswith((TAG, f".{TAG}.")) for p in root.iterdir())
+            if foreign and not _made_by_older_specc(root):
                 raise _not_specc(root)
-            if not create:
+            if not create and not foreign:
                 return False
             replace_text(root / TAG, TAG_TEXT)
         for part in PARTS:
@@ -194,6 +211,27 @@ class StepCache:
             _reclaim(root / "tmp")
             self._ready = True
         return True
+
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Hold the cache for a build: `cache gc` refuses to run meanwhile (other builds share it)."""
+        self._open(create=True)
+        with self._builds_lock(exclusive=False):
+            yield
+
+    @contextmanager
+    def _builds_lock(self, exclusive: bool) -> Iterator[None]:
+        path = self.root / BUILDS_LOCK
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+            except BlockingIOError:
+                raise SpeccError(f"{path}: error: a build is using the cache {self.root}; run `specc cache gc` "
+                                 f"again when it has finished") from None
+            yield
+        finally:
+            os.close(fd)
 
     @contextmanager
     def scratch(self) -> Iterator[Path]:
@@ -317,6 +355,11 @@ class StepCache:
         removed = {"steps": 0, "downloads": 0, "scratch": 0, "bytes": 0}
         if not self._open(create=False):
             return removed
+        with self._builds_lock(exclusive=True):
+            self._collect(fingerprints, downloads, removed)
+        return removed
+
+    def _collect(self, fingerprints: set[str], downloads: set[str], removed: dict[str, int]) -> None:
         keep: set[str] = set()
         index = self.root / "index"
         for path in sorted(index.iterdir()) if index.is_dir() else []:
@@ -339,4 +382,3 @@ class StepCache:
                 removed["downloads"] += 1
         removed["scratch"], freed = _reclaim(self.root / "tmp")
         removed["bytes"] += freed
-        return removed

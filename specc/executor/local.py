@@ -490,7 +490,7 @@ def run_local(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Gr
     claim = partial(claim_output, output_dir, plan.spec.path, _protected(plan), where=_output_where(plan),
                     replace_foreign=options.replace_foreign)
     claim()  # refuse before anything is written, lock file included
-    with output_lock(output_dir, wait=options.wait):
+    with output_lock(output_dir, wait=options.wait), StepCache(plan.cache_dir).in_use():
         recover(output_dir)
         return _build(plan, options, pool_factory, claim())
 

@@ -155,3 +155,46 @@ def test_a_running_builds_scratch_is_left_alone(spec: Path, holder: tuple[subpro
     info = _info(spec)
     assert "scratch         1 entries" in info and "(1 of the scratch folders belong to builds still running" in info
     assert process.poll() is None
+
+
+def test_a_cache_an_older_specc_made_is_adopted(spec: Path) -> None:
+    assert run_cli("build", str(spec)).returncode == 0
+    cache = spec.parent / ".specc" / "cache"
+    (cache / TAG).unlink()  # as caches were before the tag
+    write(cache / "tmp" / ("0" * 32) / "data.arrow", "an older build's scratch")
+    result = run_cli("build", str(spec))
+    assert result.returncode == 0, result.stderr
+    assert (cache / TAG).read_text().startswith(SIGNATURE + "\n")
+    record = json.loads((spec.parent / "build" / "owned" / "build-record.json").read_text())
+    assert record["cache"]["misses"] == 0
+
+
+HOLD_CACHE = """
+import sys, time
+from pathlib import Path
+from specc.cache import StepCache
+
+with StepCache(Path(sys.argv[1])).in_use():
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_gc_waits_for_no_build_while_one_uses_the_cache(spec: Path) -> None:
+    assert run_cli("build", str(spec)).returncode == 0
+    cache = spec.parent / ".specc" / "cache"
+    spec.write_text(spec.read_text().replace("0.5, test: 0.5", "0.6, test: 0.4"))  # the lock no longer reaches all
+    assert run_cli("lock", str(spec)).returncode == 0
+    before = _snapshot(cache / "steps")
+    build = subprocess.Popen([sys.executable, "-c", HOLD_CACHE, str(cache)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert build.stdout is not None and build.stdout.readline() == "held\n"
+        refused = run_cli("cache", "gc", str(spec))
+    finally:
+        build.kill()
+        build.wait()
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"{cache / 'builds.lock'}: error: a build is using the cache {cache}" in refused.stderr
+    assert _snapshot(cache / "steps") == before
+    collected = run_cli("cache", "gc", str(spec))
+    assert collected.returncode == 0 and not collected.stdout.startswith("removed 0 step"), collected.stdout
