@@ -54,6 +54,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SpeccError as exc:
             _fail(exc)
+        except MemoryError:  # what no step bounded itself: the message names the way out, not a traceback
+            _fail(SpeccError("error: specc ran out of memory; build with a smaller --num-proc, or drop or shorten "
+                             "very long rows first (a `length` step in `clean:`)"))
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES)
