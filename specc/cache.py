@@ -105,7 +105,7 @@ def _tagged(root: Path) -> bool:
 def _made_by_older_specc(root: Path) -> bool:
     """Whether an untagged folder is laid out as specc's caches were before the tag: only its parts, with
     entries, index files and scratch folders named as specc names them (so it is adopted, not refused)."""
-    top = list(root.iterdir())
+    top = [p for p in root.iterdir() if p.name != BUILDS_LOCK]
     if not top or any(p.name not in PARTS or p.is_symlink() or not p.is_dir() for p in top):
         return False
     steps, index, tmp = root / "steps", root / "index", root / "tmp"
