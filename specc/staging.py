@@ -7,6 +7,7 @@ moved aside (never deleted) when the user asks for it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -82,23 +83,55 @@ def lock_file(output_dir: Path) -> Path:
 
 @contextmanager
 def output_lock(output_dir: Path, *, wait: bool = False) -> Iterator[None]:
-    """Hold the output's lock for a build; a second build fails at once naming the holder, or waits."""
-    import filelock
+    """Hold the output's lock for a build; a second build fails at once naming the holder, or waits.
 
+    The lock file is removed when the build ends, and so are the folders made for it that stayed empty
+    (a first build that failed leaves nothing behind).
+    """
     path = lock_file(output_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(path)
+    made = _make_folders(path.parent)
     try:
-        lock.acquire(timeout=-1 if wait else 0)
-    except filelock.Timeout:
-        holder = _read_pid(path)
-        raise SpeccError(f"{path}: error: another build{f' (process {holder})' if holder else ''} is writing "
-                         f"{output_dir}; wait for it to finish, or pass --wait to wait for it") from None
-    try:
-        path.write_text(f"{os.getpid()}\n", encoding="utf-8")
-        yield
+        fd = _acquire(path, output_dir, wait)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            yield
+        finally:
+            path.unlink(missing_ok=True)  # while still held: a build waiting on this file then takes a new one
+            os.close(fd)
     finally:
-        lock.release()
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: the output or someone's files are there
+                break
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make `folder` and its missing parents; the ones made, outermost first."""
+    missing = [f for f in [folder, *folder.parents] if not f.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _acquire(path: Path, output_dir: Path, wait: bool) -> int:
+    """An open descriptor of the lock file `path`, locked by this process (flock, so it ends with the process)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = _read_pid(path)
+            raise SpeccError(f"{path}: error: another build{f' (process {holder})' if holder else ''} is writing "
+                             f"{output_dir}; wait for it to finish, or pass --wait to wait for it") from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the build that held it removed the file meanwhile: lock the one there now
 
 
 def _read_pid(path: Path) -> str:

@@ -71,6 +71,7 @@ def test_a_held_lock_fails_at_once_or_is_waited_for(tmp_path: Path) -> None:
     holder.wait()
     assert waited.returncode == 0, waited.stderr
     _complete(spec)
+    assert not lock_file.exists()  # removed when the build ends
 
 
 def test_two_builds_at_once_end_clearly_with_a_complete_output(tmp_path: Path) -> None:

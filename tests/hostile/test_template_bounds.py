@@ -36,19 +36,31 @@ PAYLOADS = {
 REPEAT = r"`\*` would make a text or list of [\d,]+ characters or items, past the budget of 1,000,000"
 
 
+# Runs specc and reports its exit code and peak RSS: a child's ru_maxrss starts from its parent's size at fork, so the
+# command is started by this small process rather than by pytest, whose size would hide the command's own peak.
+_LAUNCH = """
+import os, subprocess, sys
+process = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(process.pid, 0)
+open(sys.argv[1], "w").write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss * 1024}")
+"""
+
+
 def run_measured(*args: str, cwd: Path) -> tuple[int, str, float, int]:
     """`specc ARGS...` through the real entry point: exit code, stderr, seconds and peak RSS in bytes."""
-    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
+    out, err, report = cwd / "stdout.txt", cwd / "stderr.txt", cwd / "measured.txt"
     started = time.monotonic()
     with out.open("w") as stdout, err.open("w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "specc", *args], cwd=cwd, stdout=stdout, stderr=stderr)
-    killer = threading.Timer(3 * SECONDS, process.kill)  # a runaway template must not hang the test suite
+        launcher = subprocess.Popen([sys.executable, "-c", _LAUNCH, str(report), sys.executable, "-m", "specc", *args],
+                                    cwd=cwd, stdout=stdout, stderr=stderr, start_new_session=True)
+    killer = threading.Timer(3 * SECONDS, os.killpg, (launcher.pid, 9))  # a runaway template must not hang the suite
     killer.start()
     try:
-        _, status, usage = os.wait4(process.pid, 0)
+        launcher.wait()
     finally:
         killer.cancel()
-    return os.waitstatus_to_exitcode(status), err.read_text(), time.monotonic() - started, usage.ru_maxrss * 1024
+    code, peak = map(int, report.read_text().split())
+    return code, err.read_text(), time.monotonic() - started, peak
 
 
 def check_refused(folder: Path, expected: str) -> None:
