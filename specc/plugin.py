@@ -28,8 +28,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["HubRepo", "check_repo_id", "check_revision"], "specc.hub_repo"),
     "quiet_transformers": "specc.quiet",
     # chat layouts of formatted rows, for token counters
-    **dict.fromkeys(["CHAT_LAYOUTS", "chats", "last_assistant", "layout_of", "plain_pairs", "with_completions"],
-                    "specc.tokens"),
+    **dict.fromkeys(["CHAT_LAYOUTS", "KNOWN_ROLES"], "specc.layouts"),
+    **dict.fromkeys(["chats", "last_assistant", "layout_of", "plain_pairs", "with_completions"], "specc.tokens"),
     # labels and evaluation
     **dict.fromkeys(["LabelNames", "write_column"], "specc.annotation.labels"),
     "LabelledRows": "specc.evaluation",
@@ -89,4 +89,5 @@ if TYPE_CHECKING:
     from specc.spec.diagnose import did_you_mean
     from specc.spec.paths import NOT_FINGERPRINTED, InputPath, OutputPath, resolve_path
     from specc.testing import modules_imported, top_level
-    from specc.tokens import CHAT_LAYOUTS, chats, last_assistant, layout_of, plain_pairs, with_completions
+    from specc.layouts import CHAT_LAYOUTS, KNOWN_ROLES
+    from specc.tokens import chats, last_assistant, layout_of, plain_pairs, with_completions

@@ -473,7 +473,8 @@ def test_tweeteval_hate_predefined_build_reports_and_max_exact_fails(shared_data
     before = (tmp_path / "build" / "tweet-hate" / "stats.json").read_bytes()
 
     write(tmp_path / "strict.yaml",
-          head + "split:\n  method: predefined\n  rename: {val: validation}\n  leakage: {max_exact: 0}\n")
+          head + "split:\n  method: predefined\n  rename: {val: validation}\n  leakage: {max_exact: 0}\n"
+          "output: {dir: build/strict}\n")
     strict = run_cli("build", "strict.yaml", cwd=tmp_path)
     assert strict.returncode == 1 and "Traceback" not in strict.stderr
     assert "error: split: 239 exact-duplicate pairs across splits exceed leakage.max_exact 0:" in strict.stderr

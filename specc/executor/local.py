@@ -6,7 +6,6 @@ import hashlib
 import importlib
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from specc import __version__
-from specc.builtins.clean import forget_keys
+from specc.text import forget_keys
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
 from specc.components import Augmenter, Component, Step
