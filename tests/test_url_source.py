@@ -20,7 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from specc.builtins.url import UrlParams, UrlSource
-from specc.cache import TAG
+from specc.cache import BUILDS_LOCK, TAG
 from specc.compiler import compile_spec
 from specc.components import Context, Params
 from specc.errors import DataError
@@ -119,14 +119,15 @@ def built_rows(spec: Path) -> list[dict[str, Any]]:
 
 
 def cached_files(cache: Path) -> list[Path]:
-    """Every file under a cache folder but its CACHEDIR.TAG."""
-    return sorted(p for p in cache.rglob("*") if p.is_file() and p.name != TAG) if cache.exists() else []
+    """Every file under a cache folder but its CACHEDIR.TAG and the builds' lock."""
+    files = cache.rglob("*") if cache.exists() else []
+    return sorted(p for p in files if p.is_file() and p.name not in (TAG, BUILDS_LOCK))
 
 
 def forget_steps(cache: Path) -> None:
     """Empty the step cache but keep the downloads (and the tag), so the next build reads the source again."""
     for child in cache.iterdir():
-        if child.name not in ("downloads", TAG):
+        if child.name not in ("downloads", TAG, BUILDS_LOCK):
             shutil.rmtree(child)
 
 
