@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from specc.compiler import Plan
     from specc.evaluation import LabelledRows
+    from specc.executor import BuildOptions, BuildResult
 
 
 class Params(BaseModel):
@@ -483,6 +485,6 @@ class Executor(Component):
 
     kind = "executor"
 
-    def run(self, plan: Any, options: Any) -> Any:
-        """Build `plan`; return a `specc.executor.BuildResult`."""
+    def run(self, plan: "Plan", options: "BuildOptions") -> "BuildResult":
+        """Build `plan` as `options` say (an executor on its own pool calls `specc.plugin.run_local`)."""
         raise NotImplementedError

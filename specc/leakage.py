@@ -63,7 +63,7 @@ def _keys(table: "pa.Table", columns: Sequence[str]) -> tuple["pa.ChunkedArray",
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from specc.builtins.clean import comparison_key
+    from specc.text import comparison_key
 
     parts = []
     for name in columns:

@@ -103,7 +103,7 @@ def _normalized(values: "pa.ChunkedArray | pa.Array", normalized: bool = False) 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from specc.builtins.clean import comparison_key
+    from specc.text import comparison_key
 
     text = pc.fill_null(values if normalized else comparison_key(values), "")
     return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text

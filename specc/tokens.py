@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from specc.builtins.formats import KNOWN_ROLES, Chat, ShareGPT
 from specc.errors import SpeccError
+from specc.layouts import CHAT_LAYOUTS, KNOWN_ROLES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
     from specc.components import TokenCounter
 
-# chat columns and the keys of their turns
-CHAT_LAYOUTS = {layout.output_column: layout.keys for layout in (Chat, ShareGPT)}
 # plain layouts: (prompt columns, completion column)
 PLAIN_LAYOUTS = {"prompt-completion": (("prompt",), "completion"), "alpaca": (("instruction", "input"), "output")}
 OVER_BUDGET = "over token budget"

@@ -368,7 +368,7 @@ def test_remembered_keys_are_reused_only_for_the_same_text() -> None:
     """dedup hands its keys to the leakage report; other text of the same length is keyed afresh."""
     import pyarrow as pa
 
-    from specc.builtins.clean import comparison_key, forget_keys, remember_keys
+    from specc.text import comparison_key, forget_keys, remember_keys
 
     text = pa.chunked_array([["Hello  World", "B"], ["c"]])
     other = pa.chunked_array([["Hello  Earth", "B", "c"]])

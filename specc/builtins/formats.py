@@ -19,14 +19,12 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from specc.components import Formatter, FormatterParams
+from specc.layouts import CHAT_LAYOUTS, KNOWN_ROLES, ROLES, SHAREGPT_ROLES
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from jinja2 import Template
 
-ROLES = ("system", "user", "assistant")
-SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
-KNOWN_ROLES = {**{role: role for role in ROLES}, **{name: role for role, name in SHAREGPT_ROLES.items()}}
 BITS_PER_ROLE = 16
 # Characters the templates may write for one batch beyond INPUT_FACTOR per byte of its input: far more than
 # any real prompt adds, yet a stop before a batch of rows (65,536 at a time) runs the process out of memory.
@@ -177,7 +175,7 @@ class Chat(_Templated):
     Params = ChatParams
     roles = ROLES
     output_column: ClassVar[str] = "messages"
-    keys: ClassVar[tuple[str, str]] = ("role", "content")
+    keys: ClassVar[tuple[str, str]] = CHAT_LAYOUTS["messages"]
     role_names: ClassVar[dict[str, str]] = {role: role for role in ROLES}  # how this layout writes each role
 
     def used_columns(self) -> list[str]:
@@ -279,7 +277,7 @@ class ShareGPT(Chat):
 
     name = "sharegpt"
     output_column = "conversations"
-    keys = ("from", "value")
+    keys = CHAT_LAYOUTS["conversations"]
     role_names = SHAREGPT_ROLES
 
 

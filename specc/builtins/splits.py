@@ -474,7 +474,7 @@ class HashSplit(_Grouping, Splitter):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from specc.builtins.clean import comparison_key
+        from specc.text import comparison_key
 
         if self.params.key is not None:
             values = self._text(table, self.params.key).combine_chunks()

@@ -6,7 +6,17 @@ import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from specc.components import Component, Step
+
+# Worker groups: the components that run one unit's batches, by the id of the unit's first step.
+Groups = dict[str, list["Component"]]
+# A task: what runs one batch on the components of a group, (the rows, their statistics) back.
+Task = Callable[[list["Component"], Any], tuple["pa.Table", Any]]
 
 RECORD_FILE = "build-record.json"
 
@@ -33,6 +43,23 @@ class BuildOptions:
         """Send a notice the user must see (a folder moved aside) to whoever listens."""
         if self.notify is not None:
             self.notify(message)
+
+
+class WorkerPool(Protocol):
+    """Where an executor runs a build's work: `specc.executor.local.run_local(plan, options, factory)` calls
+    `factory(num_proc, groups)` for one, and sends it every batch of row steps and every global step."""
+
+    def map(self, task: Task, group: str, batches: Iterable[Any]) -> Iterator[tuple["pa.Table", Any]]:
+        """`task(components of group, batch)` for each batch, results in input order."""
+        ...
+
+    def run_global(self, step: "Step", paths: list[Path], schema: "pa.Schema", stats: dict[str, Any]) -> "pa.Table":
+        """A global step's output on the whole input (the stage files `paths`), its statistics added to `stats`."""
+        ...
+
+    def close(self) -> None:
+        """Stop whatever the pool started."""
+        ...
 
 
 @dataclass

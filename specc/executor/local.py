@@ -6,7 +6,6 @@ import hashlib
 import importlib
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -18,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from specc import __version__
-from specc.builtins.clean import forget_keys
+from specc.text import forget_keys
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
 from specc.components import Augmenter, Component, Step
 from specc.errors import DataError, SpeccError
-from specc.executor import RECORD_FILE, BuildOptions, BuildResult, build_record
+from specc.executor import RECORD_FILE, BuildOptions, BuildResult, Groups, Task, WorkerPool, build_record
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, read_table, write_batches
 from specc.executor.tables import (
     MissingValues, account, annotated_label_names, augment_batches, augment_inputs, augment_rows, check_labels,
@@ -37,11 +36,6 @@ from specc.tokens import apply_budget
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-# Worker groups: the components that run one unit's batches, by the id of the unit's first step.
-Groups = dict[str, list[Component]]
-# A task: what runs one batch on the components of a group, (the rows, their statistics) back.
-Task = Callable[[list[Component], Any], tuple["pa.Table", Any]]
 
 _WORKER_GROUPS: Groups = {}
 _PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -155,7 +149,7 @@ def _groups(steps: list[PlanStep]) -> list[list[PlanStep]]:
 class _Run:
     """One build: each unit of steps is looked up in the cache by its run key, or run and stored."""
 
-    def __init__(self, plan: Plan, options: BuildOptions, pool: _Pool):
+    def __init__(self, plan: Plan, options: BuildOptions, pool: WorkerPool):
         self.plan = plan
         self.options = options
         self.pool = pool
@@ -479,7 +473,8 @@ def _output_where(plan: Plan) -> str:
     return f"{plan.spec.shown}:{line}:{col}"
 
 
-def run_local(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], _Pool] = _Pool) -> BuildResult:
+def run_local(plan: Plan, options: BuildOptions,
+              pool_factory: Callable[[int, Groups], WorkerPool] = _Pool) -> BuildResult:
     """Build into a staging folder through the step cache, then move it into place.
 
     The output folder is checked first (specc replaces only its own), then locked for the build.
@@ -495,7 +490,8 @@ def run_local(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Gr
         return _build(plan, options, pool_factory, claim())
 
 
-def _build(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], _Pool], claim: Claim) -> BuildResult:
+def _build(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], WorkerPool],
+           claim: Claim) -> BuildResult:
     threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
     started = datetime.now(timezone.utc)
     row_steps = plan.stage("clean") + plan.stage("annotate")

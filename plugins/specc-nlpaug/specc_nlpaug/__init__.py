@@ -6,7 +6,7 @@ imported when a spec uses its type, and nlpaug when it first augments a row.
 
 from __future__ import annotations
 
-from specc.hookspecs import Register, hookimpl
+from specc.plugin import Register, hookimpl
 
 # type name: "module:Class", imported when a spec uses the type
 AUGMENTERS = {

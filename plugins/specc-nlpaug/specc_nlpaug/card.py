@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import specc
-from specc.builtins.card_sections import added_text, cell_text, params_text
+from specc.plugin import added_text, cell_text, params_text
 
 SHARED = set(specc.AugmenterParams.model_fields)
 
 
 def _method(step: dict[str, Any]) -> str:
     """The augmenter's one-line description, from the installed plugin (its type when not installed)."""
-    from specc.plugins import get_registry
+    from specc.plugin import get_registry
 
     try:
         doc = get_registry().get("augmenter", step["type"]).cls.__doc__ or ""

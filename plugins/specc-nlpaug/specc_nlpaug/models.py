@@ -10,8 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal, Mapping
 from pydantic import AfterValidator, Field, ValidationInfo
 
 import specc
-from specc.hub_repo import HubRepo, check_repo_id, check_revision
-from specc.quiet import quiet_transformers
+from specc.plugin import HubRepo, check_repo_id, check_revision, quiet_transformers
 from specc_nlpaug.base import NlpaugAugmenter, NlpaugParams, WordParams
 
 # nlpaug's model types by the `model_type` of a model's config.json (it filters subwords by them)

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 
 import specc
-from specc.components import Executor
+from specc.plugin import Executor
 
 
 class RayExecutor(Executor):
@@ -41,7 +41,7 @@ def register_executors(register: Any) -> None:
 @specc.hookimpl
 def register_commands(cli: Any) -> None:
     """Give `specc build` the option --ray-address."""
-    from specc.cli import add_executor_option
+    from specc.plugin import add_executor_option
 
     add_executor_option(cli, "--ray-address", key="address",
                         help="With --executor ray: the cluster's HOST:PORT (default $RAY_ADDRESS, else the "

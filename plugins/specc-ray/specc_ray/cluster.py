@@ -7,11 +7,10 @@ import socket
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
-from specc.errors import PluginError, SpeccError
+from specc.plugin import PluginError, SpeccError
 
 if TYPE_CHECKING:
-    from specc.compiler import Plan
-    from specc.components import Component
+    from specc.plugin import Component, Plan
 
 CONNECT_SECONDS = 5
 MISSING = "(not installed)"

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from specc.compiler import Plan
-    from specc.executor import BuildOptions, BuildResult
-    from specc.executor.local import Groups
+    from specc.plugin import BuildOptions, BuildResult, Groups, Plan
 
 
 def run_on_ray(plan: "Plan", options: "BuildOptions", address: str | None) -> "BuildResult":
     """Build `plan` with its batches and global steps on the Ray cluster at `address`."""
-    from specc.executor.local import run_local
+    from specc.plugin import run_local
     from specc_ray.cluster import check_nodes, connected
     from specc_ray.pool import RayPool
 

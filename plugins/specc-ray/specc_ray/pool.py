@@ -17,16 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from specc.components import Step
-from specc.errors import SpeccError
+from specc.plugin import SpeccError, Step
 from specc_ray.payloads import EXTRA, pack, payload_rows, payloads, unpack
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import ray.data
 
-    from specc.compiler import Plan
-    from specc.executor.local import Groups, Task
+    from specc.plugin import Groups, Plan, Task
 
 POSITION = "__specc_position"
 PARTITION = "__specc_partition"
@@ -102,7 +100,7 @@ def key_rows(rows: "pa.Table", *, step: Step, partitions: int) -> "pa.Table":
     import numpy as np
     import pyarrow as pa
 
-    from specc.rowhash import row_hashes
+    from specc.plugin import row_hashes
 
     tables = []
     for start, data, _ in payloads(rows):
@@ -138,7 +136,7 @@ def apply_partition(rows: "pa.Table", step: Step) -> "pa.Table":
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from specc.executor.tables import checked_apply
+    from specc.plugin import checked_apply
 
     rows = rows.sort_by(POSITION)
     positions = rows.column(POSITION).to_numpy()
@@ -158,8 +156,7 @@ def apply_partition(rows: "pa.Table", step: Step) -> "pa.Table":
 
 def run_whole(step: Step, schema: "pa.Schema", *files: bytes) -> tuple["pa.Buffer", dict[str, Any]]:
     """On a worker: the local executor's global step on the whole input (its stage files' bytes)."""
-    from specc.executor.stagefiles import read_all
-    from specc.executor.tables import new_step_stats, run_step
+    from specc.plugin import new_step_stats, read_all, run_step
 
     with tempfile.TemporaryDirectory(prefix="specc-ray-") as folder:
         paths = [Path(folder) / f"{i}.arrow" for i in range(len(files))]
@@ -237,8 +234,7 @@ class RayPool:
         import ray
         import ray.data
 
-        from specc.executor.stagefiles import BATCH_ROWS, read_all
-        from specc.executor.tables import account, merge_info, run_step
+        from specc.plugin import BATCH_ROWS, account, merge_info, read_all, run_step
 
         table = read_all(paths, schema)  # read once: batched out to the workers, filtered here afterwards
         rows = table.num_rows

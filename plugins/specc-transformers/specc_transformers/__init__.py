@@ -6,7 +6,7 @@ and each module is imported when a spec uses its type, so `specc validate` stays
 
 from __future__ import annotations
 
-from specc.hookspecs import Register, hookimpl
+from specc.plugin import Register, hookimpl
 
 
 @hookimpl

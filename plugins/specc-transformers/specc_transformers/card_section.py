@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from specc.components import CardData, CardSection
+from specc.plugin import CardData, CardSection
 
 from specc_transformers.labeler import ModelLabeler
 

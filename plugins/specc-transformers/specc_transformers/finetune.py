@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from pydantic import Field
 
-from specc.components import Evaluator, EvaluatorParams
-from specc.quiet import quiet_transformers
+from specc.plugin import Evaluator, EvaluatorParams, quiet_transformers
 from specc_transformers.models import ModelLocation, Revision, UsesModel
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from specc.evaluation import LabelledRows
+    from specc.plugin import LabelledRows
 
 
 class FineTuneParams(EvaluatorParams):

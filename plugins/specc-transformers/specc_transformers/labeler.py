@@ -14,10 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from specc.annotation.labels import LabelNames, write_column
-from specc.spec.diagnose import did_you_mean
-from specc.components import Annotator, Params, StepResult
-from specc.quiet import quiet_transformers
+from specc.plugin import Annotator, LabelNames, Params, StepResult, did_you_mean, quiet_transformers, write_column
 from specc_transformers.models import ModelLocation, Revision, UsesModel
 
 if TYPE_CHECKING:

@@ -8,9 +8,7 @@ from typing import Annotated, Any, ClassVar, Mapping
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from specc.components import Component
-from specc.hub_repo import HubRepo, check_repo_id, check_revision
-from specc.spec.paths import NOT_FINGERPRINTED, resolve_path
+from specc.plugin import Component, HubRepo, NOT_FINGERPRINTED, check_repo_id, check_revision, resolve_path
 
 EXAMPLE_REPO = "google-bert/bert-base-uncased"
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from specc.components import TokenBudget, TokenCounter
-from specc.tokens import CHAT_LAYOUTS, chats, last_assistant, layout_of, plain_pairs, with_completions
-from specc.quiet import quiet_transformers
+from specc.plugin import (
+    CHAT_LAYOUTS, TokenBudget, TokenCounter, chats, last_assistant, layout_of, plain_pairs, quiet_transformers,
+    with_completions,
+)
 from specc_transformers.models import ModelLocation, Revision, UsesModel
 
 if TYPE_CHECKING:

@@ -1,0 +1,47 @@
+"""The declared plugin API: every name resolves, importing it stays cheap, the import contract covers all of specc."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+import specc
+import specc.plugin
+from tests.conftest import ROOT
+
+_IMPORTED = "import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
+
+
+def _imported(module: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", _IMPORTED.format(module=module)], capture_output=True, text=True,
+                          check=True, timeout=120)
+    return set(json.loads(done.stdout))
+
+
+def test_every_declared_name_resolves_to_its_definition() -> None:
+    for name in specc.plugin.__all__:
+        value = getattr(specc.plugin, name)
+        assert value is not None, name
+    assert specc.plugin.Step is specc.Step and specc.plugin.hookimpl is specc.hookimpl
+
+
+def test_an_undeclared_name_says_what_the_api_is() -> None:
+    with pytest.raises(AttributeError, match="specc.plugin has no .load_spec.; the plugin API is: Annotator, "):
+        specc.plugin.load_spec  # noqa: B018
+
+
+def test_importing_the_api_costs_what_importing_specc_costs() -> None:
+    assert _imported("specc.plugin") - _imported("specc") == {"specc.plugin"}
+
+
+def test_the_import_contract_forbids_every_module_but_the_api() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    (contract,) = [c for c in config["contracts"] if c["source_modules"] == ["specc_example", "specc_nlpaug",
+                                                                          "specc_ray", "specc_transformers"]]
+    modules = {f"specc.{m.name}" for m in pkgutil.iter_modules(specc.__path__) if not m.name.startswith("_")}
+    assert set(contract["forbidden_modules"]) == modules - {"specc.plugin"}
