@@ -611,3 +611,33 @@ def test_card_statistics_lengths_and_examples() -> None:
         "test": {"rows": 1, "min": 250, "median": 250.0, "p95": 250.0, "max": 250, "mean": 250.0}}
     assert found["lengths"]["messages"]["train"]["max"] == 4 and found["lengths"]["messages"]["test"]["min"] == 6
     assert sorted(found["lengths"]) == ["messages", "text"]
+
+
+# --- a format keeps the counts per label -----------------------------------------------------------
+
+CHAT = """
+format:
+  type: chat
+  user: "{{ text }}"
+  assistant: "{{ label_name }}"
+"""
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_format_keeps_the_rows_per_label_in_stats_card_and_plot(quickstart: Path, keep: bool) -> None:
+    out = quickstart.parent / "build" / "support-intents"
+    assert run_cli("build", str(quickstart)).returncode == 0
+    plain = card_numbers(out)["labels"]
+    plain_plots = sorted(p.name for p in (out / "plots").iterdir())
+    text = quickstart.read_text().replace("\ncard:", CHAT + ("  keep_classification: true\n" if keep else "") + "\ncard:", 1)
+    quickstart.write_text(text)
+    result = run_cli("build", str(quickstart))
+    assert result.returncode == 0, result.stderr
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert all(stats["split"]["splits"][s]["by_label"]["label"] for s in ("train", "validation", "test"))
+    card = (out / "README.md").read_text(encoding="utf-8")
+    labels = {row[0]: [number(c) for c in row[1:]]
+              for row in table_after(sections(card)["Splits"], "Rows per `label`")[1:]}
+    assert labels == plain
+    assert "plots/labels-label.png" in card
+    assert "labels-label.png" in plain_plots and (out / "plots" / "labels-label.png").is_file()

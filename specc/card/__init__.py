@@ -240,7 +240,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
     from specc.licenses import license_report
     from specc.lock import read_lock
-    from specc.output import json_text, used_plugins
+    from specc.output import build_info, json_text
     from specc.plugins import get_registry
     from specc.selfcheck import check_output
 
@@ -257,8 +257,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
         raise SpeccError(f"{stats_file}: error: cannot read the build's statistics ({exc}); "
                          f"run `specc build {spec.shown}`") from None
     _build_is_current(spec, stats, changes, read_lock(lock_file), lock_file)
-    stats["build"] = {**stats["build"], "spec_sha256": spec.sha256, "plugins": used_plugins(plan),
-                      "fingerprint": plan.fingerprint}
+    stats["build"] = build_info(plan, stats["build"]["specc_version"])
     stats["license"] = license_report(spec.model)
     files = {
         "stats.json": json_text(stats),
