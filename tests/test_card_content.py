@@ -16,8 +16,11 @@ import specc
 from specc.builtins.card_sections import ProcessingSection, SourcesSection
 from specc.card import card_statistics
 from specc.card.user_sections import DEFAULT_ORDER, UserSection, arrange
+from specc.compiler import compile_spec
 from specc.components import CardData, Context, Params
+from specc.output import build_info
 from specc.plugins import load_plugins
+from specc.spec import load_spec
 from tests.conftest import ROOT, run_cli, write
 
 PLACEHOLDERS = ("[More Information Needed]", "None", "TODO", "{{", "{%", "nan", "null", "undefined")
@@ -538,6 +541,8 @@ def test_specc_card_rerenders_after_a_prose_edit_without_rebuilding(quickstart: 
     digest = hashlib.sha256(quickstart.read_bytes()).hexdigest()
     stats = json.loads((out / "stats.json").read_text())
     assert stats["build"]["spec_sha256"] == digest != stats_before["build"]["spec_sha256"]
+    assert stats["build"] == build_info(compile_spec(load_spec(quickstart)))  # the build's one definition
+    assert [k for k in stats["build"]] == [k for k in stats_before["build"]]
     assert f"(SHA-256 `{digest}`)" in card
     assert {k: v for k, v in stats.items() if k != "build"} == {k: v for k, v in stats_before.items() if k != "build"}
     assert quickstart.with_suffix(".lock").read_bytes() == lock   # prose is not in the lock ...

@@ -229,9 +229,8 @@ def _collection(stats: dict[str, Any]) -> str:
                    f"{int(source.get('rows') or 0):,} rows read"]
         if source.get("split"):
             details.append(f"all rows to split `{source['split']}`")
-        for key in ("repo", "revision", "url"):
-            if source.get(key):
-                details.append(f"{key} {source[key]}")
+        pins = source.get("pins") or {}
+        details += [f"{key} {pins[key]}" for key in ("repo", "revision", "url") if pins.get(key)]
         files = [f"{f.get('path')} (sha256 {f.get('sha256')}, {int(f.get('size') or 0):,} bytes)"
                  for f in source.get("files") or []]
         text = f"Source `{name}`: {'; '.join(details)}."
