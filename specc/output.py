@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from specc.errors import SpeccError
 from specc.licenses import license_report
 from specc.pins import sha256_file
+from specc.stats import STATS_FILE, build_stats
 
 if TYPE_CHECKING:
     import datasets
@@ -241,8 +242,9 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     if layout:
         write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
-    write_json(folder / "stats.json", stats)
+    stats = build_stats(stats).json_data()
+    write_json(folder / STATS_FILE, stats)
     (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
     write_croissant(folder, spec.model, stats)
-    check_output(folder, stats)
+    check_output(folder, stats, unformatted)
     return stats

@@ -234,8 +234,6 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     changed since the build; its data-affecting parts may not (the lock then says what changed).
     Returns the output folder.
     """
-    import json
-
     from specc.builder import plan_changes
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
     from specc.licenses import license_report
@@ -243,24 +241,22 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     from specc.output import build_info, json_text
     from specc.plugins import get_registry
     from specc.selfcheck import check_output
+    from specc.stats import STATS_FILE, Build, LicenseReport, read_stats
 
     plan, changes, lock_file, _ = plan_changes(spec_path, cache_dir=cache_dir)
     spec = plan.spec
     folder = spec.output_dir
-    stats_file = folder / "stats.json"
+    stats_file = folder / STATS_FILE
     if not stats_file.is_file():
         raise SpeccError(f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
                          f"run `specc build {spec.shown}` first")
-    try:
-        stats = json.loads(stats_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SpeccError(f"{stats_file}: error: cannot read the build's statistics ({exc}); "
-                         f"run `specc build {spec.shown}`") from None
-    _build_is_current(spec, stats, changes, read_lock(lock_file), lock_file)
-    stats["build"] = build_info(plan, stats["build"]["specc_version"])
-    stats["license"] = license_report(spec.model)
+    built = read_stats(stats_file, f"run `specc build {spec.shown}`")
+    _build_is_current(spec, built.json_data(), changes, read_lock(lock_file), lock_file)
+    built.build = Build.model_validate(build_info(plan, built.build.specc_version))
+    built.license = LicenseReport.model_validate(license_report(spec.model))
+    stats = built.json_data()
     files = {
-        "stats.json": json_text(stats),
+        STATS_FILE: json_text(stats),
         "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
         CROISSANT_FILE: json_text(croissant_metadata(spec.model, stats, folder)),
     }
