@@ -242,9 +242,10 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     if layout:
         write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
-    stats = build_stats(stats).json_data()
+    built = build_stats(stats)
+    stats = built.json_data()
     write_json(folder / STATS_FILE, stats)
     (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
-    write_croissant(folder, spec.model, stats)
-    check_output(folder, stats, unformatted)
+    write_croissant(folder, spec.model, built)
+    check_output(folder, built, unformatted)
     return stats

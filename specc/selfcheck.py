@@ -261,21 +261,21 @@ def _text(name: Any) -> str:
     return str(name)
 
 
-def check_output(folder: Path, stats: dict[str, Any], unformatted: "pa.Table | None" = None) -> None:
+def check_output(folder: Path, stats: "BuildStats", unformatted: "pa.Table | None" = None) -> None:
     """Every self-check on a built output folder; raises SpeccError("error: self-check: ...") on the first failure.
 
     `unformatted` (the rows before a format, from the stage data) lets the audit count labels the
     output no longer holds; without it they are counted from the classification configuration, if kept.
     """
     from specc.output import data_views
-    from specc.stats import BuildStats
 
     folder = Path(folder)
-    for view in data_views(stats):  # the classification configuration has its own features
+    data = stats.json_data()
+    for view in data_views(data):  # the classification configuration has its own features
         check_parquet(folder, view)
         check_load_dataset(folder, view)
-    check_croissant(folder, stats)
-    audit_card(folder, BuildStats.model_validate(stats), unformatted)
+    check_croissant(folder, data)
+    audit_card(folder, stats, unformatted)
 
 
 # --- the card audits itself ------------------------------------------------------------------------

@@ -18,9 +18,12 @@ from specc.card import card_statistics
 from specc.card.user_sections import DEFAULT_ORDER, UserSection, arrange
 from specc.compiler import compile_spec
 from specc.components import CardData, Context, Params
+from specc.errors import SpeccError
 from specc.output import build_info
+from specc.selfcheck import audit_card
 from specc.plugins import load_plugins
 from specc.spec import load_spec
+from specc.stats import read_stats
 from tests.conftest import ROOT, run_cli, write
 
 PLACEHOLDERS = ("[More Information Needed]", "None", "TODO", "{{", "{%", "nan", "null", "undefined")
@@ -646,3 +649,8 @@ def test_a_format_keeps_the_rows_per_label_in_stats_card_and_plot(quickstart: Pa
     assert labels == plain
     assert "plots/labels-label.png" in card
     assert "labels-label.png" in plain_plots and (out / "plots" / "labels-label.png").is_file()
+    if keep:  # the audit counts the labels again from the classification configuration
+        tampered = read_stats(out / "stats.json", "rebuild")
+        tampered.split.splits["test"].by_label["label"]["billing"] += 1
+        with pytest.raises(SpeccError, match="^error: self-check: card section 'Splits': the rows per label"):
+            audit_card(out, tampered)

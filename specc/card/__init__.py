@@ -258,13 +258,13 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     files = {
         STATS_FILE: json_text(stats),
         "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
-        CROISSANT_FILE: json_text(croissant_metadata(spec.model, stats, folder)),
+        CROISSANT_FILE: json_text(croissant_metadata(spec.model, built, folder)),
     }
     previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
     try:
         for name, text in files.items():
             (folder / name).write_text(text, encoding="utf-8")
-        check_output(folder, stats)
+        check_output(folder, built)
     except BaseException:
         for name, old in previous.items():
             if old is None:
