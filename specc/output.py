@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from specc.errors import SpeccError
 from specc.licenses import license_report
 from specc.pins import sha256_file
+from specc.stats import STATS_FILE, build_stats
 
 if TYPE_CHECKING:
     import datasets
@@ -131,7 +132,8 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json_text(data), encoding="utf-8")
 
 
-def _split_stats(table: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, Any]:
+def label_counts(table: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """Rows per label name of each label column the table holds, labels sorted."""
     from specc.executor.tables import value_counts
 
     by_label: dict[str, dict[str, int]] = {}
@@ -140,11 +142,32 @@ def _split_stats(table: "pa.Table", label_names: dict[str, list[str]]) -> dict[s
             counts = {names[int(k)] if k.isdigit() and int(k) < len(names) else k: n
                       for k, n in value_counts(table.column(column).cast("string")).items()}
             by_label[column] = dict(sorted(counts.items()))
+    return by_label
+
+
+def _split_stats(table: "pa.Table", labelled: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, Any]:
+    """A split's rows and rows per source of `table`, rows per label of `labelled` (the same rows before formatting)."""
+    from specc.executor.tables import value_counts
+
     return {"rows": table.num_rows, "by_source": dict(sorted(value_counts(table.column("_source")).items())),
-            "by_label": by_label}
+            "by_label": label_counts(labelled, label_names)}
+
+
+def labelled_rows(table: "pa.Table", unformatted: "pa.Table | None") -> "pa.Table":
+    """The rows of `table` with their label columns: `table` itself, or its rows (by `_id`) of `unformatted`.
+
+    A format replaces the label columns and a token budget may drop rows after it, so the labels
+    of the rows written are those of the unformatted rows the output still holds.
+    """
+    import pyarrow.compute as pc
+
+    if unformatted is None:
+        return table
+    return unformatted.filter(pc.is_in(unformatted.column("_id"), value_set=table.column("_id")))
 
 
 def used_plugins(plan: Any) -> list[dict[str, str]]:
+    """The plugins whose components the plan runs or whose card sections render, sorted."""
     from specc.plugins import load_plugins
 
     used = {(s.component.plugin, s.component.distribution, s.component.dist_version)
@@ -154,19 +177,28 @@ def used_plugins(plan: Any) -> list[dict[str, str]]:
     return [{"name": n, "distribution": d, "version": v} for n, d, v in sorted(used)]
 
 
+def build_info(plan: Any, specc_version: str | None = None) -> dict[str, Any]:
+    """`stats["build"]`: what made the build (specc version, by default this one; spec digest; plugins; plan fingerprint)."""
+    from specc import __version__
+
+    return {"specc_version": specc_version or __version__, "spec_sha256": plan.spec.sha256,
+            "command": f"specc build {plan.spec.path.name}", "plugins": used_plugins(plan),
+            "fingerprint": plan.fingerprint}
+
+
 def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str, Any],
                   steps: list[dict[str, Any]], split_info: dict[str, Any], split_order: list[str],
                   label_names: dict[str, list[str]], *, evaluations: dict[str, Any] | None = None,
-                  classification: "pa.Table | None" = None,
+                  classification: "pa.Table | None" = None, unformatted: "pa.Table | None" = None,
                   tokens: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write every split, stats.json, plots, the card and croissant.json into `folder`, then check them.
 
     `evaluations` are the evaluators' results by step id (with a confusion matrix plot per scored
     split); `classification` is the table before formatting, written as a second configuration;
-    a formatter with a LLaMA-Factory layout gets a dataset_info.json beside the data. `tokens` holds the
+    a formatter with a LLaMA-Factory layout gets a dataset_info.json beside the data. `unformatted` (given
+    with a format) holds the rows before formatting, for the counts per label. `tokens` holds the
     token counts of the format's `tokens:` budget (`specc.tokens.apply_budget`).
     """
-    from specc import __version__
     from specc.card import card_statistics, render_card
     from specc.card.croissant import write_croissant
     from specc.card.plots import write_plots
@@ -176,17 +208,17 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     spec = plan.spec
     features = features_for(table, label_names)
     parts = split_parts(table, split_order)
-    splits = {split: _split_stats(part, label_names) for split, part in parts.items()}
+    labelled = split_parts(labelled_rows(table, unformatted), split_order)
+    splits = {split: _split_stats(part, labelled[split], label_names) for split, part in parts.items()}
     # Plots are drawn while the Parquet writer (which releases the GIL) works on the other core.
-    shown = {"features": features.to_dict(), "split": {"splits": splits}, "outputs": [{"split": s} for s in parts]}
+    shown = {"features": features.to_dict(), "split": {"splits": splits}, "label_names": label_names,
+             "outputs": [{"split": s} for s in parts]}
     with ThreadPoolExecutor(1) as pool:
         plots = pool.submit(write_plots, folder, shown, parts)
         outputs = [write_split(part, folder, split, features) for split, part in parts.items()]
         plots_written = plots.result()
     stats = {
-        "build": {"specc_version": __version__, "spec_sha256": spec.sha256,
-                  "command": f"specc build {spec.path.name}", "plugins": used_plugins(plan),
-                  "fingerprint": plan.fingerprint},
+        "build": build_info(plan),
         "sources": sources,
         "steps": steps,
         "split": {**split_info, "splits": splits},
@@ -210,8 +242,10 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     if layout:
         write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
-    write_json(folder / "stats.json", stats)
+    built = build_stats(stats)
+    stats = built.json_data()
+    write_json(folder / STATS_FILE, stats)
     (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
-    write_croissant(folder, spec.model, stats)
-    check_output(folder, stats)
+    write_croissant(folder, spec.model, built)
+    check_output(folder, built, unformatted)
     return stats

@@ -3,8 +3,10 @@
 They load the output the way its users will, and compare what they get with what stats.json
 and the card declare: each Parquet file's schema, rows and digest; `datasets.load_dataset` on
 every configuration and split, with the declared features; and, when mlcroissant is installed,
-`croissant.json` validated and every record set read to the end. A failure here is a bug in
-specc or in a plugin, never in the user's spec or data, and the message says so.
+`croissant.json` validated and every record set read to the end. Then the card audits itself:
+each number it prints is derived again from the written files and compared with stats.json
+(`audit_card`). A failure here is a bug in specc or in a plugin, never in the user's spec or
+data, and the message says so.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from specc.errors import SpeccError
 
 if TYPE_CHECKING:
     import datasets
+    import pyarrow as pa
+
+    from specc.stats import BuildStats
 
 CROISSANT_FULL_COUNT = 10_000   # splits up to this many rows are read to the end with mlcroissant
 LOAD_FULL_COUNT = 200_000       # outputs up to this many rows are loaded whole by the datasets check
@@ -256,12 +261,142 @@ def _text(name: Any) -> str:
     return str(name)
 
 
-def check_output(folder: Path, stats: dict[str, Any]) -> None:
-    """Every self-check on a built output folder; raises SpeccError("error: self-check: ...") on the first failure."""
+def check_output(folder: Path, stats: "BuildStats", unformatted: "pa.Table | None" = None) -> None:
+    """Every self-check on a built output folder; raises SpeccError("error: self-check: ...") on the first failure.
+
+    `unformatted` (the rows before a format, from the stage data) lets the audit count labels the
+    output no longer holds; without it they are counted from the classification configuration, if kept.
+    """
     from specc.output import data_views
 
     folder = Path(folder)
-    for view in data_views(stats):  # the classification configuration has its own features
+    data = stats.json_data()
+    for view in data_views(data):  # the classification configuration has its own features
         check_parquet(folder, view)
         check_load_dataset(folder, view)
-    check_croissant(folder, stats)
+    check_croissant(folder, data)
+    audit_card(folder, stats, unformatted)
+
+
+# --- the card audits itself ------------------------------------------------------------------------
+
+def _audit(section: str, what: str, found: Any, stated: Any) -> None:
+    """Fail naming the card section when a number derived from the files differs from stats.json's."""
+    if found != stated:
+        raise _fail(f"card section '{section}': {what} is {found} in the written files; stats.json says {stated}")
+
+
+def _read_outputs(folder: Path, stats: "BuildStats") -> dict[str, "pa.Table"]:
+    """Each output split's rows as written."""
+    import pyarrow.parquet as pq
+
+    return {out.split: pq.read_table(folder / out.path) for out in stats.outputs}
+
+
+def _label_tables(folder: Path, stats: "BuildStats", written: dict[str, "pa.Table"],
+                  unformatted: "pa.Table | None") -> dict[str, "pa.Table"] | None:
+    """Each split's written rows with their label columns: the output itself, or (after a format) the same
+    `_id`s of the classification configuration or of the unformatted rows; None when neither is at hand."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if all(column in table.column_names for table in written.values() for column in stats.label_names):
+        return written
+    if stats.classification is not None:
+        kept = {out.split: pq.read_table(folder / out.path) for out in stats.classification.outputs}
+    elif unformatted is not None:
+        kept = {split: unformatted.filter(pc.equal(unformatted.column("_split"), split)) for split in written}
+    else:
+        return None
+    return {split: kept[split].filter(pc.is_in(kept[split].column("_id"), value_set=table.column("_id")))
+            for split, table in written.items()}
+
+
+def _audit_splits(folder: Path, stats: "BuildStats", written: dict[str, "pa.Table"],
+                  unformatted: "pa.Table | None") -> None:
+    from specc.output import label_counts
+
+    for split, table in written.items():
+        _audit("Splits", f"the rows of split '{split}'", table.num_rows, stats.split.splits[split].rows)
+    labelled = _label_tables(folder, stats, written, unformatted)
+    if labelled is None:
+        return
+    for split, table in labelled.items():
+        _audit("Splits", f"the rows per label of split '{split}'", label_counts(table, stats.label_names),
+               stats.split.splits[split].by_label)
+
+
+def _audit_processing(stats: "BuildStats", written: dict[str, "pa.Table"]) -> None:
+    """The funnel adds up: sources → each step's rows in, dropped and added, rows out → the rows written."""
+    rows = sum(source.rows for source in stats.sources.values())
+    for step in stats.steps:
+        _audit("Processing", f"the rows into step '{step.id}'", rows, step.rows_in)
+        rows = step.rows_in - sum(step.dropped.values()) + sum((step.added or {}).values())
+        _audit("Processing", f"the rows out of step '{step.id}' (in, less dropped, plus added)", rows, step.rows_out)
+        if step.by_source:
+            for reason, count in step.dropped.items():
+                per_source = sum(part.dropped.get(reason, 0) for part in step.by_source.values())
+                _audit("Processing", f"the rows step '{step.id}' dropped as '{reason}', summed over sources",
+                       per_source, count)
+    _audit("Processing", "the rows written", sum(t.num_rows for t in written.values()), rows)
+
+
+def _audit_leakage(stats: "BuildStats") -> None:
+    leakage = stats.split.leakage
+    for kind in ("exact_pairs", "near_pairs"):
+        pairs = [getattr(pair, kind) for pair in leakage.pairs.values() if getattr(pair, kind) is not None]
+        if kind in leakage.total or pairs:
+            _audit("Splits", f"the total of {kind.replace('_', '-')} of leakage", sum(pairs), leakage.total.get(kind))
+
+
+def _audit_lengths(stats: "BuildStats", written: dict[str, "pa.Table"]) -> None:
+    import pyarrow as pa
+
+    from specc.card import card_statistics
+
+    tables = [t.append_column("_split", pa.array([s] * t.num_rows, pa.string())) for s, t in written.items()]
+    found = card_statistics(pa.concat_tables(tables), list(written))
+    _audit("Text lengths", "the characters per row", found["lengths"],
+           {column: {s: v.model_dump(exclude_unset=True) for s, v in parts.items()}
+            for column, parts in stats.lengths.items()})
+    _audit("Dataset structure", "the example rows", found["examples"], stats.examples)
+
+
+def _audit_tokens(stats: "BuildStats", written: dict[str, "pa.Table"]) -> None:
+    if stats.tokens is None:
+        return
+    for split, parts in stats.tokens.splits.items():
+        for part, counts in parts.items():
+            _audit("Tokens", f"the rows counted in {part} tokens of split '{split}'", written[split].num_rows,
+                   counts.rows)
+
+
+def _audit_evaluation(stats: "BuildStats") -> None:
+    """Each score the card prints is what its confusion matrix gives."""
+    import numpy as np
+
+    from specc.evaluation import classification_metrics
+
+    for step_id, result in (stats.evaluate or {}).items():
+        for split, scores in result["splits"].items():
+            confusion = np.asarray(scores["confusion"], dtype=np.int64)
+            true, pred = np.nonzero(confusion)
+            repeat = confusion[true, pred]
+            found = classification_metrics(np.repeat(true, repeat), np.repeat(pred, repeat), len(confusion))
+            _audit("Baseline evaluation", f"the scores of '{step_id}' on split '{split}'",
+                   found, {k: scores[k] for k in found})
+
+
+def audit_card(folder: Path, stats: "BuildStats", unformatted: "pa.Table | None" = None) -> None:
+    """Derive each number the card prints again from the written files and compare it with stats.json.
+
+    Rows per split and per label, the processing funnel, leakage totals, text lengths and examples,
+    token counts and evaluation scores; a mismatch fails naming the card section.
+    """
+    written = _read_outputs(Path(folder), stats)
+    _audit_splits(Path(folder), stats, written, unformatted)
+    _audit_processing(stats, written)
+    _audit_leakage(stats)
+    _audit_lengths(stats, written)
+    _audit_tokens(stats, written)
+    _audit_evaluation(stats)

@@ -16,8 +16,14 @@ import specc
 from specc.builtins.card_sections import ProcessingSection, SourcesSection
 from specc.card import card_statistics
 from specc.card.user_sections import DEFAULT_ORDER, UserSection, arrange
+from specc.compiler import compile_spec
 from specc.components import CardData, Context, Params
+from specc.errors import SpeccError
+from specc.output import build_info
+from specc.selfcheck import audit_card
 from specc.plugins import load_plugins
+from specc.spec import load_spec
+from specc.stats import read_stats
 from tests.conftest import ROOT, run_cli, write
 
 PLACEHOLDERS = ("[More Information Needed]", "None", "TODO", "{{", "{%", "nan", "null", "undefined")
@@ -538,6 +544,8 @@ def test_specc_card_rerenders_after_a_prose_edit_without_rebuilding(quickstart: 
     digest = hashlib.sha256(quickstart.read_bytes()).hexdigest()
     stats = json.loads((out / "stats.json").read_text())
     assert stats["build"]["spec_sha256"] == digest != stats_before["build"]["spec_sha256"]
+    assert stats["build"] == build_info(compile_spec(load_spec(quickstart)))  # the build's one definition
+    assert [k for k in stats["build"]] == [k for k in stats_before["build"]]
     assert f"(SHA-256 `{digest}`)" in card
     assert {k: v for k, v in stats.items() if k != "build"} == {k: v for k, v in stats_before.items() if k != "build"}
     assert quickstart.with_suffix(".lock").read_bytes() == lock   # prose is not in the lock ...
@@ -611,3 +619,38 @@ def test_card_statistics_lengths_and_examples() -> None:
         "test": {"rows": 1, "min": 250, "median": 250.0, "p95": 250.0, "max": 250, "mean": 250.0}}
     assert found["lengths"]["messages"]["train"]["max"] == 4 and found["lengths"]["messages"]["test"]["min"] == 6
     assert sorted(found["lengths"]) == ["messages", "text"]
+
+
+# --- a format keeps the counts per label -----------------------------------------------------------
+
+CHAT = """
+format:
+  type: chat
+  user: "{{ text }}"
+  assistant: "{{ label_name }}"
+"""
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_format_keeps_the_rows_per_label_in_stats_card_and_plot(quickstart: Path, keep: bool) -> None:
+    out = quickstart.parent / "build" / "support-intents"
+    assert run_cli("build", str(quickstart)).returncode == 0
+    plain = card_numbers(out)["labels"]
+    plain_plots = sorted(p.name for p in (out / "plots").iterdir())
+    text = quickstart.read_text().replace("\ncard:", CHAT + ("  keep_classification: true\n" if keep else "") + "\ncard:", 1)
+    quickstart.write_text(text)
+    result = run_cli("build", str(quickstart))
+    assert result.returncode == 0, result.stderr
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert all(stats["split"]["splits"][s]["by_label"]["label"] for s in ("train", "validation", "test"))
+    card = (out / "README.md").read_text(encoding="utf-8")
+    labels = {row[0]: [number(c) for c in row[1:]]
+              for row in table_after(sections(card)["Splits"], "Rows per `label`")[1:]}
+    assert labels == plain
+    assert "plots/labels-label.png" in card
+    assert "labels-label.png" in plain_plots and (out / "plots" / "labels-label.png").is_file()
+    if keep:  # the audit counts the labels again from the classification configuration
+        tampered = read_stats(out / "stats.json", "rebuild")
+        tampered.split.splits["test"].by_label["label"]["billing"] += 1
+        with pytest.raises(SpeccError, match="^error: self-check: card section 'Splits': the rows per label"):
+            audit_card(out, tampered)

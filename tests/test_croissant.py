@@ -13,6 +13,7 @@ import pytest
 
 from specc.card.croissant import CONFORMS_TO, CONTEXT, croissant_metadata, license_url, write_croissant
 from specc.spec import load_spec
+from specc.stats import BuildStats
 from tests.conftest import ROOT, run_cli
 
 mlcroissant = pytest.importorskip("mlcroissant")
@@ -57,7 +58,7 @@ def _records(jsonld: Path, record_set: str) -> int:
 @pytest.fixture(scope="module")
 def quickstart(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, dict]:
     out, spec, stats = _build(tmp_path_factory.mktemp("croissant"))
-    write_croissant(out, spec, stats)
+    write_croissant(out, spec, BuildStats.model_validate(stats))
     return out, spec, stats
 
 
@@ -138,9 +139,9 @@ def test_python_api_reads_records_with_label_ids(quickstart: tuple[Path, Any, di
 def test_same_build_gives_same_bytes(quickstart: tuple[Path, Any, dict], tmp_path: Path) -> None:
     out, spec, stats = quickstart
     other, other_spec, other_stats = _build(tmp_path)
-    write_croissant(other, other_spec, other_stats)
+    write_croissant(other, other_spec, BuildStats.model_validate(other_stats))
     assert (other / "croissant.json").read_bytes() == (out / "croissant.json").read_bytes()
-    assert croissant_metadata(spec, stats, out) == json.loads((out / "croissant.json").read_text(encoding="utf-8"))
+    assert croissant_metadata(spec, BuildStats.model_validate(stats), out) == json.loads((out / "croissant.json").read_text(encoding="utf-8"))
 
 
 def test_nested_columns_from_a_parquet_source(tmp_path: Path) -> None:
@@ -169,7 +170,7 @@ def test_nested_columns_from_a_parquet_source(tmp_path: Path) -> None:
     loaded = load_spec(spec)
     out = loaded.output_dir
     stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
-    jsonld = write_croissant(out, loaded.model, stats)
+    jsonld = write_croissant(out, loaded.model, BuildStats.model_validate(stats))
     data_ = json.loads(jsonld.read_text(encoding="utf-8"))
     assert data_["license"] == "https://spdx.org/licenses/MIT.html"
     fields = {f["name"]: f for f in data_["recordSet"][0]["field"]}
@@ -210,4 +211,5 @@ def _reordered(value: Any) -> Any:
 def test_key_order_of_stats_does_not_matter(quickstart: tuple[Path, Any, dict]) -> None:
     """The build passes its stats in memory (insertion order); stats.json has sorted keys: same metadata."""
     out, spec, stats = quickstart
-    assert croissant_metadata(spec, _reordered(stats), out) == croissant_metadata(spec, stats, out)
+    assert croissant_metadata(spec, BuildStats.model_validate(_reordered(stats)), out) == \
+        croissant_metadata(spec, BuildStats.model_validate(stats), out)

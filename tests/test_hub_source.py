@@ -133,6 +133,8 @@ def test_main_builds_the_newer_commit_and_pins_it(hub: Hub, tmp_path: Path) -> N
                     "data_files": None, "files": [hub.pin(NEW, "README.md"), hub.pin(NEW, "data/train.jsonl")]}
     # the card lists the pinned files
     assert hub.pin(NEW, "data/train.jsonl")["sha256"] in (tmp_path / "build" / "hubby" / "README.md").read_text()
+    croissant = json.loads((tmp_path / "build" / "hubby" / "croissant.json").read_text())
+    assert f"repo {REPO}; revision {NEW}." in croissant["rai:dataCollection"]
 
 
 def test_a_commit_sha_reads_that_commit(hub: Hub, tmp_path: Path) -> None:

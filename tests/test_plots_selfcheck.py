@@ -16,6 +16,7 @@ from specc.card.croissant import write_croissant
 from specc.card.plots import write_plots
 from specc.errors import SpeccError
 from specc.selfcheck import check_load_dataset, check_output
+from specc.stats import BuildStats
 from specc.spec import load_spec
 from tests.conftest import ROOT, run_cli
 
@@ -40,7 +41,7 @@ def _build(workdir: Path,
 
 def _publish(out: Path, spec: Any, stats: dict) -> list[dict]:
     """What the build adds to an output: croissant.json and the plots."""
-    write_croissant(out, spec, stats)
+    write_croissant(out, spec, BuildStats.model_validate(stats))
     return write_plots(out, stats)
 
 
@@ -138,7 +139,7 @@ def test_selfcheck_passes_and_leaves_nothing_behind(builds: list, tmp_path: Path
     home = tmp_path / "hf-home"
     home.mkdir()
     code = ("import json, sys; from pathlib import Path; from specc.selfcheck import check_output; "
-            "f = Path(sys.argv[1]); check_output(f, json.loads((f / 'stats.json').read_text()))")
+            "from specc.stats import read_stats; f = Path(sys.argv[1]); check_output(f, read_stats(f / 'stats.json', ''))")
     result = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=300,
                             env={**_environ(), "HF_HOME": str(home), "HF_DATASETS_CACHE": str(home / "datasets")})
     assert result.returncode == 0, result.stderr
@@ -164,7 +165,7 @@ def test_selfcheck_passes_on_kfold_configurations(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert len(stats["split"]["configurations"]) == 3
     _publish(out, spec, stats)
-    check_output(out, stats)
+    check_output(out, BuildStats.model_validate(stats))
 
 
 def _rewrite(path: Path, change: Callable[[Any], Any]) -> None:
@@ -176,7 +177,7 @@ def _rewrite(path: Path, change: Callable[[Any], Any]) -> None:
 
 def _fails(folder: Path, stats: dict, pattern: str) -> None:
     with pytest.raises(SpeccError, match=pattern) as caught:
-        check_output(folder, stats)
+        check_output(folder, BuildStats.model_validate(stats))
     message = str(caught.value)
     assert message.startswith("error: self-check: ")
     assert "bug in specc or in a plugin" in message

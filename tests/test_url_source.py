@@ -153,6 +153,8 @@ def test_url_source_builds_and_rebuilds_from_the_cache_with_the_server_stopped(s
     result = run_cli("build", str(spec), env={"SPECC_CACHE_DIR": ""})
     assert result.returncode == 0, result.stderr
     assert built_rows(spec) == ROWS
+    croissant = json.loads((spec.parent / "build" / "remote" / "croissant.json").read_text())
+    assert f"url {url}." in croissant["rai:dataCollection"]
     blob = cache / "downloads" / "sha256" / sha(data)
     assert blob.read_bytes() == data
     assert [p for p in (cache / "downloads").rglob("*") if p.is_file()] == [blob]  # no leftover temp files

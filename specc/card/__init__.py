@@ -6,7 +6,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from typing_extensions import NotRequired, TypedDict
 
 from specc.components import CardData, Context, Params
 from specc.errors import SpeccError
@@ -229,49 +228,9 @@ def _build_is_current(spec: Any, stats: dict[str, Any], changes: list[Any], lock
                          f"would not describe its data:\n" + "\n".join(lines) + f"\n{rebuild}")
 
 
-class _Output(TypedDict):
-    split: str
-    path: str
-    rows: int
-    sha256: str
-    num_bytes: int
-
-
-class _Kept(TypedDict):
-    features: dict[str, Any]
-    outputs: list[_Output]
-
-
-class _Stats(TypedDict):
-    build: dict[str, Any]
-    features: dict[str, Any]
-    split: dict[str, Any]
-    outputs: list[_Output]
-    classification: NotRequired[_Kept | None]
-
-
 def _damaged(spec: Any, file: Path, what: str) -> SpeccError:
     return SpeccError(f"{file}: error: the output in {spec.output_dir} is damaged: {what}; "
                       f"run `specc build {spec.shown}` to build it again")
-
-
-def _read_stats(spec: Any, stats_file: Path) -> dict[str, Any]:
-    """The build's stats.json, with every value the card reads before its sections present and typed."""
-    import json
-
-    from pydantic import TypeAdapter, ValidationError
-
-    try:
-        stats = json.loads(stats_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise _damaged(spec, stats_file, f"cannot read the build's statistics ({exc})") from None
-    try:
-        TypeAdapter(_Stats).validate_python(stats)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "the top level"
-        raise _damaged(spec, stats_file, f"at {where}: {error['msg'].lower()}") from None
-    return stats
 
 
 def _data_files_intact(spec: Any, stats: dict[str, Any]) -> None:
@@ -298,33 +257,34 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
     from specc.licenses import license_report
     from specc.lock import read_lock
-    from specc.output import json_text, used_plugins
+    from specc.output import build_info, json_text
     from specc.plugins import get_registry
     from specc.selfcheck import check_output
+    from specc.stats import STATS_FILE, Build, LicenseReport, read_stats
 
     plan, changes, lock_file, _ = plan_changes(spec_path, cache_dir=cache_dir)
     spec = plan.spec
     folder = spec.output_dir
-    stats_file = folder / "stats.json"
+    stats_file = folder / STATS_FILE
     if not stats_file.is_file():
         raise SpeccError(f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
                          f"run `specc build {spec.shown}` first")
-    stats = _read_stats(spec, stats_file)
-    _build_is_current(spec, stats, changes, read_lock(lock_file), lock_file)
-    _data_files_intact(spec, stats)
-    stats["build"] = {**stats["build"], "spec_sha256": spec.sha256, "plugins": used_plugins(plan),
-                      "fingerprint": plan.fingerprint}
-    stats["license"] = license_report(spec.model)
+    built = read_stats(stats_file, f"run `specc build {spec.shown}`")
+    _build_is_current(spec, built.json_data(), changes, read_lock(lock_file), lock_file)
+    _data_files_intact(spec, built.json_data())
+    built.build = Build.model_validate(build_info(plan, built.build.specc_version))
+    built.license = LicenseReport.model_validate(license_report(spec.model))
+    stats = built.json_data()
     files = {
-        "stats.json": json_text(stats),
+        STATS_FILE: json_text(stats),
         "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
-        CROISSANT_FILE: json_text(croissant_metadata(spec.model, stats, folder)),
+        CROISSANT_FILE: json_text(croissant_metadata(spec.model, built, folder)),
     }
     previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
     try:
         for name, text in files.items():
             (folder / name).write_text(text, encoding="utf-8")
-        check_output(folder, stats)
+        check_output(folder, built)
     except BaseException:
         for name, old in previous.items():
             if old is None:

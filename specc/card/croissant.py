@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from specc.stats import BuildStats, Step
+
 CROISSANT_FILE = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 PARQUET_FORMAT = "application/x-parquet"
@@ -219,21 +221,17 @@ def _counts_text(counts: dict[str, Any]) -> str:
     return ", ".join(f"{reason}: {n:,}" for reason, n in sorted(counts.items()))
 
 
-def _collection(stats: dict[str, Any]) -> str:
-    """rai:dataCollection: every source with its type, license, rows and pinned files."""
-    sources = stats.get("sources") or {}
+def _collection(stats: "BuildStats") -> str:
+    """rai:dataCollection: every source with its type, license, rows, pins and pinned files."""
+    sources = stats.sources
     parts = [f"The rows were read from {len(sources)} source{'s' if len(sources) != 1 else ''} "
              f"declared in the spec; no rows were collected by specc itself."]
     for name, source in sorted(sources.items()):
-        details = [f"type {source.get('type')}", f"license {source.get('license') or 'not stated'}",
-                   f"{int(source.get('rows') or 0):,} rows read"]
-        if source.get("split"):
-            details.append(f"all rows to split `{source['split']}`")
-        for key in ("repo", "revision", "url"):
-            if source.get(key):
-                details.append(f"{key} {source[key]}")
-        files = [f"{f.get('path')} (sha256 {f.get('sha256')}, {int(f.get('size') or 0):,} bytes)"
-                 for f in source.get("files") or []]
+        details = [f"type {source.type}", f"license {source.license or 'not stated'}", f"{source.rows:,} rows read"]
+        if source.split:
+            details.append(f"all rows to split `{source.split}`")
+        details += [f"{key} {source.pins[key]}" for key in ("repo", "revision", "url") if source.pins.get(key)]
+        files = [f"{f.path} (sha256 {f.sha256}, {f.size:,} bytes)" for f in source.files]
         text = f"Source `{name}`: {'; '.join(details)}."
         if files:
             text += " Files: " + "; ".join(files) + "."
@@ -241,14 +239,14 @@ def _collection(stats: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _step_text(step: dict[str, Any]) -> str:
-    params = _params_text(step.get("params") or {})
-    text = f"{step.get('id')} ({step.get('type')}{'; ' + params if params else ''}): " \
-           f"{int(step.get('rows_in') or 0):,} rows in, {int(step.get('rows_out') or 0):,} rows out"
-    dropped = step.get("dropped") or {}
+def _step_text(step: "Step") -> str:
+    params = _params_text(step.params)
+    text = f"{step.id} ({step.type}{'; ' + params if params else ''}): " \
+           f"{step.rows_in:,} rows in, {step.rows_out:,} rows out"
+    dropped = step.dropped
     if dropped:
         text += f"; dropped {sum(dropped.values()):,} ({_counts_text(dropped)})"
-    added = step.get("added") or {}
+    added = step.added
     if added:
         text += f"; added {sum(added.values()):,} ({_counts_text(added)})"
     return text + "."
@@ -260,17 +258,17 @@ def _part_order(parts: dict[str, Any]) -> list[str]:
     return sorted(parts, key=lambda p: (known.get(p, len(known)), p))
 
 
-def _split_text(stats: dict[str, Any]) -> str:
-    split = stats.get("split") or {}
-    counts = split.get("splits") or {}
-    order = [o["split"] for o in stats.get("outputs") or [] if o["split"] in counts]
+def _split_text(stats: "BuildStats") -> str:
+    split = stats.split
+    counts = split.splits
+    order = [o.split for o in stats.outputs if o.split in counts]
     order += sorted(set(counts) - set(order))          # the output order (stats.json sorts its keys)
-    rows = ", ".join(f"{name} {counts[name].get('rows', 0):,}" for name in order)
-    params = _params_text(split.get("params") or {})
-    method = split.get("method")
-    text = (f"split ({method}{'; ' + params if params else ''}; seed {split.get('seed')}): {rows}."
+    rows = ", ".join(f"{name} {counts[name].rows:,}" for name in order)
+    params = _params_text(split.params)
+    method = split.method
+    text = (f"split ({method}{'; ' + params if params else ''}; seed {split.seed}): {rows}."
             if method != "source" else f"split (each row keeps its source's split): {rows}.")
-    configurations = split.get("configurations") or {}
+    configurations = split.configurations or {}
     if configurations:
         text += " Configurations: " + "; ".join(
             f"{config} = " + ", ".join(f"{part} from {'+'.join(parts[part])}" for part in _part_order(parts))
@@ -278,16 +276,16 @@ def _split_text(stats: dict[str, Any]) -> str:
     return text
 
 
-def _rai(spec: Any, stats: dict[str, Any]) -> dict[str, Any]:
+def _rai(spec: Any, stats: "BuildStats") -> dict[str, Any]:
     """The Responsible AI properties: collection, processing and annotation from the build, prose from the card."""
-    steps = stats.get("steps") or []
+    steps = stats.steps
     rai: dict[str, Any] = {"rai:dataCollection": _collection(stats)}
-    preprocessing = ([_step_text(s) for s in steps if s.get("stage") not in ("annotate", "augment")]
+    preprocessing = ([_step_text(s) for s in steps if s.stage not in ("annotate", "augment")]
                      + [_split_text(stats)]
-                     + [_step_text(s) for s in steps if s.get("stage") == "augment"])
+                     + [_step_text(s) for s in steps if s.stage == "augment"])
     rai["rai:dataPreprocessingProtocol"] = preprocessing
-    annotation = [_step_text(s) for s in steps if s.get("stage") == "annotate"]
-    label_columns = sorted((stats.get("label_names") or {}))
+    annotation = [_step_text(s) for s in steps if s.stage == "annotate"]
+    label_columns = sorted(stats.label_names)
     if label_columns and not annotation:
         annotation = [f"The labels ({', '.join(f'`{c}`' for c in label_columns)}) come from the sources "
                       f"as given; the build ran no annotation step."]
@@ -307,44 +305,43 @@ def _rai(spec: Any, stats: dict[str, Any]) -> dict[str, Any]:
     return rai
 
 
-def _output_schema(output_folder: Path, stats: dict[str, Any]) -> "pa.Schema":
+def _output_schema(output_folder: Path, stats: "BuildStats") -> "pa.Schema":
     """The Arrow schema of the built Parquet files (all splits share it), else of stats' features."""
     import pyarrow.parquet as pq
 
-    for output in stats.get("outputs") or []:
-        path = output_folder / output["path"]
+    for output in stats.outputs:
+        path = output_folder / output.path
         if path.is_file():
             return pq.read_schema(path)
     import datasets
 
-    return datasets.Features.from_dict(stats["features"]).arrow_schema
+    return datasets.Features.from_dict(stats.features).arrow_schema
 
 
-def croissant_metadata(spec: Any, stats: dict[str, Any], output_folder: Path) -> dict[str, Any]:
+def croissant_metadata(spec: Any, stats: "BuildStats", output_folder: Path) -> dict[str, Any]:
     """Croissant 1.1 JSON-LD for the output folder; `spec` is the spec's model (`Spec.model`)."""
     schema = _output_schema(Path(output_folder), stats)
     label_names: dict[str, list[str]] = {
-        column: list(feature["names"]) for column, feature in (stats.get("features") or {}).items()
+        column: list(feature["names"]) for column, feature in stats.features.items()
         if isinstance(feature, dict) and feature.get("_type") == "ClassLabel"}
     columns = [(f.name, f.type) for f in schema if f.name not in ("_split", "_source")]
 
     taken: set[str] = set()
     distribution, record_sets = [], []
     label_sets = {column: _unique_id(f"{column}-classes", taken) for column in sorted(label_names)}
-    outputs = stats.get("outputs") or []
-    configurations = (stats.get("split") or {}).get("configurations") or {}
-    for output in outputs:
-        split = output["split"]
+    configurations = stats.split.configurations or {}
+    for output in stats.outputs:
+        split = output.split
         file_id = _unique_id(f"{split}-parquet", taken)
         distribution.append({
             "@type": "cr:FileObject", "@id": file_id, "name": file_id,
             "description": f"Split `{split}` as Parquet.",
-            "contentUrl": output["path"], "encodingFormat": PARQUET_FORMAT, "sha256": output["sha256"],
+            "contentUrl": output.path, "encodingFormat": PARQUET_FORMAT, "sha256": output.sha256,
         })
         set_id = _unique_id(split, taken)
         in_configs = sorted({f"{config}/{part}" for config, parts in configurations.items()
                              for part, members in parts.items() if split in members})
-        description = f"The {output['rows']:,} rows of split `{split}`."
+        description = f"The {output.rows:,} rows of split `{split}`."
         if in_configs:
             description += f" Part of configuration split{'s' if len(in_configs) > 1 else ''} " \
                            f"{', '.join(in_configs)}."
@@ -388,7 +385,7 @@ def croissant_metadata(spec: Any, stats: dict[str, Any], output_folder: Path) ->
     return metadata
 
 
-def write_croissant(folder: Path, spec: Any, stats: dict[str, Any]) -> Path:
+def write_croissant(folder: Path, spec: Any, stats: "BuildStats") -> Path:
     """Write `folder/croissant.json` (deterministic: fixed key order, two-space indent)."""
     from specc.output import write_json
 

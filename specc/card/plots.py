@@ -200,7 +200,7 @@ def write_plots(folder: Path, stats: dict[str, Any],
                 parts: "dict[str, pa.Table] | None" = None) -> list[dict[str, Any]]:
     """Write the card's plots into `folder/plots/`; returns one entry per plot for the card to link.
 
-    `stats` is the build's statistics (outputs, split counts by label, features). `parts` are the
+    `stats` is the build's statistics (outputs, split counts by label, label names, features). `parts` are the
     rows of each output split (`specc.output.split_parts`); without them the text columns are read
     back from the Parquet files in `folder`. Each entry has `path` (relative to `folder`), `title`,
     `alt`, `kind` ("labels" or "length") and `column`.
@@ -214,10 +214,11 @@ def write_plots(folder: Path, stats: dict[str, Any],
     entries = []
     splits_stats = stats["split"]["splits"]
     splits = [out["split"] for out in stats["outputs"]]
-    for column, feature in sorted(features.items()):
-        if isinstance(feature, datasets.ClassLabel):
-            counts = {s: dict(splits_stats[s].get("by_label", {}).get(column, {})) for s in splits}
-            entries.append(label_plot(folder, column, list(feature.names), counts))
+    # label_names, not the features: a format replaces the label columns, whose counts stay in by_label
+    for column, names in sorted(stats["label_names"].items()):
+        if any(column in splits_stats[s].get("by_label", {}) for s in splits):
+            counts = {s: dict(splits_stats[s]["by_label"].get(column, {})) for s in splits}
+            entries.append(label_plot(folder, column, list(names), counts))
     columns = text_columns(schema)
     if columns:
         tables = parts if parts is not None else {

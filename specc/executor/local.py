@@ -515,9 +515,10 @@ def _build(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Group
             record, tokens = run.tokens(split_order)
             steps.append(record)
         final = read_all(run.paths, run.schema)
-        classification = read_all(*unformatted) if _keeps_classification(plan) else None
+        before = read_all(*unformatted) if plan.stage("format") else None
+        classification = before if _keeps_classification(plan) else None
         stats = write_outputs(plan, final, staged, sources, steps, split_info, split_order, label_names,
-                              evaluations=evaluations, classification=classification,
+                              evaluations=evaluations, classification=classification, unformatted=before,
                               tokens=tokens)
         record = build_record(plan, options, started, run.timings)
         write_json(staged / RECORD_FILE, record)

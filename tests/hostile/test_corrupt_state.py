@@ -215,11 +215,26 @@ def _flip_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+DAMAGED_STATS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "stats is a list": (lambda p: p.write_text("[]"), "it holds a JSON list, not an object"),
+    "stats is empty": (lambda p: p.write_text("{}"), "stats-version None, not 1"),
+    "stats is not JSON": (lambda p: p.write_text('{"build": '), "Expecting value"),
+    "stats outputs mistyped": (_lock_edit(lambda s: {**s, "outputs": [None]}), "1 invalid field(s), first outputs.0"),
+}
+
+
+@pytest.mark.parametrize("damage,message", DAMAGED_STATS.values(), ids=DAMAGED_STATS.keys())
+def test_specc_card_on_damaged_statistics_says_to_build_again(project: Path, damage: Callable[[Path], None],
+                                                             message: str) -> None:
+    stats = project / "build" / "small" / "stats.json"
+    damage(stats)
+    result = run_cli("card", "s.yaml", cwd=project)
+    _explained(result, f"{stats}: error: cannot read the build's statistics (", message, "; run `specc build s.yaml`")
+    assert run_cli("build", "s.yaml", cwd=project).returncode == 0
+    assert run_cli("card", "s.yaml", cwd=project).returncode == 0
+
+
 DAMAGED_OUTPUTS: dict[str, tuple[str, Callable[[Path], None], str]] = {
-    "stats is a list": ("stats.json", lambda p: p.write_text("[]"), "at the top level"),
-    "stats is empty": ("stats.json", lambda p: p.write_text("{}"), "at build: field required"),
-    "stats is not JSON": ("stats.json", lambda p: p.write_text('{"build": '), "cannot read the build's statistics"),
-    "stats outputs mistyped": ("stats.json", _lock_edit(lambda s: {**s, "outputs": [None]}), "at outputs.0"),
     "parquet truncated": ("data/train-00000-of-00001.parquet", lambda p: p.write_bytes(p.read_bytes()[:300]),
                           "its bytes differ from those the build wrote"),
     "parquet byte flipped": ("data/train-00000-of-00001.parquet", _flip_byte,
