@@ -260,36 +260,42 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     from specc.output import build_info, json_text
     from specc.plugins import get_registry
     from specc.selfcheck import check_output
+    from specc.staging import output_lock, owner
     from specc.stats import STATS_FILE, Build, LicenseReport, read_stats
 
     plan, changes, lock_file, _ = plan_changes(spec_path, cache_dir=cache_dir)
     spec = plan.spec
     folder = spec.output_dir
-    stats_file = folder / STATS_FILE
-    if not stats_file.is_file():
-        raise SpeccError(f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
-                         f"run `specc build {spec.shown}` first")
-    built = read_stats(stats_file, f"run `specc build {spec.shown}`")
-    _build_is_current(spec, built.json_data(), changes, read_lock(lock_file), lock_file)
-    _data_files_intact(spec, built.json_data())
-    built.build = Build.model_validate(build_info(plan, built.build.specc_version))
-    built.license = LicenseReport.model_validate(license_report(spec.model))
-    stats = built.json_data()
-    files = {
-        STATS_FILE: json_text(stats),
-        "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
-        CROISSANT_FILE: json_text(croissant_metadata(spec.model, built, folder)),
-    }
-    previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
-    try:
-        for name, text in files.items():
-            (folder / name).write_text(text, encoding="utf-8")
-        check_output(folder, built)
-    except BaseException:
-        for name, old in previous.items():
-            if old is None:
-                (folder / name).unlink(missing_ok=True)
-            else:
-                (folder / name).write_bytes(old)
-        raise
+    made_by = owner(folder)
+    if made_by is not None and made_by != spec.path:
+        raise SpeccError(f"{folder}: error: the output there was built from another spec ({made_by}); "
+                         f"render its card with that spec")
+    with output_lock(folder):  # no build publishes into the folder while its card is written
+        stats_file = folder / STATS_FILE
+        if not stats_file.is_file():
+            raise SpeccError(f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
+                             f"run `specc build {spec.shown}` first")
+        built = read_stats(stats_file, f"run `specc build {spec.shown}`")
+        _build_is_current(spec, built.json_data(), changes, read_lock(lock_file), lock_file)
+        _data_files_intact(spec, built.json_data())
+        built.build = Build.model_validate(build_info(plan, built.build.specc_version))
+        built.license = LicenseReport.model_validate(license_report(spec.model))
+        stats = built.json_data()
+        files = {
+            STATS_FILE: json_text(stats),
+            "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
+            CROISSANT_FILE: json_text(croissant_metadata(spec.model, built, folder)),
+        }
+        previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
+        try:
+            for name, text in files.items():
+                (folder / name).write_text(text, encoding="utf-8")
+            check_output(folder, built)
+        except BaseException:
+            for name, old in previous.items():
+                if old is None:
+                    (folder / name).unlink(missing_ok=True)
+                else:
+                    (folder / name).write_bytes(old)
+            raise
     return folder

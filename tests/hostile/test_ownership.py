@@ -84,6 +84,9 @@ def test_an_output_of_another_spec_is_refused(tmp_path: Path) -> None:
     result = run_cli("build", str(other))
     assert result.returncode == 1
     assert f"was built from another spec ({spec})" in result.stderr and "--replace-foreign" in result.stderr
+    card = run_cli("card", str(other))
+    assert card.returncode == 1 and "Traceback" not in card.stderr
+    assert f"the output there was built from another spec ({spec}); render its card with that spec" in card.stderr
     assert _snapshot(spec.parent / "build") == before
 
 
