@@ -124,7 +124,8 @@ def _entries(spec: Spec, stage: stages.Stage) -> list[tuple[str, Params]]:
     holder = spec.model if stage.parent is None else getattr(spec.model, stage.parent)
     value = getattr(holder, stage.name, None) if holder is not None else None
     if stage.shape == "list":
-        return list(zip(_step_ids(spec, stage.name, value), value))
+        entries = value or []
+        return list(zip(_step_ids(spec, stage.name, entries), entries))
     return [(stage.name, value)] if value is not None else []
 
 

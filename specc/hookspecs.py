@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any, Callable, Protocol
 
 import pluggy
@@ -31,7 +30,7 @@ def stage_hookspec(stage: stages.Stage) -> Callable[[Register], None]:
         f"Register {stage.base.__name__} classes: {stage.used_for()}.\n\n"
         f":param register: call it with each {stage.base.__name__} subclass, or with a \"module:Class\" string "
         f"and `name=` its type name (imported only when a spec uses it).\n\n"
-        f"Called once when specc loads its plugins, before any spec is read; a name registered twice for "
+        f"Called when specc loads its plugins, before any spec is read; a name registered twice for "
         f"the same kind is an error naming both plugins."
     )
     return hookspec(hook)
@@ -47,10 +46,10 @@ def register_commands(cli: Any) -> None:
     """
 
 
-def current() -> SimpleNamespace:
+def current() -> type:
     """The hookspecs of the stage table as it is now (a test may add a kind), for the plugin manager."""
-    return SimpleNamespace(register_commands=register_commands,
-                           **{stage.hook: stage_hookspec(stage) for stage in stages.STAGES})
+    hooks = {stage.hook: staticmethod(stage_hookspec(stage)) for stage in stages.STAGES}
+    return type("Hookspecs", (), {"register_commands": staticmethod(register_commands), **hooks})
 
 
 globals().update({stage.hook: stage_hookspec(stage) for stage in stages.STAGES})  # documented module attributes

@@ -30,7 +30,7 @@ def test_every_kind_has_a_documented_hookspec() -> None:
         spec = getattr(hookspecs, stage.hook)
         assert spec.__name__ == stage.hook
         assert spec.__doc__.startswith(f"Register {stage.base.__name__} classes: ")
-        assert ":param register:" in spec.__doc__ and "Called once" in spec.__doc__
+        assert ":param register:" in spec.__doc__ and "Called when specc loads" in spec.__doc__
         assert typing.get_type_hints(spec) == {"register": hookspecs.Register, "return": type(None)}
 
 

@@ -169,7 +169,7 @@ def used_types(data: dict[str, Any], registry: Registry) -> frozenset[tuple[str,
     for stage in stages.pipeline():
         if stage.parent is not None:  # not a union of installed types (`format.tokens` checks its own)
             continue
-        value = data.get(stage.field)
+        value = data.get(stage.name)
         if value is None:
             continue
         if stage.shape == "map":
@@ -223,7 +223,7 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
     `only` limits the unions to these (kind, name) pairs: a spec that names installed types
     only is validated without building the models of every other installed component.
     """
-    fields = {stage.field: _stage_field(_union(registry, stage, only), stage.shape)
+    fields = {stage.name: _stage_field(_union(registry, stage, only), stage.shape)
               for stage in stages.pipeline() if stage.parent is None}
     return create_model(
         "Spec",
