@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from specc.components import (
-    Annotator, Augmenter, CardSection, Component, Evaluator, Executor, Formatter, Source, Splitter, Step,
-    TokenCounter,
+    Annotator, Augmenter, CardSection, Component, Evaluator, Executor, Formatter, Params, Source, Splitter, Step,
+    TokenBudget, TokenCounter,
 )
 
 # how a spec writes a stage's entries: a mapping of names to entries, a list of entries, or one entry
@@ -31,6 +31,8 @@ class Stage:
     operational: bool = False  # entries take the operational params (resources) of specc.spec.model.OPERATIONAL
     reads: str | None = None  # a branch: reads the rows after this stage; the output waits for it, the chain does not
     note: str = ""  # what the hook's docstring says the kind is for, when no spec field says it
+    entry: type[Params] | None = None  # a nested stage's one entry model, which checks its own `type`
+    description: str = ""  # a nested stage's field in the schema
 
     @property
     def name(self) -> str:
@@ -65,7 +67,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("augmenter", Augmenter, "register_augmenters", "augment", operational=True),
     Stage("formatter", Formatter, "register_formatters", "format", shape="single", operational=True),
     Stage("tokenizer", TokenCounter, "register_tokenizers", "format.tokens", shape="single",
-          note=", default `transformers`"),
+          note=", default `transformers`", entry=TokenBudget,
+          description="Count each row's tokens, prompt and completion apart, and hold rows to a budget."),
     Stage("evaluator", Evaluator, "register_evaluators", "evaluate", reads="augment"),
     Stage("card_section", CardSection, "register_card_sections", note="sections rendered into the dataset card"),
     Stage("executor", Executor, "register_executors", note="chosen with `specc build --executor NAME`"),

@@ -13,6 +13,7 @@ import pytest
 import specc
 from specc import hookspecs, stages
 from specc.compiler import compile_spec
+from specc.errors import SpecError
 from specc.plugins import get_registry, reset_plugins
 from specc.spec import load_spec, spec_model
 from tests.conftest import write
@@ -92,6 +93,9 @@ def test_a_kind_added_to_the_table_runs(after: str, register_plugin, monkeypatch
     reset_plugins()
     register_plugin(FilterPlugin(), "filters")
     write(tmp_path / "rows.csv", "text,label\n" + "".join(f"row {i},{i}\n" for i in range(100)))
+    with pytest.raises(SpecError, match=r"filtered.yaml:8:12: error: filter\[0\].type: unknown type 'odd-onyl'; "
+                                        r"did you mean 'odd-only'\? installed: odd-only"):
+        load_spec(write(tmp_path / "filtered.yaml", SPEC.replace("odd-only", "odd-onyl")))
     spec = load_spec(write(tmp_path / "filtered.yaml", SPEC))
 
     plan = compile_spec(spec)

@@ -11,7 +11,7 @@ from pydantic_core import InitErrorDetails
 from specc import licenses, stages
 from specc.card import hub_metadata as hub
 from specc.card.user_sections import UserSections
-from specc.components import Params, Resources, TokenBudget
+from specc.components import Params, Resources
 from specc.registry import Registry
 from specc.spec.paths import OutputPath
 
@@ -193,9 +193,9 @@ def entry_model(stage: stages.Stage, name: str, params: type[Params]) -> type[Ba
         fields["id"] = (Optional[Annotated[str, Field(pattern=STEP_ID)]], None)
     if stage.operational:
         fields.update(OPERATIONAL)
-    if stage.kind == "formatter":  # its own plan step `tokens`, run after the format by a TokenCounter
-        fields["tokens"] = (Optional[TokenBudget], Field(None, description="Count each row's tokens, prompt and "
-                                                                           "completion apart, and hold rows to a budget."))
+    for nested in stages.pipeline():  # `format.tokens`: a plan step of its own, written inside this entry
+        if nested.parent == stage.name and nested.entry is not None:
+            fields[nested.name] = (Optional[nested.entry], Field(None, description=nested.description))
     model_name = "".join(p.capitalize() for p in f"{stage.kind}-{name}".replace("_", "-").split("-"))
     return create_model(model_name, __base__=params, **fields)
 
