@@ -85,11 +85,6 @@ def pipeline() -> tuple[Stage, ...]:
     return tuple(stage for stage in STAGES if stage.field is not None)
 
 
-def stage(name: str) -> Stage:
-    """The pipeline stage called `name` (`clean`, `tokens` …)."""
-    return next(s for s in pipeline() if s.name == name)
-
-
 def between(first: str, last: str) -> tuple[Stage, ...]:
     """The pipeline stages after `first` and before `last`."""
     names = [s.name for s in pipeline()]

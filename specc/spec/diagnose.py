@@ -16,6 +16,7 @@ from specc.errors import Diagnostic
 from specc.registry import Registry
 from specc.spec.yaml_loader import Loc, Positions, dotted
 
+
 def _unions() -> dict[str, tuple[int, str, str]]:
     """Where a tagged union sits in the spec: field -> (depth of the tag in a loc, kind, tag key)."""
     return {stage.name: (2 if stage.shape == "single" else 3, stage.kind, stage.tag)
