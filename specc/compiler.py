@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from specc import __version__
+from specc import __version__, stages
 from specc.components import Component, Context, Params
 from specc.errors import Diagnostic, SpecError
 from specc.plugins import get_registry
@@ -20,7 +20,6 @@ from specc.spec.model import OPERATIONAL
 from specc.spec.paths import NotFingerprinted
 
 CACHE_ENV = "SPECC_CACHE_DIR"
-STAGE_ORDER = ("sources", "clean", "annotate", "split", "augment", "format", "tokens", "evaluate", "output")
 OUTPUT_FORMAT_VERSION = 2
 
 
@@ -120,6 +119,16 @@ def _step_ids(spec: Spec, field_name: str, entries: list[Any]) -> list[str]:
     return ids
 
 
+def _entries(spec: Spec, stage: stages.Stage) -> list[tuple[str, Params]]:
+    """The spec's entries of a stage after the sources, with their step ids (`clean.dedup`, `split`)."""
+    holder = spec.model if stage.parent is None else getattr(spec.model, stage.parent)
+    value = getattr(holder, stage.name, None) if holder is not None else None
+    if stage.shape == "list":
+        entries = value or []
+        return list(zip(_step_ids(spec, stage.name, entries), entries))
+    return [(stage.name, value)] if value is not None else []
+
+
 def default_cache_dir(spec_dir: Path, given: str | Path | None = None) -> Path:
     """Where a spec's step cache and downloads live: `given`, else $SPECC_CACHE_DIR, else .specc/cache beside it."""
     return Path(given or os.environ.get(CACHE_ENV) or spec_dir / ".specc" / "cache")
@@ -193,23 +202,14 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
         pins = instance.pin(locked_pins.get(f"sources.{name}"))
         add(f"sources.{name}", "sources", "source", source.type, source, (), pins)
     previous = tuple(s.id for s in steps)
-    for stage, kind in (("clean", "step"), ("annotate", "annotator")):
-        entries = getattr(model, stage)
-        for step_id, entry in zip(_step_ids(spec, stage, entries), entries):
-            previous = (add(step_id, stage, kind, entry.type, entry, previous, pinned=True).id,)
-    if model.split is not None:
-        previous = (add("split", "split", "splitter", model.split.method, model.split, previous).id,)
-    for step_id, entry in zip(_step_ids(spec, "augment", model.augment), model.augment):
-        previous = (add(step_id, "augment", "augmenter", entry.type, entry, previous, pinned=True).id,)
-    augmented = previous
-    if model.format is not None:
-        previous = (add("format", "format", "formatter", model.format.type, model.format, previous).id,)
-        budget = getattr(model.format, "tokens", None)
-        if budget is not None:
-            previous = (add("tokens", "tokens", "tokenizer", budget.type, budget, previous, pinned=True).id,)
-    # baselines score the rows after augment; the output depends on their results, the format does not
-    for step_id, entry in zip(_step_ids(spec, "evaluate", model.evaluate), model.evaluate):
-        previous += (add(step_id, "evaluate", "evaluator", entry.type, entry, augmented, pinned=True).id,)
+    after = {"sources": previous}  # the chain's last steps after each stage, for the branches that read there
+    for stage in stages.pipeline()[1:]:  # after the sources, added above
+        branch = after[stage.reads] if stage.reads else None
+        for step_id, entry in _entries(spec, stage):
+            added = add(step_id, stage.name, stage.kind, getattr(entry, stage.tag), entry, branch or previous,
+                        pinned=True).id
+            previous = previous + (added,) if branch else (added,)
+        after[stage.name] = previous
     from specc.card.user_sections import template_files  # the card's own templates shape the output
     from specc.pins import file_pin
 

@@ -1,10 +1,13 @@
-"""Every hook a specc plugin can implement; each receives a `register` callback."""
+"""Every hook a specc plugin can implement: one `register_*` hook per kind of the stage table, and
+`register_commands`."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import pluggy
+
+from specc import stages
 
 hookspec = pluggy.HookspecMarker("specc")
 hookimpl = pluggy.HookimplMarker("specc")
@@ -17,56 +20,36 @@ class Register(Protocol):
     def __call__(self, component: type | str, *, name: str | None = None) -> None: ...
 
 
-@hookspec
-def register_sources(register: Register) -> None:
-    """Register Source classes (the `type:` of entries under `sources:`)."""
+def stage_hookspec(stage: stages.Stage) -> Callable[[Register], None]:
+    """The hookspec of one stage of the table, named `stage.hook` and documented from its entry."""
+    def hook(register: Register) -> None:
+        pass
 
-
-@hookspec
-def register_steps(register: Register) -> None:
-    """Register Step classes (the `type:` of entries under `clean:`)."""
-
-
-@hookspec
-def register_annotators(register: Register) -> None:
-    """Register Annotator classes (the `type:` of entries under `annotate:`)."""
-
-
-@hookspec
-def register_splitters(register: Register) -> None:
-    """Register Splitter classes (the `method:` of `split:`)."""
-
-
-@hookspec
-def register_augmenters(register: Register) -> None:
-    """Register Augmenter classes (the `type:` of entries under `augment:`)."""
-
-
-@hookspec
-def register_formatters(register: Register) -> None:
-    """Register Formatter classes (the `type:` of `format:`)."""
-
-
-@hookspec
-def register_evaluators(register: Register) -> None:
-    """Register Evaluator classes (the `type:` of entries under `evaluate:`)."""
-
-
-@hookspec
-def register_tokenizers(register: Register) -> None:
-    """Register TokenCounter classes (the `type:` of `format.tokens`, default `transformers`)."""
-
-
-@hookspec
-def register_card_sections(register: Register) -> None:
-    """Register CardSection classes rendered into the dataset card."""
-
-
-@hookspec
-def register_executors(register: Register) -> None:
-    """Register Executor classes (chosen with `specc build --executor NAME`)."""
+    hook.__name__ = hook.__qualname__ = stage.hook
+    hook.__doc__ = (
+        f"Register {stage.base.__name__} classes: {stage.used_for()}.\n\n"
+        f":param register: call it with each {stage.base.__name__} subclass, or with a \"module:Class\" string "
+        f"and `name=` its type name (imported only when a spec uses it).\n\n"
+        f"Called when specc loads its plugins, before any spec is read; a name registered twice for "
+        f"the same kind is an error naming both plugins."
+    )
+    return hookspec(hook)
 
 
 @hookspec
 def register_commands(cli: Any) -> None:
-    """Add commands to the `specc` click group."""
+    """Add commands to the `specc` click group.
+
+    :param cli: the `specc` click group; add commands with `@cli.command()`.
+
+    Called when the command line starts, before it parses its arguments.
+    """
+
+
+def current() -> type:
+    """The hookspecs of the stage table as it is now (a test may add a kind), for the plugin manager."""
+    hooks = {stage.hook: staticmethod(stage_hookspec(stage)) for stage in stages.STAGES}
+    return type("Hookspecs", (), {"register_commands": staticmethod(register_commands), **hooks})
+
+
+globals().update({stage.hook: stage_hookspec(stage) for stage in stages.STAGES})  # documented module attributes

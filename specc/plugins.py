@@ -9,25 +9,13 @@ from importlib import metadata
 
 import pluggy
 
-from specc import __version__, hookspecs
+from specc import __version__, hookspecs, stages
 from specc.errors import PluginError
 from specc.registry import Registry
 
 ENTRY_POINT_GROUP = "specc"
 LOAD_ENV = "SPECC_LOAD_PLUGINS"
 DEFAULT_PLUGINS = ("specc.builtins",)
-HOOK_KINDS = {
-    "register_sources": "source",
-    "register_steps": "step",
-    "register_annotators": "annotator",
-    "register_splitters": "splitter",
-    "register_augmenters": "augmenter",
-    "register_formatters": "formatter",
-    "register_evaluators": "evaluator",
-    "register_tokenizers": "tokenizer",
-    "register_card_sections": "card_section",
-    "register_executors": "executor",
-}
 
 
 @dataclass
@@ -81,12 +69,12 @@ def _fill(manager: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Regist
     registry = Registry()
     for info in infos.values():
         info.provides.clear()
-    for hook_name, kind in HOOK_KINDS.items():
-        for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
+    for stage in stages.STAGES:
+        for impl in reversed(getattr(manager.hook, stage.hook).get_hookimpls()):
             info = infos[impl.plugin_name]
 
             def add(component: type | str, *, name: str | None = None, _info: PluginInfo = info,
-                    _kind: str = kind) -> None:
+                    _kind: str = stage.kind) -> None:
                 added = registry.add(_kind, component, _info.name, _info.distribution, _info.version, name)
                 _info.provides.setdefault(_kind, []).append(added)
 
@@ -102,7 +90,7 @@ def load_plugins() -> Plugins:
     global _loaded
     if _loaded is None:
         manager = pluggy.PluginManager("specc")
-        manager.add_hookspecs(hookspecs)
+        manager.add_hookspecs(hookspecs.current())
         infos = _load(manager)
         _loaded = Plugins(manager, _fill(manager, infos), infos)
     return _loaded

@@ -6,26 +6,11 @@ import importlib
 import re
 from typing import Any
 
-from specc.components import (
-    Annotator, Augmenter, CardSection, Component, Evaluator, Executor, Formatter, Source, Splitter, Step,
-    TokenCounter,
-)
+from specc import stages
+from specc.components import Component
 from specc.errors import PluginError
 
 _TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
-
-KINDS: dict[str, type[Component]] = {
-    "source": Source,
-    "step": Step,
-    "annotator": Annotator,
-    "splitter": Splitter,
-    "augmenter": Augmenter,
-    "formatter": Formatter,
-    "evaluator": Evaluator,
-    "tokenizer": TokenCounter,
-    "card_section": CardSection,
-    "executor": Executor,
-}
 
 
 class Registered:
@@ -59,7 +44,7 @@ class Registered:
 
 def _checked(kind: str, cls: Any, name: str | None, plugin: str, distribution: str) -> type[Component]:
     """`cls` if it is a component of `kind` called `name` (any name when None), else a PluginError."""
-    base = KINDS[kind]
+    base = stages.kinds()[kind].base
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise PluginError(
             f"error: plugin '{plugin}' ({distribution}) registered {cls!r} as a {kind}, "
@@ -78,7 +63,7 @@ class Registry:
     """All installed components, by kind and name."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, dict[str, Registered]] = {kind: {} for kind in KINDS}
+        self._entries: dict[str, dict[str, Registered]] = {stage.kind: {} for stage in stages.STAGES}
 
     def add(self, kind: str, component: "type | str", plugin: str, distribution: str, dist_version: str,
             name: str | None = None) -> str:
@@ -115,6 +100,6 @@ class Registry:
 
     def load_all(self) -> None:
         """Import every component registered by name, so a broken registration fails here (`specc plugins`)."""
-        for kind in KINDS:
-            for entry in self._entries[kind].values():
+        for entries in self._entries.values():
+            for entry in entries.values():
                 entry.cls  # noqa: B018 - imports and checks the class

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from specc import stages
 from specc.hookspecs import Register, hookimpl
 
 # kind: {type name: "module:Class"}
@@ -81,11 +82,5 @@ def _hook(kind: str) -> Callable[[Register], None]:
     return hookimpl(register_kind)
 
 
-register_sources = _hook("source")
-register_steps = _hook("step")
-register_annotators = _hook("annotator")
-register_splitters = _hook("splitter")
-register_formatters = _hook("formatter")
-register_evaluators = _hook("evaluator")
-register_card_sections = _hook("card_section")
-register_executors = _hook("executor")
+# register_sources, register_steps …: one hook implementation per kind with built-ins
+globals().update({stages.kinds()[kind].hook: _hook(kind) for kind in BUILTINS})

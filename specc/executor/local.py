@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from specc import __version__
+from specc import __version__, stages
 from specc.text import forget_keys
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
@@ -490,23 +490,35 @@ def run_local(plan: Plan, options: BuildOptions,
         return _build(plan, options, pool_factory, claim())
 
 
+# Where the row stages (`clean`, `annotate`, any kind whose base is a Step) run: between these stages of the table.
+_ROW_SEGMENTS = (("sources", "split"), ("split", "augment"), ("augment", "format"))
+
+
+def _row_steps(plan: Plan, first: str, last: str) -> list[PlanStep]:
+    """The steps of the row stages the stage table places between stages `first` and `last`."""
+    return [step for stage in stages.between(first, last) if stage.rows for step in plan.stage(stage.name)]
+
+
 def _build(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], WorkerPool],
            claim: Claim) -> BuildResult:
     threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
     started = datetime.now(timezone.utc)
-    row_steps = plan.stage("clean") + plan.stage("annotate")
-    batched = [g for g in _groups(row_steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
+    row_steps = {first: _row_steps(plan, first, last) for first, last in _ROW_SEGMENTS}
+    batched = [g for segment in row_steps.values() for g in _groups(segment)
+               if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
     batched += [[s] for s in plan.stage("format") + plan.stage("augment")]
     pool = pool_factory(options.num_proc, {g[0].id: [plan.instantiate(s) for s in g] for g in batched})
     staged = staging_dir(claim.path)
     try:
         run = _Run(plan, options, pool)
         sources, label_names = run.read_sources()
-        steps = run.run_steps(row_steps)
+        steps = run.run_steps(row_steps["sources"])
         label_names = annotated_label_names([plan.instantiate(s) for s in plan.stage("annotate")], label_names)
         split_info, split_order = run.split()
+        steps += run.run_steps(row_steps["split"])
         steps += run.augment()
-        evaluations = run.evaluate(label_names)
+        evaluations = run.evaluate(label_names)  # on the rows after augment, as the stage table says
+        steps += run.run_steps(row_steps["augment"])
         unformatted = (run.paths, run.schema)
         if plan.stage("format"):
             run.format(label_names)

@@ -11,21 +11,24 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from specc import stages
 from specc.errors import Diagnostic
 from specc.registry import Registry
-from specc.spec.model import STAGES
 from specc.spec.yaml_loader import Loc, Positions, dotted
 
-# where a tagged union sits in the spec: field -> (depth of the tag in a loc, kind, tag key)
-_UNIONS = {field: (3 if field != "split" and field != "format" else 2, kind, tag)
-           for kind, field, tag in STAGES}
+
+def _unions() -> dict[str, tuple[int, str, str]]:
+    """Where a tagged union sits in the spec: field -> (depth of the tag in a loc, kind, tag key)."""
+    return {stage.name: (2 if stage.shape == "single" else 3, stage.kind, stage.tag)
+            for stage in stages.pipeline() if stage.parent is None}
 
 
 def _strip_tag(loc: Loc, data: Any) -> Loc:
     """Drop the union tag pydantic puts in a loc (`clean.0.normalize.x` -> `clean.0.x`)."""
-    if not loc or loc[0] not in _UNIONS:
+    unions = _unions()
+    if not loc or loc[0] not in unions:
         return loc
-    depth, _, tag = _UNIONS[loc[0]]
+    depth, _, tag = unions[loc[0]]
     if len(loc) < depth:
         return loc
     entry = _get(data, loc[: depth - 1])
@@ -71,7 +74,7 @@ def _pick(annotation: Any, data: Any) -> type[BaseModel] | None:
     if len(models) == 1:
         return models[0]
     for model in models:
-        for tag in ("type", "method"):
+        for tag in dict.fromkeys(stage.tag for stage in stages.STAGES):
             field = model.model_fields.get(tag)
             if field is not None and isinstance(data, dict) and typing.get_args(field.annotation) == (data.get(tag),):
                 return model
@@ -107,8 +110,9 @@ def diagnose(error: dict[str, Any], data: Any, positions: Positions, file: Path,
     line, col = positions.value(loc)
     path = dotted(loc)
     message = error["msg"]
-    if kind in ("union_tag_invalid", "union_tag_not_found") and loc and loc[0] in _UNIONS:
-        _, comp_kind, tag = _UNIONS[loc[0]]
+    unions = _unions()
+    if kind in ("union_tag_invalid", "union_tag_not_found") and loc and loc[0] in unions:
+        _, comp_kind, tag = unions[loc[0]]
         installed = _installed(registry, comp_kind)
         if kind == "union_tag_invalid":
             given = str(error["ctx"]["tag"])

@@ -8,23 +8,13 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, StringC
                       model_validator)
 from pydantic_core import InitErrorDetails
 
-from specc import licenses
+from specc import licenses, stages
 from specc.card import hub_metadata as hub
 from specc.card.user_sections import UserSections
-from specc.components import Params, Resources, TokenBudget
+from specc.components import Params, Resources
 from specc.registry import Registry
 from specc.spec.paths import OutputPath
 
-# (kind, field under the spec, discriminator key)
-STAGES: tuple[tuple[str, str, str], ...] = (
-    ("source", "sources", "type"),
-    ("step", "clean", "type"),
-    ("annotator", "annotate", "type"),
-    ("splitter", "split", "method"),
-    ("augmenter", "augment", "type"),
-    ("formatter", "format", "type"),
-    ("evaluator", "evaluate", "type"),
-)
 STEP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
@@ -171,50 +161,60 @@ OPERATIONAL: dict[str, Any] = {
     "resources": (Optional[Resources], Field(None, description="What each worker running this step reserves "
                                                                "on a cluster (`--executor ray`); changes no output.")),
 }
-OPERATIONAL_KINDS = ("step", "annotator", "augmenter", "formatter")
 
 
 def used_types(data: dict[str, Any], registry: Registry) -> frozenset[tuple[str, str]] | None:
     """The installed (kind, name) pairs a spec's stages name, or None when one names something else."""
     used = set()
-    for kind, field, tag in STAGES:
-        value = data.get(field)
+    for stage in stages.pipeline():
+        if stage.parent is not None:  # not a union of installed types (`format.tokens` checks its own)
+            continue
+        value = data.get(stage.name)
         if value is None:
             continue
-        if field == "sources":
+        if stage.shape == "map":
             entries = list(value.values()) if isinstance(value, dict) else None
         else:
             entries = [value] if isinstance(value, dict) else value if isinstance(value, list) else None
         if entries is None:
             return None
         for entry in entries:
-            name = entry.get(tag) if isinstance(entry, dict) else None
-            if not isinstance(name, str) or name not in registry.names(kind):
+            name = entry.get(stage.tag) if isinstance(entry, dict) else None
+            if not isinstance(name, str) or name not in registry.names(stage.kind):
                 return None
-            used.add((kind, name))
+            used.add((stage.kind, name))
     return frozenset(used)
 
 
-def entry_model(kind: str, name: str, params: type[Params], tag: str) -> type[BaseModel]:
+def entry_model(stage: stages.Stage, name: str, params: type[Params]) -> type[BaseModel]:
     """The model of one spec entry: the component's params plus its tag, an optional id and operational params."""
-    fields: dict[str, Any] = {tag: (Literal[name], ...)}
-    if kind not in ("source", "splitter", "formatter"):
+    fields: dict[str, Any] = {stage.tag: (Literal[name], ...)}
+    if stage.shape == "list":
         fields["id"] = (Optional[Annotated[str, Field(pattern=STEP_ID)]], None)
-    if kind in OPERATIONAL_KINDS:
+    if stage.operational:
         fields.update(OPERATIONAL)
-    if kind == "formatter":  # its own plan step `tokens`, run after the format by a TokenCounter
-        fields["tokens"] = (Optional[TokenBudget], Field(None, description="Count each row's tokens, prompt and "
-                                                                           "completion apart, and hold rows to a budget."))
-    model_name = "".join(p.capitalize() for p in f"{kind}-{name}".replace("_", "-").split("-"))
+    for nested in stages.pipeline():  # `format.tokens`: a plan step of its own, written inside this entry
+        if nested.parent == stage.name and nested.entry is not None:
+            fields[nested.name] = (Optional[nested.entry], Field(None, description=nested.description))
+    model_name = "".join(p.capitalize() for p in f"{stage.kind}-{name}".replace("_", "-").split("-"))
     return create_model(model_name, __base__=params, **fields)
 
 
-def _union(registry: Registry, kind: str, tag: str, only: frozenset[tuple[str, str]] | None) -> Any:
-    models = [entry_model(kind, e.name, e.cls.Params, tag) for e in registry.entries(kind)
-              if only is None or (kind, e.name) in only]
+def _union(registry: Registry, stage: stages.Stage, only: frozenset[tuple[str, str]] | None) -> Any:
+    models = [entry_model(stage, e.name, e.cls.Params) for e in registry.entries(stage.kind)
+              if only is None or (stage.kind, e.name) in only]
     if not models:
         return None
-    return Annotated[Union[tuple(models)], Field(discriminator=tag)]
+    return Annotated[Union[tuple(models)], Field(discriminator=stage.tag)]
+
+
+def _stage_field(union: Any, shape: stages.Shape) -> Any:
+    """The spec field of a stage: its entries' union as a mapping of names, a list, or one optional entry."""
+    if shape == "map":
+        return (Annotated[dict[Annotated[str, Field(pattern=STEP_ID)], union], Field(min_length=1)], ...)
+    if shape == "list":
+        return (list[union], []) if union is not None else (Annotated[list[Any], Field(max_length=0)], [])
+    return (Optional[union] if union is not None else None, None)
 
 
 def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None = None) -> type[BaseModel]:
@@ -223,19 +223,8 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
     `only` limits the unions to these (kind, name) pairs: a spec that names installed types
     only is validated without building the models of every other installed component.
     """
-    unions = {field: _union(registry, kind, tag, only) for kind, field, tag in STAGES}
-
-    def listed(field: str) -> Any:
-        inner = unions[field]
-        if inner is None:
-            return (Annotated[list[Any], Field(max_length=0)], [])
-        return (list[inner], [])
-
-    def single(field: str) -> Any:
-        inner = unions[field]
-        return (Optional[inner] if inner is not None else None, None)
-
-    sources = unions["sources"]
+    fields = {stage.name: _stage_field(_union(registry, stage, only), stage.shape)
+              for stage in stages.pipeline() if stage.parent is None}
     return create_model(
         "Spec",
         __base__=SpecBase,
@@ -250,13 +239,7 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
         task=(Optional[TaskCategory], Field(None, description="The Hub's task category.")),
         seed=(Seed, 0),
         allow_external_paths=(Flag, False),
-        sources=(Annotated[dict[Annotated[str, Field(pattern=STEP_ID)], sources], Field(min_length=1)], ...),
-        clean=listed("clean"),
-        annotate=listed("annotate"),
-        split=single("split"),
-        augment=listed("augment"),
-        format=single("format"),
-        evaluate=listed("evaluate"),
+        **fields,
         card=(CardModel, Field(default_factory=dict, validate_default=True,  # an absent card is checked too
                                 description="The card's prose and the Hub metadata the build cannot infer.")),
         output=(OutputModel, OutputModel()),
