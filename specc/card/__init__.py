@@ -276,8 +276,9 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
             raise SpeccError(f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
                              f"run `specc build {spec.shown}` first")
         built = read_stats(stats_file, f"run `specc build {spec.shown}`")
-        _build_is_current(spec, built.json_data(), changes, read_lock(lock_file), lock_file)
-        _data_files_intact(spec, built.json_data())
+        read = built.json_data()
+        _build_is_current(spec, read, changes, read_lock(lock_file), lock_file)
+        _data_files_intact(spec, read)
         built.build = Build.model_validate(build_info(plan, built.build.specc_version))
         built.license = LicenseReport.model_validate(license_report(spec.model))
         stats = built.json_data()
