@@ -23,9 +23,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_build import SEED, bench_folder, bench_parser, check_exit, generate_rows, run_measured  # noqa: E402  (a sibling script)
@@ -34,8 +34,10 @@ STEP = "augment.nlpaug.keyboard"
 ROWS = (100_000, 2_000)  # default rows: a full run, a --smoke run
 MAX_OVERHEAD = 1.10  # --check: augment stage with --num-proc 1 / plain loop
 MIN_SPEEDUP = 1.6  # --check: plain loop / augment stage with --num-proc 2
-CHECK_HELP = (f"exit 1 if the augment stage takes over {MAX_OVERHEAD}x the plain loop with --num-proc 1, or is "
-              f"not {MIN_SPEEDUP}x faster than it with --num-proc 2")
+CHECK_HELP = (
+    f"exit 1 if the augment stage takes over {MAX_OVERHEAD}x the plain loop with --num-proc 1, or is "
+    f"not {MIN_SPEEDUP}x faster than it with --num-proc 2"
+)
 
 
 def write_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
@@ -94,28 +96,49 @@ def _stage_seconds(record: Path) -> float:
 
 def benchmark(folder: Path, spec: Path, plain_spec: Path, repeat: int) -> list[Measure]:
     """Plain loop, specc --num-proc 1 and 2, and the build without augmentation, `repeat` times each, interleaved."""
-    plain, one, two, rest = (Measure("plain nlpaug loop"), Measure("specc --num-proc 1"), Measure("specc --num-proc 2"),
-                             Measure("specc, no augment step"))
+    plain, one, two, rest = (
+        Measure("plain nlpaug loop"),
+        Measure("specc --num-proc 1"),
+        Measure("specc --num-proc 2"),
+        Measure("specc, no augment step"),
+    )
     result = folder / "plain.json"
     for attempt in range(repeat):
-        seconds, _ = run_measured([sys.executable, str(Path(__file__).resolve()), "--plain",
-                                   str(folder / "rows.parquet"), str(result)], folder / "run.log")
+        seconds, _ = run_measured(
+            [sys.executable, str(Path(__file__).resolve()), "--plain", str(folder / "rows.parquet"), str(result)],
+            folder / "run.log",
+        )
         loop = json.loads(result.read_text())
         plain.wall.append(seconds)
         plain.work.append(loop["seconds"])
         plain.rows_added = loop["changed"]
         for measure, target, num_proc in ((one, spec, 1), (two, spec, 2), (rest, plain_spec, 1)):
             cache = tempfile.mkdtemp(prefix="cache-", dir=folder)  # a cold build every time
-            seconds, _ = run_measured([sys.executable, "-m", "specc", "build", str(target), "--num-proc",
-                                       str(num_proc), "--cache-dir", cache], folder / "run.log")
+            seconds, _ = run_measured(
+                [
+                    sys.executable,
+                    "-m",
+                    "specc",
+                    "build",
+                    str(target),
+                    "--num-proc",
+                    str(num_proc),
+                    "--cache-dir",
+                    cache,
+                ],
+                folder / "run.log",
+            )
             measure.wall.append(seconds)
             if target == spec:
                 out = folder / "out-augment"
                 measure.work.append(_stage_seconds(out / "build-record.json"))
                 stats = json.loads((out / "stats.json").read_text())
                 measure.rows_added = sum(next(s for s in stats["steps"] if s["id"] == STEP)["added"].values())
-        print(f"  run {attempt + 1}/{repeat}: plain {plain.work[-1]:.2f} s, --num-proc 1 {one.work[-1]:.2f} s, "
-              f"--num-proc 2 {two.work[-1]:.2f} s (augment stage); load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"  run {attempt + 1}/{repeat}: plain {plain.work[-1]:.2f} s, --num-proc 1 {one.work[-1]:.2f} s, "
+            f"--num-proc 2 {two.work[-1]:.2f} s (augment stage); load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
     return [plain, one, two, rest]
 
 
@@ -145,8 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     overhead = statistics.median(o / p for o, p in zip(one.work, plain.work))
     speedup = statistics.median(p / t for p, t in zip(plain.work, two.work))
     marginal = statistics.median((o - r) / p for o, r, p in zip(one.wall, rest.wall, plain.work))
-    print(f"\nmedians over the runs of each run's ratios (load average now {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs):")
+    print(
+        f"\nmedians over the runs of each run's ratios (load average now {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs):"
+    )
     print(f"  augment stage / plain loop, --num-proc 1: {overhead:.2f} (target <= {MAX_OVERHEAD})")
     print(f"  plain loop / augment stage, --num-proc 2: {speedup:.2f}x (target >= {MIN_SPEEDUP}x)")
     print(f"  (whole build - build without the augment step) / plain loop, --num-proc 1: {marginal:.2f}")

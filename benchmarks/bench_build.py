@@ -16,10 +16,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,7 +88,8 @@ cost lost brown wear garden equal sent choose fell fit flow fair bank collect sa
 
 # --- Synthetic data --------------------------------------------------------------------------
 
-def _vocabulary(words: list[str]) -> "pa.Array":
+
+def _vocabulary(words: list[str]) -> pa.Array:
     """Every word in four forms: plain, Capitalized, full-width plain, full-width Capitalized."""
     import pyarrow as pa
 
@@ -98,7 +100,7 @@ def _vocabulary(words: list[str]) -> "pa.Array":
     return pa.array(words + capital + [wide(w) for w in words] + [wide(w) for w in capital], pa.string())
 
 
-def _pick(rng: "np.random.Generator", n: int, choices: dict[str, float]) -> "pa.Array":
+def _pick(rng: np.random.Generator, n: int, choices: dict[str, float]) -> pa.Array:
     """`n` strings drawn from `choices` (value: probability)."""
     import pyarrow as pa
 
@@ -106,7 +108,7 @@ def _pick(rng: "np.random.Generator", n: int, choices: dict[str, float]) -> "pa.
     return pa.array(list(choices), pa.string()).take(pa.array(index))
 
 
-def generate_rows(n: int, seed: int = SEED) -> "pa.Table":
+def generate_rows(n: int, seed: int = SEED) -> pa.Table:
     """`n` rows of columns text (messy English-like sentences) and label (int64, skewed), deterministic."""
     import numpy as np
     import pyarrow as pa
@@ -166,7 +168,8 @@ def write_inputs(folder: Path, rows: int) -> tuple[Path, float]:
     seconds = time.perf_counter() - start
     spec = folder / "bench.yaml"
     ratios = ", ".join(f"{name}: {share}" for name, share in SPLITS.items())
-    spec.write_text(f"""\
+    spec.write_text(
+        f"""\
 specc: 1
 name: bench-synthetic
 version: 1.0.0
@@ -191,11 +194,14 @@ split:
   ratios: {{{ratios}}}
 output: {{dir: specc-out}}
 card: {{draft: true}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return spec, seconds
 
 
 # --- The hand-written baseline ----------------------------------------------------------------
+
 
 def handwritten(source: Path, out: Path, seed: int = SEED) -> None:
     """Clean, deduplicate and split `source` with plain pyarrow and numpy; one zstd Parquet per split."""
@@ -230,6 +236,7 @@ def handwritten(source: Path, out: Path, seed: int = SEED) -> None:
 
 # --- Measuring --------------------------------------------------------------------------------
 
+
 @dataclass
 class Measure:
     """The runs of one command: wall seconds and peak tree memory (MB) of each."""
@@ -250,7 +257,7 @@ class Measure:
         return min(self.peak_mb)
 
 
-def _tree_rss(root: "psutil.Process") -> int:
+def _tree_rss(root: psutil.Process) -> int:
     """Resident bytes of a process and all its descendants (0 for those already gone)."""
     import psutil
 
@@ -307,13 +314,27 @@ def benchmark(folder: Path, spec: Path, repeat: int) -> list[Measure]:
     specc_out = folder / "specc-out" / "data"
     hand_out = folder / "hand-out"
     runs = [
-        (Measure("specc --num-proc 1"), [sys.executable, "-m", "specc", "build", str(spec), "--num-proc", "1"],
-         {s: specc_out / f"{s}-00000-of-00001.parquet" for s in SPLITS}),
-        (Measure("specc --num-proc 2"), [sys.executable, "-m", "specc", "build", str(spec), "--num-proc", "2"],
-         {s: specc_out / f"{s}-00000-of-00001.parquet" for s in SPLITS}),
-        (Measure("hand-written pyarrow"),
-         [sys.executable, str(Path(__file__).resolve()), "--handwritten", str(folder / "rows.parquet"), str(hand_out)],
-         {s: hand_out / f"{s}.parquet" for s in SPLITS}),
+        (
+            Measure("specc --num-proc 1"),
+            [sys.executable, "-m", "specc", "build", str(spec), "--num-proc", "1"],
+            {s: specc_out / f"{s}-00000-of-00001.parquet" for s in SPLITS},
+        ),
+        (
+            Measure("specc --num-proc 2"),
+            [sys.executable, "-m", "specc", "build", str(spec), "--num-proc", "2"],
+            {s: specc_out / f"{s}-00000-of-00001.parquet" for s in SPLITS},
+        ),
+        (
+            Measure("hand-written pyarrow"),
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--handwritten",
+                str(folder / "rows.parquet"),
+                str(hand_out),
+            ],
+            {s: hand_out / f"{s}.parquet" for s in SPLITS},
+        ),
     ]
     for attempt in range(repeat):
         for measure, command, outputs in runs:
@@ -335,11 +356,14 @@ def print_table(measures: list[Measure]) -> None:
     print("-" * len(header))
     for m in measures:
         counts = " ".join(f"{m.split_rows.get(s, 0):>10,}" for s in SPLITS)
-        print(f"{m.label:<22} {m.best_seconds:>8.2f} {m.best_seconds / baseline:>7.2f}x {m.best_peak_mb:>8.0f} {counts}")
+        print(
+            f"{m.label:<22} {m.best_seconds:>8.2f} {m.best_seconds / baseline:>7.2f}x {m.best_peak_mb:>8.0f} {counts}"
+        )
 
 
-def bench_parser(description: str, check_help: str,
-                 rows: tuple[int, int] = (1_000_000, 20_000)) -> argparse.ArgumentParser:
+def bench_parser(
+    description: str, check_help: str, rows: tuple[int, int] = (1_000_000, 20_000)
+) -> argparse.ArgumentParser:
     """The options every benchmark here takes: --rows (`rows`: full and --smoke defaults), --smoke, --check
     (meaning `check_help`), --keep."""
     parser = argparse.ArgumentParser(description=description)

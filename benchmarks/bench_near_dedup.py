@@ -23,8 +23,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_build import SEED, bench_folder, bench_parser, check_exit, generate_rows, row_count, run_measured  # noqa: E402  (a sibling script, not a package)
@@ -39,7 +40,8 @@ MAX_RATIO = 1.0  # --check: specc seconds / datasketch seconds
 
 # --- data -------------------------------------------------------------------------------------
 
-def near_duplicate_rows(n: int, seed: int = SEED) -> "Any":
+
+def near_duplicate_rows(n: int, seed: int = SEED) -> Any:
     """`n` rows from generate_rows with NEAR_SHARE of them replaced by edited copies of other rows."""
     import numpy as np
     import pyarrow as pa
@@ -70,6 +72,7 @@ def near_duplicate_rows(n: int, seed: int = SEED) -> "Any":
 
 # --- the two runs (each in its own subprocess) --------------------------------------------------
 
+
 def run_specc(parquet: Path, out: Path) -> None:
     """Apply specc's near-dedup step (mode group) to the table; save the groups and timings."""
     import numpy as np
@@ -79,8 +82,10 @@ def run_specc(parquet: Path, out: Path) -> None:
     from specc.components import Context
 
     table = pq.read_table(parquet)
-    step = NearDedup(NearDedup.Params(unit="word", ngram=NGRAM, threshold=THRESHOLD, num_perm=NUM_PERM, mode="group"),
-                     Context(step_id="clean.near-dedup", seed=STEP_SEED, spec_dir=Path("."), languages=("en",)))
+    step = NearDedup(
+        NearDedup.Params(unit="word", ngram=NGRAM, threshold=THRESHOLD, num_perm=NUM_PERM, mode="group"),
+        Context(step_id="clean.near-dedup", seed=STEP_SEED, spec_dir=Path("."), languages=("en",)),
+    )
     start = time.perf_counter()
     result = step.apply(table)
     seconds = time.perf_counter() - start
@@ -108,14 +113,15 @@ def run_datasketch(parquet: Path, out: Path) -> None:
         hashes, offsets = shingles(_normalized(values.slice(lo, hi - lo)), "word", NGRAM)
         top = (hashes >> np.uint64(32)).astype(np.uint32)
         for k in range(hi - lo):
-            rows.append(top[offsets[k]:offsets[k + 1]].tolist())
-            sets.append(hashes[offsets[k]:offsets[k + 1]])
+            rows.append(top[offsets[k] : offsets[k + 1]].tolist())
+            sets.append(hashes[offsets[k] : offsets[k + 1]])
     phases["shingles"] = time.perf_counter() - start
 
     mark = time.perf_counter()
     present = [i for i, r in enumerate(rows) if r]
-    sketches = MinHash.bulk((rows[i] for i in present), num_perm=NUM_PERM, seed=STEP_SEED & 0xFFFFFFFF,
-                            hashfunc=int, scheme="affine32")
+    sketches = MinHash.bulk(
+        (rows[i] for i in present), num_perm=NUM_PERM, seed=STEP_SEED & 0xFFFFFFFF, hashfunc=int, scheme="affine32"
+    )
     phases["minhash"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -165,14 +171,22 @@ def run_datasketch(parquet: Path, out: Path) -> None:
     phases["verify+cluster"] = time.perf_counter() - mark
     seconds = time.perf_counter() - start
     np.save(out.with_suffix(".npy"), groups)
-    out.write_text(json.dumps({"seconds": seconds, "phases": phases,
-                               "pairs": {"candidates": len(candidates), "confirmed": confirmed},
-                               "bands": [bands, band_rows]}))
+    out.write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "phases": phases,
+                "pairs": {"candidates": len(candidates), "confirmed": confirmed},
+                "bands": [bands, band_rows],
+            }
+        )
+    )
 
 
 # --- comparing ---------------------------------------------------------------------------------
 
-def clusters(groups: "Any") -> dict[str, int]:
+
+def clusters(groups: Any) -> dict[str, int]:
     """Clusters, rows in clusters and rows drop mode removes, from a group per row (-1: none)."""
     import numpy as np
 
@@ -181,7 +195,7 @@ def clusters(groups: "Any") -> dict[str, int]:
     return {"clusters": count, "rows_in_clusters": len(inside), "dropped": len(inside) - count}
 
 
-def disagreement(a: "Any", b: "Any") -> int:
+def disagreement(a: Any, b: Any) -> int:
     """Rows whose cluster (as the set of its members) differs between two group arrays."""
     import numpy as np
 
@@ -209,8 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         parquet = folder / "rows.parquet"
         pq.write_table(near_duplicate_rows(rows), parquet, compression="zstd")
-        print(f"generated {rows:,} rows in {time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs; "
-              f"word {NGRAM}-grams, threshold {THRESHOLD}, num_perm {NUM_PERM}")
+        print(
+            f"generated {rows:,} rows in {time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs; "
+            f"word {NGRAM}-grams, threshold {THRESHOLD}, num_perm {NUM_PERM}"
+        )
         results = {}
         for which in ("specc", "datasketch"):
             out = folder / f"{which}.json"
@@ -227,16 +243,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("-" * len(header))
     for which, info in results.items():
         c = clusters(info["groups"])
-        print(f"{which:<11} {info['wall']:>7.2f} {info['seconds']:>7.2f} {info['peak']:>8.0f} {c['clusters']:>9,} "
-              f"{c['rows_in_clusters']:>12,} {c['dropped']:>8,}")
+        print(
+            f"{which:<11} {info['wall']:>7.2f} {info['seconds']:>7.2f} {info['peak']:>8.0f} {c['clusters']:>9,} "
+            f"{c['rows_in_clusters']:>12,} {c['dropped']:>8,}"
+        )
     s, d = results["specc"], results["datasketch"]
     ratio = s["wall"] / d["wall"]
     print("\ndatasketch phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in d["phases"].items()))
-    print(f"datasketch pairs: {d['pairs']['candidates']:,} candidates, {d['pairs']['confirmed']:,} confirmed "
-          f"(bands x rows {d['bands'][0]} x {d['bands'][1]})")
+    print(
+        f"datasketch pairs: {d['pairs']['candidates']:,} candidates, {d['pairs']['confirmed']:,} confirmed "
+        f"(bands x rows {d['bands'][0]} x {d['bands'][1]})"
+    )
     print(f"rows in different clusters: {disagreement(s['groups'], d['groups']):,}")
-    print(f"specc/datasketch time ratio: {ratio:.3f} (wall), {s['seconds'] / d['seconds']:.3f} (work); "
-          f"datasketch is {1 / ratio:.1f}x slower")
+    print(
+        f"specc/datasketch time ratio: {ratio:.3f} (wall), {s['seconds'] / d['seconds']:.3f} (work); "
+        f"datasketch is {1 / ratio:.1f}x slower"
+    )
     return check_exit(args.check, [f"time ratio {ratio:.2f} > {MAX_RATIO}"] if ratio > MAX_RATIO else [])
 
 

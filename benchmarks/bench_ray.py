@@ -15,8 +15,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_build import bench_folder, bench_parser, row_count, run_measured, write_inputs  # noqa: E402  (a sibling script, not a package)
@@ -35,8 +35,11 @@ and dedup's key computation and grouping; the driver's copy of each unit output 
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build-record.json"}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "build-record.json"
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,26 +58,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs: list[tuple[str, float, float]] = []
         outputs: dict[str, dict[str, str]] = {}
         for label, extra in (("local --num-proc 1", ["--num-proc", "1"]), ("local --num-proc 2", ["--num-proc", "2"])):
-            command = [sys.executable, "-m", "specc", "build", str(spec), *extra,
-                       "--cache-dir", tempfile.mkdtemp(prefix="cache-", dir=folder)]
+            command = [
+                sys.executable,
+                "-m",
+                "specc",
+                "build",
+                str(spec),
+                *extra,
+                "--cache-dir",
+                tempfile.mkdtemp(prefix="cache-", dir=folder),
+            ]
             seconds, peak = run_measured(command, folder / "run.log")
             runs.append((label, seconds, peak))
             outputs[label] = _digests(folder / "specc-out")
             print(f"  {label:<22} {seconds:7.2f} s {peak:8.0f} MB", flush=True)
         started = time.perf_counter()
         ray.init(num_cpus=args.num_cpus, object_store_memory=args.object_store_mb * 2**20, include_dashboard=False)
-        print(f"  started Ray ({args.num_cpus} CPUs, {args.object_store_mb} MB object store) in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"  started Ray ({args.num_cpus} CPUs, {args.object_store_mb} MB object store) in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         try:
             address = ray.get_runtime_context().gcs_address
             label = f"ray ({args.num_cpus} CPUs)"
-            command = [sys.executable, "-m", "specc", "build", str(spec), "--executor", "ray", "--ray-address", address,
-                       "--cache-dir", tempfile.mkdtemp(prefix="cache-", dir=folder)]
+            command = [
+                sys.executable,
+                "-m",
+                "specc",
+                "build",
+                str(spec),
+                "--executor",
+                "ray",
+                "--ray-address",
+                address,
+                "--cache-dir",
+                tempfile.mkdtemp(prefix="cache-", dir=folder),
+            ]
             seconds, peak = run_measured(command, folder / "run.log")
             runs.append((label, seconds, peak))
             outputs[label] = _digests(folder / "specc-out")
-            print(f"  {label:<22} {seconds:7.2f} s {peak:8.0f} MB (the build process only; Ray's workers are "
-                  f"not in it)", flush=True)
+            print(
+                f"  {label:<22} {seconds:7.2f} s {peak:8.0f} MB (the build process only; Ray's workers are not in it)",
+                flush=True,
+            )
         finally:
             ray.shutdown()
 

@@ -15,8 +15,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_build import bench_folder, bench_parser, check_exit, row_count, run_measured, write_inputs  # noqa: E402  (a sibling script, not a package)
@@ -60,13 +61,19 @@ def plan_problems(changes: list[dict[str, Any]]) -> list[str]:
 def reuse_problems(record: dict[str, Any], changed: set[str]) -> list[str]:
     """How the rebuild's units depart from: a hit for each unit of unchanged steps, a miss otherwise."""
     expected = ["miss" if changed & set(unit["steps"]) else "hit" for unit in record["units"]]
-    problems = [f"rebuild: unit {'+'.join(unit['steps'])} was a cache {unit['cache']}, expected {want}"
-                for unit, want in zip(record["units"], expected) if unit["cache"] != want]
+    problems = [
+        f"rebuild: unit {'+'.join(unit['steps'])} was a cache {unit['cache']}, expected {want}"
+        for unit, want in zip(record["units"], expected)
+        if unit["cache"] != want
+    ]
     counts = {"hits": expected.count("hit"), "misses": expected.count("miss")}
     if record["cache"] != counts:
         problems.append(f"rebuild: cache {record['cache']} in build-record.json, expected {counts}")
-    problems += [f"rebuild: the split's leakage keys were a cache {unit.get('leakage_keys')}, expected hit"
-                 for unit in record["units"] if unit["steps"] == ["split"] and unit.get("leakage_keys") != "hit"]
+    problems += [
+        f"rebuild: the split's leakage keys were a cache {unit.get('leakage_keys')}, expected hit"
+        for unit in record["units"]
+        if unit["steps"] == ["split"] and unit.get("leakage_keys") != "hit"
+    ]
     return problems
 
 
@@ -89,8 +96,9 @@ def print_units(label: str, seconds: float, record: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, run the cold build and the rebuild, print the figures; returns the exit code."""
-    parser = bench_parser(__doc__.splitlines()[0],
-                          f"exit 1 if the rebuild takes {MAX_RATIO:.2f}x the cold build's time or more")
+    parser = bench_parser(
+        __doc__.splitlines()[0], f"exit 1 if the rebuild takes {MAX_RATIO:.2f}x the cold build's time or more"
+    )
     args = parser.parse_args(argv)
     rows = row_count(args)
     if rows < 1:
@@ -127,10 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_units("cold build", cold, cold_record)
     print_units("rebuild", rebuild, record)
     ratio = rebuild / cold
-    print(f"\ncold build {cold:.2f} s, rebuild {rebuild:.2f} s, rebuild/cold ratio {ratio:.3f} "
-          f"(target < {MAX_RATIO:.2f})")
-    print(f"fixed start-up (python -c 'import specc.builder, datasets'): {startup:.2f} s, "
-          f"{startup / rebuild:.0%} of the rebuild")
+    print(
+        f"\ncold build {cold:.2f} s, rebuild {rebuild:.2f} s, rebuild/cold ratio {ratio:.3f} (target < {MAX_RATIO:.2f})"
+    )
+    print(
+        f"fixed start-up (python -c 'import specc.builder, datasets'): {startup:.2f} s, "
+        f"{startup / rebuild:.0%} of the rebuild"
+    )
     if problems:
         print("the rebuild did not reuse the cache as expected:\n  " + "\n  ".join(problems))
         return 1

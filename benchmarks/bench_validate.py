@@ -14,8 +14,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 0.5
@@ -48,8 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     median = statistics.median(times["specc validate"])
     bare = median / statistics.median(times["python -c pass"])
     libraries = median / statistics.median(times["import libraries"])
-    print(f"specc validate: {median:.3f} s median, {bare:.1f}x a bare Python start-up, "
-          f"{libraries:.2f}x importing pluggy, pydantic and jinja2")
+    print(
+        f"specc validate: {median:.3f} s median, {bare:.1f}x a bare Python start-up, "
+        f"{libraries:.2f}x importing pluggy, pydantic and jinja2"
+    )
     return 1 if args.check and median > TARGET_SECONDS else 0
 
 

@@ -12,13 +12,30 @@ _collecting = _gc.isenabled()
 _gc.disable()
 try:
     from specc.components import (  # noqa: E402
-        Annotator, Augmenter, AugmenterParams, CardData, CardSection, Component, Context, Evaluator,
-        EvaluatorParams, Executor, Formatter, Params, Source, SourceParams, Splitter, SplitterParams, Step,
-        StepResult, TokenBudget, TokenCounter,
+        Annotator,
+        Augmenter,
+        AugmenterParams,
+        CardData,
+        CardSection,
+        Component,
+        Context,
+        Evaluator,
+        EvaluatorParams,
+        Executor,
+        Formatter,
+        Params,
+        Source,
+        SourceParams,
+        Splitter,
+        SplitterParams,
+        Step,
+        StepResult,
+        TokenBudget,
+        TokenCounter,
     )
     from specc.errors import DataError, SpeccError, SpecError  # noqa: E402
     from specc.hookspecs import hookimpl  # noqa: E402
-    from specc.spec.paths import InputPath, NOT_FINGERPRINTED, OutputPath  # noqa: E402
+    from specc.spec.paths import NOT_FINGERPRINTED, InputPath, OutputPath  # noqa: E402
 finally:
     if _collecting:
         _gc.enable()
@@ -46,9 +63,35 @@ def build(spec_path, **options):  # type: ignore[no-untyped-def]
 
 
 __all__ = [
-    "Annotator", "Augmenter", "AugmenterParams", "CardData", "CardSection", "Component",
-    "Context", "DataError", "Evaluator", "EvaluatorParams", "Executor", "Formatter", "InputPath", "NOT_FINGERPRINTED",
-    "OutputPath", "Params", "Source", "SourceParams", "SpecError", "SpeccError", "Splitter",
-    "SplitterParams", "Step", "StepResult", "TokenBudget", "TokenCounter", "__version__", "build", "compile_spec",
-    "hookimpl", "load_spec",
+    "Annotator",
+    "Augmenter",
+    "AugmenterParams",
+    "CardData",
+    "CardSection",
+    "Component",
+    "Context",
+    "DataError",
+    "Evaluator",
+    "EvaluatorParams",
+    "Executor",
+    "Formatter",
+    "InputPath",
+    "NOT_FINGERPRINTED",
+    "OutputPath",
+    "Params",
+    "Source",
+    "SourceParams",
+    "SpecError",
+    "SpeccError",
+    "Splitter",
+    "SplitterParams",
+    "Step",
+    "StepResult",
+    "TokenBudget",
+    "TokenCounter",
+    "__version__",
+    "build",
+    "compile_spec",
+    "hookimpl",
+    "load_spec",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from specc.cache import DIGEST
 from specc.compiler import Plan, compile_spec
@@ -18,13 +19,23 @@ from specc.plugins import get_registry
 from specc.spec import Spec, load_spec
 
 
-def _plan(spec: Spec, lock: dict[str, Any] | None, cache_dir: str | Path | None, upgrade: bool = False,
-          upgrade_sources: Iterable[str] = ()) -> Plan:
+def _plan(
+    spec: Spec,
+    lock: dict[str, Any] | None,
+    cache_dir: str | Path | None,
+    upgrade: bool = False,
+    upgrade_sources: Iterable[str] = (),
+) -> Plan:
     return compile_spec(spec, locked_pins(lock, upgrade, upgrade_sources), Path(cache_dir) if cache_dir else None)
 
 
-def lock(spec_path: str | Path, *, upgrade: bool = False, upgrade_sources: Iterable[str] = (),
-         cache_dir: str | Path | None = None) -> tuple[Path, bool]:
+def lock(
+    spec_path: str | Path,
+    *,
+    upgrade: bool = False,
+    upgrade_sources: Iterable[str] = (),
+    cache_dir: str | Path | None = None,
+) -> tuple[Path, bool]:
     """Write the spec's lock (pins kept unless upgraded); returns its path and whether it changed."""
     spec = load_spec(spec_path)
     path = lock_path(spec)
@@ -35,7 +46,9 @@ def lock(spec_path: str | Path, *, upgrade: bool = False, upgrade_sources: Itera
     return path, write_lock(path, lock_data(plan, previous))
 
 
-def plan_changes(spec_path: str | Path, *, cache_dir: str | Path | None = None) -> tuple[Plan, list[Change], Path, bool]:
+def plan_changes(
+    spec_path: str | Path, *, cache_dir: str | Path | None = None
+) -> tuple[Plan, list[Change], Path, bool]:
     """The plan and each step's change against the lock; also the lock's path and whether it exists."""
     from specc.cache import StepCache
 
@@ -50,9 +63,11 @@ def _check_fresh(changes: list[Change], spec: Spec) -> None:
     stale = [c for c in changes if c.status != "unchanged"]
     if stale:
         lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in stale]
-        raise SpeccError(f"{lock_path(spec)}: error: the lock is stale (--frozen); it differs from the spec and "
-                         "sources in:\n" + "\n".join(lines) + f"\nrun `specc lock {spec.path.name}` and commit the "
-                         "lock, or undo the change")
+        raise SpeccError(
+            f"{lock_path(spec)}: error: the lock is stale (--frozen); it differs from the spec and "
+            "sources in:\n" + "\n".join(lines) + f"\nrun `specc lock {spec.path.name}` and commit the "
+            "lock, or undo the change"
+        )
 
 
 def _run(plan: Plan, options: BuildOptions) -> BuildResult:
@@ -61,8 +76,10 @@ def _run(plan: Plan, options: BuildOptions) -> BuildResult:
     if executor not in registry.names("executor"):
         raise SpeccError(f"error: unknown executor '{executor}'; installed: {', '.join(registry.names('executor'))}")
     cls = registry.get("executor", executor).cls
-    runner = cls(_executor_params(executor, cls.Params, options.executor_options),
-                 Context(f"executor.{executor}", 0, plan.spec.dir))
+    runner = cls(
+        _executor_params(executor, cls.Params, options.executor_options),
+        Context(f"executor.{executor}", 0, plan.spec.dir),
+    )
     return runner.run(plan, options)
 
 
@@ -77,16 +94,27 @@ def _executor_params(name: str, model: type[Params], options: Mapping[str, Any])
         problems = []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"])
-            problems.append(f"executor '{name}' takes no option '{key}'" if error["type"] == "extra_forbidden"
-                            else f"executor '{name}', option '{key}': {error['msg']}")
+            problems.append(
+                f"executor '{name}' takes no option '{key}'"
+                if error["type"] == "extra_forbidden"
+                else f"executor '{name}', option '{key}': {error['msg']}"
+            )
         raise SpeccError(f"error: {'; '.join(problems)}; check --executor and its options") from None
 
 
-def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
-          progress: Callable[[str], None] | None = None, frozen: bool = False,
-          cache_dir: str | Path | None = None, executor_options: Mapping[str, Any] | None = None,
-          replace_foreign: bool = False, wait: bool = False,
-          notify: Callable[[str], None] | None = None) -> dict[str, Any]:
+def build(
+    spec_path: str | Path,
+    *,
+    num_proc: int = 1,
+    executor: str = "local",
+    progress: Callable[[str], None] | None = None,
+    frozen: bool = False,
+    cache_dir: str | Path | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+    replace_foreign: bool = False,
+    wait: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Build the data set a spec describes and update its lock; returns the statistics (stats.json).
 
     With `frozen`, refuse to build when the lock is missing or differs from the spec and sources,
@@ -103,17 +131,31 @@ def build(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
     plan = _plan(spec, previous, cache_dir)
     if frozen:
         _check_fresh(diff_plan(plan, previous), spec)
-    result = _run(plan, BuildOptions(num_proc=num_proc, executor=executor, progress=progress,
-                                    executor_options=dict(executor_options or {}), replace_foreign=replace_foreign,
-                                    wait=wait, notify=notify))
+    result = _run(
+        plan,
+        BuildOptions(
+            num_proc=num_proc,
+            executor=executor,
+            progress=progress,
+            executor_options=dict(executor_options or {}),
+            replace_foreign=replace_foreign,
+            wait=wait,
+            notify=notify,
+        ),
+    )
     if not frozen:
         write_lock(path, lock_data(plan, previous, result.digests, all_outputs(result.stats)))
     return result.stats
 
 
-def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
-           progress: Callable[[str], None] | None = None,
-           executor_options: Mapping[str, Any] | None = None) -> list[str]:
+def verify(
+    spec_path: str | Path,
+    *,
+    num_proc: int = 1,
+    executor: str = "local",
+    progress: Callable[[str], None] | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+) -> list[str]:
     """Rebuild in a scratch cache and output folder and compare every digest with the lock.
 
     Returns what was compared; raises naming each step or file whose bytes differ.
@@ -126,8 +168,13 @@ def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
     with tempfile.TemporaryDirectory(prefix="specc-verify-") as scratch:
         plan = _plan(spec, previous, Path(scratch) / "cache")
         _check_fresh(diff_plan(plan, previous), spec)
-        options = BuildOptions(num_proc=num_proc, executor=executor, progress=progress,
-                               output_dir=Path(scratch) / "output", executor_options=dict(executor_options or {}))
+        options = BuildOptions(
+            num_proc=num_proc,
+            executor=executor,
+            progress=progress,
+            output_dir=Path(scratch) / "output",
+            executor_options=dict(executor_options or {}),
+        )
         result = _run(plan, options)
     differ, checked = [], []
     for step_id, entry in previous["steps"].items():
@@ -135,14 +182,20 @@ def verify(spec_path: str | Path, *, num_proc: int = 1, executor: str = "local",
             checked.append(step_id)
             got = result.digests.get(step_id, {}).get(DIGEST)
             if got != entry["output"].get(DIGEST):
-                differ.append(f"  step {step_id}: {DIGEST} {str(entry['output'].get(DIGEST))[:12]} in the lock, "
-                              f"{str(got)[:12]} rebuilt")
+                differ.append(
+                    f"  step {step_id}: {DIGEST} {str(entry['output'].get(DIGEST))[:12]} in the lock, "
+                    f"{str(got)[:12]} rebuilt"
+                )
     built = {o["path"]: o["sha256"] for o in all_outputs(result.stats)}
     for file, entry in previous["outputs"]["files"].items():
         checked.append(file)
         if built.get(file) != entry["sha256"]:
-            differ.append(f"  file {file}: sha256 {entry['sha256'][:12]} in the lock, {str(built.get(file))[:12]} rebuilt")
+            differ.append(
+                f"  file {file}: sha256 {entry['sha256'][:12]} in the lock, {str(built.get(file))[:12]} rebuilt"
+            )
     if differ:
-        raise SpeccError(f"{path}: error: the rebuild differs from the lock; these outputs are not deterministic "
-                         "(the first step listed is where it starts):\n" + "\n".join(differ))
+        raise SpeccError(
+            f"{path}: error: the rebuild differs from the lock; these outputs are not deterministic "
+            "(the first step listed is where it starts):\n" + "\n".join(differ)
+        )
     return checked

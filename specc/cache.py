@@ -16,10 +16,11 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from specc.atomic import replace_text
 from specc.compiler import fingerprint
@@ -112,15 +113,19 @@ def _made_by_older_specc(root: Path) -> bool:
     prefixes = list(steps.iterdir()) if steps.is_dir() else []
     if any(not re.fullmatch("[0-9a-f]{2}", p.name) or p.is_symlink() or not p.is_dir() for p in prefixes):
         return False
-    return (all(KEY.fullmatch(e.name) for prefix in prefixes for e in prefix.iterdir())
-            and all(INDEX_NAME.fullmatch(i.name) for i in (index.iterdir() if index.is_dir() else []))
-            and all(re.fullmatch("[0-9a-f]{32}", t.name) for t in (tmp.iterdir() if tmp.is_dir() else [])))
+    return (
+        all(KEY.fullmatch(e.name) for prefix in prefixes for e in prefix.iterdir())
+        and all(INDEX_NAME.fullmatch(i.name) for i in (index.iterdir() if index.is_dir() else []))
+        and all(re.fullmatch("[0-9a-f]{32}", t.name) for t in (tmp.iterdir() if tmp.is_dir() else []))
+    )
 
 
 def _not_specc(root: Path) -> SpeccError:
-    return SpeccError(f"error: {root} is not a specc cache: it holds files but no {TAG} written by specc, so "
-                      f"specc neither writes nor deletes anything in it; pass another --cache-dir (a new or empty "
-                      f"folder)")
+    return SpeccError(
+        f"error: {root} is not a specc cache: it holds files but no {TAG} written by specc, so "
+        f"specc neither writes nor deletes anything in it; pass another --cache-dir (a new or empty "
+        f"folder)"
+    )
 
 
 @contextmanager
@@ -189,8 +194,10 @@ class StepCache:
             except FileExistsError:  # a file: said below
                 pass
             except OSError as exc:
-                raise SpeccError(f"error: cannot use {root} as the cache ({exc.strerror}); remove what is in the "
-                                 f"way, or pass another --cache-dir") from None
+                raise SpeccError(
+                    f"error: cannot use {root} as the cache ({exc.strerror}); remove what is in the "
+                    f"way, or pass another --cache-dir"
+                ) from None
         elif not root.exists():
             return False
         if not root.is_dir():
@@ -205,8 +212,10 @@ class StepCache:
         for part in PARTS:
             path = root / part
             if path.is_symlink() or (path.exists() and not path.is_dir()):
-                raise SpeccError(f"error: {path} is not a folder (a file or a link), so specc cannot use the cache "
-                                 f"{root}; remove {path} (specc makes it again), or pass another --cache-dir")
+                raise SpeccError(
+                    f"error: {path} is not a folder (a file or a link), so specc cannot use the cache "
+                    f"{root}; remove {path} (specc makes it again), or pass another --cache-dir"
+                )
         if create:
             _reclaim(root / "tmp")
             self._ready = True
@@ -227,8 +236,10 @@ class StepCache:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
             except BlockingIOError:
-                raise SpeccError(f"{path}: error: a build is using the cache {self.root}; run `specc cache gc` "
-                                 f"again when it has finished") from None
+                raise SpeccError(
+                    f"{path}: error: a build is using the cache {self.root}; run `specc cache gc` "
+                    f"again when it has finished"
+                ) from None
             yield
         finally:
             os.close(fd)
@@ -317,10 +328,16 @@ class StepCache:
         """The entry folders under steps/ (by their names: specc's)."""
         steps = self.root / "steps"
         prefixes = [p for p in steps.iterdir() if re.fullmatch("[0-9a-f]{2}", p.name)] if steps.is_dir() else []
-        return [folder for prefix in prefixes if prefix.is_dir() and not prefix.is_symlink()
-                for folder in prefix.iterdir()
-                if KEY.fullmatch(folder.name) and folder.name[:2] == prefix.name
-                and folder.is_dir() and not folder.is_symlink()]
+        return [
+            folder
+            for prefix in prefixes
+            if prefix.is_dir() and not prefix.is_symlink()
+            for folder in prefix.iterdir()
+            if KEY.fullmatch(folder.name)
+            and folder.name[:2] == prefix.name
+            and folder.is_dir()
+            and not folder.is_symlink()
+        ]
 
     def _blobs(self) -> list[Path]:
         """The downloaded files under downloads/sha256/ (by their names: specc's)."""

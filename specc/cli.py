@@ -8,9 +8,10 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -55,14 +56,22 @@ class _Group(click.Group):
         except SpeccError as exc:
             _fail(exc)
         except MemoryError:  # what no step bounded itself: the message names the way out, not a traceback
-            _fail(SpeccError("error: specc ran out of memory; build with a smaller --num-proc, or drop or shorten "
-                             "very long rows first (a `length` step in `clean:`)"))
+            _fail(
+                SpeccError(
+                    "error: specc ran out of memory; build with a smaller --num-proc, or drop or shorten "
+                    "very long rows first (a `length` step in `clean:`)"
+                )
+            )
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="specc")
-@click.option("--max-spec-bytes", type=click.IntRange(min=1), metavar="BYTES",
-              help="Largest spec file read (default 4 MiB, or $SPECC_MAX_SPEC_BYTES).")
+@click.option(
+    "--max-spec-bytes",
+    type=click.IntRange(min=1),
+    metavar="BYTES",
+    help="Largest spec file read (default 4 MiB, or $SPECC_MAX_SPEC_BYTES).",
+)
 def cli(max_spec_bytes: int | None) -> None:
     """specc: compile a dataset spec into a reproducible, carded SFT data set."""
     if max_spec_bytes is not None:
@@ -89,8 +98,11 @@ def validate(specs: tuple[str, ...]) -> None:
     sys.exit(1 if failed else 0)
 
 
-_CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False),
-                          help="Step cache folder (default .specc/cache beside the spec, or $SPECC_CACHE_DIR).")
+_CACHE_DIR = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="Step cache folder (default .specc/cache beside the spec, or $SPECC_CACHE_DIR).",
+)
 
 
 @cli.command()
@@ -120,8 +132,13 @@ def plan(spec: str, as_json: bool, check: bool, steps: bool, cache_dir: str | No
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--upgrade", is_flag=True, help="Resolve every source's pins anew.")
-@click.option("--upgrade-source", "upgrade_sources", multiple=True, metavar="NAME",
-              help="Resolve this source's pins anew (repeatable).")
+@click.option(
+    "--upgrade-source",
+    "upgrade_sources",
+    multiple=True,
+    metavar="NAME",
+    help="Resolve this source's pins anew (repeatable).",
+)
 @_CACHE_DIR
 def lock(spec: str, upgrade: bool, upgrade_sources: tuple[str, ...], cache_dir: str | None) -> None:
     """Write SPEC's lock: source pins, plugin versions, seeds and fingerprints."""
@@ -150,18 +167,35 @@ def add_executor_option(group: click.Group, *decls: str, key: str, help: str) ->
 
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--num-proc", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Worker processes for row-wise steps (the output is the same for any number).")
+@click.option(
+    "--num-proc",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes for row-wise steps (the output is the same for any number).",
+)
 @click.option("--executor", default="local", show_default=True, help="Executor to run the plan on.")
 @click.option("--frozen", is_flag=True, help="Refuse to build when the lock is missing or stale; never write it.")
-@click.option("--verify", is_flag=True,
-              help="Rebuild in a scratch cache and folder and compare every digest with the lock.")
-@click.option("--replace-foreign", is_flag=True,
-              help="Move an output folder that specc did not make aside to NAME.replaced-N (never deleted).")
+@click.option(
+    "--verify", is_flag=True, help="Rebuild in a scratch cache and folder and compare every digest with the lock."
+)
+@click.option(
+    "--replace-foreign",
+    is_flag=True,
+    help="Move an output folder that specc did not make aside to NAME.replaced-N (never deleted).",
+)
 @click.option("--wait", is_flag=True, help="Wait for another build of the same output instead of failing at once.")
 @_CACHE_DIR
-def build(spec: str, num_proc: int, executor: str, frozen: bool, verify: bool, replace_foreign: bool, wait: bool,
-          cache_dir: str | None) -> None:
+def build(
+    spec: str,
+    num_proc: int,
+    executor: str,
+    frozen: bool,
+    verify: bool,
+    replace_foreign: bool,
+    wait: bool,
+    cache_dir: str | None,
+) -> None:
     """Build the data set, its stats.json and its card, through the step cache; update the lock."""
     from specc.builder import build as run_build
     from specc.builder import verify as run_verify
@@ -169,13 +203,21 @@ def build(spec: str, num_proc: int, executor: str, frozen: bool, verify: bool, r
 
     options = click.get_current_context().meta.get(EXECUTOR_OPTIONS, {})
     if verify:
-        checked = run_verify(spec, num_proc=num_proc, executor=executor, progress=_progress(),
-                             executor_options=options)
+        checked = run_verify(spec, num_proc=num_proc, executor=executor, progress=_progress(), executor_options=options)
         click.echo(f"verified: {len(checked)} digests in the lock match a rebuild from scratch")
         return
-    stats = run_build(spec, num_proc=num_proc, executor=executor, progress=_progress(), frozen=frozen,
-                      cache_dir=cache_dir, executor_options=options, replace_foreign=replace_foreign, wait=wait,
-                      notify=lambda message: click.echo(message, err=True))
+    stats = run_build(
+        spec,
+        num_proc=num_proc,
+        executor=executor,
+        progress=_progress(),
+        frozen=frozen,
+        cache_dir=cache_dir,
+        executor_options=options,
+        replace_foreign=replace_foreign,
+        wait=wait,
+        notify=lambda message: click.echo(message, err=True),
+    )
     rows = ", ".join(f"{out['split']} {out['rows']:,}" for out in stats["outputs"])
     click.echo(f"built {load_spec(spec).output_dir} ({rows})")
 
@@ -210,8 +252,10 @@ def cache_info(spec: str, cache_dir: str | None) -> None:
     for part in ("steps", "downloads", "scratch"):
         click.echo(f"  {part:<10} {info[part]['entries']:>6} entries {info[part]['bytes'] / 2**20:>10.1f} MB")
     if info["scratch"]["entries"]:
-        click.echo(f"  ({info['scratch']['running']} of the scratch folders belong to builds still running; "
-                   f"`specc cache gc` removes the others)")
+        click.echo(
+            f"  ({info['scratch']['running']} of the scratch folders belong to builds still running; "
+            f"`specc cache gc` removes the others)"
+        )
 
 
 @cache.command("gc")
@@ -236,11 +280,14 @@ def cache_gc(specs: tuple[str, ...], cache_dir: str | None) -> None:
             if entry.get("pins", {}).get("sha256"):
                 downloads.add(entry["pins"]["sha256"])
     if len(roots) != 1:
-        raise SpeccError(f"error: the specs use different caches ({', '.join(map(str, sorted(roots)))}); "
-                         f"collect one cache at a time")
+        raise SpeccError(
+            f"error: the specs use different caches ({', '.join(map(str, sorted(roots)))}); collect one cache at a time"
+        )
     removed = StepCache(roots.pop()).gc(fingerprints, downloads)
-    click.echo(f"removed {removed['steps']} step entries and {removed['downloads']} downloads and "
-               f"{removed['scratch']} scratch folders of stopped builds ({removed['bytes'] / 2**20:.1f} MB)")
+    click.echo(
+        f"removed {removed['steps']} step entries and {removed['downloads']} downloads and "
+        f"{removed['scratch']} scratch folders of stopped builds ({removed['bytes'] / 2**20:.1f} MB)"
+    )
 
 
 @cli.command()
@@ -253,9 +300,20 @@ def plugins(as_json: bool) -> None:
     loaded.registry.load_all()
     infos = sorted(loaded.infos.values(), key=lambda i: (i.distribution != "specc", i.name))
     if as_json:
-        click.echo(json.dumps([{"name": i.name, "distribution": i.distribution, "version": i.version,
-                                "provides": {k: sorted(v) for k, v in sorted(i.provides.items())}}
-                               for i in infos], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": i.name,
+                        "distribution": i.distribution,
+                        "version": i.version,
+                        "provides": {k: sorted(v) for k, v in sorted(i.provides.items())},
+                    }
+                    for i in infos
+                ],
+                indent=2,
+            )
+        )
         return
     for info in infos:
         click.echo(f"{info.name}  ({info.distribution} {info.version})")
@@ -273,8 +331,11 @@ def schema() -> None:
 
 def spec_schema(model: Any) -> dict[str, Any]:
     """JSON Schema of a spec model, with the dialect and a title."""
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "specc spec",
-            **model.model_json_schema()}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "specc spec",
+        **model.model_json_schema(),
+    }
 
 
 @cli.command()
@@ -295,43 +356,86 @@ _SHOWN_PROBLEMS = 20
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "file_format", required=True, type=click.Choice(["wide-csv", "long-csv", "label-studio"]),
-              help="wide-csv: a column per annotator; long-csv: item, annotator, label; label-studio: its JSON export.")
+@click.option(
+    "--format",
+    "file_format",
+    required=True,
+    type=click.Choice(["wide-csv", "long-csv", "label-studio"]),
+    help="wide-csv: a column per annotator; long-csv: item, annotator, label; label-studio: its JSON export.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--item", help="Item column (CSV) or data key (Label Studio); default _id, id or item.")
-@click.option("--annotator", help="Wide CSV: annotator columns, comma-separated or a pattern such as 'label_*' "
-                                  "(default every column but the item and --exclude columns); long CSV: the "
-                                  "annotator column (default annotator).")
-@click.option("--exclude", default="text", show_default=True,
-              help="Wide CSV: comma-separated columns that are not annotators.")
+@click.option(
+    "--annotator",
+    help="Wide CSV: annotator columns, comma-separated or a pattern such as 'label_*' "
+    "(default every column but the item and --exclude columns); long CSV: the "
+    "annotator column (default annotator).",
+)
+@click.option(
+    "--exclude", default="text", show_default=True, help="Wide CSV: comma-separated columns that are not annotators."
+)
 @click.option("--label", help="Long CSV: the label column (default label).")
 @click.option("--from-name", help="Label Studio: the labeling control to read when there are several.")
-@click.option("--level", default="nominal", show_default=True, type=click.Choice(["nominal", "ordinal", "interval"]),
-              help="Also report Krippendorff's alpha at this level of measurement.")
+@click.option(
+    "--level",
+    default="nominal",
+    show_default=True,
+    type=click.Choice(["nominal", "ordinal", "interval"]),
+    help="Also report Krippendorff's alpha at this level of measurement.",
+)
 @click.option("--order", help="Ordinal labels lowest first, comma-separated (default numeric order).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
-@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Bootstrap resamples for the confidence intervals.")
-@click.option("--confidence", default=0.95, show_default=True,
-              type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of the intervals.")
-def agreement(file: str, file_format: str, as_json: bool, item: str | None, annotator: str | None, exclude: str,
-              label: str | None, from_name: str | None, level: str, order: str | None, seed: int, resamples: int,
-              confidence: float) -> None:
+@click.option(
+    "--resamples",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Bootstrap resamples for the confidence intervals.",
+)
+@click.option(
+    "--confidence",
+    default=0.95,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Confidence level of the intervals.",
+)
+def agreement(
+    file: str,
+    file_format: str,
+    as_json: bool,
+    item: str | None,
+    annotator: str | None,
+    exclude: str,
+    label: str | None,
+    from_name: str | None,
+    level: str,
+    order: str | None,
+    seed: int,
+    resamples: int,
+    confidence: float,
+) -> None:
     """Agreement between the annotators of FILE: percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha."""
     from specc.annotation.agreement import agreement_report, report_text
     from specc.annotation.readers import count_kinds, read_annotations
 
     annotators = annotator.split(",") if annotator and "," in annotator else annotator
-    table, problems = read_annotations(file, file_format, item=item, annotator=annotators, label=label,
-                                       from_name=from_name, exclude=exclude.split(","))
+    table, problems = read_annotations(
+        file, file_format, item=item, annotator=annotators, label=label, from_name=from_name, exclude=exclude.split(",")
+    )
     for problem in problems[:_SHOWN_PROBLEMS]:
         click.echo(problem.message(file), err=True)
     if len(problems) > _SHOWN_PROBLEMS:
         click.echo(f"{file}: … and {len(problems) - _SHOWN_PROBLEMS} more problems", err=True)
     if not table.items:
         raise SpeccError(f"{file}: error: no annotations to measure; check --format and the column names")
-    report = agreement_report(table, seed=seed, level=level, order=order.split(",") if order else None,
-                              resamples=resamples, confidence=confidence)
+    report = agreement_report(
+        table,
+        seed=seed,
+        level=level,
+        order=order.split(",") if order else None,
+        resamples=resamples,
+        confidence=confidence,
+    )
     report["problems"] = count_kinds(problems)
     click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else report_text(report, file))
 

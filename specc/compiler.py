@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from specc import __version__, stages
 from specc.components import Component, Context, Params
@@ -45,13 +46,19 @@ class PlanStep:
         """The component's name, as written in the spec."""
         return self.component.name if self.component else self.stage
 
-    def instantiate(self, spec_dir: Path, languages: tuple[str, ...] = (), cache_dir: Path | None = None,
-                    allow_external_paths: bool = False) -> Component:
+    def instantiate(
+        self,
+        spec_dir: Path,
+        languages: tuple[str, ...] = (),
+        cache_dir: Path | None = None,
+        allow_external_paths: bool = False,
+    ) -> Component:
         """A fresh component instance for this step."""
         assert self.component is not None and self.params is not None
         name = self.id.removeprefix("sources.") if self.stage == "sources" else self.id
-        return self.component.cls(self.params, Context(name, self.seed, spec_dir, languages, cache_dir, self.pins,
-                                                       allow_external_paths))
+        return self.component.cls(
+            self.params, Context(name, self.seed, spec_dir, languages, cache_dir, self.pins, allow_external_paths)
+        )
 
     def fingerprinted_params(self) -> dict[str, Any]:
         """Parameters that change the output, defaults applied (paths and the like left out)."""
@@ -68,8 +75,9 @@ class Plan:
 
     def instantiate(self, step: PlanStep) -> Component:
         """A fresh component instance for one of this plan's steps."""
-        return step.instantiate(self.spec.dir, tuple(self.spec.model.languages), self.cache_dir,
-                                self.spec.model.allow_external_paths)
+        return step.instantiate(
+            self.spec.dir, tuple(self.spec.model.languages), self.cache_dir, self.spec.model.allow_external_paths
+        )
 
     def stage(self, stage: str) -> list[PlanStep]:
         """The steps of one stage, in order."""
@@ -111,8 +119,15 @@ def _step_ids(spec: Spec, field_name: str, entries: list[Any]) -> list[str]:
         step_id = base if seen[base] == 1 else f"{base}-{seen[base]}"
         if entry.id and seen[base] > 1:
             line, col = spec.positions.value((field_name, i, "id"))
-            problems.append(Diagnostic(spec.shown, line, col, f"{field_name}[{i}].id",
-                                       f"id '{entry.id}' is used twice in {field_name}; ids must be unique"))
+            problems.append(
+                Diagnostic(
+                    spec.shown,
+                    line,
+                    col,
+                    f"{field_name}[{i}].id",
+                    f"id '{entry.id}' is used twice in {field_name}; ids must be unique",
+                )
+            )
         ids.append(f"{field_name}.{step_id}")
     if problems:
         raise SpecError(problems)
@@ -140,19 +155,29 @@ def _fingerprinted_pins(pins: dict[str, Any]) -> dict[str, Any]:
     return {**pins, "files": files} if "files" in pins else pins
 
 
-def _step_pins(component: Registered, entry: Params, step_id: str, spec: Spec, cache_dir: Path,
-               locked: Mapping[str, Any] | None) -> dict[str, Any]:
+def _step_pins(
+    component: Registered, entry: Params, step_id: str, spec: Spec, cache_dir: Path, locked: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """What a step reads besides its input, pinned by `Component.pin`: file hashes, Hub revisions."""
     if component.cls.files is Component.files and component.cls.pin is Component.pin:
         return {}
-    instance = component.cls(own_params(component.cls.Params, entry),
-                             Context(step_id, 0, spec.dir, tuple(spec.model.languages), cache_dir,
-                                     allow_external_paths=spec.model.allow_external_paths))
+    instance = component.cls(
+        own_params(component.cls.Params, entry),
+        Context(
+            step_id,
+            0,
+            spec.dir,
+            tuple(spec.model.languages),
+            cache_dir,
+            allow_external_paths=spec.model.allow_external_paths,
+        ),
+    )
     return instance.pin(locked)
 
 
-def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None = None,
-                 cache_dir: Path | None = None) -> Plan:
+def compile_spec(
+    spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None = None, cache_dir: Path | None = None
+) -> Plan:
     """Resolve every step, derive its seed and fingerprint, in the fixed stage order.
 
     `locked_pins` maps step ids (`sources.NAME`, `annotate.ID` ...) to the pins a lock holds for them;
@@ -164,14 +189,31 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
     locked_pins = locked_pins or {}
     steps: list[PlanStep] = []
 
-    def add(step_id: str, stage: str, kind: str, name: str | None, params: Params | None,
-            upstream: tuple[str, ...], pins: dict[str, Any] | None = None, pinned: bool = False) -> PlanStep:
+    def add(
+        step_id: str,
+        stage: str,
+        kind: str,
+        name: str | None,
+        params: Params | None,
+        upstream: tuple[str, ...],
+        pins: dict[str, Any] | None = None,
+        pinned: bool = False,
+    ) -> PlanStep:
         component = registry.get(kind, name) if name else None
         if pinned:  # what the step reads besides its input, as its component pins it
-            pins = _step_pins(component, params, step_id, spec, cache_dir,  # type: ignore[arg-type]
-                              locked_pins.get(step_id))
-        operational = {key: value.model_dump(mode="json", exclude_none=True) for key in OPERATIONAL
-                       if (value := getattr(params, key, None)) is not None}
+            pins = _step_pins(
+                component,
+                params,
+                step_id,
+                spec,
+                cache_dir,  # type: ignore[arg-type]
+                locked_pins.get(step_id),
+            )
+        operational = {
+            key: value.model_dump(mode="json", exclude_none=True)
+            for key in OPERATIONAL
+            if (value := getattr(params, key, None)) is not None
+        }
         if component is not None and params is not None:
             params = own_params(component.cls.Params, params)
         seed = derive_seed(model.seed, step_id)
@@ -189,16 +231,29 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
         }
         if kind not in ("source", "output"):
             payload["languages"] = list(model.languages)  # steps may choose by language (word or char n-grams)
-        step = PlanStep(step_id, stage, kind, component, params, seed, upstream,
-                        fingerprint(payload), pins, tuple(pins.get("files", ())), payload, operational)
+        step = PlanStep(
+            step_id,
+            stage,
+            kind,
+            component,
+            params,
+            seed,
+            upstream,
+            fingerprint(payload),
+            pins,
+            tuple(pins.get("files", ())),
+            payload,
+            operational,
+        )
         steps.append(step)
         return step
 
     for name, source in model.sources.items():
         component = registry.get("source", source.type)
-        instance = component.cls(own_params(component.cls.Params, source),
-                                 Context(name, 0, spec.dir, (), cache_dir,
-                                         allow_external_paths=spec.model.allow_external_paths))
+        instance = component.cls(
+            own_params(component.cls.Params, source),
+            Context(name, 0, spec.dir, (), cache_dir, allow_external_paths=spec.model.allow_external_paths),
+        )
         pins = instance.pin(locked_pins.get(f"sources.{name}"))
         add(f"sources.{name}", "sources", "source", source.type, source, (), pins)
     previous = tuple(s.id for s in steps)
@@ -206,14 +261,22 @@ def compile_spec(spec: Spec, locked_pins: Mapping[str, Mapping[str, Any]] | None
     for stage in stages.pipeline()[1:]:  # after the sources, added above
         branch = after[stage.reads] if stage.reads else None
         for step_id, entry in _entries(spec, stage):
-            added = add(step_id, stage.name, stage.kind, getattr(entry, stage.tag), entry, branch or previous,
-                        pinned=True).id
+            added = add(
+                step_id, stage.name, stage.kind, getattr(entry, stage.tag), entry, branch or previous, pinned=True
+            ).id
             previous = previous + (added,) if branch else (added,)
         after[stage.name] = previous
     from specc.card.user_sections import template_files  # the card's own templates shape the output
     from specc.pins import file_pin
 
     templates = template_files(spec.dir, list(model.card.sections))
-    add("output", "output", "output", None, None, previous,
-        {"files": [file_pin(p, spec.dir) for p in templates]} if templates else None)
+    add(
+        "output",
+        "output",
+        "output",
+        None,
+        None,
+        previous,
+        {"files": [file_pin(p, spec.dir) for p in templates]} if templates else None,
+    )
     return Plan(spec, tuple(steps), cache_dir)

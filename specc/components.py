@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Iterator, Literal, Mapping, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -50,7 +51,7 @@ class Context:
 
         return expand(self.spec_dir, pattern, self.allow_external_paths)
 
-    def row_seeds(self, ids: "pa.Array | pa.ChunkedArray") -> "np.ndarray":
+    def row_seeds(self, ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """A 64-bit random state per row from this step's seed and each row's `_id`."""
         from specc.rowhash import row_hashes
 
@@ -104,7 +105,7 @@ class Component:
                 used.extend(v for v in value if isinstance(v, str))
         return used
 
-    def column(self, table: "pa.Table", name: str) -> "pa.ChunkedArray":
+    def column(self, table: pa.Table, name: str) -> pa.ChunkedArray:
         """A column of `table`, or a clear error listing the columns there are."""
         if name not in table.column_names:
             shown = ", ".join(c for c in table.column_names if not c.startswith("_"))
@@ -131,11 +132,17 @@ class SourceParams(Params):
     split: str | None = None
     labels: dict[str, list[str]] | None = None
     # left out of the fingerprint when unset, so that specs without it keep their locks
-    explode: Annotated[ExplodeParams | None, BeforeValidator(
-        _explode_shorthand, json_schema_input_type=Union[ExplodeParams, str, None])] = Field(
-        None, exclude_if=lambda value: value is None, description=(
-        "Explode a list column into one row per element (before `columns:`): `_id` becomes "
-        "`<parent _id>.<element index>` and `_parent_id` keeps the parent's."))
+    explode: Annotated[
+        ExplodeParams | None,
+        BeforeValidator(_explode_shorthand, json_schema_input_type=ExplodeParams | str | None),
+    ] = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "Explode a list column into one row per element (before `columns:`): `_id` becomes "
+            "`<parent _id>.<element index>` and `_parent_id` keeps the parent's."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -188,7 +195,7 @@ class Source(Component):
 
         return {"files": [file_pin(p, self.context.spec_dir) for p in self.files()]}
 
-    def read(self) -> Iterator["pa.RecordBatch | pa.Table"]:
+    def read(self) -> Iterator[pa.RecordBatch | pa.Table]:
         """Yield the source's rows with its own column names."""
         raise NotImplementedError
 
@@ -206,8 +213,8 @@ class StepResult:
     fills missing values reports `info["filled"]` = {column: rows filled}, which the card shows.
     """
 
-    table: "pa.Table"
-    dropped: dict[str, "pa.Array | pa.ChunkedArray"] = field(default_factory=dict)
+    table: pa.Table
+    dropped: dict[str, pa.Array | pa.ChunkedArray] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -217,11 +224,11 @@ class Step(Component):
     kind = "step"
     scope: ClassVar[Literal["row", "global"]] = "row"
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """Transform or filter `table`."""
         raise NotImplementedError
 
-    def partition_key(self, table: "pa.Table") -> "list[pa.ChunkedArray | pa.Array] | None":
+    def partition_key(self, table: pa.Table) -> list[pa.ChunkedArray | pa.Array] | None:
         """Key columns of a global step that only drops rows, deciding each from the rows sharing its key.
 
         A cluster executor then hash-partitions the rows by these keys, applies the step to each
@@ -230,7 +237,7 @@ class Step(Component):
         """
         return None
 
-    def keep(self, table: "pa.Table", mask: Any, reason: str) -> StepResult:
+    def keep(self, table: pa.Table, mask: Any, reason: str) -> StepResult:
         """Keep the rows where `mask` is true; the others are dropped for `reason`."""
         import pyarrow.compute as pc
 
@@ -257,15 +264,19 @@ class LeakageParams(Params):
 
     max_exact: int | None = Field(None, ge=0, description="Most exact-duplicate pairs allowed across splits.")
     max_near: int | None = Field(None, ge=0, description="Most near-duplicate pairs allowed across splits.")
-    near: NearParams | None = Field(None, description="Also count near-duplicate pairs across splits, found this "
-                                    "way (default settings when only max_near is given).")
+    near: NearParams | None = Field(
+        None,
+        description="Also count near-duplicate pairs across splits, found this "
+        "way (default settings when only max_near is given).",
+    )
 
 
 class SplitterParams(Params):
     """Options shared by every splitter."""
 
-    leakage: LeakageParams = Field(default_factory=LeakageParams,
-                                   description="Fail the build when splits share more rows than this.")
+    leakage: LeakageParams = Field(
+        default_factory=LeakageParams, description="Fail the build when splits share more rows than this."
+    )
 
 
 class Splitter(Component):
@@ -278,7 +289,7 @@ class Splitter(Component):
         """The splits this splitter can assign, in output order (ratio keys when it has ratios)."""
         return list(getattr(self.params, "ratios", {}))
 
-    def assign(self, table: "pa.Table") -> "pa.Array":
+    def assign(self, table: pa.Table) -> pa.Array:
         """One split name per row of `table`."""
         raise NotImplementedError
 
@@ -290,23 +301,34 @@ class Splitter(Component):
 class AugmenterParams(Params):
     """Where and how much an augmenter works: splits, share of rows, copies per row, columns."""
 
-    allow_eval: bool = Field(False, description="Allow augmenting splits other than train (validation, test); "
-                                                "the card flags it.")
-    splits: list[str] = Field(["train"], min_length=1, description="The splits whose rows are augmented; new rows "
-                                                                    "stay in the split of the row they came from.")
-    fraction: float = Field(1.0, gt=0, le=1, description="The share of rows augmented, each row chosen by its own "
-                                                          "random state (step seed and `_id`).")
+    allow_eval: bool = Field(
+        False, description="Allow augmenting splits other than train (validation, test); the card flags it."
+    )
+    splits: list[str] = Field(
+        ["train"],
+        min_length=1,
+        description="The splits whose rows are augmented; new rows stay in the split of the row they came from.",
+    )
+    fraction: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="The share of rows augmented, each row chosen by its own random state (step seed and `_id`).",
+    )
     copies: int = Field(1, ge=1, le=100, description="New rows made from each chosen row.")
-    columns: list[str] = Field(["text"], min_length=1, description="The text columns the augmenter changes; the "
-                                                                   "other columns are copied.")
+    columns: list[str] = Field(
+        ["text"], min_length=1, description="The text columns the augmenter changes; the other columns are copied."
+    )
 
     @field_validator("splits")
     @classmethod
     def _eval_needs_consent(cls, value: list[str], info: ValidationInfo) -> list[str]:
         others = [split for split in value if split != "train"]
         if others and not info.data.get("allow_eval"):
-            raise ValueError(f"augmenting '{others[0]}' puts made-up rows into a split that evaluates models; "
-                             f"augment train only, or set `allow_eval: true` (the card then says so)")
+            raise ValueError(
+                f"augmenting '{others[0]}' puts made-up rows into a split that evaluates models; "
+                f"augment train only, or set `allow_eval: true` (the card then says so)"
+            )
         return value
 
 
@@ -320,7 +342,7 @@ class Augmenter(Component):
     kind = "augmenter"
     Params = AugmenterParams
 
-    def fit(self, table: "pa.Table") -> bytes | None:
+    def fit(self, table: pa.Table) -> bytes | None:
         """Learn from `table` (the train split's source rows) once, in the main process; the state as bytes, or None."""
         return None
 
@@ -330,7 +352,7 @@ class Augmenter(Component):
     def warm_up(self) -> None:
         """Import what `augment` needs; each worker does it as it starts, while the earlier stages run."""
 
-    def augment(self, table: "pa.Table") -> "pa.Table":
+    def augment(self, table: pa.Table) -> pa.Table:
         """New rows made from `table` (same columns, one row per copy to make), each with `_origin_id`."""
         raise NotImplementedError
 
@@ -339,8 +361,12 @@ class FormatterParams(Params):
     """Options shared by every formatter."""
 
     keep_columns: list[str] = Field([], description="Columns carried over beside the formatted ones.")
-    keep_classification: bool = Field(False, description=(
-        "Also write the rows as they were before formatting, as the output's configuration `classification`."))
+    keep_classification: bool = Field(
+        False,
+        description=(
+            "Also write the rows as they were before formatting, as the output's configuration `classification`."
+        ),
+    )
 
 
 class Formatter(Component):
@@ -351,7 +377,7 @@ class Formatter(Component):
     # class names per label column (index = label id); the executor sets them before `format`
     label_names: dict[str, list[str]] = {}
 
-    def format(self, table: "pa.Table") -> "pa.Table":
+    def format(self, table: pa.Table) -> pa.Table:
         """The formatted rows; `_id` and `_split` must be kept."""
         raise NotImplementedError
 
@@ -363,18 +389,25 @@ class Formatter(Component):
 class TokenBudget(Params):
     """`tokens:` of the format section: count each formatted row's tokens and hold rows to a budget."""
 
-    type: str = Field("transformers", description="The token counter that reads `tokenizer` (`specc plugins` "
-                      "lists the installed ones under `tokenizer`).")
-    tokenizer: str = Field(description="The tokenizer: a folder relative to the spec's folder, or a Hugging Face "
-                           "Hub repo id pinned to a commit in the lock.")
+    type: str = Field(
+        "transformers",
+        description="The token counter that reads `tokenizer` (`specc plugins` "
+        "lists the installed ones under `tokenizer`).",
+    )
+    tokenizer: str = Field(
+        description="The tokenizer: a folder relative to the spec's folder, or a Hugging Face "
+        "Hub repo id pinned to a commit in the lock."
+    )
     revision: str | None = Field(None, description="For a Hub tokenizer: a branch, tag or commit SHA (default main).")
     max_tokens: int = Field(ge=1, description="The most tokens a row may have, prompt and completion together.")
     action: Literal["drop", "truncate", "error"] = Field(
-        "drop", description="What happens to a row over the budget: drop it (counted as a drop reason), truncate "
-        "its completion (the last assistant turn) at a token boundary, or fail the build naming its `_id`.")
+        "drop",
+        description="What happens to a row over the budget: drop it (counted as a drop reason), truncate "
+        "its completion (the last assistant turn) at a token boundary, or fail the build naming its `_id`.",
+    )
 
     @model_validator(mode="after")
-    def _counter_takes_it(self, info: ValidationInfo) -> "TokenBudget":
+    def _counter_takes_it(self, info: ValidationInfo) -> TokenBudget:
         from pydantic import ValidationError
 
         from specc.plugins import get_registry
@@ -382,8 +415,10 @@ class TokenBudget(Params):
         registry = get_registry()
         installed = registry.names("tokenizer")
         if self.type not in installed:
-            raise ValueError(f"no token counter '{self.type}' is installed (installed: {', '.join(installed) or 'none'})"
-                             f"; `pip install specc-transformers` for `transformers`")
+            raise ValueError(
+                f"no token counter '{self.type}' is installed (installed: {', '.join(installed) or 'none'})"
+                f"; `pip install specc-transformers` for `transformers`"
+            )
         model = registry.get("tokenizer", self.type).cls.Params
         if not isinstance(self, model):
             try:
@@ -406,11 +441,11 @@ class TokenCounter(Component):
     kind = "tokenizer"
     Params = TokenBudget
 
-    def count(self, table: "pa.Table") -> dict[str, "np.ndarray"]:
+    def count(self, table: pa.Table) -> dict[str, np.ndarray]:
         """Tokens per row: {"prompt": int64 array, "completion": int64 array}, one value per row of `table`."""
         raise NotImplementedError
 
-    def truncate(self, table: "pa.Table", over: "np.ndarray", max_tokens: int) -> "pa.Table":
+    def truncate(self, table: pa.Table, over: np.ndarray, max_tokens: int) -> pa.Table:
         """`table` with the completion of each row where `over` is true cut at a token boundary to fit `max_tokens`.
 
         Rows whose prompt alone is over the budget may stay over; the executor drops them.
@@ -441,13 +476,13 @@ class Evaluator(Component):
         """The text and the label column."""
         return [self.params.text, self.params.label]
 
-    def evaluate(self, table: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, Any]:
+    def evaluate(self, table: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
         """Scores on `table` (every row after augment, before format, with `_split`): `specc.evaluation.evaluation_report`."""
         from specc.evaluation import train_and_score
 
         return train_and_score(table, label_names, self.params, self.predict, self.fail)
 
-    def predict(self, train: "LabelledRows", names: list[str], splits: dict[str, "LabelledRows"]) -> dict[str, Any]:
+    def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
         """Predicted label ids per split of `splits`, after training on `train` (`names[i]` is class i)."""
         raise NotImplementedError
 
@@ -459,7 +494,7 @@ class CardSection(Component):
     order: ClassVar[int] = 500
     title: ClassVar[str] = ""
 
-    def render(self, card: "CardData") -> str | None:
+    def render(self, card: CardData) -> str | None:
         """Markdown for this section, or None to leave it out."""
         raise NotImplementedError
 
@@ -476,8 +511,9 @@ class Resources(Params):
     """What each worker running a step reserves on a cluster: how the step runs, never what it outputs."""
 
     num_cpus: float | None = Field(None, gt=0, description="CPUs per worker (cluster executors); default 1.")
-    num_gpus: float | None = Field(None, ge=0, description="GPUs per worker, for model steps (cluster executors); "
-                                                          "default 0.")
+    num_gpus: float | None = Field(
+        None, ge=0, description="GPUs per worker, for model steps (cluster executors); default 0."
+    )
 
 
 class Executor(Component):
@@ -485,6 +521,6 @@ class Executor(Component):
 
     kind = "executor"
 
-    def run(self, plan: "Plan", options: "BuildOptions") -> "BuildResult":
+    def run(self, plan: Plan, options: BuildOptions) -> BuildResult:
         """Build `plan` as `options` say (an executor on its own pool calls `specc.plugin.run_local`)."""
         raise NotImplementedError

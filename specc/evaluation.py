@@ -18,8 +18,9 @@ Warnings (checked per scored split):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,12 +36,13 @@ class LabelledRows:
     """The rows of one split that have both a text and a label: texts, label ids (index into the names) and `_id`s."""
 
     texts: list[str]
-    labels: "np.ndarray"
+    labels: np.ndarray
     ids: list[str]
 
 
-def labelled_splits(table: "pa.Table", text: str, label: str, label_names: Mapping[str, Sequence[str]],
-                    fail: Callable[[str], Exception]) -> tuple[list[str], dict[str, LabelledRows], int]:
+def labelled_splits(
+    table: pa.Table, text: str, label: str, label_names: Mapping[str, Sequence[str]], fail: Callable[[str], Exception]
+) -> tuple[list[str], dict[str, LabelledRows], int]:
     """Class names and each split's labelled rows (in table order), and how many rows lacked a text or label.
 
     `table` has `_split` and `_id`. Integer labels with declared names keep their ids; other labels
@@ -83,8 +85,9 @@ def labelled_splits(table: "pa.Table", text: str, label: str, label_names: Mappi
     return names, result, missing
 
 
-def classification_metrics(y_true: Sequence[int] | "np.ndarray", y_pred: Sequence[int] | "np.ndarray",
-                           num_classes: int) -> dict[str, Any]:
+def classification_metrics(
+    y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, num_classes: int
+) -> dict[str, Any]:
     """accuracy, precision_macro, recall_macro, f1_macro, confusion (rows: true class, columns: predicted) and support."""
     import numpy as np
 
@@ -93,7 +96,8 @@ def classification_metrics(y_true: Sequence[int] | "np.ndarray", y_pred: Sequenc
     if true.shape != pred.shape:
         raise ValueError(f"{true.size} true labels but {pred.size} predictions")
     confusion = np.bincount(true * num_classes + pred, minlength=num_classes * num_classes).reshape(
-        num_classes, num_classes)
+        num_classes, num_classes
+    )
     hits = np.diag(confusion).astype(float)
     predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
     present = (predicted + actual) > 0
@@ -102,7 +106,7 @@ def classification_metrics(y_true: Sequence[int] | "np.ndarray", y_pred: Sequenc
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros(num_classes), where=both > 0)
 
-    def macro(values: "np.ndarray") -> float:
+    def macro(values: np.ndarray) -> float:
         return round(float(values[present].mean()), DIGITS) if present.any() else 0.0
 
     return {
@@ -115,8 +119,9 @@ def classification_metrics(y_true: Sequence[int] | "np.ndarray", y_pred: Sequenc
     }
 
 
-def chance_scores(train_labels: Sequence[int] | "np.ndarray", y_true: Sequence[int] | "np.ndarray",
-                  num_classes: int) -> dict[str, float]:
+def chance_scores(
+    train_labels: Sequence[int] | np.ndarray, y_true: Sequence[int] | np.ndarray, num_classes: int
+) -> dict[str, float]:
     """Accuracy and macro F1 of the better trivial predictor on a split (see the module's docstring)."""
     import numpy as np
 
@@ -126,8 +131,10 @@ def chance_scores(train_labels: Sequence[int] | "np.ndarray", y_true: Sequence[i
     shares = np.bincount(true, minlength=num_classes) / max(1, true.size)
     shares = shares[shares > 0]
     uniform_f1 = float(np.mean(2 * shares / (num_classes * shares + 1))) if shares.size else 0.0
-    return {"accuracy": round(max(constant["accuracy"], 1 / num_classes), DIGITS),
-            "f1_macro": round(max(constant["f1_macro"], uniform_f1), DIGITS)}
+    return {
+        "accuracy": round(max(constant["accuracy"], 1 / num_classes), DIGITS),
+        "f1_macro": round(max(constant["f1_macro"], uniform_f1), DIGITS),
+    }
 
 
 def score_warnings(split: str, metrics: Mapping[str, Any], chance: Mapping[str, float]) -> list[str]:
@@ -135,19 +142,27 @@ def score_warnings(split: str, metrics: Mapping[str, Any], chance: Mapping[str, 
     warnings = []
     high = [m for m in ("accuracy", "f1_macro") if metrics[m] >= HIGH_SCORE]
     if high:
-        warnings.append(f"{split}: {' and '.join(f'{m} {metrics[m]:.4f}' for m in high)} is at least {HIGH_SCORE}: "
-                        f"suspiciously high for a baseline; the label may leak through the text (templates, "
-                        f"duplicates across splits, label words)")
+        warnings.append(
+            f"{split}: {' and '.join(f'{m} {metrics[m]:.4f}' for m in high)} is at least {HIGH_SCORE}: "
+            f"suspiciously high for a baseline; the label may leak through the text (templates, "
+            f"duplicates across splits, label words)"
+        )
     if all(metrics[m] < chance[m] + CHANCE_MARGIN for m in ("accuracy", "f1_macro")):
-        warnings.append(f"{split}: accuracy {metrics['accuracy']:.4f} and f1_macro {metrics['f1_macro']:.4f} are "
-                        f"within {CHANCE_MARGIN} of chance ({chance['accuracy']:.4f} and {chance['f1_macro']:.4f}): "
-                        f"the baseline learned next to nothing; check the labels, or the task needs more than "
-                        f"the words")
+        warnings.append(
+            f"{split}: accuracy {metrics['accuracy']:.4f} and f1_macro {metrics['f1_macro']:.4f} are "
+            f"within {CHANCE_MARGIN} of chance ({chance['accuracy']:.4f} and {chance['f1_macro']:.4f}): "
+            f"the baseline learned next to nothing; check the labels, or the task needs more than "
+            f"the words"
+        )
     return warnings
 
 
-def evaluation_report(names: Sequence[str], train_labels: Sequence[int] | "np.ndarray",
-                      scored: Mapping[str, tuple[Any, Any]], warnings: Sequence[str] = ()) -> dict[str, Any]:
+def evaluation_report(
+    names: Sequence[str],
+    train_labels: Sequence[int] | np.ndarray,
+    scored: Mapping[str, tuple[Any, Any]],
+    warnings: Sequence[str] = (),
+) -> dict[str, Any]:
     """What an Evaluator returns: `{labels, train_rows, splits: {split: metrics}, chance: {split: ...}, warnings}`.
 
     `scored` maps each scored split to (true label ids, predicted label ids); `warnings` are the
@@ -159,13 +174,22 @@ def evaluation_report(names: Sequence[str], train_labels: Sequence[int] | "np.nd
         splits[split] = classification_metrics(y_true, y_pred, k)
         chance[split] = chance_scores(train_labels, y_true, k)
         found += score_warnings(split, splits[split], chance[split])
-    return {"labels": list(names), "train_rows": int(len(train_labels)), "splits": splits, "chance": chance,
-            "warnings": found}
+    return {
+        "labels": list(names),
+        "train_rows": int(len(train_labels)),
+        "splits": splits,
+        "chance": chance,
+        "warnings": found,
+    }
 
 
-def train_and_score(table: "pa.Table", label_names: Mapping[str, Sequence[str]], params: Any,
-                    predict: Callable[[LabelledRows, list[str], dict[str, LabelledRows]], Mapping[str, Any]],
-                    fail: Callable[[str], Exception]) -> dict[str, Any]:
+def train_and_score(
+    table: pa.Table,
+    label_names: Mapping[str, Sequence[str]],
+    params: Any,
+    predict: Callable[[LabelledRows, list[str], dict[str, LabelledRows]], Mapping[str, Any]],
+    fail: Callable[[str], Exception],
+) -> dict[str, Any]:
     """Train on `params.train`, score `params.splits`: the report of `predict(train, names, {split: rows})`.
 
     `params` has `text`, `label`, `train` and `splits` (EvaluatorParams); `predict` returns the predicted
@@ -176,12 +200,15 @@ def train_and_score(table: "pa.Table", label_names: Mapping[str, Sequence[str]],
     names, rows, missing = labelled_splits(table, params.text, params.label, label_names, fail)
     train = rows.get(params.train)
     if train is None or not train.texts:
-        raise fail(f"split '{params.train}' has no rows with both '{params.text}' and '{params.label}' to train on; "
-                   f"the splits are: {', '.join(sorted(rows)) or 'none'}; set `train:` to one of them")
+        raise fail(
+            f"split '{params.train}' has no rows with both '{params.text}' and '{params.label}' to train on; "
+            f"the splits are: {', '.join(sorted(rows)) or 'none'}; set `train:` to one of them"
+        )
     classes = np.unique(train.labels)
     if classes.size < 2:
-        raise fail(f"split '{params.train}' holds one class only ({names[int(classes[0])]!r}); a classifier "
-                   f"needs at least two")
+        raise fail(
+            f"split '{params.train}' holds one class only ({names[int(classes[0])]!r}); a classifier needs at least two"
+        )
     warnings = [f"{missing:,} rows without '{params.text}' or '{params.label}' were left out"] if missing else []
     wanted = {s: rows[s] for s in params.splits if s in rows and rows[s].texts}
     warnings += [f"{s}: no labelled rows; not scored" for s in params.splits if s not in wanted]

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import pluggy
 
@@ -22,13 +23,14 @@ class Register(Protocol):
 
 def stage_hookspec(stage: stages.Stage) -> Callable[[Register], None]:
     """The hookspec of one stage of the table, named `stage.hook` and documented from its entry."""
+
     def hook(register: Register) -> None:
         pass
 
     hook.__name__ = hook.__qualname__ = stage.hook
     hook.__doc__ = (
         f"Register {stage.base.__name__} classes: {stage.used_for()}.\n\n"
-        f":param register: call it with each {stage.base.__name__} subclass, or with a \"module:Class\" string "
+        f':param register: call it with each {stage.base.__name__} subclass, or with a "module:Class" string '
         f"and `name=` its type name (imported only when a spec uses it).\n\n"
         f"Called when specc loads its plugins, before any spec is read; a name registered twice for "
         f"the same kind is an error naming both plugins."

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -67,16 +68,24 @@ class HubRepo:
     def pinned_commit(self, locked: Mapping[str, Any]) -> str | None:
         """The commit a lock's pins hold for this repository and requested revision, or None."""
         commit = locked.get("revision")
-        if (locked.get("repo") == self.repo_id and locked.get("requested") == self.revision
-                and isinstance(commit, str) and COMMIT.fullmatch(commit)):
+        if (
+            locked.get("repo") == self.repo_id
+            and locked.get("requested") == self.revision
+            and isinstance(commit, str)
+            and COMMIT.fullmatch(commit)
+        ):
             return commit
         return None
 
     def resolve(self) -> str:
         """The commit SHA `revision` names: asked of the Hub, or read from the cache when offline."""
         from huggingface_hub import HfApi, constants
-        from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, \
-            RevisionNotFoundError
+        from huggingface_hub.errors import (
+            GatedRepoError,
+            HfHubHTTPError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
 
         if constants.HF_HUB_OFFLINE:
             why = "is offline (HF_HUB_OFFLINE is set)"
@@ -87,22 +96,28 @@ class HubRepo:
                     return sha
                 why = "gave no commit for it"
             except RevisionNotFoundError:
-                raise self.error(f"{self.shown()}: the {self.noun} has no such revision; give a branch, a tag or a "
-                                 f"40-hex commit SHA that exists on {self.url}") from None
+                raise self.error(
+                    f"{self.shown()}: the {self.noun} has no such revision; give a branch, a tag or a "
+                    f"40-hex commit SHA that exists on {self.url}"
+                ) from None
             except (RepositoryNotFoundError, GatedRepoError) as exc:
                 cached = self.cached_commit(self.revision)
                 if cached is not None:
                     return cached
                 kind = "is gated" if isinstance(exc, GatedRepoError) else "was not found (or is private)"
-                raise self.error(f"{self.noun} '{self.repo_id}' {kind} on the Hugging Face Hub; check its name, "
-                                 f"and for a private or gated {self.noun} log in with `hf auth login` and accept "
-                                 f"its terms on the Hub") from None
+                raise self.error(
+                    f"{self.noun} '{self.repo_id}' {kind} on the Hugging Face Hub; check its name, "
+                    f"and for a private or gated {self.noun} log in with `hf auth login` and accept "
+                    f"its terms on the Hub"
+                ) from None
             except connection_errors() + (HfHubHTTPError,) as exc:
                 why = f"cannot be reached ({type(exc).__name__}: {exc})"
         cached = self.cached_commit(self.revision)
         if cached is None:
-            raise self.error(f"{self.shown()} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and "
-                             f"the Hub {why}; {self.fetch_hint(self.revision)}")
+            raise self.error(
+                f"{self.shown()} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and "
+                f"the Hub {why}; {self.fetch_hint(self.revision)}"
+            )
         return cached
 
     def cached_commit(self, revision: str) -> str | None:
@@ -127,26 +142,37 @@ class HubRepo:
     def snapshot(self, commit: str) -> Path:
         """The snapshot folder of `commit`: from the Hub cache, downloaded first when online."""
         from huggingface_hub import constants, snapshot_download
-        from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, \
-            RepositoryNotFoundError, RevisionNotFoundError
+        from huggingface_hub.errors import (
+            GatedRepoError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
 
         try:
             return Path(snapshot_download(repo_id=self.repo_id, repo_type=self.repo_type, revision=commit)).resolve()
         except LocalEntryNotFoundError as exc:  # also an incomplete cached snapshot
             why = "is offline (HF_HUB_OFFLINE is set)" if constants.HF_HUB_OFFLINE else "cannot be reached"
             detail = f" ({exc})" if "incomplete" in str(exc) else ""
-            raise self.error(f"{self.shown(commit)} is not fully in the Hugging Face cache "
-                             f"({constants.HF_HUB_CACHE}){detail} and the Hub {why}; {self.fetch_hint(commit)}") \
-                from None
+            raise self.error(
+                f"{self.shown(commit)} is not fully in the Hugging Face cache "
+                f"({constants.HF_HUB_CACHE}){detail} and the Hub {why}; {self.fetch_hint(commit)}"
+            ) from None
         except RevisionNotFoundError:
-            raise self.error(f"{self.shown(commit)}: the {self.noun} has no such commit (was its history "
-                             f"rewritten?); pin another revision, e.g. with `{self.upgrade}`") from None
+            raise self.error(
+                f"{self.shown(commit)}: the {self.noun} has no such commit (was its history "
+                f"rewritten?); pin another revision, e.g. with `{self.upgrade}`"
+            ) from None
         except (RepositoryNotFoundError, GatedRepoError):
-            raise self.error(f"{self.noun} '{self.repo_id}' was not found, or is private or gated, on the Hugging "
-                             f"Face Hub; check its name, or log in with `hf auth login`") from None
+            raise self.error(
+                f"{self.noun} '{self.repo_id}' was not found, or is private or gated, on the Hugging "
+                f"Face Hub; check its name, or log in with `hf auth login`"
+            ) from None
         except connection_errors() + (HfHubHTTPError,) as exc:
-            raise self.error(f"cannot download {self.shown(commit)}: {exc}; try again, or "
-                             f"{self.fetch_hint(commit)}") from None
+            raise self.error(
+                f"cannot download {self.shown(commit)}: {exc}; try again, or {self.fetch_hint(commit)}"
+            ) from None
 
     def file_pin(self, folder: Path, name: str) -> dict[str, Any]:
         """SHA-256 and size of one file of the snapshot (an LFS blob's cache name is its SHA-256)."""
@@ -159,8 +185,12 @@ class HubRepo:
 
     def pins(self, commit: str, folder: Path, names: Iterable[str]) -> dict[str, Any]:
         """The lock's pins of files `names` of `commit`'s snapshot `folder` (what `pinned_commit` and `verify` read)."""
-        return {"repo": self.repo_id, "requested": self.revision, "revision": commit,
-                "files": [self.file_pin(folder, name) for name in sorted(names)]}
+        return {
+            "repo": self.repo_id,
+            "requested": self.revision,
+            "revision": commit,
+            "files": [self.file_pin(folder, name) for name in sorted(names)],
+        }
 
     def verify(self, folder: Path, pins: Mapping[str, Any]) -> None:
         """Fail unless every file `pins` lists has its pinned SHA-256 and size in `folder`, the commit's snapshot."""
@@ -170,15 +200,19 @@ class HubRepo:
         for entry in pins.get("files", []):
             path = folder / entry["path"]
             if not path.is_file():
-                raise self.error(f"file '{entry['path']}' of {self.shown(commit)} is pinned by the lock but not "
-                                 f"in the snapshot; {self.fetch_hint(commit)}")
+                raise self.error(
+                    f"file '{entry['path']}' of {self.shown(commit)} is pinned by the lock but not "
+                    f"in the snapshot; {self.fetch_hint(commit)}"
+                )
             size, digest = path.stat().st_size, sha256_file(path)
             if (digest, size) != (entry.get("sha256"), entry.get("size")):
-                raise self.error(f"file '{entry['path']}' of {self.shown(commit)} has SHA-256 {digest[:12]} "
-                                 f"({size} bytes) but the lock pins {str(entry.get('sha256'))[:12]} "
-                                 f"({entry.get('size')} bytes); the cached copy ({path.resolve()}) is damaged or "
-                                 f"the lock was edited: fetch the file again with "
-                                 f"`{self.download_command(commit, entry['path'])} --force-download`, or fix the lock")
+                raise self.error(
+                    f"file '{entry['path']}' of {self.shown(commit)} has SHA-256 {digest[:12]} "
+                    f"({size} bytes) but the lock pins {str(entry.get('sha256'))[:12]} "
+                    f"({entry.get('size')} bytes); the cached copy ({path.resolve()}) is damaged or "
+                    f"the lock was edited: fetch the file again with "
+                    f"`{self.download_command(commit, entry['path'])} --force-download`, or fix the lock"
+                )
 
 
 def connection_errors() -> tuple[type[BaseException], ...]:

@@ -10,13 +10,19 @@ made and every one is verified exactly.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from specc.errors import SpeccError
 from specc.minhash import (
-    CHAR_SHARE, DEFAULT_NGRAM, TooManyCandidates, Unit, confirmed_pairs, resolve_unit,
+    CHAR_SHARE,
+    DEFAULT_NGRAM,
+    TooManyCandidates,
+    Unit,
+    confirmed_pairs,
+    resolve_unit,
 )
 
 if TYPE_CHECKING:
@@ -35,30 +41,37 @@ class NearParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    threshold: float = Field(0.8, gt=0, le=1,
-                             description="Pairs with Jaccard similarity at least this are near duplicates.")
+    threshold: float = Field(
+        0.8, gt=0, le=1, description="Pairs with Jaccard similarity at least this are near duplicates."
+    )
     unit: Literal["auto", "word", "char"] = Field(
-        "auto", description="Compare word or character n-grams. auto: characters when the spec's languages "
+        "auto",
+        description="Compare word or character n-grams. auto: characters when the spec's languages "
         "include one written without spaces (zh, ja, ko, th, …) or, failing that, when at least "
         f"{CHAR_SHARE:.0%} of the letters in a sample of the texts are in such a script; words otherwise "
-        "(as the near-dedup step decides).")
+        "(as the near-dedup step decides).",
+    )
     ngram: int | None = Field(None, ge=1, le=64, description="Units per n-gram; default 3 words or 5 characters.")
     num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations used to find candidate pairs.")
 
 
 # --- the report -------------------------------------------------------------------------------
 
-def default_columns(table: "pa.Table") -> list[str]:
+
+def default_columns(table: pa.Table) -> list[str]:
     """`text` when the table has it, else every string column whose name does not start with `_`."""
     import pyarrow as pa
 
     if "text" in table.column_names:
         return ["text"]
-    return [f.name for f in table.schema if not f.name.startswith("_")
-            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    return [
+        f.name
+        for f in table.schema
+        if not f.name.startswith("_") and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
 
 
-def _keys(table: "pa.Table", columns: Sequence[str]) -> tuple["pa.ChunkedArray", "pa.ChunkedArray"]:
+def _keys(table: pa.Table, columns: Sequence[str]) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """Each row's normalized key (columns joined by U+001F) and whether any part is non-empty."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -83,7 +96,7 @@ def _keys(table: "pa.Table", columns: Sequence[str]) -> tuple["pa.ChunkedArray",
     return key, nonempty
 
 
-def key_codes(table: "pa.Table", columns: Sequence[str]) -> "pa.DictionaryArray":
+def key_codes(table: pa.Table, columns: Sequence[str]) -> pa.DictionaryArray:
     """Each row's key (its text normalized like `dedup` does) as a dictionary code; null where all of it is empty."""
     import pyarrow.compute as pc
 
@@ -91,7 +104,7 @@ def key_codes(table: "pa.Table", columns: Sequence[str]) -> "pa.DictionaryArray"
     return pc.dictionary_encode(pc.if_else(nonempty, key, None)).combine_chunks()
 
 
-def _numbered(codes: "pa.DictionaryArray", present: "pa.ChunkedArray | pa.Array") -> tuple["pa.Array", "np.ndarray"]:
+def _numbered(codes: pa.DictionaryArray, present: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray]:
     """The distinct keys of the present rows numbered by first appearance (in table order), and each row's number."""
     import numpy as np
     import pyarrow.compute as pc
@@ -103,17 +116,23 @@ def _numbered(codes: "pa.DictionaryArray", present: "pa.ChunkedArray | pa.Array"
     return texts, numbered.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _shown(table: "pa.Table", columns: Sequence[str], row: int) -> str:
+def _shown(table: pa.Table, columns: Sequence[str], row: int) -> str:
     """A row's text in the key columns, joined by ' | ' and cut to EXAMPLE_CHARS characters."""
     values = [table.column(c)[row].as_py() for c in columns]
     text = " | ".join("" if v is None else str(v) for v in values)
-    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS - 1] + "…"
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
-def leakage_report(table: "pa.Table", columns: Sequence[str] | None = None, *,
-                   order: Sequence[str] | None = None, near: NearParams | None = None,
-                   languages: Sequence[str] = (), seed: int = 0,
-                   codes: "pa.DictionaryArray | None" = None) -> dict[str, Any]:
+def leakage_report(
+    table: pa.Table,
+    columns: Sequence[str] | None = None,
+    *,
+    order: Sequence[str] | None = None,
+    near: NearParams | None = None,
+    languages: Sequence[str] = (),
+    seed: int = 0,
+    codes: pa.DictionaryArray | None = None,
+) -> dict[str, Any]:
     """Rows shared across splits, for every pair of splits: exact (and with `near`, near) duplicates.
 
     `table` holds `_split`, `_id` and the data columns. Rows compare on `columns` (default:
@@ -176,10 +195,16 @@ def leakage_report(table: "pa.Table", columns: Sequence[str] | None = None, *,
             forward = counts[u, a] * counts[v, b]
             backward = counts[u, b] * counts[v, a]
             hit = (forward + backward) > 0
-            left = np.unique(np.concatenate([u[hit & (counts[u, a] > 0) & (counts[v, b] > 0)],
-                                             v[hit & (counts[v, a] > 0) & (counts[u, b] > 0)]]))
-            right = np.unique(np.concatenate([v[hit & (counts[u, a] > 0) & (counts[v, b] > 0)],
-                                              u[hit & (counts[v, a] > 0) & (counts[u, b] > 0)]]))
+            left = np.unique(
+                np.concatenate(
+                    [u[hit & (counts[u, a] > 0) & (counts[v, b] > 0)], v[hit & (counts[v, a] > 0) & (counts[u, b] > 0)]]
+                )
+            )
+            right = np.unique(
+                np.concatenate(
+                    [v[hit & (counts[u, a] > 0) & (counts[v, b] > 0)], u[hit & (counts[v, a] > 0) & (counts[u, b] > 0)]]
+                )
+            )
             index = np.flatnonzero(hit)
             first = np.minimum(firsts[u[index]].min(axis=1), firsts[v[index]].min(axis=1))
             chosen = index[np.lexsort((v[index], u[index], first))[:EXAMPLES]]
@@ -210,8 +235,9 @@ def leakage_report(table: "pa.Table", columns: Sequence[str] | None = None, *,
     }
 
 
-def _near_pairs(texts: "pa.Array", counts: "np.ndarray", unit: Unit, n: int, near: NearParams,
-                seed: int) -> tuple["np.ndarray", "np.ndarray"]:
+def _near_pairs(
+    texts: pa.Array, counts: np.ndarray, unit: Unit, n: int, near: NearParams, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Verified near pairs (u < v) of distinct texts that can pair rows of two splits, and their Jaccard."""
     import numpy as np
 
@@ -222,18 +248,28 @@ def _near_pairs(texts: "pa.Array", counts: "np.ndarray", unit: Unit, n: int, nea
     groups = np.where(single, np.argmax(counts > 0, axis=1), counts.shape[1] + np.arange(len(texts)))
     try:
         left, right, similarity = confirmed_pairs(
-            texts, unit, n, near.threshold, num_perm=near.num_perm, seed=seed, groups=groups,
-            max_candidates=MAX_NEAR_CANDIDATES, normalized=True)
+            texts,
+            unit,
+            n,
+            near.threshold,
+            num_perm=near.num_perm,
+            seed=seed,
+            groups=groups,
+            max_candidates=MAX_NEAR_CANDIDATES,
+            normalized=True,
+        )
     except TooManyCandidates:
         raise SpeccError(
             f"error: split: more than {MAX_NEAR_CANDIDATES} near-duplicate candidate pairs across splits; the data "
             f"holds large families of similar rows: remove them before the split (clean: {{type: near-dedup}}) "
-            f"or leave `leakage.near` and `leakage.max_near` unset") from None
+            f"or leave `leakage.near` and `leakage.max_near` unset"
+        ) from None
     return np.stack([left, right], axis=1), similarity
 
 
-def _example_ids(table: "pa.Table", rows: dict[str, "np.ndarray"],
-                 wanted: list[int]) -> dict[tuple[int, int], tuple[list[str], int]]:
+def _example_ids(
+    table: pa.Table, rows: dict[str, np.ndarray], wanted: list[int]
+) -> dict[tuple[int, int], tuple[list[str], int]]:
     """For each wanted text and split: the first EXAMPLES `_id`s (in table order) and how many rows."""
     import numpy as np
 
@@ -250,28 +286,44 @@ def _example_ids(table: "pa.Table", rows: dict[str, "np.ndarray"],
     return found
 
 
-def _example(table: "pa.Table", columns: Sequence[str], splits: list[str], firsts: "np.ndarray",
-             ids: dict[tuple[int, int], tuple[list[str], int]], kind: str, what: Any, a: int,
-             b: int) -> dict[str, Any]:
+def _example(
+    table: pa.Table,
+    columns: Sequence[str],
+    splits: list[str],
+    firsts: np.ndarray,
+    ids: dict[tuple[int, int], tuple[list[str], int]],
+    kind: str,
+    what: Any,
+    a: int,
+    b: int,
+) -> dict[str, Any]:
     """One example as JSON: the text(s), up to EXAMPLES ids per split and the rows per split."""
     if kind == "exact":
         t = what
         first = int(min(firsts[t, a], firsts[t, b]))
-        return {"text": _shown(table, columns, first),
-                "ids": {splits[a]: ids[(t, a)][0], splits[b]: ids[(t, b)][0]},
-                "rows": {splits[a]: ids[(t, a)][1], splits[b]: ids[(t, b)][1]}}
+        return {
+            "text": _shown(table, columns, first),
+            "ids": {splits[a]: ids[(t, a)][0], splits[b]: ids[(t, b)][0]},
+            "rows": {splits[a]: ids[(t, a)][1], splits[b]: ids[(t, b)][1]},
+        }
     x, y, similarity = what
-    return {"jaccard": similarity,
-            "texts": {splits[a]: _shown(table, columns, int(firsts[x, a])),
-                      splits[b]: _shown(table, columns, int(firsts[y, b]))},
-            "ids": {splits[a]: ids[(x, a)][0], splits[b]: ids[(y, b)][0]},
-            "rows": {splits[a]: ids[(x, a)][1], splits[b]: ids[(y, b)][1]}}
+    return {
+        "jaccard": similarity,
+        "texts": {
+            splits[a]: _shown(table, columns, int(firsts[x, a])),
+            splits[b]: _shown(table, columns, int(firsts[y, b])),
+        },
+        "ids": {splits[a]: ids[(x, a)][0], splits[b]: ids[(y, b)][0]},
+        "rows": {splits[a]: ids[(x, a)][1], splits[b]: ids[(y, b)][1]},
+    }
 
 
 # --- limits and display -----------------------------------------------------------------------
 
+
 def _example_lines(example: dict[str, Any]) -> list[str]:
     """An example as indented lines: the text(s) quoted, then the ids per split."""
+
     def ids(split: str) -> str:
         shown, count = example["ids"][split], example["rows"][split]
         more = f" (+{count - len(shown)} more)" if count > len(shown) else ""
@@ -290,22 +342,34 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def check_leakage(report: dict[str, Any], limits: "LeakageParams") -> None:
+def check_leakage(report: dict[str, Any], limits: LeakageParams) -> None:
     """Raise a SpeccError listing the offending split pairs and examples when a limit is exceeded."""
     messages = []
-    checks = [("exact", "max_exact", "exact-duplicate",
-               "deduplicate before the split (clean: {type: dedup}), split by a group column so copies share "
-               "a split, or raise leakage.max_exact"),
-              ("near", "max_near", "near-duplicate",
-               "remove near duplicates before the split (clean: {type: near-dedup}), split by a group column, "
-               "or raise leakage.max_near")]
+    checks = [
+        (
+            "exact",
+            "max_exact",
+            "exact-duplicate",
+            "deduplicate before the split (clean: {type: dedup}), split by a group column so copies share "
+            "a split, or raise leakage.max_exact",
+        ),
+        (
+            "near",
+            "max_near",
+            "near-duplicate",
+            "remove near duplicates before the split (clean: {type: near-dedup}), split by a group column, "
+            "or raise leakage.max_near",
+        ),
+    ]
     for kind, limit_name, what, fix in checks:
         limit = getattr(limits, limit_name)
         if limit is None:
             continue
         if kind == "near" and report.get("near") is None:
-            raise SpeccError("error: split: leakage.max_near is set but the near-duplicate check did not run "
-                             "(executor bug: pass `near` to leakage_report)")
+            raise SpeccError(
+                "error: split: leakage.max_near is set but the near-duplicate check did not run "
+                "(executor bug: pass `near` to leakage_report)"
+            )
         found = report["total"][f"{kind}_pairs"]
         if found <= limit:
             continue

@@ -14,8 +14,9 @@ the cases it gets wrong (a separate agreement with the rights holder, a license 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 NON_COMMERCIAL = "non-commercial"
 SHARE_ALIKE = "share-alike"
@@ -24,23 +25,71 @@ USE_RESTRICTIONS = "use restrictions"
 
 # licenses that forbid commercial use (or allow research use only)
 _NC = {
-    "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nc-nd-3.0", "cc-by-nc-nd-4.0", "cc-by-nc-sa-2.0",
-    "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0", "deepfloyd-if-license", "fair-noncommercial-research-license",
-    "apple-amlr", "h-research", "intel-research",
+    "cc-by-nc-2.0",
+    "cc-by-nc-3.0",
+    "cc-by-nc-4.0",
+    "cc-by-nc-nd-3.0",
+    "cc-by-nc-nd-4.0",
+    "cc-by-nc-sa-2.0",
+    "cc-by-nc-sa-3.0",
+    "cc-by-nc-sa-4.0",
+    "deepfloyd-if-license",
+    "fair-noncommercial-research-license",
+    "apple-amlr",
+    "h-research",
+    "intel-research",
 }
 # copyleft: derived data must be shared under the same license (or one the license names)
 _SA = {
-    "cc-by-sa-3.0", "cc-by-sa-4.0", "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0",
-    "gpl", "gpl-2.0", "gpl-3.0", "agpl-3.0", "lgpl", "lgpl-2.1", "lgpl-3.0", "lgpl-lr", "gfdl", "odbl",
-    "cdla-sharing-1.0", "epl-1.0", "epl-2.0", "eupl-1.1", "eupl-1.2", "mpl-2.0", "ms-pl", "osl-3.0", "ofl-1.1",
+    "cc-by-sa-3.0",
+    "cc-by-sa-4.0",
+    "cc-by-nc-sa-2.0",
+    "cc-by-nc-sa-3.0",
+    "cc-by-nc-sa-4.0",
+    "gpl",
+    "gpl-2.0",
+    "gpl-3.0",
+    "agpl-3.0",
+    "lgpl",
+    "lgpl-2.1",
+    "lgpl-3.0",
+    "lgpl-lr",
+    "gfdl",
+    "odbl",
+    "cdla-sharing-1.0",
+    "epl-1.0",
+    "epl-2.0",
+    "eupl-1.1",
+    "eupl-1.2",
+    "mpl-2.0",
+    "ms-pl",
+    "osl-3.0",
+    "ofl-1.1",
 }
 _ND = {"cc-by-nd-4.0", "cc-by-nc-nd-3.0", "cc-by-nc-nd-4.0"}
 # licenses whose use restrictions or terms must be passed on to anything derived
 _RESTRICTED = {
-    "openrail", "bigscience-openrail-m", "creativeml-openrail-m", "bigscience-bloom-rail-1.0",
-    "bigcode-openrail-m", "openrail++", "deepfloyd-if-license", "llama2", "llama3", "llama3.1", "llama3.2",
-    "llama3.3", "llama4", "gemma", "grok2-community", "c-uda", "apple-ascl", "apple-amlr",
-    "fair-noncommercial-research-license", "h-research", "intel-research",
+    "openrail",
+    "bigscience-openrail-m",
+    "creativeml-openrail-m",
+    "bigscience-bloom-rail-1.0",
+    "bigcode-openrail-m",
+    "openrail++",
+    "deepfloyd-if-license",
+    "llama2",
+    "llama3",
+    "llama3.1",
+    "llama3.2",
+    "llama3.3",
+    "llama4",
+    "gemma",
+    "grok2-community",
+    "c-uda",
+    "apple-ascl",
+    "apple-amlr",
+    "fair-noncommercial-research-license",
+    "h-research",
+    "intel-research",
 }
 # share-alike licenses that allow a later version or a named stronger license for derived work
 _SA_UPGRADES = {
@@ -62,8 +111,16 @@ UNREAD_SOURCES = frozenset({"other", "unknown"})
 
 def terms(license_id: str) -> tuple[str, ...]:
     """The terms of a license that derived data must keep, in a fixed order."""
-    return tuple(name for name, group in ((NON_COMMERCIAL, _NC), (SHARE_ALIKE, _SA), (NO_DERIVATIVES, _ND),
-                                          (USE_RESTRICTIONS, _RESTRICTED)) if license_id in group)
+    return tuple(
+        name
+        for name, group in (
+            (NON_COMMERCIAL, _NC),
+            (SHARE_ALIKE, _SA),
+            (NO_DERIVATIVES, _ND),
+            (USE_RESTRICTIONS, _RESTRICTED),
+        )
+        if license_id in group
+    )
 
 
 @dataclass(frozen=True)
@@ -107,9 +164,11 @@ def conflicts(output: str, sources: Mapping[str, str]) -> list[Conflict]:
 def conflict_message(output: str, found: list[Conflict]) -> str:
     """The validation error at the output's `license:`."""
     names = ", ".join(c.describe() for c in found)
-    return (f"'{output}' drops the terms of source{'s' if len(found) > 1 else ''} {names}; "
-            f"use a license that keeps them, or set `license_override: {{reason: ...}}` with the reason "
-            f"this data set may be published under '{output}' (the card shows it)")
+    return (
+        f"'{output}' drops the terms of source{'s' if len(found) > 1 else ''} {names}; "
+        f"use a license that keeps them, or set `license_override: {{reason: ...}}` with the reason "
+        f"this data set may be published under '{output}' (the card shows it)"
+    )
 
 
 def license_report(spec: Any) -> dict[str, Any]:
@@ -126,8 +185,9 @@ def license_report(spec: Any) -> dict[str, Any]:
         "license": spec.license,
         "sources": sources,
         "conflicts": [{"source": c.source, "license": c.license, "terms": list(c.broken)} for c in found],
-        "override": ({"reason": override.reason, "sources": [c.source for c in found]}
-                     if override is not None else None),
+        "override": (
+            {"reason": override.reason, "sources": [c.source for c in found]} if override is not None else None
+        ),
         "unknown": [name for name, lic in sources.items() if lic == "unknown"],
         "other": [name for name, lic in sources.items() if lic == "other"],
     }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, NotRequired
 
 from pydantic import TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from specc.atomic import replace_text
 from specc.compiler import Plan
@@ -29,7 +30,9 @@ class _Pins(TypedDict):  # besides these, what the step's component pins (Hub re
     sha256: NotRequired[str]  # a download's, which `cache gc` keeps
 
 
-_StepOutput = TypedDict("_StepOutput", {"xxh3_128": str, "rows": int})  # the digest key is specc.cache.DIGEST
+class _StepOutput(TypedDict):
+    xxh3_128: str
+    rows: int  # the digest key is specc.cache.DIGEST
 
 
 class _Step(TypedDict):
@@ -55,8 +58,17 @@ class _Outputs(TypedDict):
     files: dict[str, _OutputFile]
 
 
-_Lock = TypedDict("_Lock", {"lock-version": int, "spec": str, "seed": int, "plugins": dict[str, str],
-                            "steps": dict[str, _Step], "outputs": NotRequired[_Outputs]})
+_Lock = TypedDict(
+    "_Lock",
+    {
+        "lock-version": int,
+        "spec": str,
+        "seed": int,
+        "plugins": dict[str, str],
+        "steps": dict[str, _Step],
+        "outputs": NotRequired[_Outputs],
+    },
+)
 
 
 @lru_cache(maxsize=1)
@@ -72,11 +84,14 @@ def lock_path(spec: Spec) -> Path:
 
 def _damaged(path: Path, problem: str, line: int | None = None) -> SpeccError:
     """The error for a lock specc cannot use: what is wrong, and how to get a good one."""
-    spec = next((p for p in (path.with_suffix(".yaml"), path.with_suffix(".yml")) if p.is_file()),
-                path.with_suffix(".yaml"))
+    spec = next(
+        (p for p in (path.with_suffix(".yaml"), path.with_suffix(".yml")) if p.is_file()), path.with_suffix(".yaml")
+    )
     where = f"{path}:{line}" if line else str(path)
-    return SpeccError(f"{where}: error: {problem}; restore the lock from version control, or delete it and run "
-                      f"`specc lock` again (`rm {path} && specc lock {spec}`: Hub and URL sources are pinned anew)")
+    return SpeccError(
+        f"{where}: error: {problem}; restore the lock from version control, or delete it and run "
+        f"`specc lock` again (`rm {path} && specc lock {spec}`: Hub and URL sources are pinned anew)"
+    )
 
 
 def read_lock(path: Path) -> dict[str, Any] | None:
@@ -96,16 +111,22 @@ def read_lock(path: Path) -> dict[str, Any] | None:
         raise _damaged(path, f"the lock is not valid JSON ({exc})", getattr(exc, "lineno", 1)) from None
     version = data.get("lock-version") if isinstance(data, dict) else None
     if version != LOCK_VERSION:
-        what = "the lock is not a JSON object" if not isinstance(data, dict) else (
-            f"lock-version {version!r} is not {LOCK_VERSION}, the version this specc writes")
+        what = (
+            "the lock is not a JSON object"
+            if not isinstance(data, dict)
+            else (f"lock-version {version!r} is not {LOCK_VERSION}, the version this specc writes")
+        )
         raise _damaged(path, what, 1)
     try:
         _lock_shape().validate_python(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = "".join(f"[{json.dumps(part)}]" for part in error["loc"])
-        raise _damaged(path, f"the lock is damaged at {where}: {error['msg'].lower()} "
-                             f"(found {json.dumps(error['input'])[:60]})", _line(raw.decode(), error["loc"])) from None
+        raise _damaged(
+            path,
+            f"the lock is damaged at {where}: {error['msg'].lower()} (found {json.dumps(error['input'])[:60]})",
+            _line(raw.decode(), error["loc"]),
+        ) from None
     return data
 
 
@@ -118,14 +139,16 @@ def _line(text: str, loc: tuple[int | str, ...]) -> int:
     return text.count("\n", 0, at) + 1
 
 
-def locked_pins(lock: dict[str, Any] | None, upgrade: bool = False,
-                upgrade_sources: Iterable[str] = ()) -> dict[str, Any]:
+def locked_pins(
+    lock: dict[str, Any] | None, upgrade: bool = False, upgrade_sources: Iterable[str] = ()
+) -> dict[str, Any]:
     """Pins per step id from a lock, without those to be resolved anew (sources named by --upgrade-source)."""
     if lock is None or upgrade:
         return {}
     again = {f"sources.{name}" for name in upgrade_sources}
-    return {step_id: entry["pins"] for step_id, entry in lock["steps"].items()
-            if "pins" in entry and step_id not in again}
+    return {
+        step_id: entry["pins"] for step_id, entry in lock["steps"].items() if "pins" in entry and step_id not in again
+    }
 
 
 def check_upgrade_sources(plan: Plan, names: Iterable[str]) -> None:
@@ -136,8 +159,12 @@ def check_upgrade_sources(plan: Plan, names: Iterable[str]) -> None:
         raise SpeccError(f"error: --upgrade-source {unknown[0]}: no such source; the sources are: {', '.join(known)}")
 
 
-def lock_data(plan: Plan, previous: dict[str, Any] | None = None, digests: dict[str, Any] | None = None,
-              outputs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def lock_data(
+    plan: Plan,
+    previous: dict[str, Any] | None = None,
+    digests: dict[str, Any] | None = None,
+    outputs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The lock of a plan; step digests and outputs come from a build or carry over from `previous`.
 
     Carried-over digests and outputs are kept only where the fingerprint they belong to is unchanged.
@@ -160,7 +187,9 @@ def lock_data(plan: Plan, previous: dict[str, Any] | None = None, digests: dict[
         if step.stage == "sources" or step.pins:
             entry["pins"] = step.pins
         old = old_steps.get(step.id, {})
-        digest = (digests or {}).get(step.id) or (old.get("output") if old.get("fingerprint") == step.fingerprint else None)
+        digest = (digests or {}).get(step.id) or (
+            old.get("output") if old.get("fingerprint") == step.fingerprint else None
+        )
         if digest:
             entry["output"] = digest
         steps[step.id] = entry
@@ -175,8 +204,10 @@ def lock_data(plan: Plan, previous: dict[str, Any] | None = None, digests: dict[
     }
     old_outputs = (previous or {}).get("outputs")
     if outputs is not None:
-        data["outputs"] = {"fingerprint": plan.fingerprint,
-                           "files": {o["path"]: {"sha256": o["sha256"], "rows": o["rows"]} for o in outputs}}
+        data["outputs"] = {
+            "fingerprint": plan.fingerprint,
+            "files": {o["path"]: {"sha256": o["sha256"], "rows": o["rows"]} for o in outputs},
+        }
     elif old_outputs and old_outputs.get("fingerprint") == plan.fingerprint:
         data["outputs"] = old_outputs
     return data

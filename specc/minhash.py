@@ -37,8 +37,9 @@ the signatures and the default bands x rows equal datasketch's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,7 +80,8 @@ class TooManyCandidates(Exception):
 
 # --- units and shingles -----------------------------------------------------------------------
 
-def resolve_unit(unit: str, languages: Iterable[str], values: "pa.ChunkedArray | pa.Array | None" = None) -> Unit:
+
+def resolve_unit(unit: str, languages: Iterable[str], values: pa.ChunkedArray | pa.Array | None = None) -> Unit:
     """`word` or `char`; `auto` asks the languages, then (given `values`) the share of no-space scripts in a sample."""
     import numpy as np
     import pyarrow.compute as pc
@@ -98,7 +100,7 @@ def resolve_unit(unit: str, languages: Iterable[str], values: "pa.ChunkedArray |
     return "char" if letters and script >= CHAR_SHARE * letters else "word"
 
 
-def _normalized(values: "pa.ChunkedArray | pa.Array", normalized: bool = False) -> "pa.Array":
+def _normalized(values: pa.ChunkedArray | pa.Array, normalized: bool = False) -> pa.Array:
     """Normalized texts as one array, nulls as empty strings (`normalized`: the values already are)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -109,7 +111,7 @@ def _normalized(values: "pa.ChunkedArray | pa.Array", normalized: bool = False) 
     return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
-def _batches(values: "pa.ChunkedArray | pa.Array") -> list[tuple[int, int]]:
+def _batches(values: pa.ChunkedArray | pa.Array) -> list[tuple[int, int]]:
     """Row ranges [start, stop) of about BATCH_BYTES of text each (at least one row)."""
     import numpy as np
     import pyarrow.compute as pc
@@ -124,7 +126,7 @@ def _batches(values: "pa.ChunkedArray | pa.Array") -> list[tuple[int, int]]:
     return out
 
 
-def _finalize(x: "np.ndarray", shifts: tuple[int, int, int], multipliers: tuple[int, int]) -> "np.ndarray":
+def _finalize(x: np.ndarray, shifts: tuple[int, int, int], multipliers: tuple[int, int]) -> np.ndarray:
     """x ^= x >> s0; x *= m0; x ^= x >> s1; x *= m1; x ^= x >> s2, on a copy, in x's unsigned type."""
     kind = x.dtype.type
     x = x ^ (x >> kind(shifts[0]))
@@ -134,18 +136,18 @@ def _finalize(x: "np.ndarray", shifts: tuple[int, int, int], multipliers: tuple[
     return x
 
 
-def _mix(x: "np.ndarray") -> "np.ndarray":
+def _mix(x: np.ndarray) -> np.ndarray:
     """SplitMix64's finalizer over a uint64 array (a bijection that spreads every input bit)."""
     return _finalize(x, (30, 27, 31), (0xBF58476D1CE4E5B9, 0x94D049BB133111EB))
 
 
-def _fmix32(h: "np.ndarray") -> "np.ndarray":
+def _fmix32(h: np.ndarray) -> np.ndarray:
     """MurmurHash3's 32-bit finalizer over a uint32 array, as datasketch pre-mixes hashes in its affine32 scheme."""
     return _finalize(h, (16, 13, 16), (0x85EBCA6B, 0xC2B2AE35))
 
 
 @lru_cache(maxsize=1)
-def _bmp_word_chars() -> "np.ndarray":
+def _bmp_word_chars() -> np.ndarray:
     """For each code point below 0x10000: is it a letter, digit or mark (Unicode L, N, M)?"""
     import unicodedata
 
@@ -154,7 +156,7 @@ def _bmp_word_chars() -> "np.ndarray":
     return np.array([unicodedata.category(chr(c))[0] in "LNM" for c in range(0x10000)], dtype=bool)
 
 
-def _word_chars(points: "np.ndarray") -> "np.ndarray":
+def _word_chars(points: np.ndarray) -> np.ndarray:
     """Whether each code point is a letter, digit or combining mark."""
     import unicodedata
 
@@ -170,10 +172,10 @@ def _word_chars(points: "np.ndarray") -> "np.ndarray":
     return out
 
 
-_POWERS: list["np.ndarray"] = []
+_POWERS: list[np.ndarray] = []
 
 
-def _powers(n: int) -> tuple["np.ndarray", "np.ndarray"]:
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Q**k and Q**-k modulo 2**64 for k in 0..n (the last tables made are kept for reuse)."""
     import numpy as np
 
@@ -188,10 +190,10 @@ def _powers(n: int) -> tuple["np.ndarray", "np.ndarray"]:
             high[0] = 1
             np.cumprod(np.full(len(high) - 1, pow(q, 1024, 1 << 64), np.uint64), out=high[1:])
             _POWERS.append((high[:, None] * low).ravel()[:size])
-    return _POWERS[0][:n + 1], _POWERS[1][:n + 1]
+    return _POWERS[0][: n + 1], _POWERS[1][: n + 1]
 
 
-def _range_hashes(values: "np.ndarray", starts: "np.ndarray", sizes: "np.ndarray") -> "np.ndarray":
+def _range_hashes(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """A hash of each run values[start:start + size] (order-sensitive, with its length)."""
     import numpy as np
 
@@ -202,7 +204,7 @@ def _range_hashes(values: "np.ndarray", starts: "np.ndarray", sizes: "np.ndarray
     return _mix(body + sizes.astype(np.uint64) * np.uint64(_WINDOW_SALT))
 
 
-def _codepoints(text: "pa.Array") -> tuple["np.ndarray", "np.ndarray"]:
+def _codepoints(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The code points of a string array without nulls, concatenated, and each text's offsets."""
     import numpy as np
     import pyarrow as pa
@@ -212,15 +214,16 @@ def _codepoints(text: "pa.Array") -> tuple["np.ndarray", "np.ndarray"]:
     lengths = pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.int64)
     offsets = np.zeros(len(text) + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    bounds = np.frombuffer(text.buffers()[1], np.int64)[text.offset:text.offset + len(text) + 1]
+    bounds = np.frombuffer(text.buffers()[1], np.int64)[text.offset : text.offset + len(text) + 1]
     data = text.buffers()[2]
-    raw = b"" if data is None or not len(text) else memoryview(data)[bounds[0]:bounds[-1]]
+    raw = b"" if data is None or not len(text) else memoryview(data)[bounds[0] : bounds[-1]]
     points = np.frombuffer(str(raw, "utf-8").encode("utf-32-le"), np.uint32)
     return points, offsets
 
 
-def text_units(values: "pa.ChunkedArray | pa.Array", unit: Unit,
-               normalized: bool = False) -> tuple["np.ndarray", "np.ndarray"]:
+def text_units(
+    values: pa.ChunkedArray | pa.Array, unit: Unit, normalized: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Each text's units (words or characters) as uint64 hashes, concatenated, and offsets (len + 1).
 
     Null texts have no units. `normalized` says the values already went through `comparison_key`.
@@ -235,7 +238,7 @@ def text_units(values: "pa.ChunkedArray | pa.Array", unit: Unit,
     return np.concatenate(parts), np.cumsum(np.concatenate(counts))
 
 
-def _units(text: "pa.Array", unit: Unit) -> tuple["np.ndarray", "np.ndarray"]:
+def _units(text: pa.Array, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
     """`text_units` of normalized texts without nulls."""
     import numpy as np
 
@@ -260,8 +263,7 @@ def _units(text: "pa.Array", unit: Unit) -> tuple["np.ndarray", "np.ndarray"]:
     return tokens, np.searchsorted(first, offsets)
 
 
-def _windows(tokens: "np.ndarray", offsets: "np.ndarray", ngram: int,
-             min_length: int = 1) -> tuple["np.ndarray", "np.ndarray"]:
+def _windows(tokens: np.ndarray, offsets: np.ndarray, ngram: int, min_length: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The hash of every window of `ngram` units within each text (a text with fewer units but at
     least `min_length`: one hash of them all), in text order, and offsets per text (len + 1)."""
     import numpy as np
@@ -277,13 +279,14 @@ def _windows(tokens: "np.ndarray", offsets: "np.ndarray", ngram: int,
         owner = np.repeat(np.arange(first, last), windows[first:last])
         starts = offsets[owner] - offsets[first] + np.arange(len(owner)) - (bounds[owner] - bounds[first])
         sizes = np.minimum(lengths[owner], ngram)
-        parts.append(_range_hashes(tokens[offsets[first]:offsets[last]], starts, sizes))
+        parts.append(_range_hashes(tokens[offsets[first] : offsets[last]], starts, sizes))
         first = last
     return np.concatenate(parts), bounds
 
 
-def window_hashes(tokens: "np.ndarray", offsets: "np.ndarray", n: int,
-                  min_length: int = 1) -> tuple["np.ndarray", "np.ndarray"]:
+def window_hashes(
+    tokens: np.ndarray, offsets: np.ndarray, n: int, min_length: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """The hash of every window of `n` units within each text, and the text each window is in.
 
     A text with fewer than `n` units (but at least `min_length`) gets one hash of all its units
@@ -295,15 +298,17 @@ def window_hashes(tokens: "np.ndarray", offsets: "np.ndarray", n: int,
     return hashes, np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
 
 
-def shingles(values: "pa.ChunkedArray | pa.Array", unit: Unit, ngram: int,
-             normalized: bool = False) -> tuple["np.ndarray", "np.ndarray"]:
+def shingles(
+    values: pa.ChunkedArray | pa.Array, unit: Unit, ngram: int, normalized: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Each text's n-gram hashes (uint64, in text order, repeats kept) and offsets per text (len + 1)."""
     return _windows(*text_units(values, unit, normalized), ngram)
 
 
 # --- MinHash and LSH --------------------------------------------------------------------------
 
-def permutations(num_perm: int, seed: int) -> tuple["np.ndarray", "np.ndarray"]:
+
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The affine permutations (a odd, b) as datasketch's affine32 MinHash draws them for `seed`."""
     import numpy as np
 
@@ -313,7 +318,7 @@ def permutations(num_perm: int, seed: int) -> tuple["np.ndarray", "np.ndarray"]:
     return a, b
 
 
-def signatures(hashes: "np.ndarray", offsets: "np.ndarray", a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
+def signatures(hashes: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """MinHash signatures (texts x num_perm, uint32) of non-empty shingle lists given as 64-bit hashes."""
     import numpy as np
 
@@ -341,7 +346,7 @@ def signatures(hashes: "np.ndarray", offsets: "np.ndarray", a: "np.ndarray", b: 
             width = min(per_block, longest - lo)
             steps = np.arange(lo, lo + width)[:, None]
             taken = inputs[starts[i:j] + np.minimum(steps, by_length[i:j] - 1)]
-            permuted = buffer[:width * (j - i) * perms].reshape(width, j - i, perms)
+            permuted = buffer[: width * (j - i) * perms].reshape(width, j - i, perms)
             np.multiply(taken[:, :, None], a, out=permuted)
             permuted += b
             np.minimum(result, np.minimum.reduce(permuted, axis=0), out=result)
@@ -350,11 +355,11 @@ def signatures(hashes: "np.ndarray", offsets: "np.ndarray", a: "np.ndarray", b: 
     return out
 
 
-def band_keys(sigs: "np.ndarray", bands: int, rows: int) -> "np.ndarray":
+def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """A 64-bit key per band and text (bands x texts): texts share a key when their band matches."""
     import numpy as np
 
-    columns = sigs[:, :bands * rows].reshape(len(sigs), bands, rows)
+    columns = sigs[:, : bands * rows].reshape(len(sigs), bands, rows)
     key = np.empty((len(sigs), bands), np.uint64)
     key[:] = np.uint64(_BAND_SALT) + np.arange(bands, dtype=np.uint64)
     for column in range(rows):  # a polynomial hash of the band's values, then a mix
@@ -363,7 +368,7 @@ def band_keys(sigs: "np.ndarray", bands: int, rows: int) -> "np.ndarray":
     return np.ascontiguousarray(_mix(key).T)
 
 
-def _lsh_probabilities(threshold: float, num_perm: int) -> tuple[list[tuple[int, int]], "np.ndarray", "np.ndarray"]:
+def _lsh_probabilities(threshold: float, num_perm: int) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
     """Every (bands, rows) in datasketch's search order, with its false positive and negative areas."""
     import numpy as np
 
@@ -374,10 +379,10 @@ def _lsh_probabilities(threshold: float, num_perm: int) -> tuple[list[tuple[int,
     b = np.array([p[0] for p in pairs], float)[:, None]
     r = np.array([p[1] for p in pairs], float)[:, None]
 
-    def area(lo: float, hi: float) -> "np.ndarray":
+    def area(lo: float, hi: float) -> np.ndarray:
         """The integral of each pair's candidate probability from lo to hi."""
         s = (hi - lo) / 2 * nodes + (hi + lo) / 2
-        return ((1 - (1 - s ** r) ** b) * weights).sum(axis=1) * (hi - lo) / 2
+        return ((1 - (1 - s**r) ** b) * weights).sum(axis=1) * (hi - lo) / 2
 
     return pairs, area(0.0, threshold), (1 - threshold) - area(threshold, 1.0)
 
@@ -391,8 +396,16 @@ def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_we
     return pairs[int(np.argmin(fp * fp_weight + fn * fn_weight))]
 
 
-def lsh_keys(values: "pa.ChunkedArray | pa.Array", unit: Unit, ngram: int, num_perm: int, bands: int, rows: int,
-             seed: int, normalized: bool = False) -> tuple["np.ndarray", "np.ndarray"]:
+def lsh_keys(
+    values: pa.ChunkedArray | pa.Array,
+    unit: Unit,
+    ngram: int,
+    num_perm: int,
+    bands: int,
+    rows: int,
+    seed: int,
+    normalized: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Band keys (bands x texts) of the texts with at least one shingle, and their positions in `values`."""
     import numpy as np
 
@@ -412,7 +425,8 @@ def lsh_keys(values: "pa.ChunkedArray | pa.Array", unit: Unit, ngram: int, num_p
 
 # --- candidates -------------------------------------------------------------------------------
 
-def buckets(keys: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+
+def buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The texts sharing one band's key with another text, by key then text, and where each bucket starts."""
     import numpy as np
 
@@ -434,8 +448,9 @@ def buckets(keys: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
     return members, np.flatnonzero(new)
 
 
-def _band_pairs(keys: "np.ndarray", groups: "np.ndarray | None", largest: int | None,
-                max_candidates: int | None) -> tuple[Iterator["np.ndarray"], list["np.ndarray"]]:
+def _band_pairs(
+    keys: np.ndarray, groups: np.ndarray | None, largest: int | None, max_candidates: int | None
+) -> tuple[Iterator[np.ndarray], list[np.ndarray]]:
     """One band's candidate pairs (blocks of codes left * n + right, left < right) and its large buckets.
 
     Buckets of up to `largest` texts (all, when None) give their pairs (with `groups`: the pairs
@@ -449,7 +464,7 @@ def _band_pairs(keys: "np.ndarray", groups: "np.ndarray | None", largest: int | 
     large = []
     if largest is not None and (sizes > largest).any():
         big = sizes > largest
-        large = [members[s:s + k] for s, k in zip(starts[big], sizes[big])]
+        large = [members[s : s + k] for s, k in zip(starts[big], sizes[big])]
         members, sizes = members[np.repeat(~big, sizes)], sizes[~big]
         starts = np.cumsum(sizes) - sizes
     bucket = np.repeat(np.arange(len(sizes)), sizes)
@@ -469,7 +484,7 @@ def _band_pairs(keys: "np.ndarray", groups: "np.ndarray | None", largest: int | 
     if max_candidates is not None and total > max_candidates:
         raise TooManyCandidates(total)
 
-    def blocks() -> Iterator["np.ndarray"]:
+    def blocks() -> Iterator[np.ndarray]:
         """The pairs, about PAIR_BLOCK at a time."""
         cumulative = np.cumsum(counts)
         i = 0
@@ -487,7 +502,7 @@ def _band_pairs(keys: "np.ndarray", groups: "np.ndarray | None", largest: int | 
     return blocks(), large
 
 
-def _distinct(values: "np.ndarray") -> "np.ndarray":
+def _distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted."""
     import numpy as np
 
@@ -497,8 +512,12 @@ def _distinct(values: "np.ndarray") -> "np.ndarray":
     return values[keep]
 
 
-def candidate_pairs(keys: "np.ndarray", groups: "np.ndarray | None" = None, largest: int | None = None,
-                    max_candidates: int | None = None) -> tuple["np.ndarray", "np.ndarray", list["np.ndarray"]]:
+def candidate_pairs(
+    keys: np.ndarray,
+    groups: np.ndarray | None = None,
+    largest: int | None = None,
+    max_candidates: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Distinct pairs of texts sharing a bucket in some band (left < right, sorted), and large buckets.
 
     `keys` are `lsh_keys`' (bands x texts). With `groups` (an int per text), only pairs of texts
@@ -509,8 +528,8 @@ def candidate_pairs(keys: "np.ndarray", groups: "np.ndarray | None" = None, larg
     import numpy as np
 
     n = keys.shape[1]
-    codes: list["np.ndarray"] = [np.zeros(0, np.int64)]
-    large: list["np.ndarray"] = []
+    codes: list[np.ndarray] = [np.zeros(0, np.int64)]
+    large: list[np.ndarray] = []
     for band in keys:
         pairs, big = _band_pairs(band, groups, largest, max_candidates)
         codes.extend(pairs)
@@ -525,11 +544,12 @@ def candidate_pairs(keys: "np.ndarray", groups: "np.ndarray | None" = None, larg
 
 # --- verification -----------------------------------------------------------------------------
 
+
 class ShingleSets:
     """Each text's distinct shingles (hashes cut to their top 64 - bits bits, in `keys & low`), to
     compute exact Jaccard similarities."""
 
-    def __init__(self, values: "pa.ChunkedArray | pa.Array", unit: Unit, ngram: int, normalized: bool = False):
+    def __init__(self, values: pa.ChunkedArray | pa.Array, unit: Unit, ngram: int, normalized: bool = False):
         """Shingle `values` into sorted keys of (text, shingle)."""
         import numpy as np
 
@@ -546,7 +566,7 @@ class ShingleSets:
         owners = (self.keys >> np.uint64(64 - self.bits)).astype(np.int64)
         self.offsets = np.searchsorted(owners, np.arange(len(values) + 1))  # text t: keys[offsets[t]:offsets[t + 1]]
 
-    def overlap(self, left: "np.ndarray", right: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+    def overlap(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The sizes of the intersection and the union of each pair of sets (text numbers in `values`)."""
         import numpy as np
 
@@ -568,19 +588,25 @@ class ShingleSets:
             done = stop
         return common, sizes[i] + sizes[j] - common
 
-    def confirmed(self, left: "np.ndarray", right: "np.ndarray", threshold: float) -> "np.ndarray":
+    def confirmed(self, left: np.ndarray, right: np.ndarray, threshold: float) -> np.ndarray:
         """Whether each pair of texts has Jaccard similarity >= threshold."""
         common, union = self.overlap(left, right)
         return _at_least(common, union, threshold)
 
 
-def _at_least(common: "np.ndarray", union: "np.ndarray", threshold: float) -> "np.ndarray":
+def _at_least(common: np.ndarray, union: np.ndarray, threshold: float) -> np.ndarray:
     """common / union >= threshold, forgiving rounding (4 / 5 is at least 0.8)."""
     return common >= threshold * union * (1 - 1e-9)
 
 
-def verifier(values: "pa.ChunkedArray | pa.Array", present: "np.ndarray", texts: Iterable["np.ndarray"],
-             unit: Unit, ngram: int, normalized: bool = False) -> tuple[ShingleSets, "np.ndarray"]:
+def verifier(
+    values: pa.ChunkedArray | pa.Array,
+    present: np.ndarray,
+    texts: Iterable[np.ndarray],
+    unit: Unit,
+    ngram: int,
+    normalized: bool = False,
+) -> tuple[ShingleSets, np.ndarray]:
     """The shingle sets of the texts in `texts` (numbers into `present`, positions in `values`), and
     those numbers, sorted: a text's set is at its index in them (np.searchsorted)."""
     import numpy as np
@@ -589,10 +615,20 @@ def verifier(values: "pa.ChunkedArray | pa.Array", present: "np.ndarray", texts:
     return ShingleSets(values.take(present[involved]), unit, ngram, normalized), involved
 
 
-def confirmed_pairs(values: "pa.ChunkedArray | pa.Array", unit: Unit, ngram: int, threshold: float, *,
-                    num_perm: int = 128, bands: int | None = None, rows: int | None = None, seed: int = 0,
-                    groups: "np.ndarray | None" = None, max_candidates: int | None = None,
-                    normalized: bool = False) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
+def confirmed_pairs(
+    values: pa.ChunkedArray | pa.Array,
+    unit: Unit,
+    ngram: int,
+    threshold: float,
+    *,
+    num_perm: int = 128,
+    bands: int | None = None,
+    rows: int | None = None,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+    max_candidates: int | None = None,
+    normalized: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every LSH candidate pair of texts whose shingle sets have Jaccard similarity >= threshold.
 
     Returns left, right (positions in `values`, left < right, sorted by left then right) and the
@@ -605,8 +641,9 @@ def confirmed_pairs(values: "pa.ChunkedArray | pa.Array", unit: Unit, ngram: int
     if bands is None or rows is None:
         bands, rows = optimal_bands(threshold, num_perm, *LSH_WEIGHTS[True])
     keys, present = lsh_keys(values, unit, ngram, num_perm, bands, rows, seed, normalized)
-    left, right, _ = candidate_pairs(keys, None if groups is None else np.asarray(groups)[present],
-                                     max_candidates=max_candidates)
+    left, right, _ = candidate_pairs(
+        keys, None if groups is None else np.asarray(groups)[present], max_candidates=max_candidates
+    )
     del keys
     sets, involved = verifier(values, present, (left, right), unit, ngram, normalized)
     common, union = sets.overlap(np.searchsorted(involved, left), np.searchsorted(involved, right))

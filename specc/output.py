@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DATA_DIR = "data"
-CLASSIFICATION = "classification"     # the configuration of the rows before formatting
+CLASSIFICATION = "classification"  # the configuration of the rows before formatting
 LLAMA_FACTORY_FILE = "dataset_info.json"
 KNOWN_SPLIT_ORDER = ("train", "validation", "test")
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -41,7 +41,7 @@ def order_splits(names: list[str], preferred: list[str]) -> list[str]:
     return sorted(set(names), key=lambda n: (rank.get(n, len(rank)), n))
 
 
-def features_for(table: "pa.Table", label_names: dict[str, list[str]]) -> "datasets.Features":
+def features_for(table: pa.Table, label_names: dict[str, list[str]]) -> datasets.Features:
     """Hugging Face features of a table's data columns (not `_split`, `_source`), ClassLabel where names are given."""
     import datasets
     import pyarrow as pa
@@ -60,15 +60,16 @@ def features_for(table: "pa.Table", label_names: dict[str, list[str]]) -> "datas
     return features
 
 
-def split_parts(table: "pa.Table", split_order: list[str]) -> dict[str, "pa.Table"]:
+def split_parts(table: pa.Table, split_order: list[str]) -> dict[str, pa.Table]:
     """Each split's rows of a table with `_split`, in `split_order`."""
     import pyarrow.compute as pc
 
     return {split: table.filter(pc.equal(table.column("_split"), split)) for split in split_order}
 
 
-def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets.Features",
-                subfolder: str | None = None) -> dict[str, Any]:
+def write_split(
+    table: pa.Table, folder: Path, split: str, features: datasets.Features, subfolder: str | None = None
+) -> dict[str, Any]:
     """Write one split as Parquet with the features' schema; returns its split, path, rows and digest."""
     import pyarrow.parquet as pq
 
@@ -77,8 +78,13 @@ def write_split(table: "pa.Table", folder: Path, split: str, features: "datasets
     path.parent.mkdir(parents=True, exist_ok=True)
     table = table.select(list(features)).cast(features.arrow_schema)
     pq.write_table(table, path, **PARQUET_OPTIONS)
-    return {"split": split, "path": name, "rows": table.num_rows, "sha256": sha256_file(path),
-            "num_bytes": table.nbytes}
+    return {
+        "split": split,
+        "path": name,
+        "rows": table.num_rows,
+        "sha256": sha256_file(path),
+        "num_bytes": table.nbytes,
+    }
 
 
 def classification_view(stats: dict[str, Any]) -> dict[str, Any] | None:
@@ -91,8 +97,10 @@ def classification_view(stats: dict[str, Any]) -> dict[str, Any] | None:
     kept = stats.get(CLASSIFICATION)
     if not kept:
         return None
-    mirrored = {CLASSIFICATION if name == "default" else f"{CLASSIFICATION}-{name}": parts
-                for name, parts in configurations(stats).items()}
+    mirrored = {
+        CLASSIFICATION if name == "default" else f"{CLASSIFICATION}-{name}": parts
+        for name, parts in configurations(stats).items()
+    }
     return {"features": kept["features"], "outputs": kept["outputs"], "split": {"configurations": mirrored}}
 
 
@@ -108,12 +116,15 @@ def all_outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
     return [output for view in data_views(stats) for output in view["outputs"]]
 
 
-def _write_classification(table: "pa.Table", folder: Path, split_order: list[str],
-                          label_names: dict[str, list[str]]) -> dict[str, Any]:
+def _write_classification(
+    table: pa.Table, folder: Path, split_order: list[str], label_names: dict[str, list[str]]
+) -> dict[str, Any]:
     """The rows before formatting, one Parquet file per split under data/classification/."""
     features = features_for(table, label_names)
-    outputs = [write_split(part, folder, split, features, CLASSIFICATION)
-               for split, part in split_parts(table, split_order).items()]
+    outputs = [
+        write_split(part, folder, split, features, CLASSIFICATION)
+        for split, part in split_parts(table, split_order).items()
+    ]
     return {"features": features.to_dict(), "outputs": outputs}
 
 
@@ -132,28 +143,33 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json_text(data), encoding="utf-8")
 
 
-def label_counts(table: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+def label_counts(table: pa.Table, label_names: dict[str, list[str]]) -> dict[str, dict[str, int]]:
     """Rows per label name of each label column the table holds, labels sorted."""
     from specc.executor.tables import value_counts
 
     by_label: dict[str, dict[str, int]] = {}
     for column, names in label_names.items():
         if column in table.column_names:
-            counts = {names[int(k)] if k.isdigit() and int(k) < len(names) else k: n
-                      for k, n in value_counts(table.column(column).cast("string")).items()}
+            counts = {
+                names[int(k)] if k.isdigit() and int(k) < len(names) else k: n
+                for k, n in value_counts(table.column(column).cast("string")).items()
+            }
             by_label[column] = dict(sorted(counts.items()))
     return by_label
 
 
-def _split_stats(table: "pa.Table", labelled: "pa.Table", label_names: dict[str, list[str]]) -> dict[str, Any]:
+def _split_stats(table: pa.Table, labelled: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
     """A split's rows and rows per source of `table`, rows per label of `labelled` (the same rows before formatting)."""
     from specc.executor.tables import value_counts
 
-    return {"rows": table.num_rows, "by_source": dict(sorted(value_counts(table.column("_source")).items())),
-            "by_label": label_counts(labelled, label_names)}
+    return {
+        "rows": table.num_rows,
+        "by_source": dict(sorted(value_counts(table.column("_source")).items())),
+        "by_label": label_counts(labelled, label_names),
+    }
 
 
-def labelled_rows(table: "pa.Table", unformatted: "pa.Table | None") -> "pa.Table":
+def labelled_rows(table: pa.Table, unformatted: pa.Table | None) -> pa.Table:
     """The rows of `table` with their label columns: `table` itself, or its rows (by `_id`) of `unformatted`.
 
     A format replaces the label columns and a token budget may drop rows after it, so the labels
@@ -170,8 +186,11 @@ def used_plugins(plan: Any) -> list[dict[str, str]]:
     """The plugins whose components the plan runs or whose card sections render, sorted."""
     from specc.plugins import load_plugins
 
-    used = {(s.component.plugin, s.component.distribution, s.component.dist_version)
-            for s in plan.steps if s.component is not None}
+    used = {
+        (s.component.plugin, s.component.distribution, s.component.dist_version)
+        for s in plan.steps
+        if s.component is not None
+    }
     infos = load_plugins().infos
     used |= {(i.name, i.distribution, i.version) for i in infos.values() if "card_section" in i.provides}
     return [{"name": n, "distribution": d, "version": v} for n, d, v in sorted(used)]
@@ -181,16 +200,30 @@ def build_info(plan: Any, specc_version: str | None = None) -> dict[str, Any]:
     """`stats["build"]`: what made the build (specc version, by default this one; spec digest; plugins; plan fingerprint)."""
     from specc import __version__
 
-    return {"specc_version": specc_version or __version__, "spec_sha256": plan.spec.sha256,
-            "command": f"specc build {plan.spec.path.name}", "plugins": used_plugins(plan),
-            "fingerprint": plan.fingerprint}
+    return {
+        "specc_version": specc_version or __version__,
+        "spec_sha256": plan.spec.sha256,
+        "command": f"specc build {plan.spec.path.name}",
+        "plugins": used_plugins(plan),
+        "fingerprint": plan.fingerprint,
+    }
 
 
-def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str, Any],
-                  steps: list[dict[str, Any]], split_info: dict[str, Any], split_order: list[str],
-                  label_names: dict[str, list[str]], *, evaluations: dict[str, Any] | None = None,
-                  classification: "pa.Table | None" = None, unformatted: "pa.Table | None" = None,
-                  tokens: dict[str, Any] | None = None) -> dict[str, Any]:
+def write_outputs(
+    plan: Any,
+    table: pa.Table,
+    folder: Path,
+    sources: dict[str, Any],
+    steps: list[dict[str, Any]],
+    split_info: dict[str, Any],
+    split_order: list[str],
+    label_names: dict[str, list[str]],
+    *,
+    evaluations: dict[str, Any] | None = None,
+    classification: pa.Table | None = None,
+    unformatted: pa.Table | None = None,
+    tokens: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write every split, stats.json, plots, the card and croissant.json into `folder`, then check them.
 
     `evaluations` are the evaluators' results by step id (with a confusion matrix plot per scored
@@ -211,8 +244,12 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     labelled = split_parts(labelled_rows(table, unformatted), split_order)
     splits = {split: _split_stats(part, labelled[split], label_names) for split, part in parts.items()}
     # Plots are drawn while the Parquet writer (which releases the GIL) works on the other core.
-    shown = {"features": features.to_dict(), "split": {"splits": splits}, "label_names": label_names,
-             "outputs": [{"split": s} for s in parts]}
+    shown = {
+        "features": features.to_dict(),
+        "split": {"splits": splits},
+        "label_names": label_names,
+        "outputs": [{"split": s} for s in parts],
+    }
     with ThreadPoolExecutor(1) as pool:
         plots = pool.submit(write_plots, folder, shown, parts)
         outputs = [write_split(part, folder, split, features) for split, part in parts.items()]
@@ -235,8 +272,10 @@ def write_outputs(plan: Any, table: "pa.Table", folder: Path, sources: dict[str,
     if evaluations:
         from specc.card.evaluation_plots import confusion_plots
 
-        stats["evaluate"] = {step_id: {**result, "plots": confusion_plots(folder, step_id, result)}
-                             for step_id, result in evaluations.items()}
+        stats["evaluate"] = {
+            step_id: {**result, "plots": confusion_plots(folder, step_id, result)}
+            for step_id, result in evaluations.items()
+        }
     formats = plan.stage("format")
     layout = plan.instantiate(formats[0]).llama_factory() if formats else None
     if layout:

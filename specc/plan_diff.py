@@ -57,7 +57,9 @@ def _pin_changes(old: dict[str, Any], new: dict[str, Any], what: str) -> list[st
         elif after is None:
             out.append(f"{what} bytes: {path} removed")
         elif (before.get("sha256"), before.get("size")) != (after.get("sha256"), after.get("size")):
-            out.append(f"{what} bytes: {path} sha256 {str(before.get('sha256'))[:12]} -> {str(after.get('sha256'))[:12]}")
+            out.append(
+                f"{what} bytes: {path} sha256 {str(before.get('sha256'))[:12]} -> {str(after.get('sha256'))[:12]}"
+            )
     rest_old = {k: v for k, v in old.items() if k != "files"}
     rest_new = {k: v for k, v in new.items() if k != "files"}
     return out + value_changes("pins", rest_old, rest_new)
@@ -70,11 +72,16 @@ def step_causes(step: PlanStep, old: dict[str, Any], locked: dict[str, Any], cha
     if old.get("type") != record["component"]:
         causes.append(f"type {old.get('type')} -> {record['component']}")
     elif old.get("version") != record["version"]:
-        causes.append(f"{record['component'] or step.stage + ' format'} version {old.get('version')} -> {record['version']}")
+        causes.append(
+            f"{record['component'] or step.stage + ' format'} version {old.get('version')} -> {record['version']}"
+        )
     if old.get("distribution") != record["distribution"]:
         before, after = old.get("distribution") or ["?", "?"], record["distribution"]
-        causes.append(f"plugin {after[0]} {before[1]} -> {after[1]}" if before[0] == after[0]
-                      else f"plugin {before[0]} -> {after[0]}")
+        causes.append(
+            f"plugin {after[0]} {before[1]} -> {after[1]}"
+            if before[0] == after[0]
+            else f"plugin {before[0]} -> {after[0]}"
+        )
     causes += value_changes("params", old.get("params", {}), record["params"])
     if old.get("languages") != record.get("languages"):
         causes.append(f"languages {_show(old.get('languages'))} -> {_show(record.get('languages'))}")
@@ -85,8 +92,11 @@ def step_causes(step: PlanStep, old: dict[str, Any], locked: dict[str, Any], cha
     if list(step.upstream) != old.get("upstream"):
         causes.append(f"upstream {', '.join(old.get('upstream', [])) or 'none'} -> {', '.join(step.upstream)}")
     else:
-        causes += [f"upstream {u} changed" for u in step.upstream
-                   if u in changed or locked.get(u, {}).get("fingerprint") is None]
+        causes += [
+            f"upstream {u} changed"
+            for u in step.upstream
+            if u in changed or locked.get(u, {}).get("fingerprint") is None
+        ]
     return causes or ["fingerprint differs (lock edited by hand?)"]
 
 
@@ -115,14 +125,18 @@ def summary(changes: list[Change]) -> str:
     """`1 new, 3 changed, 0 removed, 4 unchanged (2 cached)`."""
     count = {status: sum(c.status == status for c in changes) for status in MARKS}
     cached = sum(c.cached for c in changes if c.status == "unchanged")
-    return (f"{count['new']} new, {count['changed']} changed, {count['removed']} removed, "
-            f"{count['unchanged']} unchanged ({cached} cached)")
+    return (
+        f"{count['new']} new, {count['changed']} changed, {count['removed']} removed, "
+        f"{count['unchanged']} unchanged ({cached} cached)"
+    )
 
 
 def diff_text(plan: Plan, changes: list[Change], lock_shown: str, has_lock: bool) -> str:
     """The diff for people: a line per step, causes indented, a summary line."""
-    lines = [f"plan for {plan.spec.model.name} {plan.spec.model.version} against "
-             f"{lock_shown if has_lock else 'no lock (' + lock_shown + ' does not exist)'}"]
+    lines = [
+        f"plan for {plan.spec.model.name} {plan.spec.model.version} against "
+        f"{lock_shown if has_lock else 'no lock (' + lock_shown + ' does not exist)'}"
+    ]
     steps = {s.id: s for s in plan.steps}
     for change in changes:
         step = steps.get(change.step)
@@ -140,7 +154,9 @@ def diff_json(plan: Plan, changes: list[Change]) -> dict[str, Any]:
     return {
         "spec": plan.spec.model.name,
         "fingerprint": plan.fingerprint,
-        "changes": [{**asdict(c), "mark": c.mark,
-                     "fingerprint": steps[c.step].fingerprint if c.step in steps else None} for c in changes],
+        "changes": [
+            {**asdict(c), "mark": c.mark, "fingerprint": steps[c.step].fingerprint if c.step in steps else None}
+            for c in changes
+        ],
         "summary": summary(changes),
     }

@@ -12,14 +12,25 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     """The plan as plain data."""
     spec = plan.spec
     return {
-        "spec": {"name": spec.model.name, "version": spec.model.version, "sha256": spec.sha256,
-                 "seed": spec.model.seed},
+        "spec": {
+            "name": spec.model.name,
+            "version": spec.model.version,
+            "sha256": spec.sha256,
+            "seed": spec.model.seed,
+        },
         "output": str(spec.output_dir),
         "steps": [
-            {"id": s.id, "stage": s.stage, "type": s.type,
-             "plugin": s.component.distribution if s.component else "specc",
-             "params": s.fingerprinted_params(), "seed": s.seed, "upstream": list(s.upstream),
-             "fingerprint": s.fingerprint, "files": list(s.files)}
+            {
+                "id": s.id,
+                "stage": s.stage,
+                "type": s.type,
+                "plugin": s.component.distribution if s.component else "specc",
+                "params": s.fingerprinted_params(),
+                "seed": s.seed,
+                "upstream": list(s.upstream),
+                "fingerprint": s.fingerprint,
+                "files": list(s.files),
+            }
             for s in plan.steps
         ],
     }

@@ -14,9 +14,30 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     # component bases and their parameters
     **dict.fromkeys(
-        ["Annotator", "Augmenter", "AugmenterParams", "CardData", "CardSection", "Component", "Context", "Evaluator",
-         "EvaluatorParams", "Executor", "Formatter", "Params", "Source", "SourceParams", "Splitter", "SplitterParams",
-         "Step", "StepResult", "TokenBudget", "TokenCounter"], "specc.components"),
+        [
+            "Annotator",
+            "Augmenter",
+            "AugmenterParams",
+            "CardData",
+            "CardSection",
+            "Component",
+            "Context",
+            "Evaluator",
+            "EvaluatorParams",
+            "Executor",
+            "Formatter",
+            "Params",
+            "Source",
+            "SourceParams",
+            "Splitter",
+            "SplitterParams",
+            "Step",
+            "StepResult",
+            "TokenBudget",
+            "TokenCounter",
+        ],
+        "specc.components",
+    ),
     # hooks
     **dict.fromkeys(["Register", "hookimpl"], "specc.hookspecs"),
     # errors
@@ -66,28 +87,4 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from specc.annotation.labels import LabelNames, write_column
-    from specc.builtins.card_sections import added_text, cell_text, params_text
-    from specc.cli import add_executor_option
-    from specc.compiler import Plan
-    from specc.components import (
-        Annotator, Augmenter, AugmenterParams, CardData, CardSection, Component, Context, Evaluator, EvaluatorParams,
-        Executor, Formatter, Params, Source, SourceParams, Splitter, SplitterParams, Step, StepResult, TokenBudget,
-        TokenCounter,
-    )
-    from specc.errors import DataError, PluginError, SpecError, SpeccError
-    from specc.evaluation import LabelledRows
-    from specc.executor import BuildOptions, BuildResult, Groups, Task, WorkerPool
-    from specc.executor.local import run_local
-    from specc.executor.stagefiles import BATCH_ROWS, read_all
-    from specc.executor.tables import account, checked_apply, merge_info, new_step_stats, run_step
-    from specc.hookspecs import Register, hookimpl
-    from specc.hub_repo import HubRepo, check_repo_id, check_revision
-    from specc.plugins import get_registry
-    from specc.quiet import quiet_transformers
-    from specc.rowhash import row_hashes
-    from specc.spec.diagnose import did_you_mean
-    from specc.spec.paths import NOT_FINGERPRINTED, InputPath, OutputPath, resolve_path
-    from specc.testing import modules_imported, top_level
-    from specc.layouts import CHAT_LAYOUTS, KNOWN_ROLES
-    from specc.tokens import chats, last_assistant, layout_of, plain_pairs, with_completions
+    pass

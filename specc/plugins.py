@@ -73,8 +73,9 @@ def _fill(manager: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Regist
         for impl in reversed(getattr(manager.hook, stage.hook).get_hookimpls()):
             info = infos[impl.plugin_name]
 
-            def add(component: type | str, *, name: str | None = None, _info: PluginInfo = info,
-                    _kind: str = stage.kind) -> None:
+            def add(
+                component: type | str, *, name: str | None = None, _info: PluginInfo = info, _kind: str = stage.kind
+            ) -> None:
                 added = registry.add(_kind, component, _info.name, _info.distribution, _info.version, name)
                 _info.provides.setdefault(_kind, []).append(added)
 

@@ -17,8 +17,9 @@ class Registered:
     """A component with the plugin and distribution that provided it; a class named by a "module:Class"
     string is imported on first use of `cls`."""
 
-    def __init__(self, kind: str, name: str, target: "type[Component] | str", plugin: str, distribution: str,
-                 dist_version: str):
+    def __init__(
+        self, kind: str, name: str, target: type[Component] | str, plugin: str, distribution: str, dist_version: str
+    ):
         self.kind, self.name, self.plugin = kind, name, plugin
         self.distribution, self.dist_version = distribution, dist_version
         self._target = target
@@ -37,8 +38,10 @@ class Registered:
             for part in qualname.split("."):
                 found = getattr(found, part)
         except Exception as exc:  # a broken plugin must name itself, not crash the CLI
-            raise PluginError(f"error: plugin '{self.plugin}' ({self.distribution} {self.dist_version}): "
-                              f"{self.kind} type '{self.name}' could not be loaded from '{target}': {exc}") from exc
+            raise PluginError(
+                f"error: plugin '{self.plugin}' ({self.distribution} {self.dist_version}): "
+                f"{self.kind} type '{self.name}' could not be loaded from '{target}': {exc}"
+            ) from exc
         return _checked(self.kind, found, self.name, self.plugin, self.distribution)
 
 
@@ -54,8 +57,10 @@ def _checked(kind: str, cls: Any, name: str | None, plugin: str, distribution: s
     if not isinstance(own, str) or not own:
         raise PluginError(f"error: plugin '{plugin}' ({distribution}): {cls.__name__} has no `name`")
     if name is not None and own != name:
-        raise PluginError(f"error: plugin '{plugin}' ({distribution}) registered {cls.__name__} as {kind} type "
-                          f"'{name}', but its `name` is '{own}'; make them the same")
+        raise PluginError(
+            f"error: plugin '{plugin}' ({distribution}) registered {cls.__name__} as {kind} type "
+            f"'{name}', but its `name` is '{own}'; make them the same"
+        )
     return cls
 
 
@@ -65,14 +70,23 @@ class Registry:
     def __init__(self) -> None:
         self._entries: dict[str, dict[str, Registered]] = {stage.kind: {} for stage in stages.STAGES}
 
-    def add(self, kind: str, component: "type | str", plugin: str, distribution: str, dist_version: str,
-            name: str | None = None) -> str:
+    def add(
+        self,
+        kind: str,
+        component: type | str,
+        plugin: str,
+        distribution: str,
+        dist_version: str,
+        name: str | None = None,
+    ) -> str:
         """Register a component class, or a "module:Class" string with its `name` (imported on first use), as a
         component of `kind`; a taken name is an error naming both plugins. Returns the name."""
         if isinstance(component, str):
             if not name or not _TARGET.fullmatch(component):
-                raise PluginError(f"error: plugin '{plugin}' ({distribution}) registered {component!r} as a {kind}; "
-                                  "register a class, or a 'module:Class' string with `name=` its type name")
+                raise PluginError(
+                    f"error: plugin '{plugin}' ({distribution}) registered {component!r} as a {kind}; "
+                    "register a class, or a 'module:Class' string with `name=` its type name"
+                )
         else:
             name = _checked(kind, component, name, plugin, distribution).name
         taken = self._entries[kind].get(name)

@@ -16,13 +16,11 @@ def derive_seed(spec_seed: int, step_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def row_hashes(ids: "pa.Array | pa.ChunkedArray", seed: int) -> "np.ndarray":
+def row_hashes(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
     """XXH3-64 of each `_id` under `seed`, as uint64; the same on every machine."""
     import numpy as np
     import xxhash
 
     digest = xxhash.xxh3_64_intdigest
     seed &= 0xFFFFFFFFFFFFFFFF
-    return np.fromiter(
-        (digest(s.encode(), seed) for s in ids.to_pylist()), dtype=np.uint64, count=len(ids)
-    )
+    return np.fromiter((digest(s.encode(), seed) for s in ids.to_pylist()), dtype=np.uint64, count=len(ids))

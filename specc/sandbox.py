@@ -71,7 +71,15 @@ class TemplateLimitError(SpeccError):
 # raise (anything else is a bug in specc or a plugin).
 LIMIT_ERRORS: tuple[type[BaseException], ...] = (TemplateLimitError, MemoryError)
 RENDER_ERRORS: tuple[type[BaseException], ...] = (
-    TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError, *LIMIT_ERRORS)
+    TemplateError,
+    ArithmeticError,
+    LookupError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    RecursionError,
+    *LIMIT_ERRORS,
+)
 # Filters of specc's own, beside jinja2's.
 FILTERS: dict[str, Callable[..., Any]] = {"thousands": lambda n: f"{n:,}"}
 
@@ -98,21 +106,25 @@ class _Budget:
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
-            raise TemplateLimitError(f"it ran longer than {self.limits.seconds:g} s, the time budget of one render; "
-                                     f"make it do less work")
+            raise TemplateLimitError(
+                f"it ran longer than {self.limits.seconds:g} s, the time budget of one render; make it do less work"
+            )
 
     def iterate(self) -> None:
         self.iterations += 1
         if self.iterations > self.limits.iterations:
-            raise TemplateLimitError(f"its loops ran past {self.limits.iterations:,} iterations, the budget of one "
-                                     f"render; loop over fewer items")
+            raise TemplateLimitError(
+                f"its loops ran past {self.limits.iterations:,} iterations, the budget of one "
+                f"render; loop over fewer items"
+            )
         self.check_time()
 
     def write(self, chars: int) -> None:
         self.written += chars
         if self.written > self.limits.chars:
-            raise TemplateLimitError(f"it wrote more than {self.limits.chars:,} characters, the budget of one render; "
-                                     f"make it write less")
+            raise TemplateLimitError(
+                f"it wrote more than {self.limits.chars:,} characters, the budget of one render; make it write less"
+            )
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("specc_template_budget", default=None)
@@ -177,8 +189,9 @@ Growth = Callable[[Any, tuple[Any, ...], dict[str, Any]], int]
 # The length the result of a growing str method (`.name`), filter (`|name`) or `%` would have, computed before it
 # runs from (the str or the filtered value, the arguments, the keyword arguments).
 _GROWTH: dict[str, Growth] = {
-    **dict.fromkeys((".center", ".ljust", ".rjust", ".zfill", "|center"),
-                    lambda s, a, k: _whole(_arg(a, k, 0, "width", 80))),
+    **dict.fromkeys(
+        (".center", ".ljust", ".rjust", ".zfill", "|center"), lambda s, a, k: _whole(_arg(a, k, 0, "width", 80))
+    ),
     "|batch": lambda s, a, k: _whole(_arg(a, k, 0, "linecount")),
     "|slice": lambda s, a, k: _whole(_arg(a, k, 0, "slices")),
     "|indent": _indented,
@@ -199,10 +212,12 @@ class _BoundedCode(CodeGenerator):
     """Compiles templates so that every loop counts its iterations and every text written and `~` is measured."""
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
-        counted = nodes.Call(nodes.EnvironmentAttribute("loop_items"), [node.iter], [], None, None,
-                             lineno=node.iter.lineno)
-        super().visit_For(nodes.For(node.target, counted, node.body, node.else_, node.test, node.recursive,
-                                    lineno=node.lineno), frame)
+        counted = nodes.Call(
+            nodes.EnvironmentAttribute("loop_items"), [node.iter], [], None, None, lineno=node.iter.lineno
+        )
+        super().visit_For(
+            nodes.For(node.target, counted, node.body, node.else_, node.test, node.recursive, lineno=node.lineno), frame
+        )
 
     def visit_Output(self, node: nodes.Output, frame: Frame) -> None:
         # The template's own text is not finalized (`written` sees the rest), so it is counted here.
@@ -262,13 +277,22 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             digits = re.search(rf"\d{{{limit + 1},}}", source) if limit else None
             if digits is None:
                 raise
-            raise TemplateSyntaxError(f"a number literal has {len(digits.group()):,} digits, past the budget of "
-                                      f"{self.limits.int_bits:,} bits", source.count("\n", 0, digits.start()) + 1,
-                                      name, filename) from None
+            raise TemplateSyntaxError(
+                f"a number literal has {len(digits.group()):,} digits, past the budget of "
+                f"{self.limits.int_bits:,} bits",
+                source.count("\n", 0, digits.start()) + 1,
+                name,
+                filename,
+            ) from None
         for const in tree.find_all(nodes.Const):
             if isinstance(const.value, int) and const.value.bit_length() > self.limits.int_bits:
-                raise TemplateSyntaxError(f"a number literal has {const.value.bit_length():,} bits, past the budget "
-                                          f"of {self.limits.int_bits:,} bits", const.lineno, name, filename)
+                raise TemplateSyntaxError(
+                    f"a number literal has {const.value.bit_length():,} bits, past the budget "
+                    f"of {self.limits.int_bits:,} bits",
+                    const.lineno,
+                    name,
+                    filename,
+                )
         return tree
 
     # --- budget checks, called from compiled templates ---------------------------------------------
@@ -296,24 +320,30 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def range(self, *args: int) -> range:
         """Python's `range`, no longer than the loop budget."""
         numbers = range(*args)
-        if numbers[self.limits.iterations:]:  # not `len`, which overflows for huge ranges
-            raise TemplateLimitError(f"range({', '.join(map(str, args))}) has more items than the budget of "
-                                     f"{self.limits.iterations:,} loop iterations; loop over fewer items")
+        if numbers[self.limits.iterations :]:  # not `len`, which overflows for huge ranges
+            raise TemplateLimitError(
+                f"range({', '.join(map(str, args))}) has more items than the budget of "
+                f"{self.limits.iterations:,} loop iterations; loop over fewer items"
+            )
         return numbers
 
     def refuse_past(self, size: int, what: str) -> None:
         """Refuse to make a text or list of `size` characters or items past the budget."""
         if size > self.limits.chars:
-            raise TemplateLimitError(f"{what} would make a text or list of {size:,} characters or items, past the "
-                                     f"budget of {self.limits.chars:,}; make the template write less")
+            raise TemplateLimitError(
+                f"{what} would make a text or list of {size:,} characters or items, past the "
+                f"budget of {self.limits.chars:,}; make the template write less"
+            )
 
     def sized(self, value: Any, what: str) -> Any:
         """`value`, unless it is a text, list or integer past the budget."""
         if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)):
             self.refuse_past(len(value), what)
         elif isinstance(value, int) and value.bit_length() > self.limits.int_bits:
-            raise TemplateLimitError(f"{what} made an integer of {value.bit_length():,} bits, past the budget of "
-                                     f"{self.limits.int_bits:,} bits; use smaller numbers")
+            raise TemplateLimitError(
+                f"{what} made an integer of {value.bit_length():,} bits, past the budget of "
+                f"{self.limits.int_bits:,} bits; use smaller numbers"
+            )
         return value
 
     # --- the sandbox's hooks -----------------------------------------------------------------------
@@ -330,8 +360,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             else:
                 bits = max(left.bit_length(), right.bit_length()) + 1
             if bits > self.limits.int_bits:
-                raise TemplateLimitError(f"{what} would make an integer of about {bits:,} bits, past the budget of "
-                                         f"{self.limits.int_bits:,} bits; use smaller numbers")
+                raise TemplateLimitError(
+                    f"{what} would make an integer of about {bits:,} bits, past the budget of "
+                    f"{self.limits.int_bits:,} bits; use smaller numbers"
+                )
         elif operator == "*" and isinstance(left, int) != isinstance(right, int):
             sequence, times = (right, left) if isinstance(left, int) else (left, right)
             if isinstance(sequence, Sized):
@@ -339,8 +371,12 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         elif operator == "+" and isinstance(left, Sized) and isinstance(right, Sized):
             self.refuse_past(len(left) + len(right), what)
         elif operator == "%":
-            self.refuse_past(_GROWTH["%"](left, right if isinstance(right, tuple) else (right,),
-                                          right if isinstance(right, dict) else {}), what)
+            self.refuse_past(
+                _GROWTH["%"](
+                    left, right if isinstance(right, tuple) else (right,), right if isinstance(right, dict) else {}
+                ),
+                what,
+            )
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -364,7 +400,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         def bounded(*args: Any, **kwargs: Any) -> Any:
             self.tick()
             if grow is not None:
-                self.refuse_past(grow(args[first], args[first + 1:], kwargs), f"`|{name}`")
+                self.refuse_past(grow(args[first], args[first + 1 :], kwargs), f"`|{name}`")
             return self.sized(function(*args, **kwargs), f"`|{name}`")
 
         return bounded
@@ -372,8 +408,14 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
 def sandbox(limits: Limits | None = None, loader: BaseLoader | None = None) -> ImmutableSandboxedEnvironment:
     """A fresh sandbox: budgets from `limits` (None: none, for specc's own templates), text out as written."""
-    options: dict[str, Any] = {"loader": loader or OneTemplate(), "undefined": StrictUndefined, "autoescape": False,
-                               "keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}
+    options: dict[str, Any] = {
+        "loader": loader or OneTemplate(),
+        "undefined": StrictUndefined,
+        "autoescape": False,
+        "keep_trailing_newline": True,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+    }
     if limits is not None:
         return BoundedSandbox(limits, **options)
     env = ImmutableSandboxedEnvironment(**options)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
 
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 
     from specc.stats import BuildStats
 
-CROISSANT_FULL_COUNT = 10_000   # splits up to this many rows are read to the end with mlcroissant
-LOAD_FULL_COUNT = 200_000       # outputs up to this many rows are loaded whole by the datasets check
+CROISSANT_FULL_COUNT = 10_000  # splits up to this many rows are read to the end with mlcroissant
+LOAD_FULL_COUNT = 200_000  # outputs up to this many rows are loaded whole by the datasets check
 BUG = "this is a bug in specc or in a plugin; please report it with the spec and stats.json"
 
 
@@ -35,7 +36,7 @@ def _fail(what: str) -> SpeccError:
     return SpeccError(f"error: self-check: {what} ({BUG})")
 
 
-def declared_features(stats: dict[str, Any]) -> "datasets.Features":
+def declared_features(stats: dict[str, Any]) -> datasets.Features:
     """The features stats.json declares (the card's header is written from the same)."""
     import datasets
 
@@ -57,22 +58,28 @@ def _normalized(arrow_type: Any) -> Any:
     return arrow_type
 
 
-def _type_differences(declared: "Any", actual: "Any") -> list[str]:
+def _type_differences(declared: Any, actual: Any) -> list[str]:
     """Column by column, how an Arrow schema differs from the declared one."""
     declared_types = {f.name: f.type for f in declared}
     actual_types = {f.name: f.type for f in actual}
     differences = [f"column '{n}' is missing" for n in declared_types if n not in actual_types]
     differences += [f"column '{n}' is not declared" for n in actual_types if n not in declared_types]
-    differences += [f"column '{n}' holds {actual_types[n]}, declared {t}" for n, t in declared_types.items()
-                    if n in actual_types and _normalized(actual_types[n]) != _normalized(t)]
+    differences += [
+        f"column '{n}' holds {actual_types[n]}, declared {t}"
+        for n, t in declared_types.items()
+        if n in actual_types and _normalized(actual_types[n]) != _normalized(t)
+    ]
     return differences
 
 
-def _feature_differences(declared: "datasets.Features", actual: "datasets.Features") -> list[str]:
+def _feature_differences(declared: datasets.Features, actual: datasets.Features) -> list[str]:
     differences = [f"column '{n}' is missing" for n in declared if n not in actual]
     differences += [f"column '{n}' is not declared" for n in actual if n not in declared]
-    differences += [f"column '{n}' is {actual[n]!r}, declared {declared[n]!r}"
-                    for n in declared if n in actual and actual[n] != declared[n]]
+    differences += [
+        f"column '{n}' is {actual[n]!r}, declared {declared[n]!r}"
+        for n in declared
+        if n in actual and actual[n] != declared[n]
+    ]
     return differences
 
 
@@ -96,8 +103,10 @@ def check_parquet(folder: Path, stats: dict[str, Any]) -> None:
         embedded = datasets.Features.from_arrow_schema(schema)
         differences = _feature_differences(features, embedded)
         if differences:
-            raise _fail(f"{output['path']}: the features stored in its schema metadata differ from "
-                        f"stats.json: {'; '.join(differences)}")
+            raise _fail(
+                f"{output['path']}: the features stored in its schema metadata differ from "
+                f"stats.json: {'; '.join(differences)}"
+            )
         rows = pq.ParquetFile(path).metadata.num_rows
         if rows != output["rows"]:
             raise _fail(f"{output['path']} holds {rows:,} rows; stats.json says {output['rows']:,}")
@@ -143,35 +152,46 @@ def check_load_dataset(folder: Path, stats: dict[str, Any], full_count: int = LO
     paths = {o["split"]: str(folder / o["path"]) for o in stats["outputs"]}
     has_card = (folder / "README.md").is_file()
     whole = sum(rows.values()) <= full_count
-    with tempfile.TemporaryDirectory(prefix="specc-selfcheck-", ignore_cleanup_errors=True) as cache, \
-            _quiet_datasets():
+    with tempfile.TemporaryDirectory(prefix="specc-selfcheck-", ignore_cleanup_errors=True) as cache, _quiet_datasets():
         for name, parts in configurations(stats).items():
             want = {split: sum(rows[m] for m in members) for split, members in parts.items()}
             files = {split: [paths[m] for m in members] for split, members in parts.items()}
             try:
                 loaded, resolved = _load(folder, name, files, features, cache, whole, has_card)
             except Exception as exc:  # what datasets raises is the finding
-                raise _fail(f"datasets.load_dataset could not load configuration '{name}': "
-                            f"{type(exc).__name__}: {exc}") from exc
+                raise _fail(
+                    f"datasets.load_dataset could not load configuration '{name}': {type(exc).__name__}: {exc}"
+                ) from exc
             for split, expected in files.items():
                 if resolved is not None and resolved.get(split, []) != sorted(str(Path(f).resolve()) for f in expected):
-                    raise _fail(f"configuration '{name}' resolves split '{split}' to {resolved.get(split, [])}; "
-                                f"expected {sorted(expected)}")
+                    raise _fail(
+                        f"configuration '{name}' resolves split '{split}' to {resolved.get(split, [])}; "
+                        f"expected {sorted(expected)}"
+                    )
             if set(loaded) != set(parts):
                 raise _fail(f"configuration '{name}' loads splits {sorted(loaded)}; declared {sorted(parts)}")
             for split, (loaded_features, count) in loaded.items():
                 differences = _feature_differences(features, loaded_features)
                 if differences:
-                    raise _fail(f"configuration '{name}', split '{split}' loads with other features than "
-                                f"stats.json declares: {'; '.join(differences)}")
+                    raise _fail(
+                        f"configuration '{name}', split '{split}' loads with other features than "
+                        f"stats.json declares: {'; '.join(differences)}"
+                    )
                 if count is not None and count != want[split]:
-                    raise _fail(f"configuration '{name}', split '{split}' loads {count:,} rows; "
-                                f"stats.json says {want[split]:,}")
+                    raise _fail(
+                        f"configuration '{name}', split '{split}' loads {count:,} rows; stats.json says {want[split]:,}"
+                    )
 
 
-def _load(folder: Path, name: str, files: dict[str, list[str]], features: "datasets.Features", cache: str,
-          whole: bool, has_card: bool) -> tuple[dict[str, tuple["datasets.Features", int | None]],
-                                                dict[str, list[str]] | None]:
+def _load(
+    folder: Path,
+    name: str,
+    files: dict[str, list[str]],
+    features: datasets.Features,
+    cache: str,
+    whole: bool,
+    has_card: bool,
+) -> tuple[dict[str, tuple[datasets.Features, int | None]], dict[str, list[str]] | None]:
     """Split -> (features, rows) as `datasets` loads configuration `name`, and the data files it resolves.
 
     Unless `whole`, only the builder is made: rows come from the card, and the resolved files are
@@ -188,9 +208,13 @@ def _load(folder: Path, name: str, files: dict[str, list[str]], features: "datas
         return {split: (part.features, part.num_rows) for split, part in loaded.items()}, None
     builder = datasets.load_dataset_builder(source, cache_dir=cache, **kwargs)
     declared = builder.info.splits or {}
-    resolved = {split: sorted(str(Path(f).resolve()) for f in found) for split, found in builder.config.data_files.items()}
-    return {split: (builder.info.features, declared[split].num_examples if split in declared else None)
-            for split in resolved}, resolved
+    resolved = {
+        split: sorted(str(Path(f).resolve()) for f in found) for split, found in builder.config.data_files.items()
+    }
+    return {
+        split: (builder.info.features, declared[split].num_examples if split in declared else None)
+        for split in resolved
+    }, resolved
 
 
 @contextmanager
@@ -235,14 +259,17 @@ def check_croissant(folder: Path, stats: dict[str, Any], full_count: int = CROIS
             want = output["rows"]
             if want > full_count:
                 continue
-            try:   # one record more than expected, to see that the split has no extra rows
+            try:  # one record more than expected, to see that the split has no extra rows
                 count = sum(1 for _ in islice(dataset.records(names[split]), want + 1))
             except Exception as exc:
-                raise _fail(f"mlcroissant could not read record set '{split}' of {CROISSANT_FILE}: "
-                            f"{_root_cause(exc)}") from exc
+                raise _fail(
+                    f"mlcroissant could not read record set '{split}' of {CROISSANT_FILE}: {_root_cause(exc)}"
+                ) from exc
             if count != want:
-                raise _fail(f"record set '{split}' of {CROISSANT_FILE} yields {count:,} records; "
-                            f"stats.json says {output['rows']:,}")
+                raise _fail(
+                    f"record set '{split}' of {CROISSANT_FILE} yields {count:,} records; "
+                    f"stats.json says {output['rows']:,}"
+                )
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -261,7 +288,7 @@ def _text(name: Any) -> str:
     return str(name)
 
 
-def check_output(folder: Path, stats: "BuildStats", unformatted: "pa.Table | None" = None) -> None:
+def check_output(folder: Path, stats: BuildStats, unformatted: pa.Table | None = None) -> None:
     """Every self-check on a built output folder; raises SpeccError("error: self-check: ...") on the first failure.
 
     `unformatted` (the rows before a format, from the stage data) lets the audit count labels the
@@ -280,21 +307,23 @@ def check_output(folder: Path, stats: "BuildStats", unformatted: "pa.Table | Non
 
 # --- the card audits itself ------------------------------------------------------------------------
 
+
 def _audit(section: str, what: str, found: Any, stated: Any) -> None:
     """Fail naming the card section when a number derived from the files differs from stats.json's."""
     if found != stated:
         raise _fail(f"card section '{section}': {what} is {found} in the written files; stats.json says {stated}")
 
 
-def _read_outputs(folder: Path, stats: "BuildStats") -> dict[str, "pa.Table"]:
+def _read_outputs(folder: Path, stats: BuildStats) -> dict[str, pa.Table]:
     """Each output split's rows as written."""
     import pyarrow.parquet as pq
 
     return {out.split: pq.read_table(folder / out.path) for out in stats.outputs}
 
 
-def _label_tables(folder: Path, stats: "BuildStats", written: dict[str, "pa.Table"],
-                  unformatted: "pa.Table | None") -> dict[str, "pa.Table"] | None:
+def _label_tables(
+    folder: Path, stats: BuildStats, written: dict[str, pa.Table], unformatted: pa.Table | None
+) -> dict[str, pa.Table] | None:
     """Each split's written rows with their label columns: the output itself, or (after a format) the same
     `_id`s of the classification configuration or of the unformatted rows; None when neither is at hand."""
     import pyarrow.compute as pc
@@ -308,12 +337,13 @@ def _label_tables(folder: Path, stats: "BuildStats", written: dict[str, "pa.Tabl
         kept = {split: unformatted.filter(pc.equal(unformatted.column("_split"), split)) for split in written}
     else:
         return None
-    return {split: kept[split].filter(pc.is_in(kept[split].column("_id"), value_set=table.column("_id")))
-            for split, table in written.items()}
+    return {
+        split: kept[split].filter(pc.is_in(kept[split].column("_id"), value_set=table.column("_id")))
+        for split, table in written.items()
+    }
 
 
-def _audit_splits(folder: Path, stats: "BuildStats", written: dict[str, "pa.Table"],
-                  unformatted: "pa.Table | None") -> None:
+def _audit_splits(folder: Path, stats: BuildStats, written: dict[str, pa.Table], unformatted: pa.Table | None) -> None:
     from specc.output import label_counts
 
     for split, table in written.items():
@@ -322,11 +352,15 @@ def _audit_splits(folder: Path, stats: "BuildStats", written: dict[str, "pa.Tabl
     if labelled is None:
         return
     for split, table in labelled.items():
-        _audit("Splits", f"the rows per label of split '{split}'", label_counts(table, stats.label_names),
-               stats.split.splits[split].by_label)
+        _audit(
+            "Splits",
+            f"the rows per label of split '{split}'",
+            label_counts(table, stats.label_names),
+            stats.split.splits[split].by_label,
+        )
 
 
-def _audit_processing(stats: "BuildStats", written: dict[str, "pa.Table"]) -> None:
+def _audit_processing(stats: BuildStats, written: dict[str, pa.Table]) -> None:
     """The funnel adds up: sources → each step's rows in, dropped and added, rows out → the rows written."""
     rows = sum(source.rows for source in stats.sources.values())
     for step in stats.steps:
@@ -336,12 +370,16 @@ def _audit_processing(stats: "BuildStats", written: dict[str, "pa.Table"]) -> No
         if step.by_source:
             for reason, count in step.dropped.items():
                 per_source = sum(part.dropped.get(reason, 0) for part in step.by_source.values())
-                _audit("Processing", f"the rows step '{step.id}' dropped as '{reason}', summed over sources",
-                       per_source, count)
+                _audit(
+                    "Processing",
+                    f"the rows step '{step.id}' dropped as '{reason}', summed over sources",
+                    per_source,
+                    count,
+                )
     _audit("Processing", "the rows written", sum(t.num_rows for t in written.values()), rows)
 
 
-def _audit_leakage(stats: "BuildStats") -> None:
+def _audit_leakage(stats: BuildStats) -> None:
     leakage = stats.split.leakage
     for kind in ("exact_pairs", "near_pairs"):
         pairs = [getattr(pair, kind) for pair in leakage.pairs.values() if getattr(pair, kind) is not None]
@@ -349,29 +387,36 @@ def _audit_leakage(stats: "BuildStats") -> None:
             _audit("Splits", f"the total of {kind.replace('_', '-')} of leakage", sum(pairs), leakage.total.get(kind))
 
 
-def _audit_lengths(stats: "BuildStats", written: dict[str, "pa.Table"]) -> None:
+def _audit_lengths(stats: BuildStats, written: dict[str, pa.Table]) -> None:
     import pyarrow as pa
 
     from specc.card import card_statistics
 
     tables = [t.append_column("_split", pa.array([s] * t.num_rows, pa.string())) for s, t in written.items()]
     found = card_statistics(pa.concat_tables(tables), list(written))
-    _audit("Text lengths", "the characters per row", found["lengths"],
-           {column: {s: v.model_dump(exclude_unset=True) for s, v in parts.items()}
-            for column, parts in stats.lengths.items()})
+    _audit(
+        "Text lengths",
+        "the characters per row",
+        found["lengths"],
+        {
+            column: {s: v.model_dump(exclude_unset=True) for s, v in parts.items()}
+            for column, parts in stats.lengths.items()
+        },
+    )
     _audit("Dataset structure", "the example rows", found["examples"], stats.examples)
 
 
-def _audit_tokens(stats: "BuildStats", written: dict[str, "pa.Table"]) -> None:
+def _audit_tokens(stats: BuildStats, written: dict[str, pa.Table]) -> None:
     if stats.tokens is None:
         return
     for split, parts in stats.tokens.splits.items():
         for part, counts in parts.items():
-            _audit("Tokens", f"the rows counted in {part} tokens of split '{split}'", written[split].num_rows,
-                   counts.rows)
+            _audit(
+                "Tokens", f"the rows counted in {part} tokens of split '{split}'", written[split].num_rows, counts.rows
+            )
 
 
-def _audit_evaluation(stats: "BuildStats") -> None:
+def _audit_evaluation(stats: BuildStats) -> None:
     """Each score the card prints is what its confusion matrix gives."""
     import numpy as np
 
@@ -383,11 +428,15 @@ def _audit_evaluation(stats: "BuildStats") -> None:
             true, pred = np.nonzero(confusion)
             repeat = confusion[true, pred]
             found = classification_metrics(np.repeat(true, repeat), np.repeat(pred, repeat), len(confusion))
-            _audit("Baseline evaluation", f"the scores of '{step_id}' on split '{split}'",
-                   found, {k: scores[k] for k in found})
+            _audit(
+                "Baseline evaluation",
+                f"the scores of '{step_id}' on split '{split}'",
+                found,
+                {k: scores[k] for k in found},
+            )
 
 
-def audit_card(folder: Path, stats: "BuildStats", unformatted: "pa.Table | None" = None) -> None:
+def audit_card(folder: Path, stats: BuildStats, unformatted: pa.Table | None = None) -> None:
     """Derive each number the card prints again from the written files and compare it with stats.json.
 
     Rows per split and per label, the processing funnel, leakage totals, text lengths and examples,

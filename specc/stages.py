@@ -10,8 +10,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 from specc.components import (
-    Annotator, Augmenter, CardSection, Component, Evaluator, Executor, Formatter, Params, Source, Splitter, Step,
-    TokenBudget, TokenCounter,
+    Annotator,
+    Augmenter,
+    CardSection,
+    Component,
+    Evaluator,
+    Executor,
+    Formatter,
+    Params,
+    Source,
+    Splitter,
+    Step,
+    TokenBudget,
+    TokenCounter,
 )
 
 # how a spec writes a stage's entries: a mapping of names to entries, a list of entries, or one entry
@@ -66,9 +77,16 @@ STAGES: tuple[Stage, ...] = (
     Stage("splitter", Splitter, "register_splitters", "split", shape="single", tag="method"),
     Stage("augmenter", Augmenter, "register_augmenters", "augment", operational=True),
     Stage("formatter", Formatter, "register_formatters", "format", shape="single", operational=True),
-    Stage("tokenizer", TokenCounter, "register_tokenizers", "format.tokens", shape="single",
-          note=", default `transformers`", entry=TokenBudget,
-          description="Count each row's tokens, prompt and completion apart, and hold rows to a budget."),
+    Stage(
+        "tokenizer",
+        TokenCounter,
+        "register_tokenizers",
+        "format.tokens",
+        shape="single",
+        note=", default `transformers`",
+        entry=TokenBudget,
+        description="Count each row's tokens, prompt and completion apart, and hold rows to a budget.",
+    ),
     Stage("evaluator", Evaluator, "register_evaluators", "evaluate", reads="augment"),
     Stage("card_section", CardSection, "register_card_sections", note="sections rendered into the dataset card"),
     Stage("executor", Executor, "register_executors", note="chosen with `specc build --executor NAME`"),
@@ -88,4 +106,4 @@ def pipeline() -> tuple[Stage, ...]:
 def between(first: str, last: str) -> tuple[Stage, ...]:
     """The pipeline stages after `first` and before `last`."""
     names = [s.name for s in pipeline()]
-    return pipeline()[names.index(first) + 1:names.index(last)]
+    return pipeline()[names.index(first) + 1 : names.index(last)]

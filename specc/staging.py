@@ -50,8 +50,9 @@ def _refuse(where: str, output_dir: Path, problem: str, fix: str) -> SpeccError:
     return SpeccError(f"{where}: error: output.dir {output_dir} {problem}; {fix}")
 
 
-def claim_output(output_dir: Path, spec_path: Path, protected: dict[Path, str], *, where: str,
-                 replace_foreign: bool = False) -> Claim:
+def claim_output(
+    output_dir: Path, spec_path: Path, protected: dict[Path, str], *, where: str, replace_foreign: bool = False
+) -> Claim:
     """Check that a build may publish into `output_dir`; `where` names the spec's output.dir for errors.
 
     `protected` names the paths the output must neither be nor hold (the lock, the cache, every file read).
@@ -70,10 +71,17 @@ def claim_output(output_dir: Path, spec_path: Path, protected: dict[Path, str], 
         return Claim(output_dir, "owned")
     if replace_foreign:
         return Claim(output_dir, "foreign")
-    problem = (f"was built from another spec ({made_by})" if made_by is not None
-               else f"exists and was not made by specc (it has no {MARKER})")
-    raise _refuse(where, output_dir, problem,
-                  f"{another}, or pass --replace-foreign to move the folder aside (nothing is deleted)")
+    problem = (
+        f"was built from another spec ({made_by})"
+        if made_by is not None
+        else f"exists and was not made by specc (it has no {MARKER})"
+    )
+    raise _refuse(
+        where,
+        output_dir,
+        problem,
+        f"{another}, or pass --replace-foreign to move the folder aside (nothing is deleted)",
+    )
 
 
 def lock_file(output_dir: Path) -> Path:
@@ -123,8 +131,10 @@ def _acquire(path: Path, output_dir: Path, wait: bool) -> int:
         except BlockingIOError:
             os.close(fd)
             holder = _read_pid(path)
-            raise SpeccError(f"{path}: error: another build{f' (process {holder})' if holder else ''} is writing "
-                             f"{output_dir}; wait for it to finish, or pass --wait to wait for it") from None
+            raise SpeccError(
+                f"{path}: error: another build{f' (process {holder})' if holder else ''} is writing "
+                f"{output_dir}; wait for it to finish, or pass --wait to wait for it"
+            ) from None
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
         except FileNotFoundError:

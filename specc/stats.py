@@ -175,7 +175,7 @@ class Length(_Known):
     """Rows and min, median, 95th percentile, max and mean of a length (characters or tokens)."""
 
     rows: int
-    min: int | None = None          # all five absent when the split has no rows
+    min: int | None = None  # all five absent when the split has no rows
     median: float | None = None
     p95: float | None = None
     max: int | None = None
@@ -243,8 +243,11 @@ def read_stats(path: Path, rebuild: str) -> BuildStats:
             raise ValueError(f"stats-version {data.get('stats-version')!r}, not {STATS_VERSION}")
         return BuildStats.model_validate(data)
     except (OSError, ValueError, ValidationError) as exc:
-        reason = str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else \
-            f"{exc.error_count()} invalid field(s), first {'.'.join(map(str, exc.errors()[0]['loc']))}"
+        reason = (
+            str(exc).splitlines()[0]
+            if not isinstance(exc, ValidationError)
+            else f"{exc.error_count()} invalid field(s), first {'.'.join(map(str, exc.errors()[0]['loc']))}"
+        )
         raise SpeccError(f"{path}: error: cannot read the build's statistics ({reason}); {rebuild}") from None
 
 

@@ -23,8 +23,9 @@ print(json.dumps(sorted(sys.modules)))
 def modules_imported(*args: str, cwd: str | Path | None = None) -> set[str]:
     """The modules `specc ARGS...` has imported when it ends, run in a fresh interpreter (AssertionError unless it
     exits 0)."""
-    done = subprocess.run([sys.executable, "-c", _RUN, json.dumps(list(args))], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, json.dumps(list(args))], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
     if done.returncode != 0:
         raise AssertionError(f"specc {' '.join(args)} exited with {done.returncode}:\n{done.stderr}")
     return set(json.loads(done.stdout.splitlines()[-1]))

@@ -3,7 +3,8 @@ key that dedup, hash splits, MinHash and the leakage report share, remembered fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -20,26 +21,29 @@ WHITESPACE_RUN = (
 CONTROL = r"[^\P{Cc}\t\n\v\f\r\x{85}]|[^\P{Cf}\x{200C}\x{200D}]"
 
 
-
 def clean_text(
-    values: "pa.ChunkedArray", form: str | None = "NFKC", whitespace: bool = True, control: bool = True
-) -> "pa.ChunkedArray":
+    values: pa.ChunkedArray, form: str | None = "NFKC", whitespace: bool = True, control: bool = True
+) -> pa.ChunkedArray:
     """Remove control characters, apply a Unicode normal form, collapse and trim whitespace."""
     import pyarrow.compute as pc
 
     if control:
-        values = _where(values, lambda v: pc.match_substring_regex(v, CONTROL),
-                        lambda v: pc.replace_substring_regex(v, CONTROL, ""))
+        values = _where(
+            values, lambda v: pc.match_substring_regex(v, CONTROL), lambda v: pc.replace_substring_regex(v, CONTROL, "")
+        )
     if form:
         values = _where(values, lambda v: pc.invert(pc.string_is_ascii(v)), lambda v: pc.utf8_normalize(v, form=form))
     if whitespace:
-        values = _where(values, lambda v: pc.match_substring_regex(v, WHITESPACE_RUN),
-                        lambda v: pc.replace_substring_regex(v, WHITESPACE_RUN, " "))
+        values = _where(
+            values,
+            lambda v: pc.match_substring_regex(v, WHITESPACE_RUN),
+            lambda v: pc.replace_substring_regex(v, WHITESPACE_RUN, " "),
+        )
         values = pc.utf8_trim(values, " ")
     return values
 
 
-def _where(values: "pa.ChunkedArray | pa.Array", needs: Callable, change: Callable) -> "pa.ChunkedArray | pa.Array":
+def _where(values: pa.ChunkedArray | pa.Array, needs: Callable, change: Callable) -> pa.ChunkedArray | pa.Array:
     """`change` applied to the values where `needs` is true, chunk by chunk.
 
     Checking is about half the cost of changing; most rows need no change (text already clean,
@@ -61,11 +65,11 @@ def _where(values: "pa.ChunkedArray | pa.Array", needs: Callable, change: Callab
 
 # (text, key) pairs `dedup` computed for the rows it kept: the leakage report after the split
 # usually compares the same text, and reusing the keys saves normalizing it all again.
-_REMEMBERED: list[tuple["pa.ChunkedArray", "pa.ChunkedArray"]] = []
+_REMEMBERED: list[tuple[pa.ChunkedArray, pa.ChunkedArray]] = []
 _REMEMBER_AT_MOST = 4
 
 
-def comparison_key(values: "pa.ChunkedArray | pa.Array") -> "pa.ChunkedArray | pa.Array":
+def comparison_key(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Text as dedup, hash splits and the leakage report compare it: `clean_text`, then lowercase."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -77,7 +81,7 @@ def comparison_key(values: "pa.ChunkedArray | pa.Array") -> "pa.ChunkedArray | p
     return pc.utf8_lower(clean_text(values))
 
 
-def remember_keys(text: "pa.ChunkedArray", key: "pa.ChunkedArray") -> None:
+def remember_keys(text: pa.ChunkedArray, key: pa.ChunkedArray) -> None:
     """Keep `key` as the comparison key of exactly this `text` for later calls in this process."""
     _REMEMBERED.insert(0, (text, key))
     del _REMEMBERED[_REMEMBER_AT_MOST:]

@@ -31,7 +31,7 @@ OVER_BUDGET = "over token budget"
 PROMPT_OVER_BUDGET = "prompt over token budget"
 
 
-def layout_of(table: "pa.Table") -> str:
+def layout_of(table: pa.Table) -> str:
     """The layout of formatted rows (see the module's table), or an error naming the columns there are."""
     for name in CHAT_LAYOUTS:
         if name in table.column_names:
@@ -40,16 +40,20 @@ def layout_of(table: "pa.Table") -> str:
         if prompt[0] in table.column_names and completion in table.column_names:
             return name
     shown = ", ".join(c for c in table.column_names if not c.startswith("_"))
-    raise SpeccError(f"error: step 'tokens': the formatted rows have none of the columns a token budget reads "
-                     f"(messages, conversations, prompt/completion, instruction/output); they have: {shown}; "
-                     f"use a format type that writes one of them")
+    raise SpeccError(
+        f"error: step 'tokens': the formatted rows have none of the columns a token budget reads "
+        f"(messages, conversations, prompt/completion, instruction/output); they have: {shown}; "
+        f"use a format type that writes one of them"
+    )
 
 
-def chats(table: "pa.Table", layout: str) -> list[list[dict[str, str]]]:
+def chats(table: pa.Table, layout: str) -> list[list[dict[str, str]]]:
     """Each row's conversation as [{role, content}] (ShareGPT's human and gpt become user and assistant)."""
     role_key, content_key = CHAT_LAYOUTS[layout]
-    return [[{"role": KNOWN_ROLES.get(t[role_key], t[role_key]), "content": t[content_key]} for t in turns or []]
-            for turns in table.column(layout).to_pylist()]
+    return [
+        [{"role": KNOWN_ROLES.get(t[role_key], t[role_key]), "content": t[content_key]} for t in turns or []]
+        for turns in table.column(layout).to_pylist()
+    ]
 
 
 def last_assistant(roles: list[str]) -> int:
@@ -60,7 +64,7 @@ def last_assistant(roles: list[str]) -> int:
     return len(roles)
 
 
-def plain_pairs(table: "pa.Table", layout: str) -> tuple[list[str], list[str]]:
+def plain_pairs(table: pa.Table, layout: str) -> tuple[list[str], list[str]]:
     """Prompt and completion texts of a plain layout (nulls are empty)."""
     prompt_columns, completion = PLAIN_LAYOUTS[layout]
     parts = [table.column(c).to_pylist() for c in prompt_columns if c in table.column_names]
@@ -68,7 +72,7 @@ def plain_pairs(table: "pa.Table", layout: str) -> tuple[list[str], list[str]]:
     return prompts, [c or "" for c in table.column(completion).to_pylist()]
 
 
-def with_completions(table: "pa.Table", layout: str, rows: "np.ndarray", texts: list[str]) -> "pa.Table":
+def with_completions(table: pa.Table, layout: str, rows: np.ndarray, texts: list[str]) -> pa.Table:
     """`table` with the completion of each of `rows` (indices) replaced by the matching text of `texts`."""
     import pyarrow as pa
 
@@ -85,18 +89,22 @@ def with_completions(table: "pa.Table", layout: str, rows: "np.ndarray", texts: 
     return table.set_column(index, column, pa.array(values, table.schema.field(column).type))
 
 
-def token_summary(counts: dict[str, "np.ndarray"], splits: "np.ndarray", split_order: list[str]) -> dict[str, Any]:
+def token_summary(counts: dict[str, np.ndarray], splits: np.ndarray, split_order: list[str]) -> dict[str, Any]:
     """Per split: rows, min, median, p95, max and mean tokens of prompt, completion and both together."""
     from specc.card import length_stats
 
-    columns = {"prompt": counts["prompt"], "completion": counts["completion"],
-               "total": counts["prompt"] + counts["completion"]}
+    columns = {
+        "prompt": counts["prompt"],
+        "completion": counts["completion"],
+        "total": counts["prompt"] + counts["completion"],
+    }
     stats = length_stats({name: {s: values[splits == s] for s in split_order} for name, values in columns.items()})
     return {s: {name: stats[name][s] for name in columns} for s in split_order}
 
 
-def apply_budget(counter: "TokenCounter", table: "pa.Table",
-                 split_order: list[str]) -> tuple["pa.Table", dict[str, Any], dict[str, "pa.Array"]]:
+def apply_budget(
+    counter: TokenCounter, table: pa.Table, split_order: list[str]
+) -> tuple[pa.Table, dict[str, Any], dict[str, pa.Array]]:
     """Count every row and handle those over `max_tokens` as `action` says.
 
     Returns the rows kept, `stats["tokens"]` and the drop masks over the rows given, by reason.
@@ -111,10 +119,12 @@ def apply_budget(counter: "TokenCounter", table: "pa.Table",
     splits = table.column("_split").to_numpy(zero_copy_only=False)
     if budget.action == "error" and over.any():
         row = int(np.flatnonzero(over)[0])
-        raise counter.fail(f"row _id '{table.column('_id')[row].as_py()}' has {int(counts['prompt'][row])} prompt "
-                           f"and {int(counts['completion'][row])} completion tokens, over max_tokens {limit} "
-                           f"({int(over.sum()):,} rows are over); raise max_tokens, shorten the rows, or set "
-                           f"`action: drop` or `truncate`")
+        raise counter.fail(
+            f"row _id '{table.column('_id')[row].as_py()}' has {int(counts['prompt'][row])} prompt "
+            f"and {int(counts['completion'][row])} completion tokens, over max_tokens {limit} "
+            f"({int(over.sum()):,} rows are over); raise max_tokens, shorten the rows, or set "
+            f"`action: drop` or `truncate`"
+        )
     dropped = {OVER_BUDGET: over} if budget.action == "drop" else {}
     if budget.action == "truncate" and over.any():
         table = counter.truncate(table, over, limit)
@@ -126,10 +136,15 @@ def apply_budget(counter: "TokenCounter", table: "pa.Table",
     keep = ~np.logical_or.reduce(list(dropped.values())) if dropped else np.ones(table.num_rows, bool)
     kept = table.filter(pa.array(keep))
     shown = {s: int((over & (splits == s)).sum()) for s in split_order}
-    record = {"tokenizer": counter.shown(), "max_tokens": limit, "action": budget.action,
-              "over_budget": shown, "splits": token_summary({k: v[keep] for k, v in counts.items()}, splits[keep],
-                                                           split_order)}
+    record = {
+        "tokenizer": counter.shown(),
+        "max_tokens": limit,
+        "action": budget.action,
+        "over_budget": shown,
+        "splits": token_summary({k: v[keep] for k, v in counts.items()}, splits[keep], split_order),
+    }
     if budget.action == "truncate":
-        record["truncated"] = {s: n - int((dropped[PROMPT_OVER_BUDGET] & (splits == s)).sum())
-                               for s, n in shown.items()}
+        record["truncated"] = {
+            s: n - int((dropped[PROMPT_OVER_BUDGET] & (splits == s)).sum()) for s, n in shown.items()
+        }
     return kept, record, {reason: pa.array(mask) for reason, mask in dropped.items()}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -19,8 +19,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `specc ARGS...` through the real entry point."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "specc", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "specc", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def register_plugin() -> Iterator:
     """Register plugin objects for one test; the registry is reloaded afterwards."""
+
     def register(plugin: object, name: str) -> None:
         add_plugin(plugin, name)
 

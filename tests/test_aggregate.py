@@ -17,11 +17,15 @@ def table(labels: list[list]) -> Annotations:
 
 
 def test_majority_vote_and_tie_breaks() -> None:
-    a = table([["b", "b", "a"],     # clear majority
-               ["10", "2", None],   # tie: natural order puts '2' before '10'
-               ["a", "b", None],    # tie
-               [None, None, None],  # unlabelled
-               ["b", "b", "b"]])
+    a = table(
+        [
+            ["b", "b", "a"],  # clear majority
+            ["10", "2", None],  # tie: natural order puts '2' before '10'
+            ["a", "b", None],  # tie
+            [None, None, None],  # unlabelled
+            ["b", "b", "b"],
+        ]
+    )
     lowest = majority_vote(a)
     assert lowest.labels == ["b", "2", "a", None, "b"]
     assert lowest.ties.tolist() == [False, True, True, False, False]

@@ -15,8 +15,16 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
-from specc.annotation.agreement import (agreement_report, bootstrap_ci, cohen_kappa, fleiss_kappa, krippendorff_alpha,
-                                        metric, per_item_agreement, percent_agreement)
+from specc.annotation.agreement import (
+    agreement_report,
+    bootstrap_ci,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+    metric,
+    per_item_agreement,
+    percent_agreement,
+)
 from specc.annotation.table import Annotations
 from specc.errors import SpeccError
 
@@ -32,15 +40,16 @@ def table(labels: list[list]) -> Annotations:
 
 
 @st.composite
-def matrices(draw, *, annotators=st.integers(2, 6), missing: bool = True, numeric: bool = False) -> list[list]:
+def matrices(draw, *, annotators=st.integers(2, 6), missing: bool = True, numeric: bool = False) -> list[list]:  # noqa: B008
     """Random label matrices: 1-30 items, a few labels, some cells missing when `missing`."""
     n_items, n_annotators = draw(st.integers(1, 30)), draw(annotators)
-    choices = list(range(draw(st.integers(1, 5)))) if numeric else LABELS[:draw(st.integers(1, 4))]
+    choices = list(range(draw(st.integers(1, 5)))) if numeric else LABELS[: draw(st.integers(1, 4))]
     cell = st.sampled_from(choices)
     if missing:
         cell = st.one_of(st.none(), cell)
-    return draw(st.lists(st.lists(cell, min_size=n_annotators, max_size=n_annotators),
-                         min_size=n_items, max_size=n_items))
+    return draw(
+        st.lists(st.lists(cell, min_size=n_annotators, max_size=n_annotators), min_size=n_items, max_size=n_items)
+    )
 
 
 def same(ours: float, theirs: float) -> bool:
@@ -125,15 +134,19 @@ def test_krippendorff_numeric_levels_equal_package(labels: list[list], level: st
 @FAST
 @given(matrices(), st.permutations(LABELS))
 def test_krippendorff_ordinal_with_an_order_equals_package(labels: list[list], order: list[str]) -> None:
-    assert same(krippendorff_alpha(table(labels), "ordinal", order=order), krippendorff_package(labels, "ordinal", order))
+    assert same(
+        krippendorff_alpha(table(labels), "ordinal", order=order), krippendorff_package(labels, "ordinal", order)
+    )
 
 
 def test_krippendorff_published_example() -> None:
     """Krippendorff's own example data (3 coders, 15 units), as in the package's documentation."""
     nan = None
-    coders = [[nan, nan, nan, nan, nan, 3, 4, 1, 2, 1, 1, 3, 3, nan, 3],
-              [1, nan, 2, 1, 3, 3, 4, 3, nan, nan, nan, nan, nan, nan, nan],
-              [nan, nan, 2, 1, 3, 4, 4, nan, 2, 1, 1, 3, 3, nan, 4]]
+    coders = [
+        [nan, nan, nan, nan, nan, 3, 4, 1, 2, 1, 1, 3, 3, nan, 3],
+        [1, nan, 2, 1, 3, 3, 4, 3, nan, nan, nan, nan, nan, nan, nan],
+        [nan, nan, 2, 1, 3, 4, 4, nan, 2, 1, 1, 3, 3, nan, 4],
+    ]
     a = table([list(unit) for unit in zip(*coders)])
     assert krippendorff_alpha(a, "nominal") == pytest.approx(0.691358, abs=1e-6)
     assert krippendorff_alpha(a, "interval") == pytest.approx(0.810845, abs=1e-6)

@@ -16,10 +16,18 @@ from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 from tests.conftest import run_cli, write
 
 # 10 items × 3 annotators, every cell filled
-ROWS = [("t1", "pos", "pos", "pos"), ("t2", "neg", "neg", "pos"), ("t3", "neu", "neg", "neg"),
-        ("t4", "pos", "pos", "neu"), ("t5", "neg", "neg", "neg"), ("t6", "neu", "neu", "pos"),
-        ("t7", "pos", "neg", "neu"), ("t8", "pos", "pos", "pos"), ("t9", "neg", "neu", "neg"),
-        ("t10", "neu", "neu", "neu")]
+ROWS = [
+    ("t1", "pos", "pos", "pos"),
+    ("t2", "neg", "neg", "pos"),
+    ("t3", "neu", "neg", "neg"),
+    ("t4", "pos", "pos", "neu"),
+    ("t5", "neg", "neg", "neg"),
+    ("t6", "neu", "neu", "pos"),
+    ("t7", "pos", "neg", "neu"),
+    ("t8", "pos", "pos", "pos"),
+    ("t9", "neg", "neu", "neg"),
+    ("t10", "neu", "neu", "neu"),
+]
 ANNOTATORS = ["ann_a", "ann_b", "ann_c"]
 FAST = ["--resamples", "100"]
 
@@ -30,10 +38,13 @@ def expected(rows: list[tuple]) -> dict[str, float]:
     counts, _ = aggregate_raters(np.array(labels, dtype=object))
     domain = sorted({label for row in labels for label in row})
     coded = [[float(domain.index(label)) for label in column] for column in zip(*labels)]
-    values = {"items": len(rows), "annotators": len(labels[0]),
-              "percent_agreement": float(np.mean([Counter(row).most_common(1)[0][1] / len(row) for row in labels])),
-              "fleiss_kappa": float(statsmodels_fleiss(counts)),
-              "krippendorff_alpha": float(krippendorff.alpha(coded, level_of_measurement="nominal"))}
+    values = {
+        "items": len(rows),
+        "annotators": len(labels[0]),
+        "percent_agreement": float(np.mean([Counter(row).most_common(1)[0][1] / len(row) for row in labels])),
+        "fleiss_kappa": float(statsmodels_fleiss(counts)),
+        "krippendorff_alpha": float(krippendorff.alpha(coded, level_of_measurement="nominal")),
+    }
     if len(labels[0]) == 2:
         values["cohen_kappa"] = float(cohen_kappa_score([r[0] for r in labels], [r[1] for r in labels]))
     return values
@@ -66,9 +77,11 @@ def test_wide_csv(tmp_path: Path) -> None:
     assert lines[1] == "labels: neg, neu, pos"
     assert "95% CI (100 resamples, seed 3)" in lines[3]
     shown = {line[:34].strip(): line[34:42].strip() for line in lines[4:]}
-    assert shown == {"percent agreement": f"{report['percent_agreement']:.4f}",
-                     "Fleiss' kappa": f"{report['fleiss_kappa']:.4f}",
-                     "Krippendorff's alpha (nominal)": f"{report['krippendorff_alpha']:.4f}"}
+    assert shown == {
+        "percent agreement": f"{report['percent_agreement']:.4f}",
+        "Fleiss' kappa": f"{report['fleiss_kappa']:.4f}",
+        "Krippendorff's alpha (nominal)": f"{report['krippendorff_alpha']:.4f}",
+    }
 
 
 def test_long_csv_with_two_annotators_and_a_duplicate(tmp_path: Path) -> None:
@@ -79,21 +92,40 @@ def test_long_csv_with_two_annotators_and_a_duplicate(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = check(result.stdout, rows)
     assert "cohen_kappa" in report and report["problems"] == {"duplicate": 1}
-    assert result.stderr == (f"{path}:22: warning: duplicate: item 't3' labelled again by 'ann_a' ('pos'; the first "
-                             f"label, 'neu' on line 6, is kept)\n")
+    assert result.stderr == (
+        f"{path}:22: warning: duplicate: item 't3' labelled again by 'ann_a' ('pos'; the first "
+        f"label, 'neu' on line 6, is kept)\n"
+    )
 
 
 def test_label_studio_export_with_three_annotators(tmp_path: Path) -> None:
     users = [{"id": 11, "email": "ana@example.org"}, {"id": 12, "email": "ben@example.org"}, 13]
     tasks = []
     for n, (item, *labels) in enumerate(ROWS + [("t11", None, None, None)]):
-        annotations = [{"id": 100 * n + k, "completed_by": user, "was_cancelled": label is None, "ground_truth": False,
-                        "result": [] if label is None else [{"id": f"r{n}{k}", "from_name": "sentiment",
-                                                             "to_name": "text", "type": "choices", "origin": "manual",
-                                                             "value": {"choices": [label]}}]}
-                       for k, (user, label) in enumerate(zip(users, labels))]
-        tasks.append({"id": n + 1, "data": {"_id": item, "text": f"text {n}"}, "annotations": annotations,
-                      "predictions": []})
+        annotations = [
+            {
+                "id": 100 * n + k,
+                "completed_by": user,
+                "was_cancelled": label is None,
+                "ground_truth": False,
+                "result": []
+                if label is None
+                else [
+                    {
+                        "id": f"r{n}{k}",
+                        "from_name": "sentiment",
+                        "to_name": "text",
+                        "type": "choices",
+                        "origin": "manual",
+                        "value": {"choices": [label]},
+                    }
+                ],
+            }
+            for k, (user, label) in enumerate(zip(users, labels))
+        ]
+        tasks.append(
+            {"id": n + 1, "data": {"_id": item, "text": f"text {n}"}, "annotations": annotations, "predictions": []}
+        )
     path = write(tmp_path / "export.json", json.dumps(tasks, indent=2))
     result = run_cli("agreement", str(path), "--format", "label-studio", "--json", *FAST)
     assert result.returncode == 0, result.stderr
@@ -104,20 +136,23 @@ def test_label_studio_export_with_three_annotators(tmp_path: Path) -> None:
 
 def test_ordinal_level(tmp_path: Path) -> None:
     path = write(tmp_path / "wide.csv", "id,r1,r2,r3\n1,low,mid,mid\n2,high,high,mid\n3,low,low,\n4,mid,high,high\n")
-    result = run_cli("agreement", str(path), "--format", "wide-csv", "--json", "--level", "ordinal",
-                     "--order", "low,mid,high", *FAST)
+    result = run_cli(
+        "agreement", str(path), "--format", "wide-csv", "--json", "--level", "ordinal", "--order", "low,mid,high", *FAST
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     data = [[0, 2, 0, 1], [1, 2, 0, 2], [1, 1, np.nan, 2]]
     assert report["krippendorff_alpha_ordinal"] == pytest.approx(
-        krippendorff.alpha(data, value_domain=[0, 1, 2], level_of_measurement="ordinal"), rel=1e-12)
+        krippendorff.alpha(data, value_domain=[0, 1, 2], level_of_measurement="ordinal"), rel=1e-12
+    )
 
 
 def test_user_errors_are_one_line(tmp_path: Path) -> None:
     path = write(tmp_path / "wide.csv", "name,a,b\nx,1,2\n")
     result = run_cli("agreement", str(path), "--format", "wide-csv")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == [f"{path}:1: error: no item column (_id, id, item) among the columns name, "
-                                          f"a, b; name it with --item (item=)"]
+    assert result.stderr.splitlines() == [
+        f"{path}:1: error: no item column (_id, id, item) among the columns name, a, b; name it with --item (item=)"
+    ]
     wrong = run_cli("agreement", str(path), "--format", "csv")
     assert wrong.returncode == 2 and "'csv' is not one of 'wide-csv', 'long-csv', 'label-studio'" in wrong.stderr

@@ -15,8 +15,13 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
-from specc.annotation.agreement import (agreement_report, cohen_kappa, fleiss_kappa, krippendorff_alpha,
-                                        percent_agreement)
+from specc.annotation.agreement import (
+    agreement_report,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+    percent_agreement,
+)
 from specc.annotation.readers import merge_annotations, read_annotations
 
 pytestmark = pytest.mark.shared_data
@@ -47,7 +52,8 @@ def test_paradigms_metrics_equal_the_reference_libraries(shared_data: Path, name
     order = ["Non-hateful", "Hateful"]
     ranked = [[float(order.index(label)) for label in column] for column in zip(*rows)]
     assert krippendorff_alpha(a, "ordinal", order=order) == pytest.approx(
-        krippendorff.alpha(ranked, value_domain=[0.0, 1.0], level_of_measurement="ordinal"), rel=1e-12)
+        krippendorff.alpha(ranked, value_domain=[0.0, 1.0], level_of_measurement="ordinal"), rel=1e-12
+    )
 
     shares = [Counter(row).most_common(1)[0][1] / len(row) for row in rows]
     assert percent_agreement(a) == pytest.approx(sum(shares) / len(shares), rel=1e-12)

@@ -34,8 +34,10 @@ def test_rule_labels_example_reports_coverage_and_conflicts(examples: Path) -> N
     money = info["by_rule"]["money"]
     card = (examples / "build" / "rule-labelled-intents" / "README.md").read_text()
     assert "### Rules: `annotate.intent-rules`" in card
-    assert (f"| `money` | billing | keywords: invoice, charged, refund, paid, pay, card declined, money back | "
-            f"{money['covered']} ({100 * money['covered'] / 40:.1f}%) |") in card
+    assert (
+        f"| `money` | billing | keywords: invoice, charged, refund, paid, pay, card declined, money back | "
+        f"{money['covered']} ({100 * money['covered'] / 40:.1f}%) |"
+    ) in card
 
 
 def test_human_round_example_rebuilds_byte_for_byte(examples: Path) -> None:
@@ -50,7 +52,10 @@ def test_human_round_example_rebuilds_byte_for_byte(examples: Path) -> None:
     first, first_exports = output_bytes(out), output_bytes(exports)
     lock = json.loads(spec.with_suffix(".lock").read_text())
     assert [f["path"] for f in lock["steps"]["annotate.round1"]["pins"]["files"]] == [
-        "data/annotate/round1.csv", "data/annotate/audit-verdicts.csv", "data/annotate/guidelines.md"]
+        "data/annotate/round1.csv",
+        "data/annotate/audit-verdicts.csv",
+        "data/annotate/guidelines.md",
+    ]
     shutil.rmtree(exports)
     build(spec, cache_dir=examples / ".cache-2")
     assert output_bytes(out) == first and output_bytes(exports) == first_exports

@@ -22,7 +22,9 @@ LABELS = ["Non-hateful", "Hateful"]
 def spec(folder: Path, shared: Path, minimum: float) -> Path:
     """A spec labelling annotations_g1.csv's tweets by its own 20 annotators."""
     data = shared / "annotation-paradigms"
-    return write(folder / "paradigms.yaml", f"""\
+    return write(
+        folder / "paradigms.yaml",
+        f"""\
 specc: 1
 name: paradigms
 description: Tweets labelled hateful or not by the majority of 20 annotators.
@@ -48,7 +50,8 @@ annotate:
     item_agreement: {{min: 0.7, action: flag}}
     resamples: 200
 card: {{draft: true}}
-""")
+""",
+    )
 
 
 def majority_by_hand(path: Path) -> dict[str, int]:
@@ -93,7 +96,10 @@ def test_majority_labels_agreement_in_card_and_a_failing_gate(tmp_path: Path, sh
     card = (out / "README.md").read_text()
     assert "## Annotation" in card and f"guidelines.pdf), SHA-256 `{guidelines}`" in card
     assert f"| Krippendorff's alpha (nominal) | {alpha:.3f} | {low:.3f} – {high:.3f} |" in card
-    assert f"| agreement | Krippendorff's alpha (nominal) ≥ 0.15 | {alpha:.3f} (CI {low:.3f} – {high:.3f}) | passed |" in card
+    assert (
+        f"| agreement | Krippendorff's alpha (nominal) ≥ 0.15 | {alpha:.3f} (CI {low:.3f} – {high:.3f}) | passed |"
+        in card
+    )
     flagged = sum(max(Counter(v for k, v in r.items() if k.startswith("label_")).values()) / 20 < 0.7 for r in rows)
     assert table.column("low_agreement").to_pylist().count(True) == flagged
     assert f"| {flagged} items below | flagged in column `low_agreement` |" in card
@@ -106,5 +112,6 @@ def test_majority_labels_agreement_in_card_and_a_failing_gate(tmp_path: Path, sh
     assert result.stderr.startswith(
         f"error: step 'annotate.human' (human): agreement below the minimum: Krippendorff's alpha (nominal) is "
         f"{alpha:.3f} (95% CI {low:.3f} to {high:.3f}, 200 bootstrap resamples of 200 items), but `agreement.min` "
-        f"of step 'annotate.human' is 0.5")
-    assert output_bytes(out) == first   # the previous output is intact
+        f"of step 'annotate.human' is 0.5"
+    )
+    assert output_bytes(out) == first  # the previous output is intact

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from specc.annotation.rules import RuleLabeler
+from specc.builtins.annotation.rules import RuleLabeler
 from specc.components import Context
 from specc.errors import SpeccError
 from specc.executor.tables import merge_info, new_step_stats, run_step
@@ -21,13 +21,13 @@ RULES = [
     {"name": "return-word", "label": "returns", "regex": r"\breturn"},
 ]
 TEXTS = [
-    "I want a REFUND now",                 # refund + send-back (refund): billing vs returns -> tie
-    "Where is my parcel?",                 # where
-    "I was charged twice",                 # refund
-    "refunds are slow",                    # no whole-word match
-    "Where is my order? I will return it and send it back",    # shipping once, returns twice
-    None,                                  # null text matches nothing
-    "hello",                               # nothing
+    "I want a REFUND now",  # refund + send-back (refund): billing vs returns -> tie
+    "Where is my parcel?",  # where
+    "I was charged twice",  # refund
+    "refunds are slow",  # no whole-word match
+    "Where is my order? I will return it and send it back",  # shipping once, returns twice
+    None,  # null text matches nothing
+    "hello",  # nothing
 ]
 
 
@@ -39,8 +39,9 @@ def labeler(**params) -> RuleLabeler:
 
 def table(**columns) -> pa.Table:
     """The texts with `_id` and `_source`, and extra columns."""
-    return pa.table({"_id": [f"s:{i}" for i in range(len(TEXTS))], "text": TEXTS, "_source": ["s"] * len(TEXTS),
-                     **columns})
+    return pa.table(
+        {"_id": [f"s:{i}" for i in range(len(TEXTS))], "text": TEXTS, "_source": ["s"] * len(TEXTS), **columns}
+    )
 
 
 def test_vote_counts_coverage_overlaps_and_conflicts() -> None:
@@ -54,7 +55,14 @@ def test_vote_counts_coverage_overlaps_and_conflicts() -> None:
         "return-word": {"covered": 1, "overlaps": 1, "conflicts": 1},
     }
     assert {k: info[k] for k in ("rows", "covered", "overlaps", "conflicts", "ties", "labelled", "unlabeled")} == {
-        "rows": 7, "covered": 4, "overlaps": 2, "conflicts": 2, "ties": 1, "labelled": 3, "unlabeled": 4}
+        "rows": 7,
+        "covered": 4,
+        "overlaps": 2,
+        "conflicts": 2,
+        "ties": 1,
+        "labelled": 3,
+        "unlabeled": 4,
+    }
     assert info["by_label"] == {"billing": 1, "shipping": 1, "returns": 1}
     assert labeler().label_names() == {"label": LABELS}
 
@@ -91,13 +99,20 @@ def test_batches_add_up_to_the_whole() -> None:
 
 
 def test_default_rule_names_are_unique() -> None:
-    step = labeler(rules=[{"label": "billing", "keywords": ["a"]}, {"label": "billing", "keywords": ["b"]},
-                          {"label": "returns", "regex": "c"}])
+    step = labeler(
+        rules=[
+            {"label": "billing", "keywords": ["a"]},
+            {"label": "billing", "keywords": ["b"]},
+            {"label": "returns", "regex": "c"},
+        ]
+    )
     assert step.params.rule_names() == ["billing-keywords", "billing-keywords-2", "returns-regex"]
 
 
 def test_errors_name_the_fix() -> None:
-    with pytest.raises(ValidationError, match=r"rules.0.label\n.*'biling' is not one of the labels .*did you mean 'billing'"):
+    with pytest.raises(
+        ValidationError, match=r"rules.0.label\n.*'biling' is not one of the labels .*did you mean 'billing'"
+    ):
         labeler(rules=[{"label": "biling", "keywords": ["x"]}])
     with pytest.raises(ValidationError, match="give `keywords` or `regex`"):
         labeler(rules=[{"label": "billing", "keywords": ["x"], "regex": "y"}])
@@ -108,6 +123,8 @@ def test_errors_name_the_fix() -> None:
     with pytest.raises(ValidationError, match="label 'billing' is listed twice"):
         labeler(labels=["billing", "billing"])
     with pytest.raises(ValidationError, match="rule name 'x' is used twice"):
-        labeler(rules=[{"name": "x", "label": "billing", "regex": "a"}, {"name": "x", "label": "returns", "regex": "b"}])
+        labeler(
+            rules=[{"name": "x", "label": "billing", "regex": "a"}, {"name": "x", "label": "returns", "regex": "b"}]
+        )
     with pytest.raises(SpeccError, match="no column 'body'"):
         labeler(text="body").apply(table())

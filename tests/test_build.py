@@ -13,8 +13,11 @@ from tests.conftest import ROOT, run_cli, write
 
 def _digests(folder: Path) -> dict[str, bytes]:
     """Every output file's bytes, but the build record (times and host, by design)."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "build-record.json"}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "build-record.json"
+    }
 
 
 @pytest.fixture
@@ -30,8 +33,15 @@ def test_quickstart_builds_and_loads(quickstart: Path) -> None:
     result = run_cli("build", str(quickstart))
     assert result.returncode == 0, result.stderr
     out = quickstart.parent / "build" / "support-intents"
-    assert sorted(p.name for p in out.iterdir()) == [".specc-output.json", "README.md", "build-record.json",
-                                                    "croissant.json", "data", "plots", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".specc-output.json",
+        "README.md",
+        "build-record.json",
+        "croissant.json",
+        "data",
+        "plots",
+        "stats.json",
+    ]
     loaded = datasets.load_dataset(str(out))
     stats = json.loads((out / "stats.json").read_text())
     assert list(loaded) == ["train", "validation", "test"]
@@ -87,19 +97,23 @@ def test_unknown_label_name_is_a_data_error(quickstart: Path) -> None:
     tickets.write_text(tickets.read_text() + "Where can I complain,complaints\n")
     result = run_cli("build", str(quickstart))
     assert result.returncode == 1
-    assert result.stderr.startswith("data/quickstart/tickets.csv:56: error: source 'tickets': label 'complaints' of "
-                                    "column 'label' (row _id 'tickets:54')"), result.stderr
+    assert result.stderr.startswith(
+        "data/quickstart/tickets.csv:56: error: source 'tickets': label 'complaints' of "
+        "column 'label' (row _id 'tickets:54')"
+    ), result.stderr
 
 
 def test_missing_column_names_the_step(tmp_path: Path) -> None:
     write(tmp_path / "rows.jsonl", '{"text": "hello there"}\n')
-    write(tmp_path / "s.yaml", "specc: 1\nname: m\ndescription: d\nlicense: mit\n"
-          "sources:\n  rows: {type: jsonl, path: rows.jsonl}\n"
-          "clean:\n  - {type: length, column: body, min_chars: 3}\ncard: {draft: true}\n")
+    write(
+        tmp_path / "s.yaml",
+        "specc: 1\nname: m\ndescription: d\nlicense: mit\n"
+        "sources:\n  rows: {type: jsonl, path: rows.jsonl}\n"
+        "clean:\n  - {type: length, column: body, min_chars: 3}\ncard: {draft: true}\n",
+    )
     result = run_cli("build", "s.yaml", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == ("error: step 'clean.length' (length): no column 'body'; "
-                                     "the columns are: text")
+    assert result.stderr.strip() == ("error: step 'clean.length' (length): no column 'body'; the columns are: text")
 
 
 def test_tweeteval_emotion_with_predefined_splits(shared_data: Path, tmp_path: Path) -> None:
@@ -112,10 +126,12 @@ def test_tweeteval_emotion_with_predefined_splits(shared_data: Path, tmp_path: P
         f"    split: {prefix}\n    license: unknown\n"
         for split, prefix in (("train", "train"), ("validation", "val"), ("test", "test"))
     )
-    write(tmp_path / "emotion.yaml",
-          "specc: 1\nname: tweet-emotion\ndescription: TweetEval emotion.\nlicense: other\n"
-          "allow_external_paths: true\nlanguages: [en]\ntask: text-classification\ncard: {draft: true}\n"
-          f"sources:\n{sources}split:\n  method: predefined\n  rename: {{val: validation}}\n")
+    write(
+        tmp_path / "emotion.yaml",
+        "specc: 1\nname: tweet-emotion\ndescription: TweetEval emotion.\nlicense: other\n"
+        "allow_external_paths: true\nlanguages: [en]\ntask: text-classification\ncard: {draft: true}\n"
+        f"sources:\n{sources}split:\n  method: predefined\n  rename: {{val: validation}}\n",
+    )
     result = run_cli("build", "emotion.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     loaded = datasets.load_dataset(str(tmp_path / "build" / "tweet-emotion"))

@@ -56,8 +56,11 @@ def _gate_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "build-record.json"}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "build-record.json"
+    }
 
 
 def _units(out: Path) -> dict[tuple[str, ...], dict]:
@@ -76,7 +79,8 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
     spec = _quickstart(tmp_path)
     text = spec.read_text().replace(
         "  - {type: dedup, columns: [text]}",
-        f"  - {{type: gate, started: '{started}', release: '{release}'}}\n  - {{type: dedup, columns: [text]}}")
+        f"  - {{type: gate, started: '{started}', release: '{release}'}}\n  - {{type: dedup, columns: [text]}}",
+    )
     spec.write_text(text)
     release.write_text("go")
     assert run_cli("build", str(spec), env=env).returncode == 0
@@ -86,8 +90,12 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
     spec.write_text(text.replace("min_chars: 8,", "min_chars: 25,"))
     release.unlink()
     started.unlink()
-    process = subprocess.Popen([sys.executable, "-m", "specc", "build", str(spec)], env={**os.environ, **env},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "specc", "build", str(spec)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not started.exists():
         assert process.poll() is None and time.monotonic() < deadline, "the build never reached the gate"
@@ -118,8 +126,11 @@ def test_a_corrupt_entry_is_detected_and_rebuilt(tmp_path: Path) -> None:
     before = _outputs(out)
     lock = json.loads(spec.with_suffix(".lock").read_text())
     dedup_digest = lock["steps"]["clean.dedup"]["output"]["xxh3_128"]
-    entries = [p for p in (spec.parent / ".specc" / "cache" / "steps").glob("*/*")
-               if json.loads((p / "meta.json").read_text())["xxh3_128"] == dedup_digest]
+    entries = [
+        p
+        for p in (spec.parent / ".specc" / "cache" / "steps").glob("*/*")
+        if json.loads((p / "meta.json").read_text())["xxh3_128"] == dedup_digest
+    ]
     assert len(entries) == 1
     with (entries[0] / "data.arrow").open("r+b") as handle:
         handle.seek(100)
@@ -136,8 +147,11 @@ def test_cache_info_and_gc_keep_what_the_lock_reaches(tmp_path: Path) -> None:
     spec = _quickstart(tmp_path)
     assert run_cli("build", str(spec)).returncode == 0
     text = spec.read_text()
-    spec.write_text(text.replace("ratios: {train: 0.8, validation: 0.1, test: 0.1}",
-                                 "ratios: {train: 0.7, validation: 0.2, test: 0.1}"))
+    spec.write_text(
+        text.replace(
+            "ratios: {train: 0.8, validation: 0.1, test: 0.1}", "ratios: {train: 0.7, validation: 0.2, test: 0.1}"
+        )
+    )
     assert run_cli("build", str(spec)).returncode == 0
     info = run_cli("cache", "info", str(spec))
     assert info.returncode == 0
@@ -163,8 +177,9 @@ def test_a_rebuild_after_new_split_ratios_reads_the_leakage_keys_from_the_cache_
     gc = run_cli("cache", "gc", str(spec))
     assert gc.returncode == 0 and gc.stdout.startswith("removed 0 step entries"), gc.stderr
 
-    text = spec.read_text().replace("ratios: {train: 0.8, validation: 0.1, test: 0.1}",
-                                    "ratios: {train: 0.6, validation: 0.2, test: 0.2}")
+    text = spec.read_text().replace(
+        "ratios: {train: 0.8, validation: 0.1, test: 0.1}", "ratios: {train: 0.6, validation: 0.2, test: 0.2}"
+    )
     spec.write_text(text)
     assert run_cli("build", str(spec)).returncode == 0
     split = _units(out)[("split",)]

@@ -20,8 +20,8 @@ from specc.compiler import compile_spec
 from specc.components import CardData, Context, Params
 from specc.errors import SpeccError
 from specc.output import build_info
-from specc.selfcheck import audit_card
 from specc.plugins import load_plugins
+from specc.selfcheck import audit_card
 from specc.spec import load_spec
 from specc.stats import read_stats
 from tests.conftest import ROOT, run_cli, write
@@ -30,6 +30,7 @@ PLACEHOLDERS = ("[More Information Needed]", "None", "TODO", "{{", "{%", "nan", 
 
 
 # --- reading a card the way a person does --------------------------------------------------------
+
 
 def sections(card: str) -> dict[str, str]:
     """`## Heading` -> the section's text, in card order (the YAML header and title left out)."""
@@ -58,7 +59,7 @@ def number(cell: str) -> float:
 
 def table_after(text: str, marker: str) -> list[list[str]]:
     """The first table after the line containing `marker`."""
-    return tables(text[text.index(marker):])[0]
+    return tables(text[text.index(marker) :])[0]
 
 
 def check_filled(card: str) -> None:
@@ -96,7 +97,8 @@ def tweet_spec(emotion: Path) -> str:
         f"  {name}:\n    type: text-lines\n    text: {emotion}/{prefix}_text.txt\n"
         f"    label: {emotion}/{prefix}_labels.txt\n    label_names: {emotion}/mapping.txt\n"
         f"    split: {prefix}\n    license: unknown\n"
-        for name, prefix in TWEET_SPLITS)
+        for name, prefix in TWEET_SPLITS
+    )
     return f"""\
 specc: 1
 name: tweet-emotion
@@ -148,11 +150,23 @@ def expected_tweets(emotion: Path) -> dict[str, dict[str, Any]]:
         kept = [i for i in after_length if "!!!" not in texts[i]]
         lengths = np.array([len(texts[i]) for i in kept])
         result[name] = {
-            "read": len(texts), "short": len(short), "long": len(long), "links": len(links), "kept": kept,
-            "after_length": len(after_length), "texts": texts, "labels": labels,
+            "read": len(texts),
+            "short": len(short),
+            "long": len(long),
+            "links": len(links),
+            "kept": kept,
+            "after_length": len(after_length),
+            "texts": texts,
+            "labels": labels,
             "by_label": {label: sum(1 for i in kept if labels[i] == k) for k, label in enumerate(names)},
-            "lengths": [len(kept), int(lengths.min()), shown(np.median(lengths)), shown(np.percentile(lengths, 95)),
-                        int(lengths.max()), shown(lengths.mean())],
+            "lengths": [
+                len(kept),
+                int(lengths.min()),
+                shown(np.median(lengths)),
+                shown(np.percentile(lengths, 95)),
+                int(lengths.max()),
+                shown(lengths.mean()),
+            ],
         }
     return result
 
@@ -168,9 +182,18 @@ def test_tweeteval_card_is_complete_and_true(shared_data: Path, tmp_path: Path) 
     want = expected_tweets(emotion)
     check_filled(card)
     parts = sections(card)
-    assert list(parts) == ["Uses", "Dataset structure", "Splits", "Text lengths", "Plots", "Source data",
-                           "Processing", "Personal and sensitive information", "Bias, risks and limitations",
-                           "Reproducibility"]
+    assert list(parts) == [
+        "Uses",
+        "Dataset structure",
+        "Splits",
+        "Text lengths",
+        "Plots",
+        "Source data",
+        "Processing",
+        "Personal and sensitive information",
+        "Bias, risks and limitations",
+        "Reproducibility",
+    ]
     assert "\n# TweetEval Emotion, cleaned\n" in card
     assert "Tweets of the emotion task of TweetEval" in card
     assert "### Direct use\n\nTraining and comparing small emotion classifiers" in parts["Uses"]
@@ -187,7 +210,7 @@ def test_tweeteval_card_is_complete_and_true(shared_data: Path, tmp_path: Path) 
         assert number(row[5]) == want[name]["read"] == stats["sources"][name]["rows"]
     files = table_after(parts["Source data"], "| Source | File")[1:]
     assert len(files) == 9
-    for source, path, size, digest in files:
+    for _source, path, size, digest in files:
         real = (tmp_path / path.strip("`")).resolve()  # files are shown relative to the spec's folder
         assert real.is_file() and real.parent == emotion.resolve()
         assert number(size) == real.stat().st_size
@@ -224,7 +247,7 @@ def test_tweeteval_card_is_complete_and_true(shared_data: Path, tmp_path: Path) 
                 assert cell == f"{w['after_length']:,} → {len(w['kept']):,} ({w['links']:,} match)"
 
     # splits: rows per split, per source and per label, as counted from the files
-    assert "Method: `predefined` (column=\"_split\", rename={\"val\": \"validation\"}), seed " in parts["Splits"]
+    assert 'Method: `predefined` (column="_split", rename={"val": "validation"}), seed ' in parts["Splits"]
     assert f"Rows per split ({kept:,} in all)" in parts["Splits"]
     per_split = table_after(parts["Splits"], "| Split | Rows")
     assert per_split[0] == ["Split", "Rows", "`test`", "`train`", "`validation`"]
@@ -243,29 +266,38 @@ def test_tweeteval_card_is_complete_and_true(shared_data: Path, tmp_path: Path) 
 
     # structure: the fields, and the first row of each split as the source files have it
     fields = table_after(parts["Dataset structure"], "| Field")
-    assert [row[:2] for row in fields[1:]] == [["`_id`", "string"], ["`text`", "string"],
-                                                ["`label`", "class label (4 classes)"]]
+    assert [row[:2] for row in fields[1:]] == [
+        ["`_id`", "string"],
+        ["`text`", "string"],
+        ["`label`", "class label (4 classes)"],
+    ]
     assert fields[3][2] == "0 anger, 1 joy, 2 optimism, 3 sadness"
     blocks = re.findall(r"`(\w+)` \(`data/\1-00000-of-00001\.parquet`\):\n\n```json\n(.*?)\n```", card, re.S)
     assert [split for split, _ in blocks] == ["train", "validation", "test"]
     for split, block in blocks:
         first = want[split]["kept"][0]
         text = want[split]["texts"][first]
-        assert json.loads(block) == {"_id": f"{split}:{first}", "text": text if len(text) <= 200 else text[:200] + "…",
-                                     "label": want[split]["labels"][first]}
+        assert json.loads(block) == {
+            "_id": f"{split}:{first}",
+            "text": text if len(text) <= 200 else text[:200] + "…",
+            "label": want[split]["labels"][first],
+        }
 
     # text lengths: characters per row of each split, from the files
     lengths = table_after(parts["Text lengths"], "| Split | Rows")
     assert lengths[0] == ["Split", "Rows", "Min", "Median", "95th percentile", "Max", "Mean"]
     for row in lengths[1:]:
         assert [number(c) for c in row[1:]] == want[row[0]]["lengths"]
-        assert [number(c) for c in row[1:]] == [stats["lengths"]["text"][row[0]][k]
-                                                 for k in ("rows", "min", "median", "p95", "max", "mean")]
+        assert [number(c) for c in row[1:]] == [
+            stats["lengths"]["text"][row[0]][k] for k in ("rows", "min", "median", "p95", "max", "mean")
+        ]
 
     # reproducibility: versions, the spec's digest, the lock, the exact command, each file's digest
     text = parts["Reproducibility"]
-    assert f"Built by specc {specc.__version__} from `emotion.yaml` (SHA-256 " \
-           f"`{hashlib.sha256(spec.read_bytes()).hexdigest()}`)" in text
+    assert (
+        f"Built by specc {specc.__version__} from `emotion.yaml` (SHA-256 "
+        f"`{hashlib.sha256(spec.read_bytes()).hexdigest()}`)" in text
+    )
     assert "The lock `emotion.lock` beside the spec" in text and (tmp_path / "emotion.lock").is_file()
     assert "```\nspecc build --frozen emotion.yaml\n```" in text
     plugins = table_after(text, "| Plugin")
@@ -283,6 +315,7 @@ def test_tweeteval_card_is_complete_and_true(shared_data: Path, tmp_path: Path) 
 
 # --- no stale numbers: a parameter change reaches every count -------------------------------------
 
+
 @pytest.fixture
 def quickstart(tmp_path: Path) -> Path:
     """A copy of specs/ to build in."""
@@ -299,10 +332,19 @@ def counts_from_parquet(out: Path) -> dict[str, Any]:
         split = path.name.split("-")[0]
         sources = [i.split(":")[0] for i in table.column("_id").to_pylist()]
         lengths = np.array([len(t) for t in table.column("text").to_pylist()])
-        found[split] = {"rows": table.num_rows, "by_source": {s: sources.count(s) for s in set(sources)},
-                        "labels": table.column("label").to_pylist(),
-                        "lengths": [table.num_rows, int(lengths.min()), shown(np.median(lengths)),
-                                    shown(np.percentile(lengths, 95)), int(lengths.max()), shown(lengths.mean())]}
+        found[split] = {
+            "rows": table.num_rows,
+            "by_source": {s: sources.count(s) for s in set(sources)},
+            "labels": table.column("label").to_pylist(),
+            "lengths": [
+                table.num_rows,
+                int(lengths.min()),
+                shown(np.median(lengths)),
+                shown(np.percentile(lengths, 95)),
+                int(lengths.max()),
+                shown(lengths.mean()),
+            ],
+        }
     return found
 
 
@@ -312,7 +354,9 @@ def card_numbers(out: Path) -> dict[str, Any]:
     stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
     data = counts_from_parquet(out)
     parts = sections(card)
-    funnel = {row[0].strip("`"): [number(row[3]), number(row[4])] for row in table_after(parts["Processing"], "| Step |")[1:]}
+    funnel = {
+        row[0].strip("`"): [number(row[3]), number(row[4])] for row in table_after(parts["Processing"], "| Step |")[1:]
+    }
     assert funnel == {s["id"]: [s["rows_in"], s["rows_out"]] for s in stats["steps"]}
     names = sorted(stats["sources"])
     per_source = {row[0].strip("`"): row[1:] for row in table_after(parts["Processing"], "Per source")[2:]}
@@ -332,8 +376,14 @@ def card_numbers(out: Path) -> dict[str, Any]:
     total = sum(d["rows"] for d in data.values())
     assert f"| Rows | {total:,} |" in card and f"Rows per split ({total:,} in all)" in card
     assert f"{total:,} rows in 3 splits" in card
-    return {"funnel": funnel, "per_source": per_source, "splits": splits, "labels": labels, "lengths": lengths,
-            "total": total}
+    return {
+        "funnel": funnel,
+        "per_source": per_source,
+        "splits": splits,
+        "labels": labels,
+        "lengths": lengths,
+        "total": total,
+    }
 
 
 def test_changing_a_parameter_changes_every_count_it_reaches(quickstart: Path) -> None:
@@ -359,7 +409,7 @@ def test_changing_a_parameter_changes_every_count_it_reaches(quickstart: Path) -
     assert after["labels"] != before["labels"]
     for split in after["lengths"]:
         assert after["lengths"][split][1] >= 40 > before["lengths"][split][1]
-    citation = sections(card)["Citation"]                   # the spec's own section reads stats.json too
+    citation = sections(card)["Citation"]  # the spec's own section reads stats.json too
     assert f"(version 1.0.0, {after['total']:,} rows)" in citation and f"{before['total']:,} rows" not in citation
 
 
@@ -396,9 +446,12 @@ def test_user_sections_add_replace_and_place(quickstart: Path) -> None:
     write(folder / "card" / "citation.md.j2", CITATION)
     write(folder / "card" / "uses.md.j2", USES)
     write(folder / "card" / "glossary.md.j2", GLOSSARY)
-    with_sections(quickstart, "    - {name: citation, template: card/citation.md.j2, after: limitations}\n"
-                              "    - {name: uses, template: card/uses.md.j2}\n"
-                              "    - {name: glossary, template: card/glossary.md.j2, before: structure}\n")
+    with_sections(
+        quickstart,
+        "    - {name: citation, template: card/citation.md.j2, after: limitations}\n"
+        "    - {name: uses, template: card/uses.md.j2}\n"
+        "    - {name: glossary, template: card/glossary.md.j2, before: structure}\n",
+    )
     result = run_cli("build", str(quickstart))
     assert result.returncode == 0, result.stderr
     out = folder / "build" / "support-intents"
@@ -437,20 +490,24 @@ def test_template_errors_name_the_template_and_line(quickstart: Path) -> None:
     result = run_cli("build", str(quickstart))
     assert result.returncode == 1
     assert result.stderr == "card/citation.md.j2:4: error: card section 'citation': 'foo' is undefined\n"
-    assert (out / "README.md").read_bytes() == card           # a failed build leaves the output as it was
+    assert (out / "README.md").read_bytes() == card  # a failed build leaves the output as it was
 
     template.write_text("## Citation\n\n{{ ''.__class__.__mro__ }}\n")
     for command in ("build", "card"):
         result = run_cli(command, str(quickstart))
         assert result.returncode == 1 and "Traceback" not in result.stderr
-        assert result.stderr == ("card/citation.md.j2:3: error: card section 'citation': access to attribute "
-                                 "'__class__' of 'str' object is unsafe.\n")
+        assert result.stderr == (
+            "card/citation.md.j2:3: error: card section 'citation': access to attribute "
+            "'__class__' of 'str' object is unsafe.\n"
+        )
         assert (out / "README.md").read_bytes() == card
 
     template.write_text("## Citation\n\n{{ stats.outputs.append(1) }}{% include 'other.j2' %}\n")
     result = run_cli("card", str(quickstart))
-    assert result.stderr == ("card/citation.md.j2:3: error: card section 'citation': access to attribute 'append' "
-                             "of 'list' object is unsafe.\n")
+    assert result.stderr == (
+        "card/citation.md.j2:3: error: card section 'citation': access to attribute 'append' "
+        "of 'list' object is unsafe.\n"
+    )
 
 
 def at(spec: Path, line_text: str, value: str) -> str:
@@ -464,11 +521,14 @@ def test_user_sections_are_checked_at_validate_time(quickstart: Path) -> None:
     folder = quickstart.parent
     write(folder / "card" / "ok.md.j2", "## Ok\n")
     write(folder / "card" / "broken.md.j2", "## Broken\n\n{{ spec.name }\n")
-    with_sections(quickstart, "    - {name: a, template: card/ok.md.j2, after: limitation}\n"
-                              "    - {name: b, template: card/broken.md.j2}\n"
-                              "    - {name: c, template: card/ok.md.j2, after: d}\n"
-                              "    - {name: d, template: card/ok.md.j2, before: c}\n"
-                              "    - {name: a, template: 'card/*.j2'}\n")
+    with_sections(
+        quickstart,
+        "    - {name: a, template: card/ok.md.j2, after: limitation}\n"
+        "    - {name: b, template: card/broken.md.j2}\n"
+        "    - {name: c, template: card/ok.md.j2, after: d}\n"
+        "    - {name: d, template: card/ok.md.j2, before: c}\n"
+        "    - {name: a, template: 'card/*.j2'}\n",
+    )
     result = run_cli("validate", str(quickstart))
     assert result.returncode == 1
     quoted = "'card/*"
@@ -487,9 +547,12 @@ def test_user_sections_are_checked_at_validate_time(quickstart: Path) -> None:
         f"{at(quickstart, 'card/*', quoted)}: error: card.sections[4].template: a template is one file, not a "
         "pattern; name the file",
     ]
-    with_sections(quickstart, "    - {name: a, template: card/ok.md.j2, order: 5, after: uses}\n"
-                              "    - {name: b, template: card/missing.md.j2}\n"
-                              "    - {name: c, template: ../outside.md.j2}\n")
+    with_sections(
+        quickstart,
+        "    - {name: a, template: card/ok.md.j2, order: 5, after: uses}\n"
+        "    - {name: b, template: card/missing.md.j2}\n"
+        "    - {name: c, template: ../outside.md.j2}\n",
+    )
     result = run_cli("validate", str(quickstart))
     assert result.stderr.splitlines() == [
         f"{at(quickstart, 'order: 5', '{')}: error: card.sections[0]: give one of `after`, `before` and `order`, not "
@@ -502,19 +565,46 @@ def test_user_sections_are_checked_at_validate_time(quickstart: Path) -> None:
 
 
 def _section(name: str, **position: Any) -> UserSection:
-    return UserSection.model_construct(name=name, template=f"{name}.md.j2",
-                                       **{"after": None, "before": None, "order": None, **position})
+    return UserSection.model_construct(
+        name=name, template=f"{name}.md.j2", **{"after": None, "before": None, "order": None, **position}
+    )
 
 
 def test_arrange_orders_sections() -> None:
-    installed = {"summary": 100, "uses": 200, "structure": 300, "limitations": 850, "reproducibility": 900,
-                 "colophon": 950}
-    own = [_section("citation", after="limitations"), _section("thanks", after="citation"),
-           _section("glossary", before="structure"), _section("uses"), _section("appendix"),
-           _section("late", order=990), _section("notes", after="limitations"), _section("first", order=100)]
+    installed = {
+        "summary": 100,
+        "uses": 200,
+        "structure": 300,
+        "limitations": 850,
+        "reproducibility": 900,
+        "colophon": 950,
+    }
+    own = [
+        _section("citation", after="limitations"),
+        _section("thanks", after="citation"),
+        _section("glossary", before="structure"),
+        _section("uses"),
+        _section("appendix"),
+        _section("late", order=990),
+        _section("notes", after="limitations"),
+        _section("first", order=100),
+    ]
     names = [name for name, _ in arrange(installed, own)]
-    assert names == ["summary", "first", "uses", "glossary", "structure", "limitations", "citation", "thanks",
-                     "notes", "appendix", "reproducibility", "colophon", "late"]
+    assert names == [
+        "summary",
+        "first",
+        "uses",
+        "glossary",
+        "structure",
+        "limitations",
+        "citation",
+        "thanks",
+        "notes",
+        "appendix",
+        "reproducibility",
+        "colophon",
+        "late",
+    ]
     assert DEFAULT_ORDER == 880
     assert dict(arrange(installed, own))["uses"] is own[3]
     assert dict(arrange(installed, own))["summary"] is None
@@ -522,18 +612,22 @@ def test_arrange_orders_sections() -> None:
 
 # --- `specc card` ---------------------------------------------------------------------------------
 
+
 def test_specc_card_rerenders_after_a_prose_edit_without_rebuilding(quickstart: Path) -> None:
     out = quickstart.parent / "build" / "support-intents"
     missing = run_cli("card", str(quickstart))
     assert missing.returncode == 1
-    assert missing.stderr == (f"{quickstart}: error: no build to render a card for: {out / 'stats.json'} does not "
-                              f"exist; run `specc build {quickstart}` first\n")
+    assert missing.stderr == (
+        f"{quickstart}: error: no build to render a card for: {out / 'stats.json'} does not "
+        f"exist; run `specc build {quickstart}` first\n"
+    )
     assert run_cli("build", str(quickstart)).returncode == 0
     data = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted((out / "data").iterdir())}
     lock = quickstart.with_suffix(".lock").read_bytes()
     stats_before = json.loads((out / "stats.json").read_text())
-    quickstart.write_text(quickstart.read_text().replace(
-        "  uses: Trying out specc,", "  uses: Learning how specc cards read,"))
+    quickstart.write_text(
+        quickstart.read_text().replace("  uses: Trying out specc,", "  uses: Learning how specc cards read,")
+    )
     result = run_cli("card", str(quickstart))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"rendered {out / 'README.md'} and {out / 'croissant.json'}")
@@ -548,19 +642,22 @@ def test_specc_card_rerenders_after_a_prose_edit_without_rebuilding(quickstart: 
     assert [k for k in stats["build"]] == [k for k in stats_before["build"]]
     assert f"(SHA-256 `{digest}`)" in card
     assert {k: v for k, v in stats.items() if k != "build"} == {k: v for k, v in stats_before.items() if k != "build"}
-    assert quickstart.with_suffix(".lock").read_bytes() == lock   # prose is not in the lock ...
-    assert run_cli("plan", str(quickstart), "--check").returncode == 0   # ... so the plan did not change
+    assert quickstart.with_suffix(".lock").read_bytes() == lock  # prose is not in the lock ...
+    assert run_cli("plan", str(quickstart), "--check").returncode == 0  # ... so the plan did not change
 
     quickstart.write_text(quickstart.read_text().replace("min_chars: 8,", "min_chars: 12,"))
     stale = run_cli("card", str(quickstart))
     assert stale.returncode == 1
-    assert stale.stderr.startswith(f"{quickstart}: error: the spec or its sources changed since the last build, so "
-                                   "its card would not describe its data:\n  ~ clean.length: params.min_chars 8 -> 12\n")
+    assert stale.stderr.startswith(
+        f"{quickstart}: error: the spec or its sources changed since the last build, so "
+        "its card would not describe its data:\n  ~ clean.length: params.min_chars 8 -> 12\n"
+    )
     assert stale.stderr.endswith(f"run `specc build {quickstart}`\n")
     assert (out / "README.md").read_text(encoding="utf-8") == card
 
 
 # --- sections from records the quickstart does not make ------------------------------------------
+
 
 def _render(section: type, stats: dict[str, Any]) -> str:
     return section(Params(), Context("card", 0, Path("."))).render(CardData(spec=None, stats=stats))
@@ -568,35 +665,78 @@ def _render(section: type, stats: dict[str, Any]) -> str:
 
 def test_sources_show_hub_commits_and_urls() -> None:
     commit = "0123456789abcdef0123456789abcdef01234567"
-    stats = {"split": {"method": "random"}, "sources": {
-        "hub": {"type": "hf", "license": "mit", "split": None, "rows": 10,
-                "pins": {"repo": "org/data", "requested": "main", "revision": commit, "config": "default",
-                         "split": "train", "data_files": None},
-                "files": [{"path": "data/train.jsonl", "sha256": "a" * 64, "size": 120}]},
-        "web": {"type": "url", "license": "cc0-1.0", "split": "test", "rows": 5,
+    stats = {
+        "split": {"method": "random"},
+        "sources": {
+            "hub": {
+                "type": "hf",
+                "license": "mit",
+                "split": None,
+                "rows": 10,
+                "pins": {
+                    "repo": "org/data",
+                    "requested": "main",
+                    "revision": commit,
+                    "config": "default",
+                    "split": "train",
+                    "data_files": None,
+                },
+                "files": [{"path": "data/train.jsonl", "sha256": "a" * 64, "size": 120}],
+            },
+            "web": {
+                "type": "url",
+                "license": "cc0-1.0",
+                "split": "test",
+                "rows": 5,
                 "pins": {"url": "https://example.org/x.csv", "sha256": "b" * 64, "size": 50, "format": None},
-                "files": [{"path": "https://example.org/x.csv", "sha256": "b" * 64, "size": 50}]}}}
+                "files": [{"path": "https://example.org/x.csv", "sha256": "b" * 64, "size": 50}],
+            },
+        },
+    }
     text = _render(SourcesSection, stats)
-    assert (f"| `hub` | hf | Hugging Face Hub [`org/data`](https://huggingface.co/datasets/org/data) at commit "
-            f"`{commit}` (`main` when locked), config `default`, split `train` | mit | assigned by the split step | 10 |"
-            ) in text
+    assert (
+        f"| `hub` | hf | Hugging Face Hub [`org/data`](https://huggingface.co/datasets/org/data) at commit "
+        f"`{commit}` (`main` when locked), config `default`, split `train` | mit | assigned by the split step | 10 |"
+    ) in text
     assert f"| `web` | url | <https://example.org/x.csv>, SHA-256 `{'b' * 64}` | cc0-1.0 | test | 5 |" in text
     assert f"| `hub` | `data/train.jsonl` | 120 | `{'a' * 64}` |" in text
 
 
 def test_processing_shows_augmented_rows() -> None:
-    stats = {"sources": {"nums": {"rows": 6}}, "steps": [
-        {"id": "clean.min-words", "stage": "clean", "type": "min-words", "params": {"min_words": 4},
-         "rows_in": 6, "rows_out": 5, "dropped": {"too-few-words": 1},
-         "by_source": {"nums": {"rows_in": 6, "rows_out": 5, "dropped": {"too-few-words": 1}}}},
-        {"id": "augment.shout", "stage": "augment", "type": "shout", "params": {"splits": ["train"]},
-         "rows_in": 5, "rows_out": 9, "dropped": {}, "added": {"train": 3, "validation": 1}, "by_source": {}}]}
+    stats = {
+        "sources": {"nums": {"rows": 6}},
+        "steps": [
+            {
+                "id": "clean.min-words",
+                "stage": "clean",
+                "type": "min-words",
+                "params": {"min_words": 4},
+                "rows_in": 6,
+                "rows_out": 5,
+                "dropped": {"too-few-words": 1},
+                "by_source": {"nums": {"rows_in": 6, "rows_out": 5, "dropped": {"too-few-words": 1}}},
+            },
+            {
+                "id": "augment.shout",
+                "stage": "augment",
+                "type": "shout",
+                "params": {"splits": ["train"]},
+                "rows_in": 5,
+                "rows_out": 9,
+                "dropped": {},
+                "added": {"train": 3, "validation": 1},
+                "by_source": {},
+            },
+        ],
+    }
     text = _render(ProcessingSection, stats)
     assert "| Step | Type | Parameters | Rows in | Rows out | Dropped | Added |" in text
-    assert '| `clean.min-words` | min-words | min_words=4 | 6 | 5 | 1 too-few-words | 0 |' in text
+    assert "| `clean.min-words` | min-words | min_words=4 | 6 | 5 | 1 too-few-words | 0 |" in text
     assert '| `augment.shout` | shout | splits=["train"] | 5 | 9 | 0 | 4 (train 3, validation 1) |' in text
-    assert "| `clean.min-words` | 6 → 5 (1 too-few-words) |" in text and "| `augment.shout` |" not in text.split(
-        "Per source")[1]
+    assert (
+        "| `clean.min-words` | 6 → 5 (1 too-few-words) |" in text
+        and "| `augment.shout` |" not in text.split("Per source")[1]
+    )
     assert "Rows added by augmentation are not in this table" in text
 
 
@@ -604,19 +744,26 @@ def test_card_statistics_lengths_and_examples() -> None:
     import pyarrow as pa
 
     long = "x" * 250
-    table = pa.table({
-        "_id": ["s:0", "s:1", "s:2", "s:3"], "_source": ["s"] * 4, "_split": ["test", "train", "train", "train"],
-        "_origin_id": [None, None, None, "s:1"],
-        "text": [long, "ab", None, "abcd"],
-        "messages": [[{"role": "user", "content": "hi"}], [], [{"role": "a", "content": "xyz"}], None],
-        "label": [1, 0, 1, 0]})
+    table = pa.table(
+        {
+            "_id": ["s:0", "s:1", "s:2", "s:3"],
+            "_source": ["s"] * 4,
+            "_split": ["test", "train", "train", "train"],
+            "_origin_id": [None, None, None, "s:1"],
+            "text": [long, "ab", None, "abcd"],
+            "messages": [[{"role": "user", "content": "hi"}], [], [{"role": "a", "content": "xyz"}], None],
+            "label": [1, 0, 1, 0],
+        }
+    )
     found = card_statistics(table, ["train", "test"])
     assert found["examples"] == {
         "train": {"_id": "s:1", "text": "ab", "messages": [], "label": 0},
-        "test": {"_id": "s:0", "text": "x" * 200 + "…", "messages": [{"role": "user", "content": "hi"}], "label": 1}}
+        "test": {"_id": "s:0", "text": "x" * 200 + "…", "messages": [{"role": "user", "content": "hi"}], "label": 1},
+    }
     assert found["lengths"]["text"] == {
         "train": {"rows": 3, "min": 0, "median": 2.0, "p95": 3.8, "max": 4, "mean": 2.0},
-        "test": {"rows": 1, "min": 250, "median": 250.0, "p95": 250.0, "max": 250, "mean": 250.0}}
+        "test": {"rows": 1, "min": 250, "median": 250.0, "p95": 250.0, "max": 250, "mean": 250.0},
+    }
     assert found["lengths"]["messages"]["train"]["max"] == 4 and found["lengths"]["messages"]["test"]["min"] == 6
     assert sorted(found["lengths"]) == ["messages", "text"]
 
@@ -637,15 +784,18 @@ def test_a_format_keeps_the_rows_per_label_in_stats_card_and_plot(quickstart: Pa
     assert run_cli("build", str(quickstart)).returncode == 0
     plain = card_numbers(out)["labels"]
     plain_plots = sorted(p.name for p in (out / "plots").iterdir())
-    text = quickstart.read_text().replace("\ncard:", CHAT + ("  keep_classification: true\n" if keep else "") + "\ncard:", 1)
+    text = quickstart.read_text().replace(
+        "\ncard:", CHAT + ("  keep_classification: true\n" if keep else "") + "\ncard:", 1
+    )
     quickstart.write_text(text)
     result = run_cli("build", str(quickstart))
     assert result.returncode == 0, result.stderr
     stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
     assert all(stats["split"]["splits"][s]["by_label"]["label"] for s in ("train", "validation", "test"))
     card = (out / "README.md").read_text(encoding="utf-8")
-    labels = {row[0]: [number(c) for c in row[1:]]
-              for row in table_after(sections(card)["Splits"], "Rows per `label`")[1:]}
+    labels = {
+        row[0]: [number(c) for c in row[1:]] for row in table_after(sections(card)["Splits"], "Rows per `label`")[1:]
+    }
     assert labels == plain
     assert "plots/labels-label.png" in card
     assert "labels-label.png" in plain_plots and (out / "plots" / "labels-label.png").is_file()

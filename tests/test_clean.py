@@ -271,7 +271,7 @@ def test_length_keeps_rows_within_bounds(text, low, extra):
     assert result.table.column("text").to_pylist() == expected
     short, long = result.dropped["too-short"].to_pylist(), result.dropped["too-long"].to_pylist()
     assert sum(short) + sum(long) == len(text) - len(expected)
-    assert not any(s and l for s, l in zip(short, long))
+    assert not any(s and lg for s, lg in zip(short, long))
 
 
 # --- dedup -------------------------------------------------------------------------------
@@ -302,7 +302,9 @@ def test_dedup_rejects_keys_it_cannot_compare():
         run(Dedup, before, columns=["messages"])
 
 
-@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "A", " a", "b", "b\t", "中", "中\u200b", "ｂ"])), max_size=40))
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "A", " a", "b", "b\t", "中", "中\u200b", "ｂ"])), max_size=40)
+)
 @settings(max_examples=100, deadline=None)
 def test_dedup_output_is_a_subsequence_with_unique_keys(text):
     result = run(Dedup, table(text))

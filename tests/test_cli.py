@@ -66,8 +66,14 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
     run_cli("init", "p", cwd=tmp_path)
     leader, follower = os.openpty()
     try:
-        result = subprocess.run([sys.executable, "-m", "specc", "build", "p/spec.yaml"], cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=follower, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "specc", "build", "p/spec.yaml"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=300,
+        )
         os.close(follower)
         chunks = []
         while True:
@@ -86,10 +92,10 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
     assert "splitting (stratified)" in progress
 
 
-@pytest.mark.parametrize(("command", "collecting"), [("validate", False), ("plan", False), ("build", True),
-                                                     ("lock", True), ("card", True)])
-def test_the_collector_paused_for_start_up_resumes_for_commands_that_work_long(command: str,
-                                                                               collecting: bool) -> None:
+@pytest.mark.parametrize(
+    ("command", "collecting"), [("validate", False), ("plan", False), ("build", True), ("lock", True), ("card", True)]
+)
+def test_the_collector_paused_for_start_up_resumes_for_commands_that_work_long(command: str, collecting: bool) -> None:
     import gc
 
     import click

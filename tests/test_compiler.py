@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import shutil
 from pathlib import Path
 
@@ -29,8 +28,15 @@ card: {{draft: true}}
 CLEAN = "  - {type: normalize}\n  - {type: length, min_chars: 2}\n  - {type: dedup}\n"
 
 
-def _plan(tmp_path: Path, name: str = "s.yaml", seed: int = 1, path: str = "rows.jsonl",
-          clean: str = CLEAN, train: float = 0.8, test: float = 0.2):  # type: ignore[no-untyped-def]
+def _plan(
+    tmp_path: Path,
+    name: str = "s.yaml",
+    seed: int = 1,
+    path: str = "rows.jsonl",
+    clean: str = CLEAN,
+    train: float = 0.8,
+    test: float = 0.2,
+):  # type: ignore[no-untyped-def]
     if not (tmp_path / "rows.jsonl").exists():
         write(tmp_path / "rows.jsonl", '{"text": "a b"}\n{"text": "c d"}\n')
     spec = write(tmp_path / name, BASE.format(seed=seed, path=path, clean=clean, train=train, test=test))
@@ -43,9 +49,12 @@ def _fps(plan) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def test_stage_order_is_fixed_by_the_compiler(tmp_path: Path) -> None:
     write(tmp_path / "rows.jsonl", '{"text": "a b"}\n')
-    spec = write(tmp_path / "s.yaml", "split: {method: random}\nclean:\n  - {type: dedup}\n"
-                 "sources:\n  rows: {type: jsonl, path: rows.jsonl}\n"
-                 "specc: 1\nname: o\ndescription: d\nlicense: mit\ncard: {draft: true}\n")
+    spec = write(
+        tmp_path / "s.yaml",
+        "split: {method: random}\nclean:\n  - {type: dedup}\n"
+        "sources:\n  rows: {type: jsonl, path: rows.jsonl}\n"
+        "specc: 1\nname: o\ndescription: d\nlicense: mit\ncard: {draft: true}\n",
+    )
     plan = compile_spec(load_spec(spec))
     assert [s.id for s in plan.steps] == ["sources.rows", "clean.dedup", "split", "output"]
     assert [s.upstream for s in plan.steps] == [(), ("sources.rows",), ("clean.dedup",), ("split",)]
@@ -94,15 +103,24 @@ def test_repeated_types_get_numbered_ids_and_duplicate_ids_are_errors(tmp_path: 
     assert [s.id for s in plan.stage("clean")] == ["clean.length", "clean.length-2"]
     with pytest.raises(SpecError) as info:
         _plan(tmp_path, clean="  - {type: length, id: x, max_chars: 9}\n  - {type: dedup, id: x}\n")
-    assert str(info.value).endswith("s.yaml:10:23: error: clean[1].id: id 'x' is used twice in clean; ids must be unique")
+    assert str(info.value).endswith(
+        "s.yaml:10:23: error: clean[1].id: id 'x' is used twice in clean; ids must be unique"
+    )
 
 
 def test_plan_command_prints_every_step(tmp_path: Path) -> None:
     result = run_cli("plan", "--steps", str(ROOT / "specs" / "quickstart.yaml"))
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    for step in ("sources.faq", "sources.tickets", "sources.chats", "clean.normalize", "clean.dedup",
-                 "split", "output"):
+    for step in (
+        "sources.faq",
+        "sources.tickets",
+        "sources.chats",
+        "clean.normalize",
+        "clean.dedup",
+        "split",
+        "output",
+    ):
         assert f"  {step} " in text
     assert "data/quickstart/faq.jsonl" in text
     assert text.strip().splitlines()[-1].startswith("10 steps; build fingerprint ")

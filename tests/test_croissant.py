@@ -90,7 +90,7 @@ def test_quickstart_metadata(quickstart: tuple[Path, Any, dict]) -> None:
         assert (out / output["path"]).is_file()
     sets = {rs["@id"]: rs for rs in data["recordSet"]}
     fields = {f["name"]: f for f in sets["train"]["field"]}
-    assert list(fields) == ["_id", "text", "label"]           # the Parquet column order
+    assert list(fields) == ["_id", "text", "label"]  # the Parquet column order
     assert fields["text"]["dataType"] == "sc:Text"
     assert fields["label"]["dataType"] == "sc:Integer"
     assert fields["label"]["references"] == {"field": {"@id": "label-classes/id"}}
@@ -141,7 +141,9 @@ def test_same_build_gives_same_bytes(quickstart: tuple[Path, Any, dict], tmp_pat
     other, other_spec, other_stats = _build(tmp_path)
     write_croissant(other, other_spec, BuildStats.model_validate(other_stats))
     assert (other / "croissant.json").read_bytes() == (out / "croissant.json").read_bytes()
-    assert croissant_metadata(spec, BuildStats.model_validate(stats), out) == json.loads((out / "croissant.json").read_text(encoding="utf-8"))
+    assert croissant_metadata(spec, BuildStats.model_validate(stats), out) == json.loads(
+        (out / "croissant.json").read_text(encoding="utf-8")
+    )
 
 
 def test_nested_columns_from_a_parquet_source(tmp_path: Path) -> None:
@@ -152,19 +154,28 @@ def test_nested_columns_from_a_parquet_source(tmp_path: Path) -> None:
     data = tmp_path / "specs" / "data" / "chat.parquet"
     data.parent.mkdir(parents=True)
     rows = 24
-    pq.write_table(pa.table({
-        "prompt": [f"Question {i}: how do I reset my password?" for i in range(rows)],
-        "messages": [[{"role": "user", "content": f"hi {i}"}, {"role": "assistant", "content": "ok" * (i % 4)}]
-                     for i in range(rows)],
-        "tags": [["a", "b"][: i % 3] for i in range(rows)],
-        "score": [i / 8 for i in range(rows)],
-        "ok": [i % 2 == 0 for i in range(rows)],
-    }), data)
+    pq.write_table(
+        pa.table(
+            {
+                "prompt": [f"Question {i}: how do I reset my password?" for i in range(rows)],
+                "messages": [
+                    [{"role": "user", "content": f"hi {i}"}, {"role": "assistant", "content": "ok" * (i % 4)}]
+                    for i in range(rows)
+                ],
+                "tags": [["a", "b"][: i % 3] for i in range(rows)],
+                "score": [i / 8 for i in range(rows)],
+                "ok": [i % 2 == 0 for i in range(rows)],
+            }
+        ),
+        data,
+    )
     spec = tmp_path / "specs" / "chat.yaml"
     spec.write_text(
         "specc: 1\nname: chat-mix\nversion: 0.1.0\ndescription: Nested columns.\nlicense: mit\nseed: 3\n"
         "sources:\n  chat: {type: parquet, path: data/chat.parquet, license: mit}\n"
-        "split: {method: random, ratios: {train: 0.75, test: 0.25}}\n" + CARD, encoding="utf-8")
+        "split: {method: random, ratios: {train: 0.75, test: 0.25}}\n" + CARD,
+        encoding="utf-8",
+    )
     result = run_cli("build", str(spec), "--cache-dir", str(tmp_path / "cache"))
     assert result.returncode == 0, result.stderr
     loaded = load_spec(spec)
@@ -186,15 +197,18 @@ def test_nested_columns_from_a_parquet_source(tmp_path: Path) -> None:
     assert [t["test/messages/role"] for t in turns] == [b"user", b"assistant"]
 
 
-@pytest.mark.parametrize("license, url", [
-    ("cc-by-4.0", "https://creativecommons.org/licenses/by/4.0/"),
-    ("cc-by-nc-sa-4.0", "https://creativecommons.org/licenses/by-nc-sa/4.0/"),
-    ("cc0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
-    ("apache-2.0", "https://spdx.org/licenses/Apache-2.0.html"),
-    ("odc-by", "https://spdx.org/licenses/ODC-By-1.0.html"),
-    ("other", "other"),
-    ("https://example.org/terms", "https://example.org/terms"),
-])
+@pytest.mark.parametrize(
+    "license, url",
+    [
+        ("cc-by-4.0", "https://creativecommons.org/licenses/by/4.0/"),
+        ("cc-by-nc-sa-4.0", "https://creativecommons.org/licenses/by-nc-sa/4.0/"),
+        ("cc0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+        ("apache-2.0", "https://spdx.org/licenses/Apache-2.0.html"),
+        ("odc-by", "https://spdx.org/licenses/ODC-By-1.0.html"),
+        ("other", "other"),
+        ("https://example.org/terms", "https://example.org/terms"),
+    ],
+)
 def test_license_urls(license: str, url: str) -> None:
     assert license_url(license) == url
 
@@ -211,5 +225,6 @@ def _reordered(value: Any) -> Any:
 def test_key_order_of_stats_does_not_matter(quickstart: tuple[Path, Any, dict]) -> None:
     """The build passes its stats in memory (insertion order); stats.json has sorted keys: same metadata."""
     out, spec, stats = quickstart
-    assert croissant_metadata(spec, BuildStats.model_validate(_reordered(stats)), out) == \
-        croissant_metadata(spec, BuildStats.model_validate(stats), out)
+    assert croissant_metadata(spec, BuildStats.model_validate(_reordered(stats)), out) == croissant_metadata(
+        spec, BuildStats.model_validate(stats), out
+    )

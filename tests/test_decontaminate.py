@@ -21,14 +21,15 @@ from tests.conftest import run_cli, write
 THIRTEEN = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike"
 TWELVE = THIRTEEN.rsplit(" ", 1)[0]
 # 50 Chinese characters: a row sharing all of them with the evaluation set is dropped, 49 are not enough
-HAN = ("春眠不觉晓处处闻啼鸟夜来风雨声花落知多少"
-       "床前明月光疑是地上霜举头望明月低头思故乡白日依山尽黄河入海流")
+HAN = "春眠不觉晓处处闻啼鸟夜来风雨声花落知多少床前明月光疑是地上霜举头望明月低头思故乡白日依山尽黄河入海流"
 assert len(HAN) == 50
 
 
 def spec(folder: Path, clean: str, languages: str = "[en]") -> Path:
     """A spec over data.jsonl in `folder` with the given clean stage (YAML lines)."""
-    return write(folder / "spec.yaml", f"""\
+    return write(
+        folder / "spec.yaml",
+        f"""\
 specc: 1
 name: decon
 description: Decontamination test.
@@ -43,7 +44,8 @@ card:
 sources:
   rows: {{type: jsonl, path: data.jsonl}}
 clean:
-{clean}""")
+{clean}""",
+    )
 
 
 def jsonl(path: Path, rows: list[dict]) -> Path:
@@ -61,8 +63,10 @@ def built(folder: Path) -> tuple[dict, list[str]]:
 
 def step(folder: Path, languages: tuple[str, ...] = ("en",), **params) -> Decontaminate:
     """A decontaminate step over evaluation files in `folder`."""
-    return Decontaminate(Decontaminate.Params.model_validate(params, context={"spec_dir": folder}),
-                         Context("clean.decontaminate", 1, folder, languages))
+    return Decontaminate(
+        Decontaminate.Params.model_validate(params, context={"spec_dir": folder}),
+        Context("clean.decontaminate", 1, folder, languages),
+    )
 
 
 def kept(result) -> list[str]:
@@ -75,23 +79,28 @@ def kept(result) -> list[str]:
 
 def test_build_drops_rows_sharing_a_13_gram_and_counts_them(tmp_path: Path) -> None:
     rows = [
-        {"text": f"Intro words. {THIRTEEN.upper()}, and then an ending"},        # 13-gram, other case/punct
-        {"text": f"{TWELVE} and a different thirteenth word here"},            # 12 words only: stays
-        {"text": "an unrelated row about the weather"},                        # stays
-        {"text": "What is the capital of France?"},                            # short, equal to an eval text
-        {"text": "what is the capital of france and why"},                     # short, not equal: stays
+        {"text": f"Intro words. {THIRTEEN.upper()}, and then an ending"},  # 13-gram, other case/punct
+        {"text": f"{TWELVE} and a different thirteenth word here"},  # 12 words only: stays
+        {"text": "an unrelated row about the weather"},  # stays
+        {"text": "What is the capital of France?"},  # short, equal to an eval text
+        {"text": "what is the capital of france and why"},  # short, not equal: stays
         {"text": f"words before {' '.join(THIRTEEN.split()[3:])} november oscar papa"},  # second eval text
     ]
     jsonl(tmp_path / "data.jsonl", rows)
-    write(tmp_path / "evals" / "qa.csv",
-          f'question,answer\n"{THIRTEEN} and more",yes\n"what is the capital of  FRANCE",Paris\n')
+    write(
+        tmp_path / "evals" / "qa.csv",
+        f'question,answer\n"{THIRTEEN} and more",yes\n"what is the capital of  FRANCE",Paris\n',
+    )
     write(tmp_path / "evals" / "lines.txt", f"x {' '.join(THIRTEEN.split()[3:])} november oscar papa y\n")
-    path = spec(tmp_path, """\
+    path = spec(
+        tmp_path,
+        """\
   - type: decontaminate
     against:
       - {path: evals/qa.csv, column: question}
       - {path: evals/lines.txt}
-""")
+""",
+    )
     result = run_cli("build", str(path))
     assert result.returncode == 0, result.stderr
     stats, texts = built(tmp_path)
@@ -105,11 +114,14 @@ def test_build_drops_rows_sharing_a_13_gram_and_counts_them(tmp_path: Path) -> N
 
 
 def test_build_in_chinese_compares_50_characters(tmp_path: Path) -> None:
-    jsonl(tmp_path / "data.jsonl", [
-        {"text": f"前言：{HAN}。后记"},                # the 50 characters, punctuation around them
-        {"text": f"前言{HAN[:49]}后记不同"},            # 49 shared characters: stays
-        {"text": "完全无关的一句话"},
-    ])
+    jsonl(
+        tmp_path / "data.jsonl",
+        [
+            {"text": f"前言：{HAN}。后记"},  # the 50 characters, punctuation around them
+            {"text": f"前言{HAN[:49]}后记不同"},  # 49 shared characters: stays
+            {"text": "完全无关的一句话"},
+        ],
+    )
     jsonl(tmp_path / "eval.jsonl", [{"text": f"题目：{HAN[:25]}，{HAN[25:]}？"}])
     path = spec(tmp_path, "  - {type: decontaminate, against: [{path: eval.jsonl}]}\n", languages="[zh]")
     result = run_cli("build", str(path))
@@ -121,17 +133,23 @@ def test_build_in_chinese_compares_50_characters(tmp_path: Path) -> None:
 
 def test_missing_evaluation_file_is_a_validation_error_at_its_line(tmp_path: Path) -> None:
     jsonl(tmp_path / "data.jsonl", [{"text": "a"}])
-    path = spec(tmp_path, """\
+    path = spec(
+        tmp_path,
+        """\
   - type: decontaminate
     against:
       - path: evals/missing.jsonl
-""")
+""",
+    )
     for command in ("validate", "build"):
         result = run_cli(command, str(path))
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
-        assert re.search(r"spec\.yaml:17:\d+: error: clean\[0\]\.against\[0\]\.path: file 'evals/missing\.jsonl' "
-                         r"not found", result.stderr), result.stderr
+        assert re.search(
+            r"spec\.yaml:17:\d+: error: clean\[0\]\.against\[0\]\.path: file 'evals/missing\.jsonl' "
+            r"not found",
+            result.stderr,
+        ), result.stderr
 
 
 def test_broken_evaluation_file_names_the_step_file_and_line(tmp_path: Path) -> None:
@@ -141,7 +159,8 @@ def test_broken_evaluation_file_names_the_step_file_and_line(tmp_path: Path) -> 
     result = run_cli("build", str(path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(
-        "eval.jsonl:2: error: step 'clean.decontaminate' (decontaminate), evaluation set against[0]: invalid JSON")
+        "eval.jsonl:2: error: step 'clean.decontaminate' (decontaminate), evaluation set against[0]: invalid JSON"
+    )
 
 
 def test_evaluation_file_bytes_change_the_fingerprint(tmp_path: Path) -> None:
@@ -170,9 +189,13 @@ def test_evaluation_file_bytes_change_the_fingerprint(tmp_path: Path) -> None:
 
 def test_min_length_and_short_texts(tmp_path: Path) -> None:
     write(tmp_path / "eval.txt", "Yes\nthe cat sat\n\n" + THIRTEEN + "\n")
-    table = pa.table({"_id": ["a", "b", "c", "d", "e", "f"],
-                      "_source": ["s"] * 6,
-                      "text": ["yes!", "The cat sat.", "the cat sat down", None, "", f"x {THIRTEEN} y"]})
+    table = pa.table(
+        {
+            "_id": ["a", "b", "c", "d", "e", "f"],
+            "_source": ["s"] * 6,
+            "text": ["yes!", "The cat sat.", "the cat sat down", None, "", f"x {THIRTEEN} y"],
+        }
+    )
     default = step(tmp_path, against=[{"path": "eval.txt"}]).apply(table)
     assert kept(default) == ["the cat sat down", None, ""]
     assert default.dropped["contaminated"].to_pylist() == [True, True, False, False, False, True]
@@ -184,15 +207,33 @@ def test_min_length_and_short_texts(tmp_path: Path) -> None:
 
 def test_formats_globs_and_list_columns(tmp_path: Path) -> None:
     (tmp_path / "evals").mkdir()
-    pq.write_table(pa.table({"q": ["parquet text one two"], "choices": [["choice text", "other choice"]]}),
-                   tmp_path / "evals" / "a.parquet")
+    pq.write_table(
+        pa.table({"q": ["parquet text one two"], "choices": [["choice text", "other choice"]]}),
+        tmp_path / "evals" / "a.parquet",
+    )
     write(tmp_path / "evals" / "b.json", json.dumps({"data": [{"q": "json text three four"}]}))
     write(tmp_path / "evals" / "c.tsv", "q\tn\ntsv text five six\t1\n")
-    table = pa.table({"_id": list("abcdef"), "text": ["Parquet text, one two", "choice text", "JSON text three four",
-                                                      "tsv text five six", "kept text", "other CHOICE"]})
-    result = step(tmp_path, against=[{"path": "evals/*.parquet", "column": ["q", "choices"]},
-                                     {"path": "evals/b.json", "column": "q", "field": "data"},
-                                     {"path": "evals/c.tsv", "column": "q"}]).apply(table)
+    table = pa.table(
+        {
+            "_id": list("abcdef"),
+            "text": [
+                "Parquet text, one two",
+                "choice text",
+                "JSON text three four",
+                "tsv text five six",
+                "kept text",
+                "other CHOICE",
+            ],
+        }
+    )
+    result = step(
+        tmp_path,
+        against=[
+            {"path": "evals/*.parquet", "column": ["q", "choices"]},
+            {"path": "evals/b.json", "column": "q", "field": "data"},
+            {"path": "evals/c.tsv", "column": "q"},
+        ],
+    ).apply(table)
     assert kept(result) == ["kept text"]
     files = step(tmp_path, against=[{"path": "evals/*.parquet"}, {"path": "evals/c.tsv"}]).files()
     assert [p.name for p in files] == ["a.parquet", "c.tsv"]

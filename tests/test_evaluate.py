@@ -60,11 +60,14 @@ def test_metrics_equal_scikit_learns() -> None:
     for k in (2, 3, 7):
         y_true = rng.integers(0, k, 200)
         y_pred = np.where(rng.random(200) < 0.6, y_true, rng.integers(0, k - 1, 200))  # class k-1 rarely predicted
-        got = classification_metrics(y_true, y_pred, k + 1)                            # class k never occurs
+        got = classification_metrics(y_true, y_pred, k + 1)  # class k never occurs
         precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, average="macro", zero_division=0)
         assert got["accuracy"] == round(accuracy_score(y_true, y_pred), 4)
         assert (got["precision_macro"], got["recall_macro"], got["f1_macro"]) == (
-            round(precision, 4), round(recall, 4), round(f1, 4))
+            round(precision, 4),
+            round(recall, 4),
+            round(f1, 4),
+        )
         assert got["confusion"] == confusion_matrix(y_true, y_pred, labels=list(range(k + 1))).tolist()
         assert got["support"] == 200
 
@@ -99,13 +102,16 @@ def test_tfidf_and_a_plugin_evaluator_in_stats_and_card(register_plugin, tmp_pat
     assert "suspiciously high" in tfidf["warnings"][0]
     assert list(constant["splits"]) == ["test"] and constant["splits"]["test"]["accuracy"] == round(1 / 3, 4)
     assert len(constant["warnings"]) == 1 and constant["warnings"][0].startswith(
-        "test: accuracy 0.3333 and f1_macro 0.1667 are within 0.05 of chance")
-    assert [p["path"] for p in tfidf["plots"]] == ["plots/confusion-evaluate.tfidf-logreg-validation.png",
-                                                   "plots/confusion-evaluate.tfidf-logreg-test.png"]
+        "test: accuracy 0.3333 and f1_macro 0.1667 are within 0.05 of chance"
+    )
+    assert [p["path"] for p in tfidf["plots"]] == [
+        "plots/confusion-evaluate.tfidf-logreg-validation.png",
+        "plots/confusion-evaluate.tfidf-logreg-test.png",
+    ]
     assert all((out / p["path"]).read_bytes().startswith(b"\x89PNG") for p in tfidf["plots"])
     assert json.loads((out / "stats.json").read_text())["evaluate"] == stats["evaluate"]
     card = (out / "README.md").read_text()
-    section = card[card.index("## Baseline evaluation"):]
+    section = card[card.index("## Baseline evaluation") :]
     assert "### `evaluate.tfidf-logreg` (tfidf-logreg)" in section and "### `evaluate.always-cat` (constant)" in section
     assert "| validation | 18 | 1.0000 | 1.0000 | 1.0000 | 1.0000 |" in section
     assert section.count("> **Warning:**") == 3
@@ -131,17 +137,30 @@ def test_evaluate_changes_the_output_fingerprint_not_the_formats(tmp_path: Path)
         return compile_spec(load_spec(tmp_path / "ev.yaml"))
 
     one, other, none = plan("  - {type: tfidf-logreg}\n"), plan("  - {type: tfidf-logreg, C: 2}\n"), plan("  []\n")
-    assert one.stage("format")[0].fingerprint == other.stage("format")[0].fingerprint == none.stage("format")[0].fingerprint
+    assert (
+        one.stage("format")[0].fingerprint
+        == other.stage("format")[0].fingerprint
+        == none.stage("format")[0].fingerprint
+    )
     assert len({one.fingerprint, other.fingerprint, none.fingerprint}) == 3
-    assert one.stage("evaluate")[0].upstream == ("split",) and one.steps[-1].upstream == ("format", "evaluate.tfidf-logreg")
+    assert one.stage("evaluate")[0].upstream == ("split",) and one.steps[-1].upstream == (
+        "format",
+        "evaluate.tfidf-logreg",
+    )
 
 
-@pytest.mark.parametrize(("evaluate", "message"), [
-    ("  - {type: tfidf-logreg, train: training}\n", "split 'training' has no rows with both 'text' and 'label' to "
-                                                   "train on; the splits are: test, train, validation; set `train:` to one of them"),
-    ("  - {type: tfidf-logreg, label: kind}\n", "no column 'kind'; the columns are: text, label"),
-    ("  - {type: tfidf-logreg, text: label}\n", "column 'label' holds int64, not text"),
-])
+@pytest.mark.parametrize(
+    ("evaluate", "message"),
+    [
+        (
+            "  - {type: tfidf-logreg, train: training}\n",
+            "split 'training' has no rows with both 'text' and 'label' to "
+            "train on; the splits are: test, train, validation; set `train:` to one of them",
+        ),
+        ("  - {type: tfidf-logreg, label: kind}\n", "no column 'kind'; the columns are: text, label"),
+        ("  - {type: tfidf-logreg, text: label}\n", "column 'label' holds int64, not text"),
+    ],
+)
 def test_evaluator_mistakes_name_the_step(evaluate: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(SpeccError) as info:
         build(make(tmp_path, evaluate))
@@ -150,9 +169,13 @@ def test_evaluator_mistakes_name_the_step(evaluate: str, message: str, tmp_path:
 
 def test_one_class_in_train_is_an_error(tmp_path: Path) -> None:
     write(tmp_path / "rows.jsonl", "".join(json.dumps({"text": f"t {i}", "label": "cat"}) + "\n" for i in range(6)))
-    spec = write(tmp_path / "one.yaml", SPEC.split("split:\n  method")[0] + "evaluate:\n  - {type: tfidf-logreg}\n"
-                 "card: {draft: true}\n")  # no split step: every row in train
-    with pytest.raises(SpeccError, match=r"split 'train' holds one class only \('cat'\); a classifier needs at least two"):
+    spec = write(
+        tmp_path / "one.yaml",
+        SPEC.split("split:\n  method")[0] + "evaluate:\n  - {type: tfidf-logreg}\ncard: {draft: true}\n",
+    )  # no split step: every row in train
+    with pytest.raises(
+        SpeccError, match=r"split 'train' holds one class only \('cat'\); a classifier needs at least two"
+    ):
         build(spec)
 
 
@@ -161,8 +184,9 @@ def test_tweeteval_example_scores_in_the_card(shared_data: Path, tmp_path: Path,
     import specc.selfcheck
 
     # mlcroissant reads nested chat rows at ~3 ms each: check croissant.json's structure, read 100 records
-    monkeypatch.setattr(specc.selfcheck, "check_croissant",
-                        functools.partial(specc.selfcheck.check_croissant, full_count=100))
+    monkeypatch.setattr(
+        specc.selfcheck, "check_croissant", functools.partial(specc.selfcheck.check_croissant, full_count=100)
+    )
     example = ROOT / "specs" / "tweeteval-emotion.yaml"
     load_spec(example)  # the relative paths resolve from specs/
     text = example.read_text().replace("../../shared/data/", str(shared_data) + "/")
@@ -175,9 +199,13 @@ def test_tweeteval_example_scores_in_the_card(shared_data: Path, tmp_path: Path,
         assert scores["accuracy"] > result["chance"][split]["accuracy"] + CHANCE_MARGIN
     assert result["warnings"] == []
     card = (tmp_path / "build" / "tweeteval-emotion" / "README.md").read_text()
-    card = card[card.index("## Baseline evaluation"):]
+    card = card[card.index("## Baseline evaluation") :]
     for split, scores in result["splits"].items():
         row = re.search(rf"^\| {split} \| ([\d,]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", card, re.M)
         assert row is not None
-        assert [float(x) for x in row.groups()[1:]] == [scores["accuracy"], scores["precision_macro"],
-                                                       scores["recall_macro"], scores["f1_macro"]]
+        assert [float(x) for x in row.groups()[1:]] == [
+            scores["accuracy"],
+            scores["precision_macro"],
+            scores["recall_macro"],
+            scores["f1_macro"],
+        ]

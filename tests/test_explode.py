@@ -56,33 +56,53 @@ def test_struct_elements_become_rows_with_lineage_and_counts(tmp_path: Path) -> 
         {"_id": "tasks:0.1", "_parent_id": "tasks:0", "name": "a", "input": "2", "output": "two"},
         {"_id": "tasks:3.0", "_parent_id": "tasks:3", "name": "d", "input": "4", "output": "four"},
     ]
-    assert stats["sources"]["tasks"]["explode"] == {"column": "instances", "rows_before": 4, "rows_after": 3,
-                                                    "empty": 2}
+    assert stats["sources"]["tasks"]["explode"] == {
+        "column": "instances",
+        "rows_before": 4,
+        "rows_after": 3,
+        "empty": 2,
+    }
     card = (tmp_path / "build" / "nested" / "README.md").read_text()
     assert "| `tasks` | `instances` | 4 | 3 | 2 |" in card
     assert "| `_parent_id` | string | for a row exploded from a list in a source row" in card
 
 
 def test_prefix_columns_mapping_and_plain_lists(tmp_path: Path) -> None:
-    spec = make(tmp_path, "    explode: {column: instances, prefix: inst_}\n"
-                          "    columns: {task: name, question: inst_input, answer: inst_output}")
+    spec = make(
+        tmp_path,
+        "    explode: {column: instances, prefix: inst_}\n"
+        "    columns: {task: name, question: inst_input, answer: inst_output}",
+    )
     build(spec)
     assert [(r["_id"], r["task"], r["question"], r["answer"]) for r in rows(tmp_path)] == [
-        ("tasks:0.0", "a", "1", "one"), ("tasks:0.1", "a", "2", "two"), ("tasks:3.0", "d", "4", "four")]
+        ("tasks:0.0", "a", "1", "one"),
+        ("tasks:0.1", "a", "2", "two"),
+        ("tasks:3.0", "d", "4", "four"),
+    ]
     tags = [{"name": "x", "tags": ["p", "q", "r"]}, {"name": "y", "tags": ["s"]}]
     spec = make(tmp_path / "plain", "    explode: tags", tags)
     build(spec)
     assert [(r["_id"], r["name"], r["tags"]) for r in rows(tmp_path / "plain")] == [
-        ("tasks:0.0", "x", "p"), ("tasks:0.1", "x", "q"), ("tasks:0.2", "x", "r"), ("tasks:1.0", "y", "s")]
+        ("tasks:0.0", "x", "p"),
+        ("tasks:0.1", "x", "q"),
+        ("tasks:0.2", "x", "r"),
+        ("tasks:1.0", "y", "s"),
+    ]
 
 
-@pytest.mark.parametrize(("source", "tasks", "message"), [
-    ("    explode: instances", [{"input": "x", "instances": [{"input": "1"}]}],
-     "explode: the elements' field 'input' has the name of a column of the parent rows; set "
-     "`explode: {column: instances, prefix: instances_}`"),
-    ("    explode: name", None, "explode: column 'name' holds string, not lists"),
-    ("    explode: instancez", None, "explode: no column 'instancez'; the source has: name, instances"),
-])
+@pytest.mark.parametrize(
+    ("source", "tasks", "message"),
+    [
+        (
+            "    explode: instances",
+            [{"input": "x", "instances": [{"input": "1"}]}],
+            "explode: the elements' field 'input' has the name of a column of the parent rows; set "
+            "`explode: {column: instances, prefix: instances_}`",
+        ),
+        ("    explode: name", None, "explode: column 'name' holds string, not lists"),
+        ("    explode: instancez", None, "explode: no column 'instancez'; the source has: name, instances"),
+    ],
+)
 def test_explode_mistakes_are_clear_errors(source: str, tasks: list | None, message: str, tmp_path: Path) -> None:
     with pytest.raises(SpeccError) as info:
         build(make(tmp_path, source, tasks))

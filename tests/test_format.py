@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from specc.builder import build
-from specc.errors import SpecError, SpeccError
+from specc.errors import SpeccError, SpecError
 from tests.conftest import write
 
 NAMES = ["neg", "pos"]
@@ -53,13 +53,19 @@ FORMATS = {
   assistant: "{{ label_name }}"
 """,
 }
-COLUMNS = {"chat": ["messages"], "prompt-completion": ["prompt", "completion"],
-           "alpaca": ["instruction", "input", "output"], "sharegpt": ["conversations"]}
+COLUMNS = {
+    "chat": ["messages"],
+    "prompt-completion": ["prompt", "completion"],
+    "alpaca": ["instruction", "input", "output"],
+    "sharegpt": ["conversations"],
+}
 
 
 def rows(n: int = 40) -> str:
-    return "".join(json.dumps({"text": f"review number {i} is {'great' if i % 2 else 'awful'}",
-                               "label": NAMES[i % 2]}) + "\n" for i in range(n))
+    return "".join(
+        json.dumps({"text": f"review number {i} is {'great' if i % 2 else 'awful'}", "label": NAMES[i % 2]}) + "\n"
+        for i in range(n)
+    )
 
 
 def make(folder: Path, fmt: str, data: str | None = None, name: str = "spec.yaml") -> Path:
@@ -80,8 +86,9 @@ def load(spec: Path, config: str | None = None):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("kind", sorted(FORMATS))
 def test_every_formatter_loads_with_its_columns_and_lineage(kind: str, tmp_path: Path) -> None:
     extra = {"chat": "keep_classification: true", "sharegpt": "keep_columns: [label]"}.get(kind)
-    spec = make(tmp_path, FORMATS[kind].replace(f"type: {kind}", f"type: {kind}\n  {extra}") if extra
-                else FORMATS[kind])
+    spec = make(
+        tmp_path, FORMATS[kind].replace(f"type: {kind}", f"type: {kind}\n  {extra}") if extra else FORMATS[kind]
+    )
     stats = build(spec)
     loaded = load(spec)
     assert sorted(loaded) == ["test", "train"]
@@ -104,7 +111,10 @@ def test_every_formatter_loads_with_its_columns_and_lineage(kind: str, tmp_path:
             assert (row["prompt"], row["completion"]) == (f"Review: {text}\nSentiment:", f" {name}")
         else:
             assert (row["instruction"], row["input"], row["output"]) == (
-                "Classify the sentiment of the review.", text, name)
+                "Classify the sentiment of the review.",
+                text,
+                name,
+            )
     info = json.loads((out_dir(spec) / "dataset_info.json").read_text())
     assert sorted(info) == ["fmt_test", "fmt_train"]
     entry = info["fmt_train"]
@@ -122,8 +132,9 @@ def check_template_choice(loaded) -> None:  # type: ignore[no-untyped-def]
     """Each row takes one template per role, the roles chosen independently (their own bits of the row's seed)."""
     turns = [r["messages"] for split in loaded.values() for r in split]
     pairs = {(m[0]["content"], m[1]["content"].startswith("Review:")) for m in turns}
-    assert pairs == {(system, review) for system in ("You sort reviews.", "Answer with one word.")
-                     for review in (True, False)}
+    assert pairs == {
+        (system, review) for system in ("You sort reviews.", "Answer with one word.") for review in (True, False)
+    }
 
 
 def check_classification_configuration(spec: Path, stats: dict, formatted) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +145,9 @@ def check_classification_configuration(spec: Path, stats: dict, formatted) -> No
     for split in ("train", "test"):
         assert kept[split]["_id"] == formatted[split]["_id"]
     assert [o["path"] for o in stats["classification"]["outputs"]] == [
-        "data/classification/train-00000-of-00001.parquet", "data/classification/test-00000-of-00001.parquet"]
+        "data/classification/train-00000-of-00001.parquet",
+        "data/classification/test-00000-of-00001.parquet",
+    ]
     lock = json.loads(spec.with_suffix(".lock").read_text())
     assert "data/classification/test-00000-of-00001.parquet" in lock["outputs"]["files"]
     card = (out_dir(spec) / "README.md").read_text()
@@ -146,8 +159,11 @@ def test_two_builds_and_two_workers_give_identical_bytes(tmp_path: Path) -> None
     out = out_dir(spec)
 
     def digests() -> dict[str, bytes]:
-        return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-                if p.is_file() and p.name != "build-record.json"}
+        return {
+            p.relative_to(out).as_posix(): p.read_bytes()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != "build-record.json"
+        }
 
     build(spec, cache_dir=tmp_path / "c1")
     first = digests()
@@ -180,25 +196,33 @@ def test_template_runtime_error_names_template_line_and_row(tmp_path: Path) -> N
     with pytest.raises(SpeccError) as info:
         build(make(tmp_path, bad))
     message = str(info.value)
-    assert message.startswith("error: step 'format' (alpaca): template input[1] line 2: 'txet' is undefined "
-                              "(row _id 'rows:"), message
+    assert message.startswith(
+        "error: step 'format' (alpaca): template input[1] line 2: 'txet' is undefined (row _id 'rows:"
+    ), message
     assert "a template sees: text, label, label_name, label_names" in message
 
 
-@pytest.mark.parametrize(("fmt", "message"), [
-    ("format: {type: chat, user: '{{ text }}'}", "`assistant` missing: give `user` and `assistant` templates"),
-    ("format: {type: chat, messages: conv, user: '{{ text }}'}", "give either `messages`"),
-    ("format: {type: alpaca, instruction: x}", "output"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        ("format: {type: chat, user: '{{ text }}'}", "`assistant` missing: give `user` and `assistant` templates"),
+        ("format: {type: chat, messages: conv, user: '{{ text }}'}", "give either `messages`"),
+        ("format: {type: alpaca, instruction: x}", "output"),
+    ],
+)
 def test_incomplete_format_specs_are_validation_errors(fmt: str, message: str, tmp_path: Path) -> None:
     assert message in validation_errors(make(tmp_path, fmt + "\n"))
 
 
 CONVERSATIONS = [
     [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
-    [{"role": "system", "content": "be brief"}, {"role": "user", "content": "2+2?"},
-     {"role": "assistant", "content": "4"}, {"role": "user", "content": "and 3+3?"},
-     {"role": "assistant", "content": "6"}],
+    [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "2+2?"},
+        {"role": "assistant", "content": "4"},
+        {"role": "user", "content": "and 3+3?"},
+        {"role": "assistant", "content": "6"},
+    ],
 ]
 
 
@@ -208,32 +232,50 @@ def conversations(extra: list | None = None) -> str:
 
 
 def test_multi_turn_conversations_pass_through_in_both_layouts(tmp_path: Path) -> None:
-    chat = make(tmp_path / "chat", "format: {type: chat, messages: conv, system: 'Default system.'}\n",
-                conversations())
+    chat = make(tmp_path / "chat", "format: {type: chat, messages: conv, system: 'Default system.'}\n", conversations())
     build(chat)
     rows_by_id = {r["_id"]: r["messages"] for split in load(chat).values() for r in split}
     assert rows_by_id["rows:0"] == [{"role": "system", "content": "Default system."}] + CONVERSATIONS[0]
     assert rows_by_id["rows:1"] == CONVERSATIONS[1]
-    share = make(tmp_path / "share", "format: {type: sharegpt, messages: conv}\n",
-                 "".join(json.dumps({"conv": [{"from": "human", "value": "q"}, {"from": "bot", "value": "a"}],
-                                     "text": "t", "label": "pos"}) + "\n" for _ in range(6)))
-    with pytest.raises(SpeccError, match=r"row _id 'rows:0', column 'conv': turn 1 has role 'bot', which is not one "
-                                         r"of assistant, gpt, human, system, user; map it with `roles: \{bot: "):
+    share = make(
+        tmp_path / "share",
+        "format: {type: sharegpt, messages: conv}\n",
+        "".join(
+            json.dumps(
+                {"conv": [{"from": "human", "value": "q"}, {"from": "bot", "value": "a"}], "text": "t", "label": "pos"}
+            )
+            + "\n"
+            for _ in range(6)
+        ),
+    )
+    with pytest.raises(
+        SpeccError,
+        match=r"row _id 'rows:0', column 'conv': turn 1 has role 'bot', which is not one "
+        r"of assistant, gpt, human, system, user; map it with `roles: \{bot: ",
+    ):
         build(share)
-    make(tmp_path / "share", "format: {type: sharegpt, messages: conv, roles: {bot: assistant}}\n",
-         (tmp_path / "share" / "rows.jsonl").read_text())
+    make(
+        tmp_path / "share",
+        "format: {type: sharegpt, messages: conv, roles: {bot: assistant}}\n",
+        (tmp_path / "share" / "rows.jsonl").read_text(),
+    )
     build(share)
     assert load(share)["train"][0]["conversations"] == [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]
 
 
-@pytest.mark.parametrize(("turns", "message"), [
-    ([{"role": "user", "content": "a"}, {"role": "robot", "content": "b"}], "turn 1 has role 'robot'"),
-    ([{"role": "user", "content": "a"}, {"role": "system", "content": "b"}], "turn 1 has role 'system' where "
-                                                                             "'assistant' was due"),
-    ([{"role": "assistant", "content": "a"}], "turn 0 has role 'assistant' where 'user' was due"),
-    ([{"role": "user", "content": "a"}], "does not end with an assistant turn"),
-    ([], "the conversation is empty"),
-])
+@pytest.mark.parametrize(
+    ("turns", "message"),
+    [
+        ([{"role": "user", "content": "a"}, {"role": "robot", "content": "b"}], "turn 1 has role 'robot'"),
+        (
+            [{"role": "user", "content": "a"}, {"role": "system", "content": "b"}],
+            "turn 1 has role 'system' where 'assistant' was due",
+        ),
+        ([{"role": "assistant", "content": "a"}], "turn 0 has role 'assistant' where 'user' was due"),
+        ([{"role": "user", "content": "a"}], "does not end with an assistant turn"),
+        ([], "the conversation is empty"),
+    ],
+)
 def test_bad_roles_name_the_row_and_the_role(turns: list, message: str, tmp_path: Path) -> None:
     spec = make(tmp_path, "format: {type: chat, messages: conv}\n", conversations(turns))
     with pytest.raises(SpeccError) as info:

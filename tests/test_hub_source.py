@@ -73,22 +73,33 @@ def hub(tmp_path: Path) -> Hub:
     cache = tmp_path / "hf-cache"
     files = {
         OLD: {"data/train.jsonl": jsonl("old train", 3), "data/test.jsonl": jsonl("old test", 2)},
-        NEW: {"data/train.jsonl": jsonl("new train", 4), "data/test.jsonl": jsonl("new test", 2),
-              "README.md": README.encode()},
+        NEW: {
+            "data/train.jsonl": jsonl("new train", 4),
+            "data/test.jsonl": jsonl("new test", 2),
+            "README.md": README.encode(),
+        },
     }
     add_commit(cache, REPO, OLD, files[OLD], lfs={"data/train.jsonl"})
     add_commit(cache, REPO, NEW, files[NEW], lfs={"data/train.jsonl"}, ref="main")
-    env = {"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache), "HF_HOME": str(tmp_path / "hf-home"),
-           "HF_DATASETS_OFFLINE": "1", "SPECC_CACHE_DIR": str(tmp_path / "specc-cache")}
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(cache),
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "HF_DATASETS_OFFLINE": "1",
+        "SPECC_CACHE_DIR": str(tmp_path / "specc-cache"),
+    }
     return Hub(cache, env, files)
 
 
 def spec(folder: Path, source: str, name: str = "hubby") -> Path:
     """A spec with one `hf` source named `hub` (`source` holds its extra YAML lines)."""
-    return write(folder / "spec.yaml", f"specc: 1\nname: {name}\ndescription: d\nlicense: mit\nseed: 7\n"
-                 "card: {draft: true}\n"
-                 f"sources:\n  hub:\n    type: hf\n    path: {REPO}\n    license: mit\n"
-                 + textwrap.indent(textwrap.dedent(source), "    "))
+    return write(
+        folder / "spec.yaml",
+        f"specc: 1\nname: {name}\ndescription: d\nlicense: mit\nseed: 7\n"
+        "card: {draft: true}\n"
+        f"sources:\n  hub:\n    type: hf\n    path: {REPO}\n    license: mit\n"
+        + textwrap.indent(textwrap.dedent(source), "    "),
+    )
 
 
 def built_rows(folder: Path, name: str = "hubby") -> dict[str, list[dict[str, object]]]:
@@ -129,8 +140,15 @@ def test_main_builds_the_newer_commit_and_pins_it(hub: Hub, tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert texts(built_rows(tmp_path)["train"]) == [f"new train {i}" for i in range(4)]
     pins = json.loads((tmp_path / "spec.lock").read_text())["steps"]["sources.hub"]["pins"]
-    assert pins == {"repo": REPO, "requested": "main", "revision": NEW, "config": None, "split": "train",
-                    "data_files": None, "files": [hub.pin(NEW, "README.md"), hub.pin(NEW, "data/train.jsonl")]}
+    assert pins == {
+        "repo": REPO,
+        "requested": "main",
+        "revision": NEW,
+        "config": None,
+        "split": "train",
+        "data_files": None,
+        "files": [hub.pin(NEW, "README.md"), hub.pin(NEW, "data/train.jsonl")],
+    }
     # the card lists the pinned files
     assert hub.pin(NEW, "data/train.jsonl")["sha256"] in (tmp_path / "build" / "hubby" / "README.md").read_text()
     croissant = json.loads((tmp_path / "build" / "hubby" / "croissant.json").read_text())
@@ -174,15 +192,28 @@ print(json.dumps(results))
 
 def run_pinned(hub: Hub, *cases: tuple[Path, dict[str, object]]) -> list[dict[str, object]]:
     """For each (spec, locked pins): pin(locked), pin(None), and a build through compile_spec and run_local."""
-    result = subprocess.run([sys.executable, "-c", PIN_SCRIPT, json.dumps([[str(p), pins] for p, pins in cases])],
-                            cwd=ROOT, env={**os.environ, **hub.env}, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PIN_SCRIPT, json.dumps([[str(p), pins] for p, pins in cases])],
+        cwd=ROOT,
+        env={**os.environ, **hub.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_locked_pins_keep_the_older_commit_while_main_moved(hub: Hub, tmp_path: Path) -> None:
-    locked = {"repo": REPO, "requested": "main", "revision": OLD, "config": None, "split": "train",
-              "data_files": None, "files": [hub.pin(OLD, "data/train.jsonl")]}
+    locked = {
+        "repo": REPO,
+        "requested": "main",
+        "revision": OLD,
+        "config": None,
+        "split": "train",
+        "data_files": None,
+        "files": [hub.pin(OLD, "data/train.jsonl")],
+    }
     tampered = {**locked, "files": [{**hub.pin(OLD, "data/train.jsonl"), "sha256": "0" * 64}]}
     same, other_split, bad = run_pinned(
         hub,
@@ -208,11 +239,15 @@ def test_locked_pins_keep_the_older_commit_while_main_moved(hub: Hub, tmp_path: 
 
 
 def test_offline_and_not_cached_names_the_data_set_and_revision(hub: Hub, tmp_path: Path) -> None:
-    write(tmp_path / "spec.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
-          "sources:\n  hub: {type: hf, path: org/absent, revision: v1.0}\ncard: {draft: true}\n")
+    write(
+        tmp_path / "spec.yaml",
+        "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
+        "sources:\n  hub: {type: hf, path: org/absent, revision: v1.0}\ncard: {draft: true}\n",
+    )
     stderr = fails(run_cli("build", "spec.yaml", cwd=tmp_path, env=hub.env))
-    assert stderr.startswith("error: source 'hub': data set 'org/absent' at revision 'v1.0' is not in the "
-                             "Hugging Face cache"), stderr
+    assert stderr.startswith(
+        "error: source 'hub': data set 'org/absent' at revision 'v1.0' is not in the Hugging Face cache"
+    ), stderr
     assert "offline" in stderr and "hf download --repo-type dataset org/absent --revision v1.0" in stderr
     # a commit of a cached data set that is not in the cache
     spec(tmp_path, f"revision: '{'3' * 40}'\n")
@@ -223,8 +258,10 @@ def test_offline_and_not_cached_names_the_data_set_and_revision(hub: Hub, tmp_pa
 def test_unknown_config_or_split_lists_the_available_ones(hub: Hub, tmp_path: Path) -> None:
     spec(tmp_path, "config: tiny\n")
     stderr = fails(run_cli("build", "spec.yaml", cwd=tmp_path, env=hub.env))
-    assert stderr.startswith(f"error: source 'hub': data set '{REPO}' at revision 'main' (commit {NEW}) "
-                             "has no config 'tiny'; its configs are: default, small; set `config:`"), stderr
+    assert stderr.startswith(
+        f"error: source 'hub': data set '{REPO}' at revision 'main' (commit {NEW}) "
+        "has no config 'tiny'; its configs are: default, small; set `config:`"
+    ), stderr
     spec(tmp_path, "hub_split: validation\n")
     stderr = fails(run_cli("build", "spec.yaml", cwd=tmp_path, env=hub.env))
     assert "has no split 'validation'; its splits are: train, test; set `hub_split:`" in stderr, stderr
@@ -255,22 +292,37 @@ def test_configs_and_data_files_choose_the_files(hub: Hub, tmp_path: Path) -> No
 
 
 def test_a_loading_script_is_refused(hub: Hub, tmp_path: Path) -> None:
-    add_commit(hub.cache, "org/scripted", "4" * 40, {"scripted.py": b"raise SystemExit('ran remote code')\n",
-                                                       "data/train.jsonl": jsonl("x", 2)}, set(), ref="main")
-    write(tmp_path / "spec.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
-          "sources:\n  hub: {type: hf, path: org/scripted}\ncard: {draft: true}\n")
+    add_commit(
+        hub.cache,
+        "org/scripted",
+        "4" * 40,
+        {"scripted.py": b"raise SystemExit('ran remote code')\n", "data/train.jsonl": jsonl("x", 2)},
+        set(),
+        ref="main",
+    )
+    write(
+        tmp_path / "spec.yaml",
+        "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
+        "sources:\n  hub: {type: hf, path: org/scripted}\ncard: {draft: true}\n",
+    )
     stderr = fails(run_cli("build", "spec.yaml", cwd=tmp_path, env=hub.env))
     assert "holds a loading script (scripted.py), and specc never runs code from the Hub" in stderr
 
 
 def test_params_are_checked_and_validate_stays_light(tmp_path: Path) -> None:
-    write(tmp_path / "bad.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
-          "sources:\n  hub: {type: hf, path: 'not a repo', data_files: ../x.jsonl, splitt: train}\n"
-          "card: {draft: true}\n")
+    write(
+        tmp_path / "bad.yaml",
+        "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
+        "sources:\n  hub: {type: hf, path: 'not a repo', data_files: ../x.jsonl, splitt: train}\n"
+        "card: {draft: true}\n",
+    )
     stderr = run_cli("validate", "bad.yaml", cwd=tmp_path).stderr
     assert "sources.hub.path: 'not a repo' is not a Hub repo id" in stderr
     assert "sources.hub.data_files: '../x.jsonl' is not a path within the repo" in stderr
     assert "splitt" in stderr
-    good = write(tmp_path / "good.yaml", "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
-                 "sources:\n  hub: {type: hf, path: dair-ai/emotion, hub_split: test}\ncard: {draft: true}\n")
+    good = write(
+        tmp_path / "good.yaml",
+        "specc: 1\nname: x\ndescription: d\nlicense: mit\n"
+        "sources:\n  hub: {type: hf, path: dair-ai/emotion, hub_split: test}\ncard: {draft: true}\n",
+    )
     assert top_level(modules_imported("validate", str(good)), {"datasets", "huggingface_hub"}) == []

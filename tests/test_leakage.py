@@ -14,15 +14,20 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tests.conftest import run_cli, write
+from specc import leakage, minhash
 from specc.builtins.sources import TextLinesSource
 from specc.components import Context, LeakageParams
 from specc.errors import SpeccError
-from specc import leakage, minhash
 from specc.leakage import (
-    NearParams, check_leakage, default_columns, key_codes, leakage_markdown, leakage_report,
+    NearParams,
+    check_leakage,
+    default_columns,
+    key_codes,
+    leakage_markdown,
+    leakage_report,
 )
 from specc.minhash import TooManyCandidates, confirmed_pairs, resolve_unit, text_units, window_hashes
+from tests.conftest import run_cli, write
 
 TWEETEVAL_SPLITS = (("train", "train"), ("validation", "val"), ("test", "test"))
 
@@ -38,8 +43,9 @@ def normalized(text: str | None) -> str:
 
 def table(texts: list[str | None], splits: list[str], **extra) -> pa.Table:
     """A split table with `_id`, `_split`, `text` and any `extra` columns."""
-    return pa.table({"_id": [f"s:{i}" for i in range(len(texts))], "_split": splits,
-                     "text": pa.array(texts, pa.string()), **extra})
+    return pa.table(
+        {"_id": [f"s:{i}" for i in range(len(texts))], "_split": splits, "text": pa.array(texts, pa.string()), **extra}
+    )
 
 
 def read_tweeteval(folder: Path) -> pa.Table:
@@ -47,7 +53,8 @@ def read_tweeteval(folder: Path) -> pa.Table:
     parts = []
     for split, prefix in TWEETEVAL_SPLITS:
         params = TextLinesSource.Params.model_construct(
-            text=f"{prefix}_text.txt", label=f"{prefix}_labels.txt", label_names="mapping.txt")
+            text=f"{prefix}_text.txt", label=f"{prefix}_labels.txt", label_names="mapping.txt"
+        )
         part = pa.Table.from_batches(list(TextLinesSource(params, Context("hate", 0, folder)).read()))
         part = part.add_column(0, "_id", pa.array([f"{split}:{i}" for i in range(part.num_rows)]))
         parts.append(part.append_column("_split", pa.array([split] * part.num_rows)))
@@ -64,9 +71,11 @@ def oracle(rows: pa.Table) -> dict[str, dict]:
     out = {}
     for a, b in combinations(splits, 2):
         shared = [c for c in where.values() if c[a] and c[b]]
-        out[f"{a}/{b}"] = {"exact_pairs": sum(c[a] * c[b] for c in shared),
-                           "exact_rows": {a: sum(c[a] for c in shared), b: sum(c[b] for c in shared)},
-                           "exact_texts": len(shared)}
+        out[f"{a}/{b}"] = {
+            "exact_pairs": sum(c[a] * c[b] for c in shared),
+            "exact_rows": {a: sum(c[a] for c in shared), b: sum(c[b] for c in shared)},
+            "exact_texts": len(shared),
+        }
     return out
 
 
@@ -78,7 +87,7 @@ def unicode_words(text: str) -> list[str]:
 def grams(text: str, n: int = 3) -> set[tuple[str, ...]]:
     """A normalized text's word n-grams; a shorter text: one n-gram of all its words."""
     words = unicode_words(text)
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)} or ({tuple(words)} if words else set())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)} or ({tuple(words)} if words else set())
 
 
 def near_oracle(rows: pa.Table, threshold: float) -> tuple[dict[str, dict], dict[tuple[str, str], float]]:
@@ -108,8 +117,10 @@ def near_oracle(rows: pa.Table, threshold: float) -> tuple[dict[str, dict], dict
                     pairs += where[p][a] * where[q][b]
                     left.add(p)
                     right.add(q)
-        out[f"{a}/{b}"] = {"near_pairs": pairs, "near_rows": {a: sum(where[t][a] for t in left),
-                                                               b: sum(where[t][b] for t in right)}}
+        out[f"{a}/{b}"] = {
+            "near_pairs": pairs,
+            "near_rows": {a: sum(where[t][a] for t in left), b: sum(where[t][b] for t in right)},
+        }
     return out, similar
 
 
@@ -129,7 +140,7 @@ def test_exact_leaks_on_tweeteval_hate_match_brute_force(shared_data: Path) -> N
     assert report["total"] == {"exact_pairs": sum(c["exact_pairs"] for c in expected.values())}
     assert report["total"]["exact_pairs"] > 0  # the data set does leak; the test means something
     texts = dict(zip(rows.column("_id").to_pylist(), rows.column("text").to_pylist()))
-    for name, entry in report["pairs"].items():
+    for entry in report["pairs"].values():
         assert len(entry["examples"]) == min(5, entry["exact_texts"])
         for example in entry["examples"]:
             keys = {normalized(texts[i]) for ids in example["ids"].values() for i in ids}
@@ -178,14 +189,19 @@ def test_near_leaks_on_tweeteval_hate_match_brute_force(shared_data: Path) -> No
 
 
 def test_exact_counts_pairs_rows_and_normalizes() -> None:
-    rows = table(["Hello  world", "hello world", "HELLO WORLD\u200b", "other", "hello world", "", None, "  "],
-                 ["train", "train", "test", "test", "validation", "test", "train", "validation"])
+    rows = table(
+        ["Hello  world", "hello world", "HELLO WORLD\u200b", "other", "hello world", "", None, "  "],
+        ["train", "train", "test", "test", "validation", "test", "train", "validation"],
+    )
     report = leakage_report(rows)
     assert report["rows"] == {"train": 2, "validation": 1, "test": 2}  # empty and null keys are left out
     assert report["pairs"]["train/test"] == {
-        "exact_pairs": 2, "exact_rows": {"train": 2, "test": 1}, "exact_texts": 1,
-        "examples": [{"text": "Hello  world", "ids": {"train": ["s:0", "s:1"], "test": ["s:2"]},
-                      "rows": {"train": 2, "test": 1}}],
+        "exact_pairs": 2,
+        "exact_rows": {"train": 2, "test": 1},
+        "exact_texts": 1,
+        "examples": [
+            {"text": "Hello  world", "ids": {"train": ["s:0", "s:1"], "test": ["s:2"]}, "rows": {"train": 2, "test": 1}}
+        ],
     }
     assert report["pairs"]["train/validation"]["exact_pairs"] == 2
     assert report["pairs"]["validation/test"]["exact_pairs"] == 1
@@ -194,8 +210,18 @@ def test_exact_counts_pairs_rows_and_normalizes() -> None:
 
 def test_given_key_codes_give_the_same_report_as_computing_them() -> None:
     # texts first seen in rows without a split: the report numbers texts by the rows it compares, not the codes
-    texts = ["c only unsplit", "b text here", "a text here", "", "b text here", "a text herE", "c only unsplit",
-             "a text here!", None, "b text here"]
+    texts = [
+        "c only unsplit",
+        "b text here",
+        "a text here",
+        "",
+        "b text here",
+        "a text herE",
+        "c only unsplit",
+        "a text here!",
+        None,
+        "b text here",
+    ]
     rows = table(texts, [None, None, "test", "train", "train", "test", "train", "validation", "test", "validation"])
     codes = key_codes(rows, ["text"])
     assert codes.is_null().to_pylist() == [t is None or t == "" for t in texts]
@@ -213,8 +239,15 @@ def test_examples_are_the_first_five_leaked_texts_in_table_order() -> None:
 
 
 def test_columns_default_and_multi_column_keys() -> None:
-    rows = pa.table({"_id": ["a", "b", "c"], "_split": ["train", "test", "test"],
-                     "prompt": ["Q", "q", "q"], "answer": ["A", "a", "b"], "label": [1, 2, 3]})
+    rows = pa.table(
+        {
+            "_id": ["a", "b", "c"],
+            "_split": ["train", "test", "test"],
+            "prompt": ["Q", "q", "q"],
+            "answer": ["A", "a", "b"],
+            "label": [1, 2, 3],
+        }
+    )
     assert default_columns(rows) == ["prompt", "answer"]
     assert default_columns(rows.append_column("text", pa.array(["", "", ""]))) == ["text"]
     report = leakage_report(rows)
@@ -291,9 +324,13 @@ def test_near_leaks_are_found_across_splits_only() -> None:
     assert found <= across
     texts = rows.column("text").to_pylist()
     split = rows.column("_split").to_pylist()
-    brute = sum(1 for i, j in combinations(range(len(texts)), 2)
-                if split[i] != split[j] and normalized(texts[i]) != normalized(texts[j])
-                and python_jaccard(texts[i], texts[j], 3) >= 0.8)
+    brute = sum(
+        1
+        for i, j in combinations(range(len(texts)), 2)
+        if split[i] != split[j]
+        and normalized(texts[i]) != normalized(texts[j])
+        and python_jaccard(texts[i], texts[j], 3) >= 0.8
+    )
     assert brute == len(across)
     assert report["pairs"]["train/test"]["near_rows"]["train"] == report["pairs"]["train/test"]["near_pairs"]
     assert leakage_report(rows, near=NearParams(threshold=0.8), seed=5) == report
@@ -335,8 +372,11 @@ def test_unit_auto_looks_at_the_texts_when_the_languages_do_not_decide() -> None
 def test_too_many_near_candidates_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     rows, across = planted()
     monkeypatch.setattr(leakage, "MAX_NEAR_CANDIDATES", len(across) - 1)
-    with pytest.raises(SpeccError, match=rf"more than {len(across) - 1} near-duplicate candidate pairs across "
-                                         r"splits; .*clean: \{type: near-dedup\}"):
+    with pytest.raises(
+        SpeccError,
+        match=rf"more than {len(across) - 1} near-duplicate candidate pairs across "
+        r"splits; .*clean: \{type: near-dedup\}",
+    ):
         leakage_report(rows, near=NearParams(), seed=5)
     monkeypatch.setattr(leakage, "MAX_NEAR_CANDIDATES", len(across) + 1)  # within-split pairs are never made
     assert leakage_report(rows, near=NearParams(), seed=5)["total"]["near_pairs"] == len(across)
@@ -376,8 +416,9 @@ def test_confirmed_pairs_are_every_pair_when_every_pair_is_a_candidate(use_group
     rng = random.Random(12)
     texts = families(rng, 8, 12) + [sentence(rng, 30) for _ in range(20)] + [None, "", "!!"]
     groups = [rng.randrange(3) for _ in texts] if use_groups else None
-    left, right, similarity = confirmed_pairs(pa.array(texts), "word", 3, 0.6, bands=128, rows=1, seed=3,
-                                              groups=None if groups is None else np.array(groups))
+    left, right, similarity = confirmed_pairs(
+        pa.array(texts), "word", 3, 0.6, bands=128, rows=1, seed=3, groups=None if groups is None else np.array(groups)
+    )
     expected = brute_pairs([t or "" for t in texts], 0.6, groups)
     assert list(zip(left.tolist(), right.tolist())) == sorted(expected)  # every pair, i < j, sorted
     assert np.allclose(similarity, [expected[p] for p in sorted(expected)])
@@ -423,10 +464,11 @@ def test_window_hashes_match_shared_ngrams() -> None:
     by_text: dict[int, set[int]] = defaultdict(set)
     for h, r in zip(hashes.tolist(), rows.tolist()):
         by_text[r].add(h)
+
     def grams(words: list[str]) -> set[tuple[str, ...]]:
         if len(words) < 4:
             return {tuple(words)} if words else set()
-        return {tuple(words[k:k + 4]) for k in range(len(words) - 3)}
+        return {tuple(words[k : k + 4]) for k in range(len(words) - 3)}
 
     for i, j in combinations(range(60), 2):
         shared = grams(texts[i].split()) & grams(texts[j].split())
@@ -436,8 +478,9 @@ def test_window_hashes_match_shared_ngrams() -> None:
 @pytest.mark.parametrize("unit", ["word", "char"])
 def test_text_units_and_windows_are_the_same_made_in_blocks(unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(8)
-    texts = pa.chunked_array([[sentence(rng, rng.randint(0, 40)) for _ in range(200)] + [None, ""],
-                              [sentence(rng, 500)]])  # one text longer than a block
+    texts = pa.chunked_array(
+        [[sentence(rng, rng.randint(0, 40)) for _ in range(200)] + [None, ""], [sentence(rng, 500)]]
+    )  # one text longer than a block
     whole = window_hashes(*text_units(texts, unit), 5, 2)
     monkeypatch.setattr(minhash, "BATCH_BYTES", 300)
     assert all(np.array_equal(x, y) for x, y in zip(window_hashes(*text_units(texts, unit), 5, 2), whole))
@@ -458,9 +501,12 @@ def test_tweeteval_hate_predefined_build_reports_and_max_exact_fails(shared_data
     sources = "".join(
         f"  {prefix}:\n    type: text-lines\n    text: {hate}/{prefix}_text.txt\n"
         f"    label: {hate}/{prefix}_labels.txt\n    label_names: {hate}/mapping.txt\n    split: {prefix}\n"
-        for prefix in ("train", "val", "test"))
-    head = ("specc: 1\nname: tweet-hate\ndescription: TweetEval hate.\nlicense: other\n"
-            f"allow_external_paths: true\nlanguages: [en]\ncard: {{draft: true}}\nsources:\n{sources}")
+        for prefix in ("train", "val", "test")
+    )
+    head = (
+        "specc: 1\nname: tweet-hate\ndescription: TweetEval hate.\nlicense: other\n"
+        f"allow_external_paths: true\nlanguages: [en]\ncard: {{draft: true}}\nsources:\n{sources}"
+    )
     write(tmp_path / "ok.yaml", head + "split:\n  method: predefined\n  rename: {val: validation}\n")
     result = run_cli("build", "ok.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -472,9 +518,11 @@ def test_tweeteval_hate_predefined_build_reports_and_max_exact_fails(shared_data
     assert "### Leakage between splits" in card and "| train/test | 236 |" in card
     before = (tmp_path / "build" / "tweet-hate" / "stats.json").read_bytes()
 
-    write(tmp_path / "strict.yaml",
-          head + "split:\n  method: predefined\n  rename: {val: validation}\n  leakage: {max_exact: 0}\n"
-          "output: {dir: build/strict}\n")
+    write(
+        tmp_path / "strict.yaml",
+        head + "split:\n  method: predefined\n  rename: {val: validation}\n  leakage: {max_exact: 0}\n"
+        "output: {dir: build/strict}\n",
+    )
     strict = run_cli("build", "strict.yaml", cwd=tmp_path)
     assert strict.returncode == 1 and "Traceback" not in strict.stderr
     assert "error: split: 239 exact-duplicate pairs across splits exceed leakage.max_exact 0:" in strict.stderr

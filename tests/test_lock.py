@@ -14,8 +14,7 @@ from tests.conftest import ROOT, run_cli
 @pytest.fixture
 def spec(tmp_path: Path) -> Path:
     """A copy of the quickstart to edit, without its lock, build or cache."""
-    shutil.copytree(ROOT / "specs", tmp_path / "specs",
-                    ignore=shutil.ignore_patterns("build", ".specc", "*.lock"))
+    shutil.copytree(ROOT / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("build", ".specc", "*.lock"))
     return tmp_path / "specs" / "quickstart.yaml"
 
 
@@ -53,7 +52,8 @@ def test_lock_twice_is_byte_identical_and_operational_options_change_no_fingerpr
     assert run_cli("build", str(spec), "--num-proc", "2").returncode == 0
     built = json.loads(lock.read_text())
     assert {k: v["fingerprint"] for k, v in built["steps"].items()} == {
-        k: v["fingerprint"] for k, v in data["steps"].items()}
+        k: v["fingerprint"] for k, v in data["steps"].items()
+    }
     outputs = built["outputs"]["files"]
     assert sorted(outputs) == [f"data/{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
     stats = json.loads((spec.parent / "build" / "support-intents" / "stats.json").read_text())
@@ -72,8 +72,16 @@ def test_split_change_marks_split_and_after_and_rebuild_reuses_the_cache(spec: P
     assert unchanged.stdout.splitlines()[-1] == "0 new, 0 changed, 0 removed, 10 unchanged (9 cached)"
     _edit(spec, "ratios: {train: 0.8, validation: 0.1, test: 0.1}", "ratios: {train: 0.7, validation: 0.2, test: 0.1}")
     diff = _diff(spec)
-    before = ["sources.faq", "sources.tickets", "sources.chats", "clean.normalize", "clean.drop-missing",
-              "clean.length", "clean.regex", "clean.dedup"]
+    before = [
+        "sources.faq",
+        "sources.tickets",
+        "sources.chats",
+        "clean.normalize",
+        "clean.drop-missing",
+        "clean.length",
+        "clean.regex",
+        "clean.dedup",
+    ]
     assert [diff[s]["mark"] for s in before] == ["="] * len(before)
     assert all(diff[s]["cached"] for s in before)
     assert diff["split"]["mark"] == "~"
@@ -114,8 +122,11 @@ def test_frozen_refuses_a_missing_or_stale_lock_and_names_the_parameter(spec: Pa
     assert run_cli("build", str(spec)).returncode == 0
     lock = spec.with_suffix(".lock").read_bytes()
     assert run_cli("build", "--frozen", str(spec)).returncode == 0
-    _edit(spec, "{type: length, column: text, min_chars: 8, max_chars: 300}",
-          "{type: length, column: text, min_chars: 10, max_chars: 300}")
+    _edit(
+        spec,
+        "{type: length, column: text, min_chars: 8, max_chars: 300}",
+        "{type: length, column: text, min_chars: 10, max_chars: 300}",
+    )
     stale = run_cli("build", "--frozen", str(spec))
     assert stale.returncode == 1 and "Traceback" not in stale.stderr
     assert "the lock is stale (--frozen)" in stale.stderr
@@ -165,5 +176,6 @@ def test_upgrade_source_must_name_a_source_and_a_broken_lock_is_a_clear_error(sp
 
 def test_the_committed_quickstart_lock_is_current() -> None:
     result = run_cli("plan", "--check", str(ROOT / "specs" / "quickstart.yaml"))
-    assert result.returncode == 0, (f"specs/quickstart.lock is stale; run `specc lock specs/quickstart.yaml`:\n"
-                                    f"{result.stdout}{result.stderr}")
+    assert result.returncode == 0, (
+        f"specs/quickstart.lock is stale; run `specc lock specs/quickstart.yaml`:\n{result.stdout}{result.stderr}"
+    )

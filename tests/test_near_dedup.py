@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from specc import minhash
 from specc.builtins.near_dedup import GROUP_COLUMN, NearDedup
-from specc.minhash import ShingleSets, resolve_unit
 from specc.components import Context, StepResult
 from specc.errors import SpeccError
+from specc.minhash import ShingleSets, resolve_unit
 from specc.plugins import get_registry
 from tests.conftest import run_cli, write
 
@@ -41,8 +41,7 @@ def run(table: pa.Table, context: Context = CONTEXT, **params) -> StepResult:
 def make_table(text: list[str | None]) -> pa.Table:
     """A table with an `_id` per row, `text`, and a `_source`."""
     n = len(text)
-    return pa.table({"_id": [f"s:{i}" for i in range(n)], "text": pa.array(text, pa.string()),
-                     "_source": ["s"] * n})
+    return pa.table({"_id": [f"s:{i}" for i in range(n)], "text": pa.array(text, pa.string()), "_source": ["s"] * n})
 
 
 def shingle_sets(values: pa.Array | pa.ChunkedArray, unit: str, ngram: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,8 +117,9 @@ def test_bad_threshold_is_a_spec_error_naming_the_line(tmp_path: Path):
     write(tmp_path / "rows.jsonl", '{"text": "a"}\n')
     result = run_cli("validate", str(spec))
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"{spec}:15:35: error: clean[0].threshold: "
-                                      "Input should be less than or equal to 1; got 1.5")
+    assert result.stderr.strip() == (
+        f"{spec}:15:35: error: clean[0].threshold: Input should be less than or equal to 1; got 1.5"
+    )
 
 
 def test_module_import_stays_light():
@@ -151,7 +151,7 @@ def test_signatures_equal_datasketch_minhash():
     ours = minhash.signatures(hashes, offsets, a, b)
     for k in range(len(offsets) - 1):
         sketch = datasketch.MinHash(num_perm=64, seed=SEED & 0xFFFFFFFF, hashfunc=int, scheme="affine32")
-        sketch.update_batch([int(h) >> 32 for h in hashes[offsets[k]:offsets[k + 1]]])
+        sketch.update_batch([int(h) >> 32 for h in hashes[offsets[k] : offsets[k + 1]]])
         assert np.array_equal(sketch.hashvalues, ours[k]), k
 
 
@@ -306,7 +306,7 @@ def test_clusters_equal_brute_force_components_when_every_pair_is_a_candidate():
     parent = list(range(len(rows)))
     for i in range(len(rows)):
         for j in range(i + 1, len(rows)):
-            x, y = set(sets[offsets[i]:offsets[i + 1]]), set(sets[offsets[j]:offsets[j + 1]])
+            x, y = set(sets[offsets[i] : offsets[i + 1]]), set(sets[offsets[j] : offsets[j + 1]])
             if len(x & y) >= 0.7 * len(x | y):
                 ri, rj = i, j
                 while parent[ri] != ri:
@@ -479,8 +479,9 @@ def test_output_bytes_do_not_depend_on_pythonhashseed(tmp_path: Path):
     spec = write_build(tmp_path, "{type: near-dedup, threshold: 0.7, mode: group}")
     digests = []
     for hashseed in ("1", "987654"):
-        result = run_cli("build", str(spec), "--cache-dir", str(tmp_path / f"cache-{hashseed}"),
-                         env={"PYTHONHASHSEED": hashseed})
+        result = run_cli(
+            "build", str(spec), "--cache-dir", str(tmp_path / f"cache-{hashseed}"), env={"PYTHONHASHSEED": hashseed}
+        )
         assert result.returncode == 0, result.stderr
         digests.append(output_file(tmp_path).read_bytes())
     assert digests[0] == digests[1]

@@ -7,8 +7,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,8 @@ from specc.card.croissant import write_croissant
 from specc.card.plots import write_plots
 from specc.errors import SpeccError
 from specc.selfcheck import check_load_dataset, check_output
-from specc.stats import BuildStats
 from specc.spec import load_spec
+from specc.stats import BuildStats
 from tests.conftest import ROOT, run_cli
 
 pytest.importorskip("matplotlib")
@@ -25,8 +26,9 @@ pytest.importorskip("matplotlib")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def _build(workdir: Path,
-           edit: Callable[[str], str] | None = None) -> tuple[Path, Any, dict, subprocess.CompletedProcess]:
+def _build(
+    workdir: Path, edit: Callable[[str], str] | None = None
+) -> tuple[Path, Any, dict, subprocess.CompletedProcess]:
     """Build a copy of the quickstart with its own cache; returns output, spec model, stats and the run."""
     shutil.copytree(ROOT / "specs", workdir / "specs", ignore=shutil.ignore_patterns("build", ".specc"))
     spec = workdir / "specs" / "quickstart.yaml"
@@ -77,14 +79,16 @@ def test_plots_are_pngs_beside_the_data(builds: list) -> None:
 
     out, _, stats, entries = builds[0]
     assert [(e["kind"], e["column"], e["path"]) for e in entries] == [
-        ("labels", "label", "plots/labels-label.png"), ("length", "text", "plots/length-text.png")]
+        ("labels", "label", "plots/labels-label.png"),
+        ("length", "text", "plots/length-text.png"),
+    ]
     for entry in entries:
         path = out / entry["path"]
         assert path.read_bytes().startswith(PNG)
         height, width, _ = matplotlib.image.imread(path).shape
         assert width == 640 and height >= 400
         assert entry["title"] and entry["alt"]
-    assert not list((out / "data").glob("*.png"))                  # stay out of the data file globs
+    assert not list((out / "data").glob("*.png"))  # stay out of the data file globs
     names = stats["label_names"]["label"]
     for output in stats["outputs"]:
         counts = stats["split"]["splits"][output["split"]]["by_label"]["label"]
@@ -126,7 +130,7 @@ def test_plots_ignore_the_users_matplotlib_style(builds: list, tmp_path: Path, m
     write_plots(copy, stats)
     for entry in entries:
         assert (copy / entry["path"]).read_bytes() == (out / entry["path"]).read_bytes()
-    assert matplotlib.rcParams["axes.facecolor"] == "red"          # and leave it as it was
+    assert matplotlib.rcParams["axes.facecolor"] == "red"  # and leave it as it was
 
 
 # --- self-check --------------------------------------------------------------------------------
@@ -138,10 +142,17 @@ def test_selfcheck_passes_and_leaves_nothing_behind(builds: list, tmp_path: Path
     before = _files(out)
     home = tmp_path / "hf-home"
     home.mkdir()
-    code = ("import json, sys; from pathlib import Path; from specc.selfcheck import check_output; "
-            "from specc.stats import read_stats; f = Path(sys.argv[1]); check_output(f, read_stats(f / 'stats.json', ''))")
-    result = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=300,
-                            env={**_environ(), "HF_HOME": str(home), "HF_DATASETS_CACHE": str(home / "datasets")})
+    code = (
+        "import json, sys; from pathlib import Path; from specc.selfcheck import check_output; "
+        "from specc.stats import read_stats; f = Path(sys.argv[1]); check_output(f, read_stats(f / 'stats.json', ''))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**_environ(), "HF_HOME": str(home), "HF_DATASETS_CACHE": str(home / "datasets")},
+    )
     assert result.returncode == 0, result.stderr
     assert [p for p in home.rglob("*") if p.is_file()] == []
     assert _files(out) == before
@@ -155,9 +166,11 @@ def _environ() -> dict[str, str]:
 
 def test_selfcheck_passes_on_kfold_configurations(tmp_path: Path) -> None:
     """Every configuration of a k-fold output loads with its train, validation and test splits."""
+
     def kfold(text: str) -> str:
-        return re.sub(r"split:\n(?:  .*\n)+", "split:\n  method: kfold\n  folds: 3\n  test: 0.2\n  stratify: label\n",
-                      text)
+        return re.sub(
+            r"split:\n(?:  .*\n)+", "split:\n  method: kfold\n  folds: 3\n  test: 0.2\n  stratify: label\n", text
+        )
 
     out, spec, stats, result = _build(tmp_path, kfold)
     if result.returncode != 0 and "split name" in result.stderr:
@@ -187,10 +200,16 @@ def test_selfcheck_finds_a_column_of_another_type(built: tuple[Path, dict]) -> N
     import pyarrow as pa
 
     folder, stats = built
-    _rewrite(folder / "data" / "test-00000-of-00001.parquet",
-             lambda t: t.set_column(t.column_names.index("label"), "label", t.column("label").cast(pa.string())))
-    _fails(folder, stats, r"data/test-00000-of-00001\.parquet does not match the declared features: "
-                          r"column 'label' holds string, declared int64")
+    _rewrite(
+        folder / "data" / "test-00000-of-00001.parquet",
+        lambda t: t.set_column(t.column_names.index("label"), "label", t.column("label").cast(pa.string())),
+    )
+    _fails(
+        folder,
+        stats,
+        r"data/test-00000-of-00001\.parquet does not match the declared features: "
+        r"column 'label' holds string, declared int64",
+    )
 
 
 def test_selfcheck_finds_a_missing_row(built: tuple[Path, dict]) -> None:
@@ -204,9 +223,12 @@ def test_selfcheck_finds_changed_bytes(built: tuple[Path, dict]) -> None:
     import pyarrow as pa
 
     folder, stats = built
-    _rewrite(folder / "data" / "validation-00000-of-00001.parquet",
-             lambda t: t.set_column(t.column_names.index("text"), "text",
-                                    pa.array(["changed"] + t.column("text").to_pylist()[1:])))
+    _rewrite(
+        folder / "data" / "validation-00000-of-00001.parquet",
+        lambda t: t.set_column(
+            t.column_names.index("text"), "text", pa.array(["changed"] + t.column("text").to_pylist()[1:])
+        ),
+    )
     _fails(folder, stats, r"validation-00000-of-00001\.parquet has SHA-256 [0-9a-f]{64}; stats\.json says")
 
 
@@ -216,8 +238,12 @@ def test_selfcheck_finds_a_card_that_declares_other_features(built: tuple[Path, 
     text = card.read_text(encoding="utf-8")
     assert "'4': technical" in text
     card.write_text(text.replace("'4': technical", "'4': hardware"), encoding="utf-8")
-    _fails(folder, stats, r"configuration 'default', split 'train' loads with other features than stats\.json "
-                          r"declares: column 'label'")
+    _fails(
+        folder,
+        stats,
+        r"configuration 'default', split 'train' loads with other features than stats\.json "
+        r"declares: column 'label'",
+    )
 
 
 def test_selfcheck_finds_a_croissant_file_that_does_not_read(built: tuple[Path, dict]) -> None:
@@ -243,6 +269,7 @@ def test_selfcheck_finds_a_croissant_pin_that_does_not_match(built: tuple[Path, 
 
 def test_key_order_of_stats_does_not_matter(builds: list, tmp_path: Path) -> None:
     """The build passes its stats in memory (insertion order); stats.json has sorted keys: same plots."""
+
     def reordered(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: reordered(value[k]) for k in reversed(list(value))}

@@ -18,8 +18,9 @@ _IMPORTED = "import json, sys; import {module}; print(json.dumps(sorted(sys.modu
 
 
 def _imported(module: str) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", _IMPORTED.format(module=module)], capture_output=True, text=True,
-                          check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED.format(module=module)], capture_output=True, text=True, check=True, timeout=120
+    )
     return set(json.loads(done.stdout))
 
 
@@ -41,7 +42,10 @@ def test_importing_the_api_costs_what_importing_specc_costs() -> None:
 
 def test_the_import_contract_forbids_every_module_but_the_api() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
-    (contract,) = [c for c in config["contracts"] if c["source_modules"] == ["specc_example", "specc_nlpaug",
-                                                                          "specc_ray", "specc_transformers"]]
+    (contract,) = [
+        c
+        for c in config["contracts"]
+        if c["source_modules"] == ["specc_example", "specc_nlpaug", "specc_ray", "specc_transformers"]
+    ]
     modules = {f"specc.{m.name}" for m in pkgutil.iter_modules(specc.__path__) if not m.name.startswith("_")}
     assert set(contract["forbidden_modules"]) == modules - {"specc.plugin"}

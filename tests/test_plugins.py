@@ -25,8 +25,12 @@ class Numbers(specc.Source):
         count: int = 10
 
     def read(self):  # type: ignore[no-untyped-def]
-        yield pa.table({"text": [f"number {i} of {self.params.count}" for i in range(self.params.count)],
-                        "label": [i % 2 for i in range(self.params.count)]})
+        yield pa.table(
+            {
+                "text": [f"number {i} of {self.params.count}" for i in range(self.params.count)],
+                "label": [i % 2 for i in range(self.params.count)],
+            }
+        )
 
 
 class Parity(specc.Annotator):
@@ -153,9 +157,14 @@ def test_every_component_hook_in_one_build(register_plugin, tmp_path: Path) -> N
     out = tmp_path / "build" / "hooks"
     loaded = datasets.load_dataset(str(out))
     train = loaded["train"].to_list()
-    assert [r["prompt"] for r in train] == ["Classify: number 0 of 6", "Classify: number 2 of 6",
-                                            "Classify: number 4 of 6", "Classify: NUMBER 0 OF 6",
-                                            "Classify: NUMBER 2 OF 6", "Classify: NUMBER 4 OF 6"]
+    assert [r["prompt"] for r in train] == [
+        "Classify: number 0 of 6",
+        "Classify: number 2 of 6",
+        "Classify: number 4 of 6",
+        "Classify: NUMBER 0 OF 6",
+        "Classify: NUMBER 2 OF 6",
+        "Classify: NUMBER 4 OF 6",
+    ]
     assert {r["completion"] for r in loaded["test"]} == {"odd"}
     assert train[3]["_id"] == "nums:0~augment.shout.1" and train[3]["_origin_id"] == "nums:0"
     assert train[3]["_augmenter"] == "shout"
@@ -193,16 +202,25 @@ def test_plugins_json_lists_types_and_versions() -> None:
     result = run_cli("plugins", "--json")
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
-    assert plugins["specc.builtins"]["provides"]["step"] == ["decontaminate", "dedup", "drop-missing", "fill-missing",
-                                                             "length", "near-dedup", "normalize", "regex"]
+    assert plugins["specc.builtins"]["provides"]["step"] == [
+        "decontaminate",
+        "dedup",
+        "drop-missing",
+        "fill-missing",
+        "length",
+        "near-dedup",
+        "normalize",
+        "regex",
+    ]
     assert plugins["example"]["distribution"] == "specc-example"
     assert plugins["example"]["provides"] == {"step": ["min-words"]}
     text = run_cli("plugins").stdout
     assert "example  (specc-example 0.1.0)\n    step: min-words" in text
 
 
-@pytest.mark.parametrize(("allowed", "loaded"), [("", False), ("example", True), ("specc-example", True),
-                                                 ("other", False)])
+@pytest.mark.parametrize(
+    ("allowed", "loaded"), [("", False), ("example", True), ("specc-example", True), ("other", False)]
+)
 def test_load_env_restricts_entry_points(allowed: str, loaded: bool) -> None:
     result = run_cli("plugins", "--json", env={"SPECC_LOAD_PLUGINS": allowed})
     names = {p["name"] for p in json.loads(result.stdout)}
@@ -220,7 +238,9 @@ def test_plugin_command_through_entry_point(tmp_path: Path) -> None:
 def test_every_hook_is_documented_and_tested() -> None:
     hooks = [name for name in dir(hookspecs) if name.startswith("register_")]
     guide = (ROOT / "plugins" / "README.md").read_text()
-    tests = Path(__file__).read_text() + (ROOT / "plugins" / "specc-example" / "specc_example" / "__init__.py").read_text()
+    tests = (
+        Path(__file__).read_text() + (ROOT / "plugins" / "specc-example" / "specc_example" / "__init__.py").read_text()
+    )
     for hook in hooks:
         assert f"`{hook}(" in guide, f"{hook} is not in plugins/README.md"
         assert f"def {hook}(" in tests, f"{hook} has no test plugin"
@@ -234,8 +254,10 @@ class Words(specc.TokenCounter):
     def count(self, table: pa.Table) -> dict[str, Any]:
         import numpy as np
 
-        return {part: np.asarray(pc.list_value_length(pc.utf8_split_whitespace(table[part])).to_numpy(), np.int64)
-                for part in ("prompt", "completion")}
+        return {
+            part: np.asarray(pc.list_value_length(pc.utf8_split_whitespace(table[part])).to_numpy(), np.int64)
+            for part in ("prompt", "completion")
+        }
 
 
 class TokenPlugin:
@@ -250,19 +272,32 @@ def test_a_token_counter_holds_formatted_rows_to_a_budget(register_plugin, tmp_p
     register_plugin(TokenPlugin(), "token-plugin")
     texts = ["one", "one two", "one two three", "one two three four", "one two three four five"]
     write(tmp_path / "rows.jsonl", "".join(json.dumps({"text": t}) + "\n" for t in texts))
-    spec = write(tmp_path / "spec.yaml", "specc: 1\nname: budget\ndescription: d\nlicense: mit\ncard: {draft: true}\n"
-                 "sources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit}\n"
-                 "format:\n  type: prompt-completion\n  prompt: 'Say {{ text }}'\n  completion: 'ok'\n"
-                 "  tokens: {type: words, tokenizer: whitespace, max_tokens: 5}\n")
+    spec = write(
+        tmp_path / "spec.yaml",
+        "specc: 1\nname: budget\ndescription: d\nlicense: mit\ncard: {draft: true}\n"
+        "sources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit}\n"
+        "format:\n  type: prompt-completion\n  prompt: 'Say {{ text }}'\n  completion: 'ok'\n"
+        "  tokens: {type: words, tokenizer: whitespace, max_tokens: 5}\n",
+    )
     stats = specc.build(spec)
     assert stats["tokens"]["over_budget"] == {"train": 2}  # "Say" + 4 or 5 words + "ok"
-    assert stats["tokens"]["splits"]["train"]["prompt"] == {"rows": 3, "min": 2, "median": 3.0, "p95": 3.9, "max": 4,
-                                                            "mean": 3.0}
+    assert stats["tokens"]["splits"]["train"]["prompt"] == {
+        "rows": 3,
+        "min": 2,
+        "median": 3.0,
+        "p95": 3.9,
+        "max": 4,
+        "mean": 3.0,
+    }
     assert stats["tokens"]["splits"]["train"]["completion"]["max"] == 1
     assert stats["steps"][-1]["id"] == "tokens" and stats["steps"][-1]["dropped"] == {"over token budget": 2}
     lock = json.loads(spec.with_suffix(".lock").read_text())
-    assert lock["steps"]["tokens"]["params"] == {"action": "drop", "max_tokens": 5, "tokenizer": "whitespace",
-                                                 "revision": None}
+    assert lock["steps"]["tokens"]["params"] == {
+        "action": "drop",
+        "max_tokens": 5,
+        "tokenizer": "whitespace",
+        "revision": None,
+    }
 
 
 class Constant(specc.Evaluator):
@@ -301,6 +336,7 @@ class Upper(specc.Step):
 
 def lazy_plugin(target: str, name: str | None = "upper") -> object:
     """A plugin that registers one clean step by its "module:Class" string."""
+
     class Lazy:
         @specc.hookimpl
         def register_steps(self, register):  # type: ignore[no-untyped-def]
@@ -310,7 +346,8 @@ def lazy_plugin(target: str, name: str | None = "upper") -> object:
 
 
 def test_a_type_registered_by_name_is_imported_when_a_spec_uses_it(  # type: ignore[no-untyped-def]
-        register_plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    register_plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sys
 
     import pyarrow.parquet as pq
@@ -320,32 +357,50 @@ def test_a_type_registered_by_name_is_imported_when_a_spec_uses_it(  # type: ign
     monkeypatch.delitem(sys.modules, "lazy_upper_step", raising=False)
     register_plugin(lazy_plugin("lazy_upper_step:Upper"), "lazy")
     assert "lazy_upper_step" not in sys.modules
-    other = write(tmp_path / "other.yaml", "specc: 1\nname: other\ndescription: d\nlicense: mit\n"
-                  "sources:\n  rows: {type: jsonl, path: rows.jsonl}\nclean:\n  - {type: normalize}\n"
-                  "card: {draft: true}\n")
+    other = write(
+        tmp_path / "other.yaml",
+        "specc: 1\nname: other\ndescription: d\nlicense: mit\n"
+        "sources:\n  rows: {type: jsonl, path: rows.jsonl}\nclean:\n  - {type: normalize}\n"
+        "card: {draft: true}\n",
+    )
     write(tmp_path / "rows.jsonl", '{"text": "quiet words"}\n')
     specc.load_spec(other)
     assert "lazy_upper_step" not in sys.modules
     spec = write(tmp_path / "lazy.yaml", other.read_text().replace("other", "lazy").replace("normalize", "upper"))
     specc.build(spec)
     assert "lazy_upper_step" in sys.modules
-    assert pq.read_table(tmp_path / "build" / "lazy" / "data" / "train-00000-of-00001.parquet")["text"].to_pylist() \
-        == ["QUIET WORDS"]
+    assert pq.read_table(tmp_path / "build" / "lazy" / "data" / "train-00000-of-00001.parquet")["text"].to_pylist() == [
+        "QUIET WORDS"
+    ]
 
 
-@pytest.mark.parametrize(("target", "name", "message"), [
-    ("no_such_module_here:Upper", "upper", "step type 'upper' could not be loaded from 'no_such_module_here:Upper': "
-                                           "No module named 'no_such_module_here'"),
-    ("specc.builtins.clean:NoSuchClass", "upper", "could not be loaded from 'specc.builtins.clean:NoSuchClass'"),
-    ("specc.builtins.clean:Dedup", "upper", "registered Dedup as step type 'upper', but its `name` is 'dedup'; "
-                                            "make them the same"),
-    ("specc.builtins.sources:CsvSource", "upper", "as a step, but it is not a subclass of specc.Step"),
-])
+@pytest.mark.parametrize(
+    ("target", "name", "message"),
+    [
+        (
+            "no_such_module_here:Upper",
+            "upper",
+            "step type 'upper' could not be loaded from 'no_such_module_here:Upper': "
+            "No module named 'no_such_module_here'",
+        ),
+        ("specc.builtins.clean:NoSuchClass", "upper", "could not be loaded from 'specc.builtins.clean:NoSuchClass'"),
+        (
+            "specc.builtins.clean:Dedup",
+            "upper",
+            "registered Dedup as step type 'upper', but its `name` is 'dedup'; make them the same",
+        ),
+        ("specc.builtins.sources:CsvSource", "upper", "as a step, but it is not a subclass of specc.Step"),
+    ],
+)
 def test_a_broken_registration_by_name_fails_on_use_naming_the_plugin(  # type: ignore[no-untyped-def]
-        register_plugin, tmp_path: Path, target: str, name: str, message: str) -> None:
+    register_plugin, tmp_path: Path, target: str, name: str, message: str
+) -> None:
     register_plugin(lazy_plugin(target, name), "lazy")
-    spec = write(tmp_path / "s.yaml", "specc: 1\nname: s\ndescription: d\nlicense: mit\n"
-                 "sources:\n  rows: {type: jsonl, path: rows.jsonl}\nclean:\n  - {type: upper}\ncard: {draft: true}\n")
+    spec = write(
+        tmp_path / "s.yaml",
+        "specc: 1\nname: s\ndescription: d\nlicense: mit\n"
+        "sources:\n  rows: {type: jsonl, path: rows.jsonl}\nclean:\n  - {type: upper}\ncard: {draft: true}\n",
+    )
     write(tmp_path / "rows.jsonl", '{"text": "a"}\n')
     with pytest.raises(PluginError, match="plugin 'lazy'") as info:
         specc.load_spec(spec)
@@ -356,7 +411,8 @@ def test_a_broken_registration_by_name_fails_on_use_naming_the_plugin(  # type: 
 
 @pytest.mark.parametrize("target", ["lazy_upper_step.Upper", "lazy_upper_step:", "1bad:Upper"])
 def test_a_malformed_registration_by_name_fails_at_once(  # type: ignore[no-untyped-def]
-        register_plugin, target: str) -> None:
+    register_plugin, target: str
+) -> None:
     with pytest.raises(PluginError, match="register a class, or a 'module:Class' string with `name=` its type name"):
         register_plugin(lazy_plugin(target), "lazy")
 
@@ -369,16 +425,23 @@ def test_a_registration_by_name_needs_the_name(register_plugin) -> None:  # type
 def test_specc_plugins_imports_every_type_so_a_broken_one_shows(tmp_path: Path) -> None:
     """A distribution whose registration names a missing class fails `specc plugins` with a clean message, and
     not the specs that do not use its type."""
-    write(tmp_path / "site" / "broken_plugin.py", "import specc\n\n\n@specc.hookimpl\ndef register_steps(register):\n"
-          "    register('broken_plugin:Missing', name='missing')\n")
-    write(tmp_path / "site" / "broken_plugin-0.1.dist-info" / "METADATA",
-          "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    write(
+        tmp_path / "site" / "broken_plugin.py",
+        "import specc\n\n\n@specc.hookimpl\ndef register_steps(register):\n"
+        "    register('broken_plugin:Missing', name='missing')\n",
+    )
+    write(
+        tmp_path / "site" / "broken_plugin-0.1.dist-info" / "METADATA",
+        "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n",
+    )
     write(tmp_path / "site" / "broken_plugin-0.1.dist-info" / "entry_points.txt", "[specc]\nbroken = broken_plugin\n")
     env = {"PYTHONPATH": str(tmp_path / "site")}
     result = run_cli("plugins", env=env)
     assert result.returncode == 1
-    assert result.stderr.strip() == ("error: plugin 'broken' (broken-plugin 0.1): step type 'missing' could not be "
-                                     "loaded from 'broken_plugin:Missing': module 'broken_plugin' has no attribute "
-                                     "'Missing'")
+    assert result.stderr.strip() == (
+        "error: plugin 'broken' (broken-plugin 0.1): step type 'missing' could not be "
+        "loaded from 'broken_plugin:Missing': module 'broken_plugin' has no attribute "
+        "'Missing'"
+    )
     assert "Traceback" not in result.stderr
     assert run_cli("validate", str(ROOT / "specs" / "quickstart.yaml"), env=env).returncode == 0

@@ -13,9 +13,9 @@ import pytest
 from pydantic import ValidationError
 
 from specc.builtins import sources
-from specc.plugins import get_registry
 from specc.components import Context, Source
 from specc.errors import DataError
+from specc.plugins import get_registry
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TWEETEVAL = SHARED_DATA / "tweeteval"
@@ -56,8 +56,9 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registers_every_builtin_source() -> None:
-    registered = [get_registry().get("source", name).cls for name in ("csv", "json", "jsonl", "parquet", "text-lines",
-                                                                        "tsv")]
+    registered = [
+        get_registry().get("source", name).cls for name in ("csv", "json", "jsonl", "parquet", "text-lines", "tsv")
+    ]
     assert all(cls.__module__ == "specc.builtins.sources" for cls in registered)
     assert all(issubclass(cls.Params, sources.SourceParams) and cls.version == 1 for cls in registered)
 
@@ -69,6 +70,7 @@ def test_module_import_does_not_import_pyarrow() -> None:
 
 
 # --- JSON Lines and JSON ---------------------------------------------------------------------
+
 
 def test_jsonl_glob_reads_files_in_sorted_order_and_unifies_types(tmp_path: Path) -> None:
     write(tmp_path / "data" / "b.jsonl", '{"text": "第二个文件", "score": 2.5, "extra": true}\n')
@@ -108,8 +110,7 @@ def test_jsonl_bad_line_names_file_and_line(tmp_path: Path, monkeypatch: pytest.
 
 
 @pytest.mark.parametrize("blocks", ["one", "many"])
-def test_jsonl_field_changing_type_names_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  blocks: str) -> None:
+def test_jsonl_field_changing_type_names_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blocks: str) -> None:
     if blocks == "many":
         monkeypatch.setattr(sources, "BLOCK_BYTES", 40)
     rows = [{"label": i} for i in range(8)] + [{"label": "seven"}]
@@ -133,8 +134,10 @@ def test_jsonl_line_that_is_not_an_object(tmp_path: Path) -> None:
 
 
 def test_json_array_with_unicode_pretty_printed(tmp_path: Path) -> None:
-    records = [{"instruction": "翻译成英文", "output": "Translate to English", "n": 1},
-               {"instruction": "línea\nnueva", "output": "ok", "n": 2}]
+    records = [
+        {"instruction": "翻译成英文", "output": "Translate to English", "n": 1},
+        {"instruction": "línea\nnueva", "output": "ok", "n": 2},
+    ]
     write(tmp_path / "data.json", json.dumps(records, ensure_ascii=False, indent=2))
     table = read(make(sources.JsonSource, tmp_path, path="data.json"))
     assert table.to_pylist() == records
@@ -164,10 +167,12 @@ def test_json_single_object_asks_for_field(tmp_path: Path) -> None:
 def test_json_array_errors_name_the_line(tmp_path: Path) -> None:
     write(tmp_path / "bad.json", '[\n  {"q": "a"},\n  {"q": "b",}\n]\n')
     assert data_error(make(sources.JsonSource, tmp_path, path="bad.json")).startswith(
-        "bad.json:3: error: source 'src': invalid JSON (")
+        "bad.json:3: error: source 'src': invalid JSON ("
+    )
     write(tmp_path / "scalar.json", '[\n  {"q": "a"},\n\n  "b"\n]\n')
     assert data_error(make(sources.JsonSource, tmp_path, path="scalar.json")).startswith(
-        "scalar.json:4: error: source 'src': expected a JSON object, found a string")
+        "scalar.json:4: error: source 'src': expected a JSON object, found a string"
+    )
     write(tmp_path / "mixed.json", '[{"q": 1},\n{"q": 2},\n{"q": "x"}]')
     assert data_error(make(sources.JsonSource, tmp_path, path="mixed.json")).startswith("mixed.json:3: ")
 
@@ -185,13 +190,16 @@ def test_empty_and_non_utf8_files(tmp_path: Path) -> None:
 
 # --- CSV and TSV -----------------------------------------------------------------------------
 
+
 def test_csv_quoted_newlines_unicode_and_types(tmp_path: Path) -> None:
     write(tmp_path / "rows.csv", 'id,text,score\r\n1,"第一行\n第二行",0.5\r\n2,"say ""hi"", ok",\r\n3,plain,2\r\n')
     table = read(make(sources.CsvSource, tmp_path, path="rows.csv"))
     assert table.schema == pa.schema([("id", pa.int64()), ("text", pa.string()), ("score", pa.float64())])
-    assert table.to_pylist() == [{"id": 1, "text": "第一行\n第二行", "score": 0.5},
-                                 {"id": 2, "text": 'say "hi", ok', "score": None},
-                                 {"id": 3, "text": "plain", "score": 2.0}]
+    assert table.to_pylist() == [
+        {"id": 1, "text": "第一行\n第二行", "score": 0.5},
+        {"id": 2, "text": 'say "hi", ok', "score": None},
+        {"id": 3, "text": "plain", "score": 2.0},
+    ]
 
 
 def test_csv_glob_unifies_types_across_files(tmp_path: Path) -> None:
@@ -199,8 +207,11 @@ def test_csv_glob_unifies_types_across_files(tmp_path: Path) -> None:
     write(tmp_path / "b.csv", "n,code\n2.5,A7\n")
     table = read(make(sources.CsvSource, tmp_path, path="*.csv"))
     assert table.schema == pa.schema([("code", pa.string()), ("n", pa.float64()), ("only_a", pa.string())])
-    assert table.to_pylist() == [{"code": "1", "n": 1.0, "only_a": "x"}, {"code": "2", "n": 2.0, "only_a": "y"},
-                                 {"code": "A7", "n": 2.5, "only_a": None}]
+    assert table.to_pylist() == [
+        {"code": "1", "n": 1.0, "only_a": "x"},
+        {"code": "2", "n": 2.0, "only_a": "y"},
+        {"code": "A7", "n": 2.5, "only_a": None},
+    ]
 
 
 def test_csv_type_guessed_from_first_block_is_widened(tmp_path: Path, small_blocks: None) -> None:
@@ -239,7 +250,8 @@ def test_tsv_keeps_quotes_and_types(tmp_path: Path) -> None:
     assert table.column("text").to_pylist() == ['"quoted" start', 'half " quote, comma', "中文"]
     write(tmp_path / "bad.tsv", "text\tlabel\nok\t1\ntab\tin\ttext\t2\n")
     assert data_error(make(sources.TsvSource, tmp_path, path="bad.tsv")).startswith(
-        "bad.tsv:3: error: source 'src': expected 2 values as in the header, found 4")
+        "bad.tsv:3: error: source 'src': expected 2 values as in the header, found 4"
+    )
 
 
 def test_csv_header_with_repeated_column(tmp_path: Path) -> None:
@@ -249,21 +261,27 @@ def test_csv_header_with_repeated_column(tmp_path: Path) -> None:
 
 # --- Parquet ---------------------------------------------------------------------------------
 
+
 def test_parquet_glob_streams_and_unifies(tmp_path: Path) -> None:
     pq.write_table(pa.table({"text": ["一", "二"], "n": pa.array([1, 2], pa.int32())}), tmp_path / "a.parquet")
     pq.write_table(pa.table({"n": pa.array([3], pa.int64()), "text": ["三"], "extra": [True]}), tmp_path / "b.parquet")
     table = read(make(sources.ParquetSource, tmp_path, path="*.parquet"))
     assert table.schema == pa.schema([("text", pa.string()), ("n", pa.int64()), ("extra", pa.bool_())])
-    assert table.to_pylist() == [{"text": "一", "n": 1, "extra": None}, {"text": "二", "n": 2, "extra": None},
-                                 {"text": "三", "n": 3, "extra": True}]
+    assert table.to_pylist() == [
+        {"text": "一", "n": 1, "extra": None},
+        {"text": "二", "n": 2, "extra": None},
+        {"text": "三", "n": 3, "extra": True},
+    ]
     pq.write_table(pa.table({"n": ["four"]}), tmp_path / "c.parquet")
     assert data_error(make(sources.ParquetSource, tmp_path, path="*.parquet")).startswith(
-        "c.parquet: error: source 'src': its columns do not fit")
+        "c.parquet: error: source 'src': its columns do not fit"
+    )
     write(tmp_path / "fake.parquet", "not parquet")
     assert "not a readable Parquet file" in data_error(make(sources.ParquetSource, tmp_path, path="fake.parquet"))
 
 
 # --- text-lines ------------------------------------------------------------------------------
+
 
 def test_text_lines_keep_everything_but_the_line_break(tmp_path: Path) -> None:
     write(tmp_path / "text.txt", "\ufeffhello  \r\n  indented\tand tab \n\ncarriage\rinside\nlast without break")
@@ -272,8 +290,13 @@ def test_text_lines_keep_everything_but_the_line_break(tmp_path: Path) -> None:
     source = make(sources.TextLinesSource, tmp_path, text="text.txt", label="labels.txt", label_names="mapping.txt")
     table = read(source)
     assert table.schema == pa.schema([("text", pa.string()), ("label", pa.int64())])
-    assert table.column("text").to_pylist() == ["hello  ", "  indented\tand tab ", "", "carriage\rinside",
-                                                "last without break"]
+    assert table.column("text").to_pylist() == [
+        "hello  ",
+        "  indented\tand tab ",
+        "",
+        "carriage\rinside",
+        "last without break",
+    ]
     assert table.column("label").to_pylist() == [1, 0, 2, 1, 0]
     assert source.label_names() == {"label": ["neg", "neu", "pos"]}
     assert [p.name for p in source.files()] == ["text.txt", "labels.txt", "mapping.txt"]
@@ -300,24 +323,30 @@ def test_text_lines_errors(tmp_path: Path) -> None:
     assert message.startswith("words.txt:2: error: source 'src': label 'one' is not an integer")
     write(tmp_path / "labels.txt", "0\n1\n2\n")
     write(tmp_path / "mapping.txt", "0\tno\n1\tyes\n")
-    message = data_error(make(sources.TextLinesSource, tmp_path, text="text.txt", label="labels.txt",
-                              label_names="mapping.txt"))
-    assert message.startswith("labels.txt:3: error: source 'src': label id 2 has no name: "
-                              "mapping.txt names the ids 0 to 1")
+    message = data_error(
+        make(sources.TextLinesSource, tmp_path, text="text.txt", label="labels.txt", label_names="mapping.txt")
+    )
+    assert message.startswith(
+        "labels.txt:3: error: source 'src': label id 2 has no name: mapping.txt names the ids 0 to 1"
+    )
     write(tmp_path / "empty.txt", "")
     assert "the file is empty" in data_error(make(sources.TextLinesSource, tmp_path, text="empty.txt"))
     write(tmp_path / "latin.txt", "ok\ncaf\xe9\n".encode("latin-1"))
     assert data_error(make(sources.TextLinesSource, tmp_path, text="latin.txt")).startswith(
-        "latin.txt:2: error: source 'src': not valid UTF-8")
+        "latin.txt:2: error: source 'src': not valid UTF-8"
+    )
     with pytest.raises(ValidationError, match="`label_names` needs `label`"):
         make(sources.TextLinesSource, tmp_path, text="text.txt", label_names="mapping.txt")
 
 
-@pytest.mark.parametrize(("content", "names"), [
-    ("0\tanger\n1\tjoy", ["anger", "joy"]),                                    # no final line break
-    ("\ufeff1 not hate\r\n0  hate speech \r\n\n", ["hate speech", "not hate"]),  # spaces, BOM, CRLF, any order
-    ("0\t❤\t_red_heart_\t\n1\t😂\t_face_with_tears_of_joy_\t\n", ["❤", "😂"]),   # TweetEval emoji layout
-])
+@pytest.mark.parametrize(
+    ("content", "names"),
+    [
+        ("0\tanger\n1\tjoy", ["anger", "joy"]),  # no final line break
+        ("\ufeff1 not hate\r\n0  hate speech \r\n\n", ["hate speech", "not hate"]),  # spaces, BOM, CRLF, any order
+        ("0\t❤\t_red_heart_\t\n1\t😂\t_face_with_tears_of_joy_\t\n", ["❤", "😂"]),  # TweetEval emoji layout
+    ],
+)
 def test_mapping_layouts(tmp_path: Path, content: str, names: list[str]) -> None:
     write(tmp_path / "text.txt", "x\n")
     write(tmp_path / "labels.txt", "0\n")
@@ -326,12 +355,15 @@ def test_mapping_layouts(tmp_path: Path, content: str, names: list[str]) -> None
     assert source.label_names() == {"label": names}
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    ("0\ta\n2\tb\n", "mapping.txt: error: source 'src': ids must run from 0 to 1 without gaps; missing: 1"),
-    ("0\ta\nzero\tb\n", "mapping.txt:2: error: source 'src': expected 'ID<TAB>NAME'"),
-    ("0\ta\n0\tb\n", "mapping.txt:2: error: source 'src': id 0 is named twice"),
-    ("0\ta\n1\ta\n", "mapping.txt: error: source 'src': name 'a' is given to several ids"),
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("0\ta\n2\tb\n", "mapping.txt: error: source 'src': ids must run from 0 to 1 without gaps; missing: 1"),
+        ("0\ta\nzero\tb\n", "mapping.txt:2: error: source 'src': expected 'ID<TAB>NAME'"),
+        ("0\ta\n0\tb\n", "mapping.txt:2: error: source 'src': id 0 is named twice"),
+        ("0\ta\n1\ta\n", "mapping.txt: error: source 'src': name 'a' is given to several ids"),
+    ],
+)
 def test_bad_mappings(tmp_path: Path, content: str, expected: str) -> None:
     write(tmp_path / "text.txt", "x\n")
     write(tmp_path / "labels.txt", "0\n")
@@ -344,6 +376,7 @@ def test_bad_mappings(tmp_path: Path, content: str, expected: str) -> None:
 
 # --- TweetEval -------------------------------------------------------------------------------
 
+
 def _line_count(path: Path) -> int:
     lines = path.read_bytes().split(b"\n")
     return len(lines) - (lines[-1] == b"")
@@ -354,8 +387,13 @@ def test_tweeteval_emotion(tmp_path: Path) -> None:
     if not emotion.is_dir():
         pytest.skip(f"shared data not found at {emotion}")
     for prefix in ("train", "val", "test"):
-        source = make(sources.TextLinesSource, TWEETEVAL, text=f"emotion/{prefix}_text.txt",
-                      label=f"emotion/{prefix}_labels.txt", label_names="emotion/mapping.txt")
+        source = make(
+            sources.TextLinesSource,
+            TWEETEVAL,
+            text=f"emotion/{prefix}_text.txt",
+            label=f"emotion/{prefix}_labels.txt",
+            label_names="emotion/mapping.txt",
+        )
         table = read(source)
         assert table.num_rows == _line_count(emotion / f"{prefix}_text.txt")
         labels = (emotion / f"{prefix}_labels.txt").read_text().split()
@@ -366,13 +404,19 @@ def test_tweeteval_emotion(tmp_path: Path) -> None:
     assert source.label_names() == {"label": mapping}
 
 
-@pytest.mark.parametrize("mapping", sorted(TWEETEVAL.glob("**/mapping.txt")) if TWEETEVAL.is_dir() else [],
-                         ids=lambda path: path.parent.name)
+@pytest.mark.parametrize(
+    "mapping", sorted(TWEETEVAL.glob("**/mapping.txt")) if TWEETEVAL.is_dir() else [], ids=lambda path: path.parent.name
+)
 def test_every_tweeteval_mapping_parses(mapping: Path) -> None:
     task = mapping.parent
     labels = next(task.glob("**/train_labels.txt"))
-    source = make(sources.TextLinesSource, TWEETEVAL, text=str(labels.relative_to(TWEETEVAL)),
-                  label=str(labels.relative_to(TWEETEVAL)), label_names=str(mapping.relative_to(TWEETEVAL)))
+    source = make(
+        sources.TextLinesSource,
+        TWEETEVAL,
+        text=str(labels.relative_to(TWEETEVAL)),
+        label=str(labels.relative_to(TWEETEVAL)),
+        label_names=str(mapping.relative_to(TWEETEVAL)),
+    )
     names = source.label_names()["label"]
     assert len(names) == len(mapping.read_text(encoding="utf-8").strip().splitlines())
     assert all(name and name == name.strip() for name in names)

@@ -131,10 +131,14 @@ def test_hash_rows_stay_when_others_come_and_go(base: pa.Table, extra: pa.Table,
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 60).flatmap(lambda n: st.tuples(
-    st.just(n),
-    st.lists(st.lists(st.integers(-1, 8), min_size=n, max_size=n), min_size=1, max_size=3),
-)))
+@given(
+    st.integers(1, 60).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.lists(st.integers(-1, 8), min_size=n, max_size=n), min_size=1, max_size=3),
+        )
+    )
+)
 def test_components_are_the_connected_groups(case: tuple[int, list[list[int]]]) -> None:
     n, codes = case
     labels = components([np.array(c, dtype=np.int64) for c in codes], n)

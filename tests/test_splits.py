@@ -13,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specc.builtins.splits import (
-    HashSplit, KFoldSplit, PredefinedSplit, RandomSplit, StratifiedSplit, allocate, components,
+    HashSplit,
+    KFoldSplit,
+    PredefinedSplit,
+    RandomSplit,
+    StratifiedSplit,
+    allocate,
+    components,
 )
 from specc.components import Context
 from specc.errors import SpeccError
@@ -23,8 +29,9 @@ RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 
 def _table(labels: list[int]) -> pa.Table:
-    return pa.table({"_id": [f"src:{i}" for i in range(len(labels))], "label": labels,
-                     "_split": pa.nulls(len(labels), pa.string())})
+    return pa.table(
+        {"_id": [f"src:{i}" for i in range(len(labels))], "label": labels, "_split": pa.nulls(len(labels), pa.string())}
+    )
 
 
 def _split(cls, table: pa.Table, seed: int = 5, **params) -> list[str]:  # type: ignore[no-untyped-def]
@@ -107,8 +114,7 @@ def test_stratified_class_counts_match_scikit_learn_per_split(test_size: float, 
 
     rng = np.random.default_rng(seed)
     labels = rng.choice(4, size=rng.integers(200, 900), p=[0.55, 0.25, 0.15, 0.05]).tolist()
-    ours = _split(StratifiedSplit, _table(labels), seed=seed,
-                  ratios={"train": 1 - test_size, "test": test_size})
+    ours = _split(StratifiedSplit, _table(labels), seed=seed, ratios={"train": 1 - test_size, "test": test_size})
     y_train, y_test = train_test_split(labels, test_size=test_size, stratify=labels, random_state=seed)
     for split, theirs in (("train", Counter(y_train)), ("test", Counter(y_test))):
         mine = Counter(label for label, s in zip(labels, ours) if s == split)
@@ -126,8 +132,14 @@ def _grouped(n: int, groups: int, seed: int = 0) -> pa.Table:
     topic = rng.choice(3, groups, p=[0.6, 0.3, 0.1])
     noise = rng.choice(3, n, p=[0.6, 0.3, 0.1])
     label = np.where(rng.random(n) < 0.7, topic[group], noise)
-    return pa.table({"_id": [f"s:{i}" for i in range(n)], "label": label, "author": [f"a{g}" for g in group],
-                     "text": [f"row {i} by a{g}" for i, g in enumerate(group)]})
+    return pa.table(
+        {
+            "_id": [f"s:{i}" for i in range(n)],
+            "label": label,
+            "author": [f"a{g}" for g in group],
+            "text": [f"row {i} by a{g}" for i, g in enumerate(group)],
+        }
+    )
 
 
 def _splits_per(table: pa.Table, column: str, splits: list[str]) -> dict[object, set[str]]:
@@ -138,10 +150,16 @@ def _splits_per(table: pa.Table, column: str, splits: list[str]) -> dict[object,
     return found
 
 
-@pytest.mark.parametrize("cls,params", [
-    (RandomSplit, {}), (StratifiedSplit, {}), (HashSplit, {}), (KFoldSplit, {"folds": 4, "test": 0.2}),
-    (KFoldSplit, {"folds": 3, "stratify": "label"}),
-])
+@pytest.mark.parametrize(
+    "cls,params",
+    [
+        (RandomSplit, {}),
+        (StratifiedSplit, {}),
+        (HashSplit, {}),
+        (KFoldSplit, {"folds": 4, "test": 0.2}),
+        (KFoldSplit, {"folds": 3, "stratify": "label"}),
+    ],
+)
 def test_group_keeps_each_group_in_one_split(cls, params) -> None:  # type: ignore[no-untyped-def]
     table = _grouped(3000, 400)
     splits = _split(cls, table, group="author", **params)
@@ -206,9 +224,15 @@ def test_near_dup_groups_merge_with_the_group_column() -> None:
     n = 400
     author = [f"a{i % 40}" for i in range(n)]
     near = [7 if i in (1, 2) else (i // 2 + 1000 if i >= 300 else None) for i in range(n)]
-    table = pa.table({"_id": [f"s:{i}" for i in range(n)], "label": [i % 3 for i in range(n)],
-                      "author": author, "text": [f"text {i}" for i in range(n)],
-                      "_near_dup_group": pa.array(near, pa.int64())})
+    table = pa.table(
+        {
+            "_id": [f"s:{i}" for i in range(n)],
+            "label": [i % 3 for i in range(n)],
+            "author": author,
+            "text": [f"text {i}" for i in range(n)],
+            "_near_dup_group": pa.array(near, pa.int64()),
+        }
+    )
     for cls, params in ((RandomSplit, {}), (StratifiedSplit, {}), (HashSplit, {}), (KFoldSplit, {"test": 0.2})):
         for seed in range(5):
             splits = _split(cls, table, seed=seed, group="author", **params)
@@ -227,8 +251,12 @@ def test_components_match_scipy() -> None:
     for n, width in ((1, 1), (50, 40), (2000, 1500), (2000, 300)):
         codes = [np.where(rng.random(n) < 0.5, rng.integers(0, width, n), -1) for _ in range(2)]
         ours = components(codes, n)
-        edges = [(i, j) for c in codes for v in set(c[c >= 0].tolist())
-                 for i, j in zip(np.flatnonzero(c == v)[:-1], np.flatnonzero(c == v)[1:])]
+        edges = [
+            (i, j)
+            for c in codes
+            for v in set(c[c >= 0].tolist())
+            for i, j in zip(np.flatnonzero(c == v)[:-1], np.flatnonzero(c == v)[1:])
+        ]
         rows, cols = (np.array(x, dtype=np.int64) for x in zip(*edges)) if edges else ([], [])
         graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
         count, theirs = connected_components(graph, directed=False)
@@ -252,8 +280,14 @@ def _texts(n: int, start: int = 0) -> pa.Table:
     rng = np.random.default_rng(start)
     words = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "sigma"]
     texts = [" ".join(rng.choice(words, 6)) + f" {start + i}" for i in range(n)]
-    return pa.table({"_id": [f"src:{start + i}" for i in range(n)], "text": texts,
-                     "label": rng.integers(0, 3, n), "author": [f"a{(start + i) % 97}" for i in range(n)]})
+    return pa.table(
+        {
+            "_id": [f"src:{start + i}" for i in range(n)],
+            "text": texts,
+            "label": rng.integers(0, 3, n),
+            "author": [f"a{(start + i) % 97}" for i in range(n)],
+        }
+    )
 
 
 @pytest.mark.parametrize("params", [{}, {"key": "_id"}, {"group": "author"}, {"salt": "v1"}])
@@ -363,8 +397,10 @@ def test_kfold_configurations() -> None:
         "fold-2": {"train": ["fold_0", "fold_1"], "validation": ["fold_2"], "test": ["test"]},
     }
     no_test = KFoldSplit(KFoldSplit.Params(folds=2), Context("split", 9, Path(".")))
-    assert no_test.configurations() == {"fold-0": {"train": ["fold_1"], "validation": ["fold_0"]},
-                                        "fold-1": {"train": ["fold_0"], "validation": ["fold_1"]}}
+    assert no_test.configurations() == {
+        "fold-0": {"train": ["fold_1"], "validation": ["fold_0"]},
+        "fold-1": {"train": ["fold_0"], "validation": ["fold_1"]},
+    }
     assert no_test.split_names() == ["fold_0", "fold_1"]
     assert RandomSplit(RandomSplit.Params(), Context("split", 9, Path("."))).configurations() == {}
 
@@ -380,16 +416,27 @@ def test_kfold_params_are_checked() -> None:
 
 
 def _spec(split: str) -> str:
-    return ("specc: 1\nname: leak-free\ndescription: d\nlicense: mit\nseed: 11\ncard: {draft: true}\n"
-            "sources:\n  rows:\n    type: jsonl\n    path: rows.jsonl\n"
-            "    columns: {text: text, label: label, author: author, _near_dup_group: cluster}\n"
-            f"clean:\n  - {{type: dedup, columns: [text]}}\nsplit:\n{split}")
+    return (
+        "specc: 1\nname: leak-free\ndescription: d\nlicense: mit\nseed: 11\ncard: {draft: true}\n"
+        "sources:\n  rows:\n    type: jsonl\n    path: rows.jsonl\n"
+        "    columns: {text: text, label: label, author: author, _near_dup_group: cluster}\n"
+        f"clean:\n  - {{type: dedup, columns: [text]}}\nsplit:\n{split}"
+    )
 
 
 def _rows(n: int, start: int = 0) -> str:
-    return "".join(json.dumps({"text": f"Message {i} about topic {i % 13}", "label": i % 3,
-                               "author": f"user{i % 41}", "cluster": i // 4 if i % 10 == 0 else None}) + "\n"
-                   for i in range(start, start + n))
+    return "".join(
+        json.dumps(
+            {
+                "text": f"Message {i} about topic {i % 13}",
+                "label": i % 3,
+                "author": f"user{i % 41}",
+                "cluster": i // 4 if i % 10 == 0 else None,
+            }
+        )
+        + "\n"
+        for i in range(start, start + n)
+    )
 
 
 def _build(tmp_path: Path, split: str, rows: str) -> dict[str, list[dict]]:
@@ -417,8 +464,9 @@ def test_build_with_hash_split_keeps_rows_when_data_grows(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("method", ["method: hash", "method: random", "method: stratified\n  stratify: label"])
 def test_build_with_group_keeps_authors_and_clusters_in_one_split(tmp_path: Path, method: str) -> None:
-    loaded = _build(tmp_path, f"  {method}\n  group: author\n  ratios: {{train: 0.5, validation: 0.25, test: 0.25}}\n",
-                    _rows(600))
+    loaded = _build(
+        tmp_path, f"  {method}\n  group: author\n  ratios: {{train: 0.5, validation: 0.25, test: 0.25}}\n", _rows(600)
+    )
     assert sum(len(rows) for rows in loaded.values()) == 600
     ids = [row["_id"] for rows in loaded.values() for row in rows]
     assert len(ids) == len(set(ids))

@@ -85,16 +85,23 @@ card: {draft: true}
 
 
 @pytest.mark.parametrize("after", ["annotator", "splitter", "augmenter"])
-def test_a_kind_added_to_the_table_runs(after: str, register_plugin, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
-                                        tmp_path: Path) -> None:
+def test_a_kind_added_to_the_table_runs(
+    after: str,
+    register_plugin,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     at = [s.kind for s in stages.STAGES].index(after) + 1
     table = (*stages.STAGES[:at], stages.Stage("filter", Filter, "register_filters", "filter"), *stages.STAGES[at:])
     monkeypatch.setattr(stages, "STAGES", table)
     reset_plugins()
     register_plugin(FilterPlugin(), "filters")
     write(tmp_path / "rows.csv", "text,label\n" + "".join(f"row {i},{i}\n" for i in range(100)))
-    with pytest.raises(SpecError, match=r"filtered.yaml:8:12: error: filter\[0\].type: unknown type 'odd-onyl'; "
-                                        r"did you mean 'odd-only'\? installed: odd-only"):
+    with pytest.raises(
+        SpecError,
+        match=r"filtered.yaml:8:12: error: filter\[0\].type: unknown type 'odd-onyl'; "
+        r"did you mean 'odd-only'\? installed: odd-only",
+    ):
         load_spec(write(tmp_path / "filtered.yaml", SPEC.replace("odd-only", "odd-onyl")))
     spec = load_spec(write(tmp_path / "filtered.yaml", SPEC))
 
@@ -105,5 +112,7 @@ def test_a_kind_added_to_the_table_runs(after: str, register_plugin, monkeypatch
     record = next(s for s in stats["steps"] if s["stage"] == "filter")
     assert record["type"] == "odd-only" and record["rows_out"] == 50
     out = tmp_path / "build" / "filtered"
-    labels = [label for f in sorted((out / "data").glob("*.parquet")) for label in pq.read_table(f)["label"].to_pylist()]
+    labels = [
+        label for f in sorted((out / "data").glob("*.parquet")) for label in pq.read_table(f)["label"].to_pylist()
+    ]
     assert sorted(labels) == list(range(1, 100, 2))

@@ -15,8 +15,9 @@ from specc.stats import STATS_VERSION, BuildStats, read_stats, stats_schema
 from tests.conftest import ROOT, run_cli
 
 SCHEMA = ROOT / "schemas" / "stats.schema.json"
-REGENERATE = ("python -c 'from specc.stats import stats_schema; "
-              "open(\"schemas/stats.schema.json\", \"w\").write(stats_schema())'")
+REGENERATE = (
+    'python -c \'from specc.stats import stats_schema; open("schemas/stats.schema.json", "w").write(stats_schema())\''
+)
 
 
 def test_committed_stats_schema_is_fresh() -> None:
@@ -45,11 +46,14 @@ def test_stats_json_has_its_version_validates_and_round_trips(built: Path) -> No
     assert json.dumps(stats.json_data(), indent=2, ensure_ascii=False) + "\n" == text
 
 
-@pytest.mark.parametrize("damage, reason", [
-    ("{", "Expecting property name"),
-    ('{"stats-version": 99}', "stats-version 99, not 1"),
-    ("[]", "it holds a JSON list, not an object"),
-])
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        ("{", "Expecting property name"),
+        ('{"stats-version": 99}', "stats-version 99, not 1"),
+        ("[]", "it holds a JSON list, not an object"),
+    ],
+)
 def test_a_damaged_stats_json_says_to_rebuild(built: Path, tmp_path: Path, damage: str, reason: str) -> None:
     path = tmp_path / "stats.json"
     path.write_text(damage)
@@ -63,6 +67,7 @@ def test_a_damaged_stats_json_says_to_rebuild(built: Path, tmp_path: Path, damag
 
 
 # --- the card audits itself -------------------------------------------------------------------------
+
 
 def tampered(built: Path, change: Callable[[BuildStats], None]) -> BuildStats:
     stats = read_stats(built / "stats.json", "rebuild")
@@ -101,12 +106,20 @@ def test_the_audit_passes_on_a_build(built: Path) -> None:
     audit_card(built, read_stats(built / "stats.json", "rebuild"))
 
 
-@pytest.mark.parametrize("change, section", [
-    (more_billing, "Splits"), (more_rows, "Splits"), (another_drop_reason, "Processing"),
-    (fewer_rows_out, "Processing"), (more_leakage, "Splits"), (longer_text, "Text lengths"),
-])
-def test_tampered_stats_fail_the_audit_naming_the_card_section(built: Path, change: Callable[[BuildStats], None],
-                                                               section: str) -> None:
+@pytest.mark.parametrize(
+    "change, section",
+    [
+        (more_billing, "Splits"),
+        (more_rows, "Splits"),
+        (another_drop_reason, "Processing"),
+        (fewer_rows_out, "Processing"),
+        (more_leakage, "Splits"),
+        (longer_text, "Text lengths"),
+    ],
+)
+def test_tampered_stats_fail_the_audit_naming_the_card_section(
+    built: Path, change: Callable[[BuildStats], None], section: str
+) -> None:
     with pytest.raises(SpeccError, match=f"^error: self-check: card section '{section}': "):
         audit_card(built, tampered(built, change))
 
@@ -119,6 +132,9 @@ def test_evaluation_scores_are_those_of_their_confusion_matrix(built: Path) -> N
     stats.evaluate = {"evaluate.baseline": {"splits": {"test": scores}}}
     audit_card(built, stats)
     stats.evaluate["evaluate.baseline"]["splits"]["test"] = {**scores, "accuracy": scores["accuracy"] + 0.1}
-    with pytest.raises(SpeccError, match="^error: self-check: card section 'Baseline evaluation': the scores of "
-                                         "'evaluate.baseline' on split 'test'"):
+    with pytest.raises(
+        SpeccError,
+        match="^error: self-check: card section 'Baseline evaluation': the scores of "
+        "'evaluate.baseline' on split 'test'",
+    ):
         audit_card(built, stats)

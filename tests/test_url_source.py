@@ -10,9 +10,10 @@ import json
 import shutil
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from textwrap import indent
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -100,7 +101,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 def spec_file(folder: Path, source: str) -> Path:
     """A spec with one source `remote` whose keys are `source` (YAML lines)."""
-    return write(folder / "spec.yaml", f"""\
+    return write(
+        folder / "spec.yaml",
+        f"""\
 specc: 1
 name: remote
 description: Rows downloaded over HTTP.
@@ -109,7 +112,8 @@ sources:
   remote:
 {indent(source.strip(), "    ")}
 card: {{draft: true}}
-""")
+""",
+    )
 
 
 def built_rows(spec: Path) -> list[dict[str, Any]]:
@@ -145,6 +149,7 @@ def source_pins(spec: Path, cache: Path, locked: dict[str, Any] | None = None) -
 
 # --- builds, pins and the cache --------------------------------------------------------------
 
+
 def test_url_source_builds_and_rebuilds_from_the_cache_with_the_server_stopped(server: Server, tmp_path: Path) -> None:
     data = jsonl(ROWS)
     url = server.put("data/faq.jsonl", data)
@@ -160,8 +165,13 @@ def test_url_source_builds_and_rebuilds_from_the_cache_with_the_server_stopped(s
     assert [p for p in (cache / "downloads").rglob("*") if p.is_file()] == [blob]  # no leftover temp files
 
     pins = source_pins(spec, cache)
-    assert pins == {"url": url, "sha256": sha(data), "size": len(data), "format": "jsonl",
-                    "files": [{"path": url, "sha256": sha(data), "size": len(data)}]}
+    assert pins == {
+        "url": url,
+        "sha256": sha(data),
+        "size": len(data),
+        "format": "jsonl",
+        "files": [{"path": url, "sha256": sha(data), "size": len(data)}],
+    }
     json.dumps(pins)
     asked = len(server.requests)
     assert source_pins(spec, cache, pins) == pins  # a lock that applies is kept without downloading
@@ -187,7 +197,8 @@ def test_spec_sha256_that_does_not_match_fails_and_leaves_nothing(server: Server
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         f"error: source 'remote': {url} has SHA-256 {sha(data)}, but the spec pins {wrong}; "
-        f"if the file changed on purpose, set `sha256: {sha(data)}` in the spec")
+        f"if the file changed on purpose, set `sha256: {sha(data)}` in the spec"
+    )
     assert cached_files(cache) == []
     assert not (spec.parent / "build").exists()
 
@@ -221,7 +232,8 @@ def test_changed_file_with_old_pin_fails_when_not_cached_and_uses_cached_bytes(s
         run_plan(plan)
     assert str(failure.value) == (
         f"error: source 'remote': {url} has SHA-256 {sha(new)}, but the lock pins {sha(old)}; "
-        f"if the file changed on purpose, run `specc lock --upgrade-source remote`")
+        f"if the file changed on purpose, run `specc lock --upgrade-source remote`"
+    )
     assert [p for p in cached_files(fresh) if "downloads" in p.parts] == []
 
     plan = compile_spec(load_spec(spec), locked_pins={"sources.remote": pins}, cache_dir=cache)
@@ -248,14 +260,16 @@ def test_corrupt_cache_entry_is_downloaded_again(server: Server, tmp_path: Path)
 
 # --- errors ----------------------------------------------------------------------------------
 
+
 def test_http_404_names_url_and_status(server: Server, tmp_path: Path) -> None:
     url = server.url("missing.jsonl")
     spec = spec_file(tmp_path / "project", f"type: url\nurl: {url}")
     cache = tmp_path / "cache"
     result = run_cli("build", str(spec), "--cache-dir", str(cache))
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"error: source 'remote': downloading {url} failed: HTTP 404 File not found; "
-                                     f"check the URL")
+    assert result.stderr.strip() == (
+        f"error: source 'remote': downloading {url} failed: HTTP 404 File not found; check the URL"
+    )
     assert cached_files(cache) == []
 
 
@@ -273,7 +287,9 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_validate_rejects_bad_scheme_format_and_options(tmp_path: Path) -> None:
-    spec = write(tmp_path / "spec.yaml", """\
+    spec = write(
+        tmp_path / "spec.yaml",
+        """\
 specc: 1
 name: remote
 description: Rows downloaded over HTTP.
@@ -297,29 +313,39 @@ sources:
     url: https://example.org/faq.jsonl
     sha256: 1234
 card: {draft: true}
-""")
+""",
+    )
     result = run_cli("validate", str(spec))
     assert result.returncode == 1
     out = result.stdout + result.stderr
     shown = str(spec)
-    assert (f"{shown}:8:10: error: sources.ftp.url: only http:// and https:// URLs can be downloaded; "
-            f"'ftp://example.org/faq.jsonl' has scheme 'ftp'") in out
-    assert (f"{shown}:10:5: error: sources.noext.format: cannot tell the format of https://example.org/export?id=3 "
-            f"from its name; add `format:` with one of jsonl, json, csv, tsv, parquet") in out
+    assert (
+        f"{shown}:8:10: error: sources.ftp.url: only http:// and https:// URLs can be downloaded; "
+        f"'ftp://example.org/faq.jsonl' has scheme 'ftp'"
+    ) in out
+    assert (
+        f"{shown}:10:5: error: sources.noext.format: cannot tell the format of https://example.org/export?id=3 "
+        f"from its name; add `format:` with one of jsonl, json, csv, tsv, parquet"
+    ) in out
     assert f"{shown}:13:5: error: sources.gz.format: https://example.org/faq.jsonl.gz is compressed (.gz)" in out
-    assert (f"{shown}:18:19: error: sources.opts.read_options: unknown option 'delimeter' for format csv; "
-            f"did you mean 'delimiter'? its options are: delimiter, encoding") in out
+    assert (
+        f"{shown}:18:19: error: sources.opts.read_options: unknown option 'delimeter' for format csv; "
+        f"did you mean 'delimiter'? its options are: delimiter, encoding"
+    ) in out
     assert f"{shown}:22:13: error: sources.digest.sha256: expected the file's SHA-256 as 64 hexadecimal digits" in out
 
 
-@pytest.mark.parametrize(("url", "fmt"), [
-    ("https://example.org/a/faq.jsonl", "jsonl"),
-    ("https://example.org/faq.NDJSON?download=1", "jsonl"),
-    ("https://example.org/faq.json#top", "json"),
-    ("https://example.org/tickets.csv", "csv"),
-    ("https://example.org/tickets.tsv", "tsv"),
-    ("https://example.org/train%2Dpart.parquet", "parquet"),
-])
+@pytest.mark.parametrize(
+    ("url", "fmt"),
+    [
+        ("https://example.org/a/faq.jsonl", "jsonl"),
+        ("https://example.org/faq.NDJSON?download=1", "jsonl"),
+        ("https://example.org/faq.json#top", "json"),
+        ("https://example.org/tickets.csv", "csv"),
+        ("https://example.org/tickets.tsv", "tsv"),
+        ("https://example.org/train%2Dpart.parquet", "parquet"),
+    ],
+)
 def test_format_is_inferred_from_the_path(url: str, fmt: str) -> None:
     assert UrlParams.model_validate({"url": url}).format == fmt
 
@@ -340,6 +366,7 @@ def test_params_errors() -> None:
 
 # --- formats ---------------------------------------------------------------------------------
 
+
 def test_parquet_inferred_and_explicit_format_without_extension(server: Server, tmp_path: Path) -> None:
     buffer = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_pylist(ROWS), buffer)
@@ -356,15 +383,18 @@ def test_parquet_inferred_and_explicit_format_without_extension(server: Server, 
 
 
 def test_csv_with_read_options_and_columns(server: Server, tmp_path: Path) -> None:
-    text = "ticket;category\n" + "".join(f"\"{r['text']}\";{r['label']}\n" for r in ROWS)
+    text = "ticket;category\n" + "".join(f'"{r["text"]}";{r["label"]}\n' for r in ROWS)
     url = server.put("tickets.csv", text.encode("latin-1"))
-    spec = spec_file(tmp_path / "project", f"""
+    spec = spec_file(
+        tmp_path / "project",
+        f"""
 type: url
 url: {url}
 read_options: {{delimiter: ";", encoding: latin-1}}
 columns: {{text: ticket, label: category}}
 labels: {{label: [billing, shipping, returns]}}
-""")
+""",
+    )
     result = run_cli("build", str(spec), "--cache-dir", str(tmp_path / "cache"))
     assert result.returncode == 0, result.stderr
     names = ["billing", "shipping", "returns"]

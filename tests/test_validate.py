@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli, write
 from specc.testing import modules_imported, top_level
+from tests.conftest import ROOT, run_cli, write
 
 BAD = Path(__file__).parent / "bad_specs"
 BUILTINS_ONLY = {"SPECC_LOAD_PLUGINS": ""}
@@ -26,9 +26,13 @@ def test_three_mistakes_each_at_its_place() -> None:
     result = run_cli("validate", "three_mistakes.yaml", cwd=BAD, env=BUILTINS_ONLY)
     lines = result.stderr.splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith("three_mistakes.yaml:11:12: error: clean[0].type: unknown type 'dedupe'; did you mean 'dedup'?")
+    assert lines[0].startswith(
+        "three_mistakes.yaml:11:12: error: clean[0].type: unknown type 'dedupe'; did you mean 'dedup'?"
+    )
     assert lines[1].startswith("three_mistakes.yaml:14:16: error: clean[1].min_chars:")
-    assert lines[2].startswith("three_mistakes.yaml:16:5: error: clean[2].colums: unknown key 'colums'; did you mean 'columns'?")
+    assert lines[2].startswith(
+        "three_mistakes.yaml:16:5: error: clean[2].colums: unknown key 'colums'; did you mean 'columns'?"
+    )
 
 
 def test_quickstart_is_valid() -> None:
@@ -68,8 +72,10 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
 
 def test_allow_external_paths(tmp_path: Path) -> None:
     write(tmp_path / "data" / "rows.jsonl", '{"text": "hello there"}\n')
-    spec = ("specc: 1\nname: ext\ndescription: d\nlicense: mit\n{flag}"
-            "sources:\n  rows: {{type: jsonl, path: ../data/rows.jsonl}}\ncard: {{draft: true}}\n")
+    spec = (
+        "specc: 1\nname: ext\ndescription: d\nlicense: mit\n{flag}"
+        "sources:\n  rows: {{type: jsonl, path: ../data/rows.jsonl}}\ncard: {{draft: true}}\n"
+    )
     write(tmp_path / "specs" / "closed.yaml", spec.format(flag=""))
     write(tmp_path / "specs" / "open.yaml", spec.format(flag="allow_external_paths: true\n"))
     assert run_cli("validate", "specs/closed.yaml", cwd=tmp_path).returncode == 1
@@ -77,8 +83,11 @@ def test_allow_external_paths(tmp_path: Path) -> None:
 
 
 def test_glob_that_matches_nothing(tmp_path: Path) -> None:
-    write(tmp_path / "s.yaml", "specc: 1\nname: g\ndescription: d\nlicense: mit\n"
-          "sources:\n  rows: {type: jsonl, path: 'data/*.jsonl'}\ncard: {draft: true}\n")
+    write(
+        tmp_path / "s.yaml",
+        "specc: 1\nname: g\ndescription: d\nlicense: mit\n"
+        "sources:\n  rows: {type: jsonl, path: 'data/*.jsonl'}\ncard: {draft: true}\n",
+    )
     result = run_cli("validate", "s.yaml", cwd=tmp_path)
     assert "s.yaml:6:29: error: sources.rows.path: pattern 'data/*.jsonl' matches no file" in result.stderr
 
@@ -86,10 +95,21 @@ def test_glob_that_matches_nothing(tmp_path: Path) -> None:
 def test_validate_imports_no_heavy_library() -> None:
     imported = modules_imported("validate", str(ROOT / "specs/quickstart.yaml"))
     assert top_level(imported, {"datasets", "torch", "transformers", "nlpaug", "pyarrow", "pandas", "numpy"}) == []
-    unused = {"specc.builtins.hub", "specc.builtins.url", "specc.builtins.near_dedup", "specc.annotation.human",
-              "specc_nlpaug.chars", "specc_nlpaug.words", "specc_nlpaug.models", "specc_transformers.tokens",
-              "specc_transformers.finetune", "specc.builtins.card_sections", "specc.annotation.card_section",
-              "specc_nlpaug.card", "specc_transformers.card_section"}
+    unused = {
+        "specc.builtins.hub",
+        "specc.builtins.url",
+        "specc.builtins.near_dedup",
+        "specc.builtins.annotation.human",
+        "specc_nlpaug.chars",
+        "specc_nlpaug.words",
+        "specc_nlpaug.models",
+        "specc_transformers.tokens",
+        "specc_transformers.finetune",
+        "specc.builtins.card_sections",
+        "specc.builtins.annotation.card_section",
+        "specc_nlpaug.card",
+        "specc_transformers.card_section",
+    }
     assert sorted(unused & imported) == []  # the modules of types the spec does not use are not imported
 
 

@@ -21,8 +21,8 @@ class MajorityVote:
     """Per item: the label (None when unlabelled or an abstained tie), the winning share and whether it was a tie."""
 
     labels: list[Any]
-    agreement: "np.ndarray"
-    ties: "np.ndarray"
+    agreement: np.ndarray
+    ties: np.ndarray
 
 
 def majority_vote(a: Annotations, tie_break: str = "lowest") -> MajorityVote:
@@ -49,8 +49,10 @@ def majority_vote(a: Annotations, tie_break: str = "lowest") -> MajorityVote:
         choice = np.where(winners, rank[None, :], len(rank)).argmin(axis=1)
     else:
         choice = winners.argmax(axis=1) if winners.size else np.zeros(len(a.items), dtype=np.int64)
-    labels = [None if top[n] == 0 or (ties[n] and tie_break == "abstain") else a.categories[choice[n]]
-              for n in range(len(a.items))]
+    labels = [
+        None if top[n] == 0 or (ties[n] and tie_break == "abstain") else a.categories[choice[n]]
+        for n in range(len(a.items))
+    ]
     return MajorityVote(labels, per_item_agreement(a), ties)
 
 
@@ -60,9 +62,9 @@ class DawidSkene:
 
     labels: list[Any]
     categories: list[Any]
-    posteriors: "np.ndarray"
-    confusion: "np.ndarray"
-    priors: "np.ndarray"
+    posteriors: np.ndarray
+    confusion: np.ndarray
+    priors: np.ndarray
     iterations: int
     converged: bool
 
@@ -92,8 +94,9 @@ def dawid_skene(a: Annotations, max_iter: int = 100, tol: float = 1e-6) -> Dawid
         priors = posteriors[labelled].sum(axis=0) / max(labelled.sum(), 1)
         confusion = np.einsum("it,ijg->jtg", posteriors, observed) + SMOOTHING
         confusion /= confusion.sum(axis=2, keepdims=True)
-        log_likelihood = np.log(np.maximum(priors, 1e-300))[None, :] + np.einsum("ijg,jtg->it", observed,
-                                                                                  np.log(confusion))
+        log_likelihood = np.log(np.maximum(priors, 1e-300))[None, :] + np.einsum(
+            "ijg,jtg->it", observed, np.log(confusion)
+        )
         updated = np.exp(log_likelihood - log_likelihood.max(axis=1, keepdims=True))
         updated /= updated.sum(axis=1, keepdims=True)
         converged = bool(np.abs(updated - posteriors).max(initial=0.0) <= tol)

@@ -7,7 +7,8 @@ Every metric takes an `Annotations` table and returns a float, NaN where the met
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from specc.annotation.table import Annotations
 from specc.errors import SpeccError
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 LEVELS = ("nominal", "ordinal", "interval")
 
 
-def per_item_agreement(a: Annotations) -> "np.ndarray":
+def per_item_agreement(a: Annotations) -> np.ndarray:
     """Per item, the share of its annotations that equal its most common label; NaN for unlabelled items."""
     import numpy as np
 
@@ -42,8 +43,10 @@ def cohen_kappa(a: Annotations) -> float:
     import numpy as np
 
     if len(a.annotators) != 2:
-        raise SpeccError(f"error: Cohen's kappa needs exactly two annotators, the table has {len(a.annotators)}; "
-                         f"use fleiss_kappa or krippendorff_alpha for more")
+        raise SpeccError(
+            f"error: Cohen's kappa needs exactly two annotators, the table has {len(a.annotators)}; "
+            f"use fleiss_kappa or krippendorff_alpha for more"
+        )
     codes = a.codes()
     both = codes[(codes >= 0).all(axis=1)]
     if len(both) == 0:
@@ -113,7 +116,7 @@ def krippendorff_alpha(a: Annotations, level: str = "nominal", order: Sequence[A
     return 1.0 - float((coincidences * distance).sum()) / disagreement_expected
 
 
-def _distances(level: str, totals: "np.ndarray", categories: list) -> "np.ndarray":
+def _distances(level: str, totals: np.ndarray, categories: list) -> np.ndarray:
     import numpy as np
 
     if level == "nominal":
@@ -121,8 +124,10 @@ def _distances(level: str, totals: "np.ndarray", categories: list) -> "np.ndarra
     if level == "interval":
         values = _numeric(categories)
         if values is None:
-            raise SpeccError(f"error: interval agreement needs numeric labels, got {_shown(categories)}; "
-                             f"use level nominal or ordinal")
+            raise SpeccError(
+                f"error: interval agreement needs numeric labels, got {_shown(categories)}; "
+                f"use level nominal or ordinal"
+            )
         values = np.asarray(values)
         return (values[:, None] - values[None, :]) ** 2
     # ordinal: (sum of the totals from rank g to rank h, minus half of the two ends) squared
@@ -138,13 +143,17 @@ def _ordinal_ranks(categories: list, order: Sequence[Any] | None) -> list[int]:
         position = {str(label): n for n, label in enumerate(order)}
         missing = [label for label in categories if str(label) not in position]
         if missing:
-            raise SpeccError(f"error: the ordinal order {_shown(order)} lacks the labels {_shown(missing)}; "
-                             f"list every label, lowest first")
+            raise SpeccError(
+                f"error: the ordinal order {_shown(order)} lacks the labels {_shown(missing)}; "
+                f"list every label, lowest first"
+            )
         return [position[str(label)] for label in categories]
     values = _numeric(categories)
     if values is None:
-        raise SpeccError(f"error: ordinal agreement needs numeric labels or an order, got {_shown(categories)}; "
-                         f"give the order of the labels, lowest first")
+        raise SpeccError(
+            f"error: ordinal agreement needs numeric labels or an order, got {_shown(categories)}; "
+            f"give the order of the labels, lowest first"
+        )
     ranking = sorted(range(len(values)), key=values.__getitem__)
     return [ranking.index(n) for n in range(len(values))]
 
@@ -201,8 +210,14 @@ def metric(name: str, *, order: Sequence[Any] | None = None) -> Callable[[Annota
     return {"percent_agreement": percent_agreement, "cohen_kappa": cohen_kappa, "fleiss_kappa": fleiss_kappa}[key]
 
 
-def bootstrap_ci(metric: Callable[[Annotations], float], a: Annotations, *, seed: int, resamples: int = 1000,
-                 confidence: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    metric: Callable[[Annotations], float],
+    a: Annotations,
+    *,
+    seed: int,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
     """Percentile interval of `metric` over resamples of the items (with replacement, numpy Generator(seed)).
 
     Resamples where the metric is undefined (NaN) are left out; (NaN, NaN) when all are.
@@ -210,8 +225,9 @@ def bootstrap_ci(metric: Callable[[Annotations], float], a: Annotations, *, seed
     return _bootstrap_intervals([metric], a, seed=seed, resamples=resamples, confidence=confidence)[0]
 
 
-def _bootstrap_intervals(metrics: Sequence[Callable[[Annotations], float]], a: Annotations, *, seed: int,
-                         resamples: int, confidence: float) -> list[tuple[float, float]]:
+def _bootstrap_intervals(
+    metrics: Sequence[Callable[[Annotations], float]], a: Annotations, *, seed: int, resamples: int, confidence: float
+) -> list[tuple[float, float]]:
     """`bootstrap_ci` of each metric, every metric measured on the same resamples (each is taken once)."""
     import numpy as np
 
@@ -236,9 +252,16 @@ def _bootstrap_intervals(metrics: Sequence[Callable[[Annotations], float]], a: A
     return intervals
 
 
-def agreement_report(a: Annotations, *, seed: int, metrics: Sequence[str] | None = None, level: str = "nominal",
-                     order: Sequence[Any] | None = None, resamples: int = 1000,
-                     confidence: float = 0.95) -> dict[str, Any]:
+def agreement_report(
+    a: Annotations,
+    *,
+    seed: int,
+    metrics: Sequence[str] | None = None,
+    level: str = "nominal",
+    order: Sequence[Any] | None = None,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
     """Every metric with its bootstrap CI, plus counts of items, annotators and annotations; JSON-ready.
 
     By default: percent agreement, Fleiss' kappa, Krippendorff's alpha (nominal; also at `level` when
@@ -255,16 +278,17 @@ def agreement_report(a: Annotations, *, seed: int, metrics: Sequence[str] | None
         "items": len(a.items),
         "annotators": len(a.annotators),
         "annotations": int(per_item.sum()),
-        "annotations_per_item": {"min": int(per_item.min()) if len(per_item) else 0,
-                                 "max": int(per_item.max()) if len(per_item) else 0,
-                                 "mean": _json_float(per_item.mean()) if len(per_item) else None},
+        "annotations_per_item": {
+            "min": int(per_item.min()) if len(per_item) else 0,
+            "max": int(per_item.max()) if len(per_item) else 0,
+            "mean": _json_float(per_item.mean()) if len(per_item) else None,
+        },
         "labels": [label if isinstance(label, (str, int, float)) else str(label) for label in a.categories],
     }
     functions = {metric_key(name): metric(name, order=order) for name in metrics}
     for key, function in functions.items():
         report[key] = _json_float(function(a))
-    intervals = _bootstrap_intervals(list(functions.values()), a, seed=seed, resamples=resamples,
-                                     confidence=confidence)
+    intervals = _bootstrap_intervals(list(functions.values()), a, seed=seed, resamples=resamples, confidence=confidence)
     report["ci"] = {key: [_json_float(low), _json_float(high)] for key, (low, high) in zip(functions, intervals)}
     report["bootstrap"] = {"seed": seed, "resamples": resamples, "confidence": confidence}
     return report
@@ -279,13 +303,16 @@ def report_text(report: dict[str, Any], source: str) -> str:
     per_item = report["annotations_per_item"]
     boot = report["bootstrap"]
     mean = "-" if per_item["mean"] is None else f"{per_item['mean']:.1f}"
-    lines = [f"{source}: {report['items']} items, {report['annotators']} annotators, {report['annotations']} "
-             f"annotations ({mean} per item, min {per_item['min']}, max {per_item['max']})",
-             f"labels: {', '.join(map(str, report['labels']))}",
-             "",
-             f"{'metric':<34}{'value':>8}   {boot['confidence']:.0%} CI ({boot['resamples']} resamples, "
-             f"seed {boot['seed']})"]
+    lines = [
+        f"{source}: {report['items']} items, {report['annotators']} annotators, {report['annotations']} "
+        f"annotations ({mean} per item, min {per_item['min']}, max {per_item['max']})",
+        f"labels: {', '.join(map(str, report['labels']))}",
+        "",
+        f"{'metric':<34}{'value':>8}   {boot['confidence']:.0%} CI ({boot['resamples']} resamples, "
+        f"seed {boot['seed']})",
+    ]
     for key, (low, high) in report["ci"].items():
-        lines.append(f"{METRICS[key]:<34}{value_text(report[key], 4):>8}   [{value_text(low, 4)}, "
-                     f"{value_text(high, 4)}]")
+        lines.append(
+            f"{METRICS[key]:<34}{value_text(report[key], 4):>8}   [{value_text(low, 4)}, {value_text(high, 4)}]"
+        )
     return "\n".join(lines)

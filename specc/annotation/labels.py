@@ -27,19 +27,24 @@ def check_label_names(names: list[str]) -> list[str]:
     return names
 
 
-LabelNames = Annotated[list[str], Field(min_length=1, description="The class names; the label written is the "
-                                        "index in this list (the output's ClassLabel)."),
-                       AfterValidator(check_label_names)]
+LabelNames = Annotated[
+    list[str],
+    Field(
+        min_length=1,
+        description="The class names; the label written is the index in this list (the output's ClassLabel).",
+    ),
+    AfterValidator(check_label_names),
+]
 
 
-def write_column(table: "pa.Table", name: str, values: "pa.Array") -> "pa.Table":
+def write_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
     """`table` with column `name` replaced by `values` in its place, or appended."""
     if name in table.column_names:
         return table.set_column(table.column_names.index(name), name, values)
     return table.append_column(name, values)
 
 
-def label_counts(ids: "np.ndarray", names: list[str]) -> dict[str, int]:
+def label_counts(ids: np.ndarray, names: list[str]) -> dict[str, int]:
     """Rows per label name, in the order of `names`, from label ids (negative: no label)."""
     import numpy as np
 

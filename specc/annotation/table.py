@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,15 +28,17 @@ class Annotations:
 
     items: list[str]
     annotators: list[str]
-    labels: "np.ndarray"
+    labels: np.ndarray
 
     def __post_init__(self) -> None:
         if self.labels.shape != (len(self.items), len(self.annotators)):
-            raise ValueError(f"labels have shape {self.labels.shape}, expected "
-                             f"({len(self.items)}, {len(self.annotators)}) for the items and annotators")
+            raise ValueError(
+                f"labels have shape {self.labels.shape}, expected "
+                f"({len(self.items)}, {len(self.annotators)}) for the items and annotators"
+            )
 
     @classmethod
-    def from_long(cls, rows: Iterable[tuple[Hashable, Hashable, Any]]) -> "Annotations":
+    def from_long(cls, rows: Iterable[tuple[Hashable, Hashable, Any]]) -> Annotations:
         """A table from (item, annotator, label) rows; items and annotators in natural sort order.
 
         A None label is a missing annotation. A later row for the same (item, annotator) replaces an
@@ -57,9 +60,12 @@ class Annotations:
 
     def to_long(self) -> list[tuple[str, str, Any]]:
         """(item, annotator, label) for every present label, item by item, annotators in table order."""
-        return [(item, annotator, label)
-                for item, row in zip(self.items, self.labels)
-                for annotator, label in zip(self.annotators, row) if label is not None]
+        return [
+            (item, annotator, label)
+            for item, row in zip(self.items, self.labels)
+            for annotator, label in zip(self.annotators, row)
+            if label is not None
+        ]
 
     @cached_property
     def categories(self) -> list:
@@ -67,7 +73,7 @@ class Annotations:
         return sorted({label for label in self.labels.flat if label is not None}, key=natural_key)
 
     @cached_property
-    def _codes(self) -> "np.ndarray":
+    def _codes(self) -> np.ndarray:
         import numpy as np
 
         index = {label: n for n, label in enumerate(self.categories)}
@@ -76,37 +82,40 @@ class Annotations:
         codes.flags.writeable = False
         return codes
 
-    def codes(self) -> "np.ndarray":
+    def codes(self) -> np.ndarray:
         """Integer matrix of indices into `categories`, -1 for missing (read-only)."""
         return self._codes
 
     @cached_property
-    def _counts(self) -> "np.ndarray":
+    def _counts(self) -> np.ndarray:
         import numpy as np
 
         counts = (self._codes[:, :, None] == np.arange(len(self.categories))[None, None, :]).sum(axis=1)
         counts.flags.writeable = False
         return counts
 
-    def counts(self) -> "np.ndarray":
+    def counts(self) -> np.ndarray:
         """Items × categories matrix: how many annotators gave each label to each item (read-only)."""
         return self._counts
 
-    def annotations_per_item(self) -> "np.ndarray":
+    def annotations_per_item(self) -> np.ndarray:
         """How many annotators labelled each item."""
         return (self._codes >= 0).sum(axis=1)
 
-    def subset(self, items: Sequence[str] | None = None, annotators: Sequence[str] | None = None) -> "Annotations":
+    def subset(self, items: Sequence[str] | None = None, annotators: Sequence[str] | None = None) -> Annotations:
         """The table restricted to these items and annotators (in the order given); unknown names raise KeyError."""
         import numpy as np
 
         rows = list(range(len(self.items))) if items is None else _positions(self.items, items, "item")
-        cols = list(range(len(self.annotators))) if annotators is None else _positions(self.annotators, annotators,
-                                                                                          "annotator")
+        cols = (
+            list(range(len(self.annotators)))
+            if annotators is None
+            else _positions(self.annotators, annotators, "annotator")
+        )
         labels = self.labels[np.ix_(rows, cols)] if rows and cols else np.full((len(rows), len(cols)), None, object)
         return Annotations([self.items[r] for r in rows], [self.annotators[c] for c in cols], labels)
 
-    def take(self, rows: Sequence[int] | "np.ndarray") -> "Annotations":
+    def take(self, rows: Sequence[int] | np.ndarray) -> Annotations:
         """Rows by position, repeats allowed (for the bootstrap); keeps this table's categories and codes."""
         import numpy as np
 

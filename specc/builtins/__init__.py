@@ -3,7 +3,7 @@ imported only when a spec uses one of its types."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from specc import stages
 from specc.hookspecs import Register, hookimpl
@@ -31,8 +31,8 @@ BUILTINS: dict[str, dict[str, str]] = {
         "regex": "specc.builtins.clean:Regex",
     },
     "annotator": {
-        "human": "specc.annotation.human:HumanRound",
-        "rules": "specc.annotation.rules:RuleLabeler",
+        "human": "specc.builtins.annotation.human:HumanRound",
+        "rules": "specc.builtins.annotation.rules:RuleLabeler",
     },
     "splitter": {
         "hash": "specc.builtins.splits:HashSplit",
@@ -51,7 +51,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "tfidf-logreg": "specc.builtins.evaluators:TfidfLogReg",
     },
     "card_section": {
-        "annotation": "specc.annotation.card_section:AnnotationSection",
+        "annotation": "specc.builtins.annotation.card_section:AnnotationSection",
         "evaluation": "specc.builtins.evaluation_section:EvaluationSection",
         "lengths": "specc.builtins.card_sections:LengthsSection",
         "limitations": "specc.builtins.card_sections:LimitationsSection",
@@ -74,6 +74,7 @@ BUILTINS: dict[str, dict[str, str]] = {
 
 def _hook(kind: str) -> Callable[[Register], None]:
     """The hook implementation that registers the built-ins of `kind` (pluggy finds it by its module name)."""
+
     def register_kind(register: Register) -> None:
         for name, target in BUILTINS[kind].items():
             register(target, name=name)

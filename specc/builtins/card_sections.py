@@ -90,7 +90,11 @@ def _feature_description(name: str, feature: Any) -> str:
         return INTERNAL_COLUMNS[name]
     if isinstance(feature, dict) and feature.get("_type") == "ClassLabel":
         return cell_text(", ".join(f"{i} {label}" for i, label in enumerate(feature.get("names", []))))
-    if isinstance(feature, dict) and feature.get("_type") == "Value" and feature.get("dtype") in ("string", "large_string"):
+    if (
+        isinstance(feature, dict)
+        and feature.get("_type") == "Value"
+        and feature.get("dtype") in ("string", "large_string")
+    ):
         return "text (lengths under Text lengths)"
     return "values as the sources and steps made them"
 
@@ -110,11 +114,17 @@ class SummarySection(CardSection):
         """The card's opening."""
         spec = card.spec
         return render_template(
-            "summary.md.j2", title=spec.card.pretty_name or spec.name, description=spec.description,
-            summary=spec.card.summary, version=spec.version, license=spec.license,
-            languages=spec.languages, task=spec.task,
+            "summary.md.j2",
+            title=spec.card.pretty_name or spec.name,
+            description=spec.description,
+            summary=spec.card.summary,
+            version=spec.version,
+            license=spec.license,
+            languages=spec.languages,
+            task=spec.task,
             total=sum(out["rows"] for out in card.stats["outputs"]),
-            draft=spec.card.draft, missing_prose=spec.card.missing_prose(),
+            draft=spec.card.draft,
+            missing_prose=spec.card.missing_prose(),
             licensing=card.stats.get("license") or license_report(spec),
         )
 
@@ -128,8 +138,11 @@ class UsesSection(CardSection):
     def render(self, card: CardData) -> str | None:
         """Direct and out-of-scope uses, where given."""
         prose = card.spec.card
-        parts = [(title, text) for title, text in (("Direct use", prose.uses), ("Out-of-scope use", prose.out_of_scope))
-                 if text and text.strip()]
+        parts = [
+            (title, text)
+            for title, text in (("Direct use", prose.uses), ("Out-of-scope use", prose.out_of_scope))
+            if text and text.strip()
+        ]
         return render_template("prose.md.j2", title="Uses", parts=parts) if parts else None
 
 
@@ -143,18 +156,27 @@ class StructureSection(CardSection):
         """The features table and the example records."""
         features = card.stats["features"]
         fields = [(name, cell_text(_feature_type(f)), _feature_description(name, f)) for name, f in features.items()]
-        labels = {name: f["names"] for name, f in features.items()
-                  if isinstance(f, dict) and f.get("_type") == "ClassLabel"}
+        labels = {
+            name: f["names"] for name, f in features.items() if isinstance(f, dict) and f.get("_type") == "ClassLabel"
+        }
         examples = []
         for out in card.stats["outputs"]:
             row = (card.stats.get("examples") or {}).get(out["split"])
             if row is None:
                 continue
-            named = [(c, row[c], labels[c][row[c]]) for c in labels
-                     if isinstance(row.get(c), int) and 0 <= row[c] < len(labels[c])]
+            named = [
+                (c, row[c], labels[c][row[c]])
+                for c in labels
+                if isinstance(row.get(c), int) and 0 <= row[c] < len(labels[c])
+            ]
             examples.append((out["split"], out["path"], json.dumps(row, indent=2, ensure_ascii=False), named))
-        return render_template("structure.md.j2", fields=fields, examples=examples,
-                               splits=len(card.stats["outputs"]), total=sum(o["rows"] for o in card.stats["outputs"]))
+        return render_template(
+            "structure.md.j2",
+            fields=fields,
+            examples=examples,
+            splits=len(card.stats["outputs"]),
+            total=sum(o["rows"] for o in card.stats["outputs"]),
+        )
 
 
 class SplitsSection(CardSection):
@@ -169,17 +191,23 @@ class SplitsSection(CardSection):
         splits = [(out["split"], split["splits"][out["split"]]) for out in card.stats["outputs"]]
         labels = []
         for column, names in sorted(card.stats["label_names"].items()):
-            rows = [(label, [info["by_label"].get(column, {}).get(label, 0) for _, info in splits])
-                    for label in names]
+            rows = [(label, [info["by_label"].get(column, {}).get(label, 0) for _, info in splits]) for label in names]
             labels.append((column, rows))
         params = {k: v for k, v in (split.get("params") or {}).items() if k != "leakage"}
         leakage = split.get("leakage")
-        return render_template("splits.md.j2", method=split["method"], seed=split["seed"],
-                               params_text=params_text(params) if params else "",
-                               splits=splits, source_names=sorted(card.stats["sources"]), labels=labels,
-                               total=sum(info["rows"] for _, info in splits),
-                               configurations=split.get("configurations") or {},
-                               leakage=leakage, leakage_table=leakage_markdown(leakage) if leakage else "")
+        return render_template(
+            "splits.md.j2",
+            method=split["method"],
+            seed=split["seed"],
+            params_text=params_text(params) if params else "",
+            splits=splits,
+            source_names=sorted(card.stats["sources"]),
+            labels=labels,
+            total=sum(info["rows"] for _, info in splits),
+            configurations=split.get("configurations") or {},
+            leakage=leakage,
+            leakage_table=leakage_markdown(leakage) if leakage else "",
+        )
 
 
 class LengthsSection(CardSection):
@@ -194,7 +222,9 @@ class LengthsSection(CardSection):
         if not lengths:
             return None
         order = [out["split"] for out in card.stats["outputs"]]
-        tables = [(column, [(s, per_split[s]) for s in order if s in per_split]) for column, per_split in lengths.items()]
+        tables = [
+            (column, [(s, per_split[s]) for s in order if s in per_split]) for column, per_split in lengths.items()
+        ]
         return render_template("lengths.md.j2", tables=tables)
 
 
@@ -209,9 +239,12 @@ class TokensSection(CardSection):
         tokens = card.stats.get("tokens")
         if not tokens:
             return None
-        action = {"drop": "dropped (see Processing)", "error": "an error (there were none)",
-                  "truncate": "truncated: the completion cut at a token boundary (rows whose prompt alone is over "
-                              "were dropped, see Processing)"}[tokens["action"]]
+        action = {
+            "drop": "dropped (see Processing)",
+            "error": "an error (there were none)",
+            "truncate": "truncated: the completion cut at a token boundary (rows whose prompt alone is over "
+            "were dropped, see Processing)",
+        }[tokens["action"]]
         rows = [(split, list(parts.items())) for split, parts in tokens["splits"].items()]
         return render_template("tokens.md.j2", tokens=tokens, rows=rows, action=action)
 
@@ -240,8 +273,10 @@ class SourcesSection(CardSection):
         for name, source in sorted(card.stats["sources"].items()):
             pins = source.get("pins") or {}
             if pins.get("repo") and pins.get("revision"):
-                origin = (f"Hugging Face Hub [`{pins['repo']}`](https://huggingface.co/datasets/{pins['repo']}) at "
-                          f"commit `{pins['revision']}`")
+                origin = (
+                    f"Hugging Face Hub [`{pins['repo']}`](https://huggingface.co/datasets/{pins['repo']}) at "
+                    f"commit `{pins['revision']}`"
+                )
                 if pins.get("requested") and pins["requested"] != pins["revision"]:
                     origin += f" (`{pins['requested']}` when locked)"
                 details = [f"{k} `{pins[k]}`" for k in ("config", "split") if pins.get(k)]
@@ -255,8 +290,12 @@ class SourcesSection(CardSection):
                 origin = f"made by the `{source['type']}` source, from no files"
             sources.append((name, source, cell_text(origin)))
         unsplit = "train (no split step)" if card.stats["split"]["method"] == "source" else "assigned by the split step"
-        return render_template("sources.md.j2", sources=sources, unsplit=unsplit,
-                               any_files=any(source.get("files") for _, source, _ in sources))
+        return render_template(
+            "sources.md.j2",
+            sources=sources,
+            unsplit=unsplit,
+            any_files=any(source.get("files") for _, source, _ in sources),
+        )
 
 
 class ProcessingSection(CardSection):
@@ -268,10 +307,15 @@ class ProcessingSection(CardSection):
 
     def render(self, card: CardData) -> str | None:
         """The funnel table, overall and per source."""
-        steps = [dict(step, params_text=params_text(step.get("params") or {}),
-                      dropped_text=_dropped_text(step),
-                      added_text=added_text(step.get("added") or {}))
-                 for step in card.stats["steps"]]
+        steps = [
+            dict(
+                step,
+                params_text=params_text(step.get("params") or {}),
+                dropped_text=_dropped_text(step),
+                added_text=added_text(step.get("added") or {}),
+            )
+            for step in card.stats["steps"]
+        ]
         if not steps:
             return None
         names = sorted(card.stats["sources"])
@@ -287,9 +331,15 @@ class ProcessingSection(CardSection):
                 cells.append(f"{counts['rows_in']:,} → {counts['rows_out']:,}" + (f" ({dropped})" if dropped else ""))
             per_source.append((step["id"], cells))
         read = {name: card.stats["sources"][name]["rows"] for name in names}
-        return render_template("processing.md.j2", steps=steps, source_names=names, read=read,
-                               total_read=sum(read.values()), per_source=per_source,
-                               any_added=any(step.get("added") for step in steps))
+        return render_template(
+            "processing.md.j2",
+            steps=steps,
+            source_names=names,
+            read=read,
+            total_read=sum(read.values()),
+            per_source=per_source,
+            any_added=any(step.get("added") for step in steps),
+        )
 
 
 class PersonalInformationSection(CardSection):
@@ -332,7 +382,12 @@ class ReproducibilitySection(CardSection):
         spec_file = _spec_file(card.stats)
         lock_file = PurePosixPath(spec_file).with_suffix(".lock").name  # as specc.lock.lock_path names it
         return render_template(
-            "reproducibility.md.j2", specc_version=build["specc_version"], spec_sha256=build["spec_sha256"],
-            spec_file=spec_file, lock_file=lock_file, fingerprint=build.get("fingerprint"),
-            plugins=build["plugins"], outputs=card.stats["outputs"],
+            "reproducibility.md.j2",
+            specc_version=build["specc_version"],
+            spec_sha256=build["spec_sha256"],
+            spec_file=spec_file,
+            lock_file=lock_file,
+            fingerprint=build.get("fingerprint"),
+            plugins=build["plugins"],
+            outputs=card.stats["outputs"],
         )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+
 def _unique(columns: list[str]) -> list[str]:
     """The column list itself, or an error naming the first repeated column."""
     seen = set()
@@ -25,14 +26,14 @@ def _unique(columns: list[str]) -> list[str]:
     return columns
 
 
-def _is_text(values: "pa.ChunkedArray") -> bool:
+def _is_text(values: pa.ChunkedArray) -> bool:
     """Whether `values` holds strings that pyarrow's utf8 functions accept."""
     import pyarrow as pa
 
     return pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
 
 
-def _text(step: Step, table: "pa.Table", name: str) -> "pa.ChunkedArray":
+def _text(step: Step, table: pa.Table, name: str) -> pa.ChunkedArray:
     """A string column of `table`, or a clear error naming its type."""
     values = step.column(table, name)
     if not _is_text(values):
@@ -69,7 +70,7 @@ class Normalize(Step):
 
         _columns = field_validator("columns")(_unique)
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """The table with its text columns normalized; nulls stay null, no row is dropped."""
         p = self.params
         for name in p.columns:
@@ -99,7 +100,7 @@ class DropMissing(Step):
         """None: rows without a value are what it decides about."""
         return []
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """Kept rows; each dropped row counts as `missing:<column>` for its first missing column."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -137,7 +138,7 @@ class FillMissing(Step):
         """None: rows without a value are what it decides about."""
         return []
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """The table with nulls filled; `info["filled"]` counts the rows filled per column."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -155,17 +156,22 @@ class FillMissing(Step):
             table = table.set_column(table.column_names.index(name), name, values)
         return StepResult(table, info={"filled": filled})
 
-    def fill_value(self, name: str, kind: "pa.DataType", value: bool | int | float | str) -> "pa.Scalar":
+    def fill_value(self, name: str, kind: pa.DataType, value: bool | int | float | str) -> pa.Scalar:
         """`value` cast to `kind`, the type of column `name`, or an error saying what to give."""
         import pyarrow as pa
 
         try:
             return pa.scalar(value).cast(kind)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-            hint = ("; a label column with class names holds their ids: give the class's id (its position in "
-                    "`labels:`)" if isinstance(value, str) and pa.types.is_integer(kind) else "")
-            raise self.fail(f"columns: {value!r} cannot fill column '{name}', which holds {kind} ({exc}); give a "
-                            f"value of type {kind}{hint}") from None
+            hint = (
+                "; a label column with class names holds their ids: give the class's id (its position in `labels:`)"
+                if isinstance(value, str) and pa.types.is_integer(kind)
+                else ""
+            )
+            raise self.fail(
+                f"columns: {value!r} cannot fill column '{name}', which holds {kind} ({exc}); give a "
+                f"value of type {kind}{hint}"
+            ) from None
 
 
 class Length(Step):
@@ -183,14 +189,14 @@ class Length(Step):
         max_chars: int | None = Field(None, ge=0, description="Drop rows with more characters.")
 
         @model_validator(mode="after")
-        def _bounds(self) -> "Length.Params":
+        def _bounds(self) -> Length.Params:
             if self.min_chars is None and self.max_chars is None:
                 raise ValueError("give min_chars, max_chars or both")
             if self.min_chars is not None and self.max_chars is not None and self.min_chars > self.max_chars:
                 raise ValueError(f"min_chars ({self.min_chars}) is greater than max_chars ({self.max_chars})")
             return self
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """Kept rows; the others are `too-short` or `too-long` (null text is kept)."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -226,11 +232,11 @@ class Dedup(Step):
 
         _columns = field_validator("columns")(_unique)
 
-    def partition_key(self, table: "pa.Table") -> list["pa.ChunkedArray"]:
+    def partition_key(self, table: pa.Table) -> list[pa.ChunkedArray]:
         """The key columns as compared: a row's fate depends only on the earlier rows with its key."""
         return list(self._keys(table).values())
 
-    def _keys(self, table: "pa.Table") -> dict[str, "pa.ChunkedArray"]:
+    def _keys(self, table: pa.Table) -> dict[str, pa.ChunkedArray]:
         """The key columns by position; text normalized and lowercased when `normalize`."""
         keys = {}
         for i, name in enumerate(self.params.columns):
@@ -238,14 +244,17 @@ class Dedup(Step):
             keys[str(i)] = comparison_key(values) if self.params.normalize and _is_text(values) else values
         return keys
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """Kept rows; later rows with an already seen key are dropped as `duplicate`."""
         import numpy as np
         import pyarrow as pa
 
         keys = self._keys(table)
-        texts = {str(i): table.column(name) for i, name in enumerate(self.params.columns)
-                 if self.params.normalize and _is_text(table.column(name))}
+        texts = {
+            str(i): table.column(name)
+            for i, name in enumerate(self.params.columns)
+            if self.params.normalize and _is_text(table.column(name))
+        }
         try:
             firsts = _first_rows(list(keys.values()))
         except pa.ArrowNotImplementedError as exc:
@@ -259,7 +268,7 @@ class Dedup(Step):
         return StepResult(table.filter(mask), {"duplicate": pa.array(~kept)})
 
 
-def _first_rows(keys: list["pa.ChunkedArray"]) -> "np.ndarray":
+def _first_rows(keys: list[pa.ChunkedArray]) -> np.ndarray:
     """The position of the first row of each distinct key (nulls equal to each other)."""
     import numpy as np
     import pyarrow as pa
@@ -350,7 +359,7 @@ class Regex(Step):
                 raise ValueError(f"invalid regular expression: {exc}") from exc
             return pattern
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """Kept rows; the others are `match` (action drop) or `no-match` (action keep; nulls never match)."""
         import pyarrow as pa
         import pyarrow.compute as pc

@@ -23,11 +23,19 @@ class EvaluationSection(CardSection):
         for step_id, result in results.items():
             params = result.get("params") or {}
             shown = {k: v for k, v in params.items() if k not in ("text", "label", "train", "splits")}
-            runs.append({
-                "id": step_id, "type": result["type"], "params_text": params_text(shown),
-                "train": params.get("train", "train"), "text": params.get("text"), "label": params.get("label"),
-                "labels": result["labels"], "train_rows": result["train_rows"],
-                "splits": [(split, scores, result["chance"][split]) for split, scores in result["splits"].items()],
-                "warnings": result.get("warnings") or [], "plots": result.get("plots") or [],
-            })
+            runs.append(
+                {
+                    "id": step_id,
+                    "type": result["type"],
+                    "params_text": params_text(shown),
+                    "train": params.get("train", "train"),
+                    "text": params.get("text"),
+                    "label": params.get("label"),
+                    "labels": result["labels"],
+                    "train_rows": result["train_rows"],
+                    "splits": [(split, scores, result["chance"][split]) for split, scores in result["splits"].items()],
+                    "warnings": result.get("warnings") or [],
+                    "plots": result.get("plots") or [],
+                }
+            )
         return render_template("evaluation.md.j2", runs=runs, high=HIGH_SCORE, margin=CHANCE_MARGIN)

@@ -15,23 +15,30 @@ if TYPE_CHECKING:
 class TfidfLogRegParams(EvaluatorParams):
     """The vectorizer's and the classifier's settings (scikit-learn's names)."""
 
-    analyzer: Literal["word", "char_wb"] = Field("word", description=(
-        "Word n-grams, or character n-grams within words (for languages written without spaces)."))
+    analyzer: Literal["word", "char_wb"] = Field(
+        "word", description=("Word n-grams, or character n-grams within words (for languages written without spaces).")
+    )
     ngram_range: tuple[int, int] = Field((1, 1), description="Smallest and largest n-gram.")
     min_df: int = Field(1, ge=1, description="Ignore n-grams in fewer training rows than this.")
     max_features: int | None = Field(100_000, ge=1, description="Keep this many most frequent n-grams (null: all).")
     C: float = Field(1.0, gt=0, description="Inverse regularization strength.")
-    class_weight: Literal["balanced"] | None = Field("balanced", description=(
-        "`balanced` weighs classes inversely to their frequency (macro scores count every class alike); "
-        "null weighs every row alike."))
+    class_weight: Literal["balanced"] | None = Field(
+        "balanced",
+        description=(
+            "`balanced` weighs classes inversely to their frequency (macro scores count every class alike); "
+            "null weighs every row alike."
+        ),
+    )
     max_iter: int = Field(1000, ge=1, description="Most iterations of the newton-cg solver.")
 
     @model_validator(mode="after")
-    def _ngrams(self) -> "TfidfLogRegParams":
+    def _ngrams(self) -> TfidfLogRegParams:
         low, high = self.ngram_range
         if not 1 <= low <= high:
-            raise ValueError(f"ngram_range {list(self.ngram_range)}: give [smallest, largest] with 1 <= smallest "
-                             f"<= largest, e.g. [1, 2]")
+            raise ValueError(
+                f"ngram_range {list(self.ngram_range)}: give [smallest, largest] with 1 <= smallest "
+                f"<= largest, e.g. [1, 2]"
+            )
         return self
 
 
@@ -42,7 +49,7 @@ class TfidfLogReg(Evaluator):
     version = 1
     Params = TfidfLogRegParams
 
-    def predict(self, train: "LabelledRows", names: list[str], splits: dict[str, "LabelledRows"]) -> dict[str, Any]:
+    def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
         """Fit on `train`, predict each split.
 
         newton-cg on one BLAS thread: the same sums in the same order on every machine (and no
@@ -57,15 +64,25 @@ class TfidfLogReg(Evaluator):
         except ImportError:
             raise self.fail("needs scikit-learn; install it with `pip install scikit-learn`") from None
         params = self.params
-        vectorizer = TfidfVectorizer(analyzer=params.analyzer, ngram_range=tuple(params.ngram_range),
-                                     min_df=params.min_df, max_features=params.max_features,
-                                     sublinear_tf=True, dtype=np.float64)
+        vectorizer = TfidfVectorizer(
+            analyzer=params.analyzer,
+            ngram_range=tuple(params.ngram_range),
+            min_df=params.min_df,
+            max_features=params.max_features,
+            sublinear_tf=True,
+            dtype=np.float64,
+        )
         try:
             features = vectorizer.fit_transform(train.texts)
         except ValueError as exc:  # an empty vocabulary: every text blank or all n-grams filtered out
             raise self.fail(f"no features from split '{params.train}': {exc}; lower min_df or check `text:`") from None
-        model = LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
-                                   solver="newton-cg", random_state=self.context.seed % 2**32)
+        model = LogisticRegression(
+            C=params.C,
+            class_weight=params.class_weight,
+            max_iter=params.max_iter,
+            solver="newton-cg",
+            random_state=self.context.seed % 2**32,
+        )
         with threadpool_limits(1):
             model.fit(features, train.labels)
             return {split: model.predict(vectorizer.transform(rows.texts)) for split, rows in splits.items()}

@@ -14,7 +14,7 @@ Chat and ShareGPT can instead pass through a column that already holds a convers
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -51,13 +51,13 @@ def _as_list(value: Any) -> Any:
 OneTemplate = Annotated[str, AfterValidator(_syntax)]
 Templates = Annotated[
     list[OneTemplate],
-    BeforeValidator(_as_list, json_schema_input_type=Union[str, list[str]]),
+    BeforeValidator(_as_list, json_schema_input_type=str | list[str]),
     Field(min_length=1, description="A jinja2 template, or a list of them (each row takes one, chosen by its seed)."),
 ]
 
 
 @lru_cache(maxsize=256)
-def _compiled(source: str, filename: str) -> "Template":
+def _compiled(source: str, filename: str) -> Template:
     """A template compiled in the sandbox; `filename` is what tracebacks name (for the error's line)."""
     from specc.sandbox import FORMAT_LIMITS, compiled, sandbox
 
@@ -93,7 +93,7 @@ class _Templated(Formatter):
                 used += [name, label] if label != name and label in self.label_names else [name]
         return used
 
-    def variables(self, table: "pa.Table") -> list[dict[str, Any]]:
+    def variables(self, table: pa.Table) -> list[dict[str, Any]]:
         """What each row's templates see: its columns, `<label>_name` and `label_names`."""
         rows = table.to_pylist()
         named = {c: names for c, names in self.label_names.items() if c in table.column_names}
@@ -104,7 +104,7 @@ class _Templated(Formatter):
             row["label_names"] = self.label_names
         return rows
 
-    def render(self, table: "pa.Table") -> dict[str, list[str]]:
+    def render(self, table: pa.Table) -> dict[str, list[str]]:
         """Every role's text per row, each row rendering one of the role's templates under the budgets."""
         from specc.sandbox import LIMIT_ERRORS, RENDER_ERRORS, TemplateLimitError, reason, render_error, template_line
 
@@ -132,10 +132,15 @@ class _Templated(Formatter):
                     raise render_error(exc, str(self.fail(message + hint))) from None
                 written += len(text)
                 if written > budget:
-                    raise TemplateLimitError(str(self.fail(
-                        f"the templates wrote more than {budget:,} characters for a batch of {table.num_rows:,} rows "
-                        f"(at template {name}, row _id '{row_id}'), past the budget of {INPUT_FACTOR} per byte of "
-                        f"input plus {BATCH_CHARS:,}; make the templates write less")))
+                    raise TemplateLimitError(
+                        str(
+                            self.fail(
+                                f"the templates wrote more than {budget:,} characters for a batch of {table.num_rows:,} rows "
+                                f"(at template {name}, row _id '{row_id}'), past the budget of {INPUT_FACTOR} per byte of "
+                                f"input plus {BATCH_CHARS:,}; make the templates write less"
+                            )
+                        )
+                    )
                 out[role].append(text.strip() if self.params.strip else text)
         return out
 
@@ -150,21 +155,28 @@ class ChatParams(_Strip):
     system: Templates | None = None
     user: Templates | None = None
     assistant: Templates | None = None
-    messages: str | None = Field(None, description=(
-        "A column that already holds conversations (lists of {role, content} or {from, value}) to pass "
-        "through, roles checked; a `system` template is put first where a conversation has no system turn."))
-    roles: dict[str, Literal["system", "user", "assistant"]] = Field({}, description=(
-        "More role names of the `messages` column and what they are (human and gpt are known)."))
+    messages: str | None = Field(
+        None,
+        description=(
+            "A column that already holds conversations (lists of {role, content} or {from, value}) to pass "
+            "through, roles checked; a `system` template is put first where a conversation has no system turn."
+        ),
+    )
+    roles: dict[str, Literal["system", "user", "assistant"]] = Field(
+        {}, description=("More role names of the `messages` column and what they are (human and gpt are known).")
+    )
 
     @model_validator(mode="after")
-    def _templates_or_column(self) -> "ChatParams":
+    def _templates_or_column(self) -> ChatParams:
         if self.messages is not None and (self.user or self.assistant):
-            raise ValueError("give either `messages` (a column of conversations) or `user` and `assistant` "
-                             "templates, not both")
+            raise ValueError(
+                "give either `messages` (a column of conversations) or `user` and `assistant` templates, not both"
+            )
         if self.messages is None and not (self.user and self.assistant):
             missing = " and ".join(f"`{r}`" for r in ("user", "assistant") if not getattr(self, r))
-            raise ValueError(f"{missing} missing: give `user` and `assistant` templates, or `messages` (a column "
-                             f"of conversations)")
+            raise ValueError(
+                f"{missing} missing: give `user` and `assistant` templates, or `messages` (a column of conversations)"
+            )
         return self
 
 
@@ -182,7 +194,7 @@ class Chat(_Templated):
         """The templates' columns, and the `messages` column passed through."""
         return super().used_columns() + ([self.params.messages] if self.params.messages else [])
 
-    def format(self, table: "pa.Table") -> "pa.Table":
+    def format(self, table: pa.Table) -> pa.Table:
         """One conversation per row."""
         import pyarrow as pa
 
@@ -191,13 +203,12 @@ class Chat(_Templated):
             conversations = self.passed_through(table)
         else:
             texts = self.render(table)
-            conversations = [[(role, texts[role][i]) for role in ROLES if role in texts]
-                             for i in range(table.num_rows)]
+            conversations = [[(role, texts[role][i]) for role in ROLES if role in texts] for i in range(table.num_rows)]
         turn = pa.struct([(role_key, pa.string()), (content_key, pa.string())])
         values = [[{role_key: self.role_names[r], content_key: c} for r, c in turns] for turns in conversations]
         return pa.table({self.output_column: pa.array(values, pa.list_(turn)), "_id": table.column("_id")})
 
-    def passed_through(self, table: "pa.Table") -> list[list[tuple[str, str]]]:
+    def passed_through(self, table: pa.Table) -> list[list[tuple[str, str]]]:
         """The `messages` column's conversations with roles normalized and checked, a system turn added if given."""
         column = self.column_of(table, self.params.messages)
         system = self.render(table).get("system") if self.params.system else None
@@ -210,27 +221,37 @@ class Chat(_Templated):
             result.append(conversation)
         return result
 
-    def column_of(self, table: "pa.Table", name: str) -> "pa.ChunkedArray":
+    def column_of(self, table: pa.Table, name: str) -> pa.ChunkedArray:
         """The conversation column, checked to be a list of structs with role and content fields."""
         import pyarrow as pa
 
         column = self.column(table, name)
         kind = column.type
         if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not pa.types.is_struct(kind.value_type):
-            raise self.fail(f"column '{name}' holds {kind}, not conversations; `messages:` names a column of "
-                            f"lists of {{role, content}} (or {{from, value}})")
+            raise self.fail(
+                f"column '{name}' holds {kind}, not conversations; `messages:` names a column of "
+                f"lists of {{role, content}} (or {{from, value}})"
+            )
         fields = {kind.value_type.field(i).name for i in range(kind.value_type.num_fields)}
         if not ({"role", "content"} <= fields or {"from", "value"} <= fields):
-            raise self.fail(f"the turns of column '{name}' have fields {sorted(fields)}; they need role and "
-                            f"content (or from and value)")
+            raise self.fail(
+                f"the turns of column '{name}' have fields {sorted(fields)}; they need role and "
+                f"content (or from and value)"
+            )
         return column
 
     def llama_factory(self) -> dict[str, Any]:
         """LLaMA-Factory's sharegpt layout, tagged with this layout's keys and role names."""
         role_key, content_key = self.keys
-        return {"formatting": "sharegpt", "columns": {"messages": self.output_column},
-                "tags": {"role_tag": role_key, "content_tag": content_key,
-                         **{f"{role}_tag": self.role_names[role] for role in ("user", "assistant", "system")}}}
+        return {
+            "formatting": "sharegpt",
+            "columns": {"messages": self.output_column},
+            "tags": {
+                "role_tag": role_key,
+                "content_tag": content_key,
+                **{f"{role}_tag": self.role_names[role] for role in ("user", "assistant", "system")},
+            },
+        }
 
 
 class Conversation:
@@ -254,8 +275,10 @@ class Conversation:
             content = turn.get("content", turn.get("value"))
             role = self.known.get(raw) if isinstance(raw, str) else None
             if role is None:
-                raise self.error(f"turn {i} has role {raw!r}, which is not one of {', '.join(sorted(self.known))}; "
-                                 f"map it with `roles: {{{raw}: user|assistant|system}}`")
+                raise self.error(
+                    f"turn {i} has role {raw!r}, which is not one of {', '.join(sorted(self.known))}; "
+                    f"map it with `roles: {{{raw}: user|assistant|system}}`"
+                )
             if not isinstance(content, str):
                 raise self.error(f"turn {i} ({raw}) has no text content")
             result.append((role, content))
@@ -264,9 +287,11 @@ class Conversation:
             want = "user" if i % 2 == 0 else "assistant"
             if role != want:
                 at = i + (len(result) - len(body))
-                raise self.error(f"turn {at} has role {turns[at].get('role', turns[at].get('from'))!r} where "
-                                 f"{want!r} was due; after an optional first system turn, user and assistant "
-                                 f"alternate from user")
+                raise self.error(
+                    f"turn {at} has role {turns[at].get('role', turns[at].get('from'))!r} where "
+                    f"{want!r} was due; after an optional first system turn, user and assistant "
+                    f"alternate from user"
+                )
         if not body or body[-1][0] != "assistant":
             raise self.error("the conversation does not end with an assistant turn; there is nothing to learn")
         return result
@@ -295,13 +320,18 @@ class PromptCompletion(_Templated):
     Params = PromptCompletionParams
     roles = ("prompt", "completion")
 
-    def format(self, table: "pa.Table") -> "pa.Table":
+    def format(self, table: pa.Table) -> pa.Table:
         """Two text columns."""
         import pyarrow as pa
 
         texts = self.render(table)
-        return pa.table({"prompt": pa.array(texts["prompt"], pa.string()),
-                         "completion": pa.array(texts["completion"], pa.string()), "_id": table.column("_id")})
+        return pa.table(
+            {
+                "prompt": pa.array(texts["prompt"], pa.string()),
+                "completion": pa.array(texts["completion"], pa.string()),
+                "_id": table.column("_id"),
+            }
+        )
 
     def llama_factory(self) -> dict[str, Any]:
         """Alpaca with the prompt as instruction and the completion as response."""
@@ -323,7 +353,7 @@ class Alpaca(_Templated):
     Params = AlpacaParams
     roles = ("instruction", "input", "output")
 
-    def format(self, table: "pa.Table") -> "pa.Table":
+    def format(self, table: pa.Table) -> pa.Table:
         """Three text columns."""
         import pyarrow as pa
 

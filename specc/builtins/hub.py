@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
@@ -29,12 +30,17 @@ class HubParams(SourceParams):
 
     path: str = Field(description="The data set's repo id on the Hub, such as `dair-ai/emotion`.")
     config: str | None = Field(None, description="The config (subset) to read; default: the data set's default.")
-    hub_split: str = Field("train", description="The split of the Hub data set to read; `split` is the output "
-                                                "split its rows belong to (for `split: {method: predefined}`).")
+    hub_split: str = Field(
+        "train",
+        description="The split of the Hub data set to read; `split` is the output "
+        "split its rows belong to (for `split: {method: predefined}`).",
+    )
     revision: str = Field("main", description="A branch, a tag or a 40-hex commit SHA; the lock pins it to a commit.")
     data_files: str | list[str] | None = Field(
-        None, description="Glob(s) of files within the repo to read, for data sets without `configs:`; "
-                          "a plain list or string is split `train`.")
+        None,
+        description="Glob(s) of files within the repo to read, for data sets without `configs:`; "
+        "a plain list or string is split `train`.",
+    )
 
     @field_validator("path")
     @classmethod
@@ -64,7 +70,7 @@ class HubSource(Source):
     Params = HubParams
     params: HubParams
 
-    _features: "datasets.Features | None" = None
+    _features: datasets.Features | None = None
 
     # --- errors ----------------------------------------------------------------------------------
 
@@ -75,8 +81,13 @@ class HubSource(Source):
     @cached_property
     def repo(self) -> HubRepo:
         """The data set's repository on the Hub at the requested revision."""
-        return HubRepo(self.params.path, self.params.revision, "dataset", self.error,
-                       f"specc lock --upgrade-source {self.context.step_id}")
+        return HubRepo(
+            self.params.path,
+            self.params.revision,
+            "dataset",
+            self.error,
+            f"specc lock --upgrade-source {self.context.step_id}",
+        )
 
     # --- pins ------------------------------------------------------------------------------------
 
@@ -90,14 +101,23 @@ class HubSource(Source):
         p = self.params
         locked = locked or {}
         commit = self.repo.pinned_commit(locked)
-        if (commit is not None and isinstance(locked.get("files"), list) and locked.get("config") == p.config
-                and locked.get("split") == p.hub_split and locked.get("data_files") == p.data_files):
+        if (
+            commit is not None
+            and isinstance(locked.get("files"), list)
+            and locked.get("config") == p.config
+            and locked.get("split") == p.hub_split
+            and locked.get("data_files") == p.data_files
+        ):
             return dict(locked)
         commit = commit or self.repo.resolve()
         folder = self.snapshot(commit)
         data, metadata = self.data_files(folder, commit)
-        return {**self.repo.pins(commit, folder, set(data) | set(metadata)), "config": p.config, "split": p.hub_split,
-                "data_files": p.data_files}
+        return {
+            **self.repo.pins(commit, folder, set(data) | set(metadata)),
+            "config": p.config,
+            "split": p.hub_split,
+            "data_files": p.data_files,
+        }
 
     # --- the snapshot ----------------------------------------------------------------------------
 
@@ -107,9 +127,11 @@ class HubSource(Source):
         folder = self.repo.snapshot(commit)
         script = folder / f"{p.path.rsplit('/', 1)[-1]}.py"
         if script.exists():
-            raise self.error(f"{self.repo.shown(commit)} holds a loading script ({script.name}), and specc never runs "
-                             f"code from the Hub; pick a revision with plain data files, such as "
-                             f"`revision: refs/convert/parquet` when the Hub has converted it")
+            raise self.error(
+                f"{self.repo.shown(commit)} holds a loading script ({script.name}), and specc never runs "
+                f"code from the Hub; pick a revision with plain data files, such as "
+                f"`revision: refs/convert/parquet` when the Hub has converted it"
+            )
         return folder
 
     @contextmanager
@@ -120,8 +142,7 @@ class HubSource(Source):
         from specc.cache import StepCache
 
         cache_dir = self.context.cache_dir
-        scratch = (StepCache(cache_dir).scratch() if cache_dir is not None
-                   else tempfile.TemporaryDirectory(prefix="hf-"))
+        scratch = StepCache(cache_dir).scratch() if cache_dir is not None else tempfile.TemporaryDirectory(prefix="hf-")
         shown = datasets.is_progress_bar_enabled()
         datasets.disable_progress_bars()
         try:
@@ -131,14 +152,15 @@ class HubSource(Source):
             if shown:
                 datasets.enable_progress_bars()
 
-    def builder(self, folder: Path, commit: str, cache: Path) -> "datasets.DatasetBuilder":
+    def builder(self, folder: Path, commit: str, cache: Path) -> datasets.DatasetBuilder:
         """The `datasets` builder of the config at the snapshot (it reads the README's `configs:`)."""
         import datasets
 
         p = self.params
         try:
-            return datasets.load_dataset_builder(str(folder), name=p.config, data_files=p.data_files,
-                                                 cache_dir=str(cache))
+            return datasets.load_dataset_builder(
+                str(folder), name=p.config, data_files=p.data_files, cache_dir=str(cache)
+            )
         except (ValueError, FileNotFoundError, datasets.exceptions.DatasetsError) as exc:
             message = str(exc)
         try:
@@ -146,14 +168,20 @@ class HubSource(Source):
         except (ValueError, FileNotFoundError, datasets.exceptions.DatasetsError):
             configs = []
         if p.config is not None and configs and p.config not in configs:
-            raise self.error(f"{self.repo.shown(commit)} has no config '{p.config}'; its configs are: "
-                             f"{', '.join(configs)}; set `config:` to one of them")
+            raise self.error(
+                f"{self.repo.shown(commit)} has no config '{p.config}'; its configs are: "
+                f"{', '.join(configs)}; set `config:` to one of them"
+            )
         if p.config is None and len(configs) > 1 and "config name is missing" in message.lower():
-            raise self.error(f"{self.repo.shown(commit)} has several configs and none is the default; "
-                             f"set `config:` to one of: {', '.join(configs)}")
+            raise self.error(
+                f"{self.repo.shown(commit)} has several configs and none is the default; "
+                f"set `config:` to one of: {', '.join(configs)}"
+            )
         if p.data_files is not None and ("unable to find" in message.lower() or "no (supported)" in message.lower()):
-            raise self.error(f"`data_files` {p.data_files!r} matches no data file of {self.repo.shown(commit)} "
-                             f"({message}); give globs of files within the repo")
+            raise self.error(
+                f"`data_files` {p.data_files!r} matches no data file of {self.repo.shown(commit)} "
+                f"({message}); give globs of files within the repo"
+            )
         raise self.error(f"cannot load {self.repo.shown(commit)}: {message}")
 
     def data_files(self, folder: Path, commit: str) -> tuple[list[str], list[str]]:
@@ -162,20 +190,24 @@ class HubSource(Source):
             builder = self.builder(folder, commit, cache)
             return self.split_files(builder, folder, commit), [m for m in METADATA_FILES if (folder / m).is_file()]
 
-    def split_files(self, builder: "datasets.DatasetBuilder", folder: Path, commit: str) -> list[str]:
+    def split_files(self, builder: datasets.DatasetBuilder, folder: Path, commit: str) -> list[str]:
         """The files of `hub_split` in the builder's config, relative to the snapshot."""
         p = self.params
         splits = dict(builder.config.data_files or {})
         config = f" (config '{builder.config.name}')" if builder.config.name else ""
         if p.hub_split not in splits:
-            raise self.error(f"{self.repo.shown(commit)}{config} has no split '{p.hub_split}'; its splits are: "
-                             f"{', '.join(map(str, splits)) or 'none'}; set `hub_split:` to one of them")
+            raise self.error(
+                f"{self.repo.shown(commit)}{config} has no split '{p.hub_split}'; its splits are: "
+                f"{', '.join(map(str, splits)) or 'none'}; set `hub_split:` to one of them"
+            )
         names = []
         for file in splits[p.hub_split]:
             name = str(file) if "://" in str(file) else Path(os.path.relpath(file, folder)).as_posix()
             if "://" in name or name.startswith("../"):
-                raise self.error(f"{self.repo.shown(commit)}{config} names a data file outside its repo ({file}); "
-                                 f"specc reads only the repo's own files: give `data_files:` within it")
+                raise self.error(
+                    f"{self.repo.shown(commit)}{config} names a data file outside its repo ({file}); "
+                    f"specc reads only the repo's own files: give `data_files:` within it"
+                )
             names.append(name)
         if not names:
             raise self.error(f"split '{p.hub_split}' of {self.repo.shown(commit)}{config} has no data files")
@@ -183,7 +215,7 @@ class HubSource(Source):
 
     # --- reading ---------------------------------------------------------------------------------
 
-    def read(self) -> Iterator["pa.RecordBatch"]:
+    def read(self) -> Iterator[pa.RecordBatch]:
         """The split's rows at the pinned commit, after checking the pinned files' hashes."""
         import datasets
 
@@ -197,13 +229,20 @@ class HubSource(Source):
             files = self.split_files(builder, folder, commit)
             pinned = {f["path"] for f in pins.get("files", [])}
             if not set(files) <= pinned:
-                raise self.error(f"the lock's pins of {self.repo.shown(commit)} do not list the files of split "
-                                 f"'{p.hub_split}'; run `specc lock --upgrade-source {self.context.step_id}`")
+                raise self.error(
+                    f"the lock's pins of {self.repo.shown(commit)} do not list the files of split "
+                    f"'{p.hub_split}'; run `specc lock --upgrade-source {self.context.step_id}`"
+                )
             try:
                 # Only this split's files are read and prepared; the config's own features still apply.
-                ds = datasets.load_dataset(str(folder), name=p.config, split=p.hub_split,
-                                           data_files={p.hub_split: files}, features=builder.info.features,
-                                           cache_dir=str(cache))
+                ds = datasets.load_dataset(
+                    str(folder),
+                    name=p.config,
+                    split=p.hub_split,
+                    data_files={p.hub_split: files},
+                    features=builder.info.features,
+                    cache_dir=str(cache),
+                )
             except (ValueError, OSError, datasets.exceptions.DatasetsError) as exc:
                 raise self.error(f"cannot read split '{p.hub_split}' of {self.repo.shown(commit)}: {exc}") from None
             self._features = ds.features

@@ -24,8 +24,17 @@ from pydantic import Field, model_validator
 
 from specc.components import Params, Step, StepResult
 from specc.minhash import (
-    CHAR_SHARE, DEFAULT_NGRAM, LSH_WEIGHTS, ShingleSets, Unit, buckets, candidate_pairs, lsh_keys, optimal_bands,
-    resolve_unit, verifier,
+    CHAR_SHARE,
+    DEFAULT_NGRAM,
+    LSH_WEIGHTS,
+    ShingleSets,
+    Unit,
+    buckets,
+    candidate_pairs,
+    lsh_keys,
+    optimal_bands,
+    resolve_unit,
+    verifier,
 )
 
 if TYPE_CHECKING:
@@ -58,7 +67,9 @@ class NearDedup(Step):
             None, ge=1, le=64, description="Units per n-gram (shingle); default 3 words or 5 characters."
         )
         threshold: float = Field(
-            0.8, gt=0, le=1,
+            0.8,
+            gt=0,
+            le=1,
             description="Rows whose n-gram sets have Jaccard similarity at least this are near duplicates.",
         )
         num_perm: int = Field(128, ge=8, le=1024, description="MinHash permutations per row.")
@@ -84,14 +95,14 @@ class NearDedup(Step):
         )
 
         @model_validator(mode="after")
-        def _bands(self) -> "NearDedup.Params":
+        def _bands(self) -> NearDedup.Params:
             if (self.bands is None) != (self.rows is None):
                 raise ValueError("give both `bands` and `rows`, or neither")
             if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
                 raise ValueError(f"bands x rows ({self.bands} x {self.rows}) is more than num_perm ({self.num_perm})")
             return self
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """Drop mode: rows kept, the rest `near-duplicate`; group mode: every row with its group."""
         import numpy as np
         import pyarrow as pa
@@ -101,8 +112,17 @@ class NearDedup(Step):
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             raise self.fail(f"column '{p.column}' has type {values.type}; {self.name} needs a string column")
         unit = resolve_unit(p.unit, self.context.languages, values)
-        found = near_duplicates(values, unit, p.ngram or DEFAULT_NGRAM[unit], p.threshold, p.num_perm,
-                                p.bands, p.rows, self.context.seed, p.verify)
+        found = near_duplicates(
+            values,
+            unit,
+            p.ngram or DEFAULT_NGRAM[unit],
+            p.threshold,
+            p.num_perm,
+            p.bands,
+            p.rows,
+            self.context.seed,
+            p.verify,
+        )
         if p.mode == "group":
             group = pa.array(found.groups, pa.int64(), mask=found.groups < 0)
             if GROUP_COLUMN in table.column_names:
@@ -112,10 +132,10 @@ class NearDedup(Step):
         return StepResult(table.filter(pa.array(~dropped)), {"near-duplicate": pa.array(dropped)})
 
 
-
 # --- candidates and clusters ------------------------------------------------------------------
 
-def _stars(keys: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+
+def _stars(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct pairs (first text of a bucket, another text in it) over every band: enough for the clusters."""
     import numpy as np
 
@@ -131,7 +151,7 @@ def _stars(keys: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
     return code // max(n, 1), code % max(n, 1)
 
 
-def _resolve_large(large: list["np.ndarray"], sets: ShingleSets, threshold: float) -> "np.ndarray":
+def _resolve_large(large: list[np.ndarray], sets: ShingleSets, threshold: float) -> np.ndarray:
     """Confirmed pairs (2 x k: left, right) in large buckets, found in rounds."""
     import numpy as np
 
@@ -165,7 +185,7 @@ def _resolve_large(large: list["np.ndarray"], sets: ShingleSets, threshold: floa
     return np.concatenate(found, axis=1) if found else np.zeros((2, 0), np.int64)
 
 
-def components(n: int, left: "np.ndarray", right: "np.ndarray") -> "np.ndarray":
+def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """The connected component of each of n nodes given edges, named by its smallest node."""
     import numpy as np
 
@@ -188,15 +208,23 @@ def components(n: int, left: "np.ndarray", right: "np.ndarray") -> "np.ndarray":
 class NearDuplicates:
     """What `near_duplicates` found: a group per row and the pairs that formed the groups."""
 
-    groups: "np.ndarray"  # int64 per row: the position of its cluster's first row, -1 outside clusters
-    left: "np.ndarray"  # confirmed (or, without verify, candidate) pairs as row positions, left < right
-    right: "np.ndarray"
+    groups: np.ndarray  # int64 per row: the position of its cluster's first row, -1 outside clusters
+    left: np.ndarray  # confirmed (or, without verify, candidate) pairs as row positions, left < right
+    right: np.ndarray
     candidates: int  # distinct candidate pairs from the small buckets
 
 
-def near_duplicates(values: "pa.ChunkedArray | pa.Array", unit: Unit, ngram: int, threshold: float,
-                    num_perm: int = 128, bands: int | None = None, rows: int | None = None, seed: int = 0,
-                    verify: bool = True) -> NearDuplicates:
+def near_duplicates(
+    values: pa.ChunkedArray | pa.Array,
+    unit: Unit,
+    ngram: int,
+    threshold: float,
+    num_perm: int = 128,
+    bands: int | None = None,
+    rows: int | None = None,
+    seed: int = 0,
+    verify: bool = True,
+) -> NearDuplicates:
     """Clusters of near-duplicate texts in `values` (Jaccard of n-gram sets >= threshold)."""
     import numpy as np
 

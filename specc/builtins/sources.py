@@ -6,10 +6,11 @@ import codecs
 import csv
 import json
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
@@ -28,8 +29,15 @@ CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to [^:]+: i
 FIELD_COUNT = re.compile(r"Expected (\d+) columns, got \d+")
 LABEL = re.compile(r"\s*-?[0-9]+\s*")
 MAPPING_ID = re.compile(r"[0-9]+")
-JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true/false", int: "a number",
-              float: "a number", type(None): "null"}
+JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "true/false",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
 
 
 class FileParams(SourceParams):
@@ -68,8 +76,11 @@ class _FileSource(Source):
                 try:
                     text = decoder.decode(block, final=not block)
                 except UnicodeDecodeError:
-                    raise self.error(path, _undecodable_line(path, encoding),
-                                     f"not valid {encoding} text; re-save the file as {encoding}{fix}") from None
+                    raise self.error(
+                        path,
+                        _undecodable_line(path, encoding),
+                        f"not valid {encoding} text; re-save the file as {encoding}{fix}",
+                    ) from None
                 blank = blank and not text.strip()
                 if not block:
                     break
@@ -88,15 +99,16 @@ def _undecodable_line(path: Path, encoding: str) -> int | None:
     return None
 
 
-def _conform(batch: "pa.RecordBatch", schema: "pa.Schema") -> "pa.RecordBatch":
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     """`batch` with exactly the columns of `schema`, in its order and types; missing ones are null."""
     import pyarrow as pa
 
     if batch.schema == schema:
         return batch
     names = batch.schema.names
-    columns = [batch.column(f.name).cast(f.type) if f.name in names else pa.nulls(batch.num_rows, f.type)
-               for f in schema]
+    columns = [
+        batch.column(f.name).cast(f.type) if f.name in names else pa.nulls(batch.num_rows, f.type) for f in schema
+    ]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
@@ -126,7 +138,8 @@ def _line_chunks(path: Path) -> Iterator[_Chunk]:
 
 # --- JSON Lines and JSON ---------------------------------------------------------------------
 
-def _strings_stay_strings(type_: "pa.DataType") -> "pa.DataType":
+
+def _strings_stay_strings(type_: pa.DataType) -> pa.DataType:
     """`type_` with timestamps pyarrow guessed from JSON strings turned back into strings."""
     import pyarrow as pa
 
@@ -146,7 +159,7 @@ class _JsonRecords(_FileSource):
         """A file's records as JSON Lines."""
         raise NotImplementedError
 
-    def read(self) -> Iterator["pa.RecordBatch"]:
+    def read(self) -> Iterator[pa.RecordBatch]:
         """The records of every file, all with the same columns and types."""
         import pyarrow as pa
 
@@ -166,15 +179,17 @@ class _JsonRecords(_FileSource):
                 for batch in self.parse(path, chunk, schema).to_batches(max_chunksize=BATCH_ROWS):
                     yield _conform(batch, schema)
 
-    def parse(self, path: Path, chunk: _Chunk, schema: "pa.Schema | None") -> "pa.Table":
+    def parse(self, path: Path, chunk: _Chunk, schema: pa.Schema | None) -> pa.Table:
         """One chunk as a table, with `schema`'s types if given."""
         import pyarrow as pa
         import pyarrow.json as pj
 
         try:
-            return pj.read_json(pa.BufferReader(chunk.data),
-                                read_options=pj.ReadOptions(block_size=len(chunk.data) + 1),
-                                parse_options=pj.ParseOptions(explicit_schema=schema))
+            return pj.read_json(
+                pa.BufferReader(chunk.data),
+                read_options=pj.ReadOptions(block_size=len(chunk.data) + 1),
+                parse_options=pj.ParseOptions(explicit_schema=schema),
+            )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise self.bad_record(path, chunk, exc) from None
 
@@ -191,20 +206,25 @@ class _JsonRecords(_FileSource):
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as err:
-                return self.error(path, line, f"invalid JSON ({err.msg} at column {err.colno}); "
-                                  f"write one JSON object per line")
+                return self.error(
+                    path, line, f"invalid JSON ({err.msg} at column {err.colno}); write one JSON object per line"
+                )
             if not isinstance(value, dict):
-                return self.error(path, line, f"expected a JSON object, found {JSON_KINDS[type(value)]}; "
-                                  f"every record must be an object of fields")
+                return self.error(
+                    path,
+                    line,
+                    f"expected a JSON object, found {JSON_KINDS[type(value)]}; "
+                    f"every record must be an object of fields",
+                )
             lines.append(line)
         detail = re.sub(r"^JSON parse error: ", "", str(exc))
         row = re.search(r" in row (\d+)$", detail)
         line = lines[int(row[1])] if row and int(row[1]) < len(lines) else None
-        detail = detail[:row.start()] if row else detail
+        detail = detail[: row.start()] if row else detail
         fix = "give each field one type in every row" if "changed from" in detail else "fix the record"
         return self.error(path, line, f"cannot read the record: {detail}; {fix}")
 
-    def conflict(self, path: Path, chunk: _Chunk, schema: "pa.Schema", exc: Exception) -> DataError:
+    def conflict(self, path: Path, chunk: _Chunk, schema: pa.Schema, exc: Exception) -> DataError:
         """The first record of `chunk` with a field whose type does not fit the rows before it."""
         import pyarrow as pa
 
@@ -222,10 +242,15 @@ class _JsonRecords(_FileSource):
                     pa.unify_schemas([pa.schema([before]), pa.schema([(key, found)])], promote_options="permissive")
                 except (pa.ArrowInvalid, pa.ArrowTypeError):
                     kind = JSON_KINDS[type(value)]
-                    return self.error(path, line, f"field '{key}' holds {kind} here but {before.type} values "
-                                      f"in the rows before; give the field one type in every row")
-        return self.error(path, None, f"the records' field types do not fit together ({exc}); "
-                          f"give each field one type in every row")
+                    return self.error(
+                        path,
+                        line,
+                        f"field '{key}' holds {kind} here but {before.type} values "
+                        f"in the rows before; give the field one type in every row",
+                    )
+        return self.error(
+            path, None, f"the records' field types do not fit together ({exc}); give each field one type in every row"
+        )
 
     def locate(self, position: int) -> Location:
         """The file and line of the `position`-th record over all files (blank lines hold none)."""
@@ -275,8 +300,12 @@ class JsonSource(_JsonRecords):
         start = SPACE.match(text).end()
         if field is not None:
             if head != "{":
-                raise self.error(path, 1, f"`field: {field}` needs a JSON object at the top of the file; "
-                                 f"remove `field:` for an array or JSON Lines")
+                raise self.error(
+                    path,
+                    1,
+                    f"`field: {field}` needs a JSON object at the top of the file; "
+                    f"remove `field:` for an array or JSON Lines",
+                )
             start = self.find_field(path, text, start, field)
         if not text.startswith("[", start):
             raise self.error(path, _line_at(text, start), f"key '{field}' does not hold an array; fix `field:`")
@@ -295,8 +324,12 @@ class JsonSource(_JsonRecords):
                 return
             if isinstance(value, dict):
                 keys = ", ".join(sorted(value)[:10])
-                raise self.error(path, 1, f"the file is one JSON object, not an array or JSON Lines; name "
-                                 f"the key that holds the records with `field:` (keys: {keys})") from None
+                raise self.error(
+                    path,
+                    1,
+                    f"the file is one JSON object, not an array or JSON Lines; name "
+                    f"the key that holds the records with `field:` (keys: {keys})",
+                ) from None
 
     def find_field(self, path: Path, text: str, pos: int, field: str) -> int:
         """Where the value of `field` starts in the object at `pos`."""
@@ -336,8 +369,12 @@ class JsonSource(_JsonRecords):
             except json.JSONDecodeError as exc:
                 raise self.error(path, exc.lineno, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
             if not isinstance(record, dict):
-                raise self.error(path, line, f"expected a JSON object, found {JSON_KINDS[type(record)]}; "
-                                 f"the array must hold one object per record")
+                raise self.error(
+                    path,
+                    line,
+                    f"expected a JSON object, found {JSON_KINDS[type(record)]}; "
+                    f"the array must hold one object per record",
+                )
             # JSON strings hold no raw line breaks, so these are only layout between tokens
             rows.append(text[pos:end].replace("\r", " ").replace("\n", " "))
             lines.append(line)
@@ -360,6 +397,7 @@ def _line_at(text: str, pos: int) -> int:
 
 
 # --- CSV and TSV -----------------------------------------------------------------------------
+
 
 class _EncodedParams(FileParams):
     """Text files in a known encoding."""
@@ -393,7 +431,7 @@ class CsvParams(_EncodedParams):
         return value
 
 
-def _wider(current: "pa.DataType", value: str) -> "pa.DataType":
+def _wider(current: pa.DataType, value: str) -> pa.DataType:
     """The next type to try for a CSV column whose guessed type rejects `value`."""
     import pyarrow as pa
 
@@ -408,7 +446,7 @@ def _wider(current: "pa.DataType", value: str) -> "pa.DataType":
     return pa.string()
 
 
-def _common(a: "pa.DataType", b: "pa.DataType") -> "pa.DataType":
+def _common(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     """A type for a CSV column typed `a` in one file and `b` in another (any text fits a string)."""
     import pyarrow as pa
 
@@ -435,7 +473,7 @@ class CsvSource(_FileSource):
         """The character between values."""
         return self.params.delimiter
 
-    def read(self) -> Iterator["pa.RecordBatch"]:
+    def read(self) -> Iterator[pa.RecordBatch]:
         """The rows of every file, with column types that fit every file."""
         import pyarrow as pa
 
@@ -457,19 +495,20 @@ class CsvSource(_FileSource):
             except pa.ArrowInvalid as exc:
                 raise self.bad_row(path, exc) from None
 
-    def open(self, path: Path, types: dict[str, "pa.DataType"]) -> "pa.csv.CSVStreamingReader":
+    def open(self, path: Path, types: dict[str, pa.DataType]) -> pa.csv.CSVStreamingReader:
         """A streaming reader over `path` with the given column types."""
         import pyarrow.csv as pcsv
 
         return pcsv.open_csv(
             str(path),
             read_options=pcsv.ReadOptions(encoding=self.params.encoding, block_size=BLOCK_BYTES),
-            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, quote_char='"' if self.quoting else False,
-                                            newlines_in_values=self.quoting),
+            parse_options=pcsv.ParseOptions(
+                delimiter=self.delimiter, quote_char='"' if self.quoting else False, newlines_in_values=self.quoting
+            ),
             convert_options=pcsv.ConvertOptions(column_types=types),
         )
 
-    def file_schema(self, path: Path) -> "pa.Schema":
+    def file_schema(self, path: Path) -> pa.Schema:
         """Column types that fit every row: pyarrow guesses them from the first block, so widen and re-read."""
         import pyarrow as pa
 
@@ -505,8 +544,11 @@ class CsvSource(_FileSource):
             try:
                 for line, record in self.records(path):
                     if len(record) != expected:
-                        return self.error(path, line, f"expected {expected} values as in the header, found "
-                                          f"{len(record)}; {self.field_fix}")
+                        return self.error(
+                            path,
+                            line,
+                            f"expected {expected} values as in the header, found {len(record)}; {self.field_fix}",
+                        )
             except csv.Error:
                 pass
         return self.error(path, None, f"cannot read the file: {exc}")
@@ -556,13 +598,14 @@ class TsvSource(CsvSource):
 
 # --- Parquet ---------------------------------------------------------------------------------
 
+
 class ParquetSource(_FileSource):
     """Parquet files, streamed in batches."""
 
     name = "parquet"
     version = 1
 
-    def read(self) -> Iterator["pa.RecordBatch"]:
+    def read(self) -> Iterator[pa.RecordBatch]:
         """The rows of every file, with a schema that fits every file."""
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -579,8 +622,12 @@ class ParquetSource(_FileSource):
             try:
                 schema = pa.unify_schemas([schema, found], promote_options="permissive")
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise self.error(path, None, f"its columns do not fit those of the files before it ({exc}); "
-                                 f"give the files the same column types") from None
+                raise self.error(
+                    path,
+                    None,
+                    f"its columns do not fit those of the files before it ({exc}); "
+                    f"give the files the same column types",
+                ) from None
         for path in files:
             try:
                 for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
@@ -602,6 +649,7 @@ class ParquetSource(_FileSource):
 
 # --- Parallel text and label files -----------------------------------------------------------
 
+
 class TextLinesParams(SourceParams):
     """Parallel files: one text per line, one integer label per line, and a file naming the labels."""
 
@@ -610,13 +658,13 @@ class TextLinesParams(SourceParams):
     label_names: InputPath | None = Field(None, description="Lines 'ID<TAB>NAME' naming the label ids 0..n-1.")
 
     @model_validator(mode="after")
-    def _names_need_labels(self) -> "TextLinesParams":
+    def _names_need_labels(self) -> TextLinesParams:
         if self.label_names is not None and self.label is None:
             raise ValueError("`label_names` needs `label`, the file of label ids")
         return self
 
 
-def _split_lines(data: bytes) -> "pa.BinaryArray":
+def _split_lines(data: bytes) -> pa.BinaryArray:
     """The lines of `data` without their line breaks (\\n or \\r\\n); a final break ends the last line."""
     import numpy as np
     import pyarrow as pa
@@ -632,8 +680,9 @@ def _split_lines(data: bytes) -> "pa.BinaryArray":
     offsets = np.concatenate([[0], newlines + 1 - np.arange(1, len(newlines) + 1) - np.cumsum(crlf)])
     if not data.endswith(b"\n"):
         offsets = np.append(offsets, len(kept))
-    return pa.Array.from_buffers(pa.binary(), len(offsets) - 1,
-                                 [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(kept)])
+    return pa.Array.from_buffers(
+        pa.binary(), len(offsets) - 1, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(kept)]
+    )
 
 
 def _count_lines(path: Path) -> int:
@@ -667,17 +716,25 @@ class TextLinesSource(_FileSource):
             return [(text, None) for text in texts]
         labels = self.context.files(self.params.label)
         if len(labels) != len(texts):
-            raise DataError(self.context.step_id, None, None,
-                            f"`text` names {len(texts)} files but `label` names {len(labels)}; "
-                            f"they pair up in sorted order, so give both the same number of files")
+            raise DataError(
+                self.context.step_id,
+                None,
+                None,
+                f"`text` names {len(texts)} files but `label` names {len(labels)}; "
+                f"they pair up in sorted order, so give both the same number of files",
+            )
         return list(zip(texts, labels))
 
     def mapping_path(self) -> Path:
         """The one file `label_names` names."""
         paths = self.context.files(self.params.label_names)
         if len(paths) != 1:
-            raise DataError(self.context.step_id, None, None,
-                            f"`label_names` names {len(paths)} files; give exactly one mapping file")
+            raise DataError(
+                self.context.step_id,
+                None,
+                None,
+                f"`label_names` names {len(paths)} files; give exactly one mapping file",
+            )
         return paths[0]
 
     @cached_property
@@ -703,8 +760,11 @@ class TextLinesSource(_FileSource):
             raise self.error(path, None, "the file names no labels; write one 'ID<TAB>NAME' line per label")
         missing = sorted(set(range(len(names))) - set(names))
         if missing:
-            raise self.error(path, None, f"ids must run from 0 to {len(names) - 1} without gaps; "
-                             f"missing: {', '.join(map(str, missing[:10]))}")
+            raise self.error(
+                path,
+                None,
+                f"ids must run from 0 to {len(names) - 1} without gaps; missing: {', '.join(map(str, missing[:10]))}",
+            )
         ordered = [names[i] for i in range(len(names))]
         repeated = sorted({name for name in ordered if ordered.count(name) > 1})
         if repeated:
@@ -716,7 +776,7 @@ class TextLinesSource(_FileSource):
         declared = super().label_names()
         return declared if self.names is None else {**declared, "label": self.names}
 
-    def read(self) -> Iterator["pa.RecordBatch"]:
+    def read(self) -> Iterator[pa.RecordBatch]:
         """Columns `text` (string) and, with `label`, `label` (int64), in blocks of lines."""
         import pyarrow as pa
 
@@ -727,9 +787,13 @@ class TextLinesSource(_FileSource):
             if label_path is not None:
                 counts = _count_lines(text_path), _count_lines(label_path)
                 if counts[0] != counts[1]:
-                    raise self.error(text_path, None, f"{self.shown(text_path)} has {counts[0]} lines but "
-                                     f"{self.shown(label_path)} has {counts[1]}; the files must be parallel, "
-                                     f"one label line per text line")
+                    raise self.error(
+                        text_path,
+                        None,
+                        f"{self.shown(text_path)} has {counts[0]} lines but "
+                        f"{self.shown(label_path)} has {counts[1]}; the files must be parallel, "
+                        f"one label line per text line",
+                    )
                 labels = self.label_ids(label_path)
             pending = pa.array([], pa.int64())
             for chunk in _line_chunks(text_path):
@@ -738,7 +802,7 @@ class TextLinesSource(_FileSource):
                 if labels is not None:
                     while len(pending) < len(texts):
                         pending = pa.concat_arrays([pending, next(labels)])
-                    columns["label"], pending = pending[:len(texts)], pending[len(texts):]
+                    columns["label"], pending = pending[: len(texts)], pending[len(texts) :]
                 yield from pa.table(columns).to_batches(max_chunksize=BATCH_ROWS)
 
     def locate(self, position: int) -> Location:
@@ -751,7 +815,7 @@ class TextLinesSource(_FileSource):
             position -= lines
         return Location()
 
-    def decode(self, path: Path, chunk: _Chunk) -> "pa.StringArray":
+    def decode(self, path: Path, chunk: _Chunk) -> pa.StringArray:
         """The lines of `chunk` as strings, without line breaks; invalid UTF-8 is an error at its line."""
         import pyarrow as pa
 
@@ -766,7 +830,7 @@ class TextLinesSource(_FileSource):
                     raise self.error(path, line, "not valid UTF-8 text; re-save the file as UTF-8") from None
             raise
 
-    def label_ids(self, path: Path) -> Iterator["pa.Int64Array"]:
+    def label_ids(self, path: Path) -> Iterator[pa.Int64Array]:
         """The label ids of a label file in blocks, checked against the mapping."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -778,13 +842,18 @@ class TextLinesSource(_FileSource):
             except pa.ArrowInvalid as exc:
                 for line, value in zip(chunk.lines, values.to_pylist()):
                     if not LABEL.fullmatch(value):
-                        raise self.error(path, line, f"label {value!r} is not an integer; "
-                                         f"write one label id such as 0 per line") from None
+                        raise self.error(
+                            path, line, f"label {value!r} is not an integer; write one label id such as 0 per line"
+                        ) from None
                 raise self.error(path, None, f"cannot read the label ids: {exc}") from None
             if self.names is not None:
                 outside = pc.or_(pc.less(ids, 0), pc.greater_equal(ids, len(self.names)))
                 if pc.any(outside).as_py():
                     row = pc.index(outside, True).as_py()
-                    raise self.error(path, chunk.lines[row], f"label id {ids[row]} has no name: "
-                                     f"{self.shown(self.mapping_path())} names the ids 0 to {len(self.names) - 1}")
+                    raise self.error(
+                        path,
+                        chunk.lines[row],
+                        f"label id {ids[row]} has no name: "
+                        f"{self.shown(self.mapping_path())} names the ids 0 to {len(self.names) - 1}",
+                    )
             yield ids

@@ -71,7 +71,7 @@ def allocate(n: int, ratios: dict[str, float]) -> list[int]:
     return counts
 
 
-def _assign_by_key(keys: "np.ndarray", names: list[str], counts: list[int]) -> "np.ndarray":
+def _assign_by_key(keys: np.ndarray, names: list[str], counts: list[int]) -> np.ndarray:
     """Split index per row: rows sorted by key fill the splits in order."""
     import numpy as np
 
@@ -81,7 +81,7 @@ def _assign_by_key(keys: "np.ndarray", names: list[str], counts: list[int]) -> "
     return out
 
 
-def _names(index: "np.ndarray", names: list[str]) -> "pa.Array":
+def _names(index: np.ndarray, names: list[str]) -> pa.Array:
     import pyarrow as pa
 
     return pa.DictionaryArray.from_arrays(pa.array(index, pa.int32()), pa.array(names)).cast(pa.string())
@@ -90,7 +90,7 @@ def _names(index: "np.ndarray", names: list[str]) -> "pa.Array":
 # --- building blocks -------------------------------------------------------------------------
 
 
-def _codes(values: "pa.ChunkedArray | pa.Array") -> "np.ndarray":
+def _codes(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A dense int64 code per distinct value (in order of first appearance), -1 for null."""
     import numpy as np
     import pyarrow as pa
@@ -102,7 +102,7 @@ def _codes(values: "pa.ChunkedArray | pa.Array") -> "np.ndarray":
     return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def components(codes: list["np.ndarray"], n: int) -> "np.ndarray":
+def components(codes: list[np.ndarray], n: int) -> np.ndarray:
     """Connected components of `n` rows linked by equal codes (>= 0) in any of `codes`.
 
     Min-label propagation with pointer jumping over numpy arrays (no scipy needed): every row
@@ -130,7 +130,7 @@ def components(codes: list["np.ndarray"], n: int) -> "np.ndarray":
     return np.unique(labels, return_inverse=True)[1].astype(np.int64)
 
 
-def _id_ranks(ids: "pa.ChunkedArray | pa.Array") -> "np.ndarray":
+def _id_ranks(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Each row's rank among the `_id`s sorted: a tie-break that ignores the table's order."""
     import numpy as np
     import pyarrow.compute as pc
@@ -141,7 +141,7 @@ def _id_ranks(ids: "pa.ChunkedArray | pa.Array") -> "np.ndarray":
     return ranks
 
 
-def _fill(deficit: "np.ndarray", m: int) -> "np.ndarray":
+def _fill(deficit: np.ndarray, m: int) -> np.ndarray:
     """Counts per split for `m` more rows: the positive deficits, cut proportionally when short.
 
     The deficits sum to `m` (they are what is left of the targets), so the positive ones sum to
@@ -162,8 +162,14 @@ def _fill(deficit: "np.ndarray", m: int) -> "np.ndarray":
     return counts
 
 
-def _assign(keys: "np.ndarray", ranks: "np.ndarray", classes: "np.ndarray", groups: "np.ndarray | None",
-            targets: "np.ndarray", largest_first: bool) -> "np.ndarray":
+def _assign(
+    keys: np.ndarray,
+    ranks: np.ndarray,
+    classes: np.ndarray,
+    groups: np.ndarray | None,
+    targets: np.ndarray,
+    largest_first: bool,
+) -> np.ndarray:
     """Split index per row meeting per-class row `targets` (splits x classes) with whole groups.
 
     1. Groups of two or more rows, in a seeded order (largest first when `largest_first`, then by
@@ -199,9 +205,16 @@ def _assign(keys: "np.ndarray", ranks: "np.ndarray", classes: "np.ndarray", grou
     return out
 
 
-def _place_groups(out: "np.ndarray", multi: "np.ndarray", keys: "np.ndarray", ranks: "np.ndarray",
-                  classes: "np.ndarray", groups: "np.ndarray", targets: "np.ndarray",
-                  largest_first: bool) -> "np.ndarray":
+def _place_groups(
+    out: np.ndarray,
+    multi: np.ndarray,
+    keys: np.ndarray,
+    ranks: np.ndarray,
+    classes: np.ndarray,
+    groups: np.ndarray,
+    targets: np.ndarray,
+    largest_first: bool,
+) -> np.ndarray:
     """Step 1 of `_assign` for the rows `multi` of groups of two or more: fills `out`, returns
     the deficits (targets minus rows placed) per split and class."""
     import numpy as np
@@ -229,7 +242,7 @@ def _place_groups(out: "np.ndarray", multi: "np.ndarray", keys: "np.ndarray", ra
     sizes = size.tolist()
     choice = np.empty(len(starts), dtype=np.int32)
     for g in np.lexsort(sort_keys).tolist():
-        part = list(zip(run_class[run_start[g]:run_end[g]], run_count[run_start[g]:run_end[g]]))
+        part = list(zip(run_class[run_start[g] : run_end[g]], run_count[run_start[g] : run_end[g]]))
         best, best_key = 0, None
         for s in range(splits):
             d, t = deficit[s], scale[s]
@@ -246,7 +259,7 @@ def _place_groups(out: "np.ndarray", multi: "np.ndarray", keys: "np.ndarray", ra
     return np.array(deficit, dtype=np.int64).reshape(targets.shape)
 
 
-def _splitmix64(values: "np.ndarray") -> "np.ndarray":
+def _splitmix64(values: np.ndarray) -> np.ndarray:
     """SplitMix64's finalizer: a bijection on uint64 that scrambles every bit (vectorized)."""
     import numpy as np
 
@@ -256,7 +269,7 @@ def _splitmix64(values: "np.ndarray") -> "np.ndarray":
     return z ^ (z >> np.uint64(31))
 
 
-def _xxh3(values: "pa.Array", seed: int) -> "np.ndarray":
+def _xxh3(values: pa.Array, seed: int) -> np.ndarray:
     """XXH3-64 of each non-null string under `seed`, as uint64 (0 for null)."""
     import numpy as np
     import pyarrow as pa
@@ -268,7 +281,7 @@ def _xxh3(values: "pa.Array", seed: int) -> "np.ndarray":
     return np.fromiter((0 if b is None else digest(b, seed) for b in data), dtype=np.uint64, count=len(data))
 
 
-def _buckets(hashes: "np.ndarray", ratios: dict[str, float]) -> "np.ndarray":
+def _buckets(hashes: np.ndarray, ratios: dict[str, float]) -> np.ndarray:
     """Split index per uint64 hash: its top 53 bits as a number in [0, 1) against cumulative ratios."""
     import numpy as np
 
@@ -284,7 +297,7 @@ def _buckets(hashes: "np.ndarray", ratios: dict[str, float]) -> "np.ndarray":
 class _Grouping:
     """Mixin: the connected groups of a table under `group:` and `_near_dup_group`."""
 
-    def group_codes(self, table: "pa.Table") -> list["np.ndarray"]:
+    def group_codes(self, table: pa.Table) -> list[np.ndarray]:
         """Codes per grouping column present: the `group:` column, then `_near_dup_group`."""
         found = []
         column = getattr(self.params, "group", None)  # type: ignore[attr-defined]
@@ -294,13 +307,13 @@ class _Grouping:
             found.append(_codes(table.column(NEAR_DUP_GROUP)))
         return found
 
-    def groups(self, table: "pa.Table") -> "np.ndarray | None":
+    def groups(self, table: pa.Table) -> np.ndarray | None:
         """Dense component number per row, or None when nothing groups the rows."""
         codes = self.group_codes(table)
         return components(codes, table.num_rows) if codes else None
 
 
-def _class_codes(step: Splitter, table: "pa.Table", column: str) -> tuple["np.ndarray", "np.ndarray"]:
+def _class_codes(step: Splitter, table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray]:
     """Class code per row (null is a class of its own) and each code's rank by class value."""
     import numpy as np
     import pyarrow as pa
@@ -310,8 +323,9 @@ def _class_codes(step: Splitter, table: "pa.Table", column: str) -> tuple["np.nd
     try:
         encoded = pc.dictionary_encode(values)
     except pa.ArrowNotImplementedError as exc:
-        raise step.fail(f"cannot stratify on column '{column}' of type {values.type}; "
-                        f"give a column of labels (integers or strings)") from exc
+        raise step.fail(
+            f"cannot stratify on column '{column}' of type {values.type}; give a column of labels (integers or strings)"
+        ) from exc
     width = len(encoded.dictionary)
     codes = encoded.indices.fill_null(width).to_numpy(zero_copy_only=False).astype(np.int64)
     ranks = np.empty(width + 1, dtype=np.int64)
@@ -320,7 +334,7 @@ def _class_codes(step: Splitter, table: "pa.Table", column: str) -> tuple["np.nd
     return codes, ranks
 
 
-def _targets(codes: "np.ndarray", ratios: dict[str, float]) -> "np.ndarray":
+def _targets(codes: np.ndarray, ratios: dict[str, float]) -> np.ndarray:
     """Rows per split (rows) and class (columns): `allocate` within each class."""
     import numpy as np
 
@@ -351,7 +365,7 @@ class RandomSplit(_Grouping, Splitter):
     name = "random"
     Params = RandomParams
 
-    def assign(self, table: "pa.Table") -> "pa.Array":
+    def assign(self, table: pa.Table) -> pa.Array:
         """Split names per row."""
         import numpy as np
 
@@ -385,7 +399,7 @@ class StratifiedSplit(_Grouping, Splitter):
         """The `stratify` column (a null in `group` leaves the row ungrouped, as documented)."""
         return [self.params.stratify]
 
-    def assign(self, table: "pa.Table") -> "pa.Array":
+    def assign(self, table: pa.Table) -> pa.Array:
         """Split names per row."""
         names = list(self.params.ratios)
         ids = table.column("_id")
@@ -404,12 +418,12 @@ class HashParams(RatioParams):
 
     key: str | None = Field(None, description="Column of stable row ids to hash (instead of the content).")
     columns: list[str] | None = Field(
-        None, min_length=1,
+        None,
+        min_length=1,
         description="Content columns to hash, normalized (NFKC, whitespace, control characters) and "
         "lowercased; default [text]. Not with `key`.",
     )
-    group: str | None = Field(None, description=_GROUP_DESCRIPTION + " The group value is hashed "
-                              "instead of the row.")
+    group: str | None = Field(None, description=_GROUP_DESCRIPTION + " The group value is hashed instead of the row.")
     salt: str | None = Field(None, description="Hash salt; default: the step seed (from the spec seed).")
 
     @model_validator(mode="before")
@@ -423,7 +437,7 @@ class HashParams(RatioParams):
         return data
 
     @model_validator(mode="after")
-    def _key_or_columns(self) -> "HashParams":
+    def _key_or_columns(self) -> HashParams:
         if self.key is not None and self.columns is not None:
             raise ValueError("give `key` (an id column) or `columns` (content to hash), not both")
         return self
@@ -455,7 +469,7 @@ class HashSplit(_Grouping, Splitter):
             return self.context.seed
         return int.from_bytes(hashlib.sha256(self.params.salt.encode()).digest()[:8], "big")
 
-    def _text(self, table: "pa.Table", name: str) -> "pa.ChunkedArray":
+    def _text(self, table: pa.Table, name: str) -> pa.ChunkedArray:
         """A column as strings, or an error naming its type."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -466,10 +480,9 @@ class HashSplit(_Grouping, Splitter):
         try:
             return pc.cast(values, pa.string())
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
-            raise self.fail(f"column '{name}' has type {values.type}; hash needs strings or numbers "
-                            f"there") from exc
+            raise self.fail(f"column '{name}' has type {values.type}; hash needs strings or numbers there") from exc
 
-    def row_keys(self, table: "pa.Table") -> "pa.Array":
+    def row_keys(self, table: pa.Table) -> pa.Array:
         """The string hashed per row: the key column, or normalized content joined by \\x1f."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -479,13 +492,16 @@ class HashSplit(_Grouping, Splitter):
         if self.params.key is not None:
             values = self._text(table, self.params.key).combine_chunks()
             if values.null_count:
-                raise self.fail(f"{values.null_count} rows have no key in column '{self.params.key}'; "
-                                f"fill it, or hash the content (drop `key`)")
+                raise self.fail(
+                    f"{values.null_count} rows have no key in column '{self.params.key}'; "
+                    f"fill it, or hash the content (drop `key`)"
+                )
             return values
         parts = []
         for name in self.params.columns or ["text"]:
             is_text = pa.types.is_string(self.column(table, name).type) or pa.types.is_large_string(
-                self.column(table, name).type)
+                self.column(table, name).type
+            )
             text = self._text(table, name)
             if is_text:
                 text = comparison_key(text)
@@ -494,7 +510,7 @@ class HashSplit(_Grouping, Splitter):
             return parts[0].combine_chunks()
         return pc.binary_join_element_wise(*parts, "\x1f").combine_chunks()
 
-    def hashes(self, table: "pa.Table") -> "np.ndarray":
+    def hashes(self, table: pa.Table) -> np.ndarray:
         """The uint64 per row that decides its split (equal within a group)."""
         import numpy as np
 
@@ -517,7 +533,7 @@ class HashSplit(_Grouping, Splitter):
             units = smallest[groups]
         return _splitmix64(units)
 
-    def assign(self, table: "pa.Table") -> "pa.Array":
+    def assign(self, table: pa.Table) -> pa.Array:
         """Split names per row."""
         return _names(_buckets(self.hashes(table), self.params.ratios), list(self.params.ratios))
 
@@ -528,10 +544,14 @@ class HashSplit(_Grouping, Splitter):
 class KFoldParams(SplitterParams):
     """K folds for cross-validation, after an optional held-out test split."""
 
-    folds: int = Field(5, description="Number of folds, at least 2; splits are named fold_0 ... fold_{K-1}, configurations fold-0 ... fold-{K-1}.")
+    folds: int = Field(
+        5,
+        description="Number of folds, at least 2; splits are named fold_0 ... fold_{K-1}, configurations fold-0 ... fold-{K-1}.",
+    )
     test: float | None = Field(None, description="Share of rows held out first as `test`, in (0, 1).")
-    stratify: str | None = Field(None, description="Column whose classes keep their proportions in "
-                                 "every fold and in test.")
+    stratify: str | None = Field(
+        None, description="Column whose classes keep their proportions in every fold and in test."
+    )
     group: str | None = Field(None, description=_GROUP_DESCRIPTION)
 
     @field_validator("folds")
@@ -584,7 +604,7 @@ class KFoldSplit(_Grouping, Splitter):
             configs[CONFIG.format(i)] = config
         return configs
 
-    def _fold_targets(self, classes: "np.ndarray", ranks: "np.ndarray") -> "np.ndarray":
+    def _fold_targets(self, classes: np.ndarray, ranks: np.ndarray) -> np.ndarray:
         """Rows per fold and class: equal shares, leftovers round-robin across classes."""
         import numpy as np
 
@@ -599,7 +619,7 @@ class KFoldSplit(_Grouping, Splitter):
             start = (start + extra) % k
         return targets
 
-    def assign(self, table: "pa.Table") -> "pa.Array":
+    def assign(self, table: pa.Table) -> pa.Array:
         """`test` or `fold_i` per row."""
         import numpy as np
 
@@ -619,8 +639,14 @@ class KFoldSplit(_Grouping, Splitter):
         if self.params.test is not None:
             ratios = {"rest": 1 - self.params.test, TEST: self.params.test}
             keys = self.context.row_seeds(ids)
-            held = _assign(keys, ranks, classes, groups, _targets(classes, ratios) if stratified
-                           else np.array(allocate(n, ratios), dtype=np.int64)[:, None], stratified)
+            held = _assign(
+                keys,
+                ranks,
+                classes,
+                groups,
+                _targets(classes, ratios) if stratified else np.array(allocate(n, ratios), dtype=np.int64)[:, None],
+                stratified,
+            )
             rest = np.flatnonzero(held == 0)
         keys = row_hashes(ids.take(rest), derive_seed(self.context.seed, "folds"))
         sub_classes = classes[rest]
@@ -650,7 +676,7 @@ class PredefinedSplit(Splitter):
         """Known only from the data."""
         return []
 
-    def assign(self, table: "pa.Table") -> "pa.Array":
+    def assign(self, table: pa.Table) -> pa.Array:
         """Split names per row, renamed as the spec says."""
         import pyarrow as pa
         import pyarrow.compute as pc

@@ -6,8 +6,9 @@ import difflib
 import hashlib
 import os
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -20,10 +21,22 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Format = Literal["jsonl", "json", "csv", "tsv", "parquet"]
-READERS: dict[str, type[_FileSource]] = {"jsonl": JsonlSource, "json": JsonSource, "csv": CsvSource,
-                                         "tsv": TsvSource, "parquet": ParquetSource}
-EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
-              ".parquet": "parquet", ".pq": "parquet"}
+READERS: dict[str, type[_FileSource]] = {
+    "jsonl": JsonlSource,
+    "json": JsonSource,
+    "csv": CsvSource,
+    "tsv": TsvSource,
+    "parquet": ParquetSource,
+}
+EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".tgz", ".7z")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 TIMEOUT = 60.0  # seconds without a byte before a download gives up
@@ -39,14 +52,21 @@ def infer_format(url: str) -> str | None:
 class UrlParams(SourceParams):
     """A file downloaded over HTTP(S), pinned by its SHA-256 (in the spec or in the lock)."""
 
-    url: str = Field(description="An http:// or https:// URL of one file.",
-                     json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"})
-    sha256: str | None = Field(None, description="The file's SHA-256 (64 hex digits); default: pinned by the lock.",
-                               json_schema_extra={"pattern": "^(sha256:)?[0-9A-Fa-f]{64}$"})
-    format: Format | None = Field(None, validate_default=True,
-                                  description="How to read the file; default: from the URL's extension.")
-    read_options: dict[str, Any] = Field(default_factory=dict,
-                                         description="Options of the format's reader, such as `delimiter` for csv.")
+    url: str = Field(
+        description="An http:// or https:// URL of one file.",
+        json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"},
+    )
+    sha256: str | None = Field(
+        None,
+        description="The file's SHA-256 (64 hex digits); default: pinned by the lock.",
+        json_schema_extra={"pattern": "^(sha256:)?[0-9A-Fa-f]{64}$"},
+    )
+    format: Format | None = Field(
+        None, validate_default=True, description="How to read the file; default: from the URL's extension."
+    )
+    read_options: dict[str, Any] = Field(
+        default_factory=dict, description="Options of the format's reader, such as `delimiter` for csv."
+    )
 
     @field_validator("url")
     @classmethod
@@ -66,8 +86,10 @@ class UrlParams(SourceParams):
     @classmethod
     def _quoted_digest(cls, value: Any) -> Any:
         if value is not None and not isinstance(value, str):
-            raise ValueError("expected the file's SHA-256 as 64 hexadecimal digits; YAML reads some digests "
-                             "as numbers, so quote it: `sha256: '...'`")
+            raise ValueError(
+                "expected the file's SHA-256 as 64 hexadecimal digits; YAML reads some digests "
+                "as numbers, so quote it: `sha256: '...'`"
+            )
         return value
 
     @field_validator("sha256")
@@ -92,10 +114,11 @@ class UrlParams(SourceParams):
         suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower()
         formats = ", ".join(READERS)
         if suffix in COMPRESSED:
-            raise ValueError(f"{url} is compressed ({suffix}), and specc reads uncompressed files only; "
-                             f"download an uncompressed file ({formats})")
-        raise ValueError(f"cannot tell the format of {url} from its name; add `format:` "
-                         f"with one of {formats}")
+            raise ValueError(
+                f"{url} is compressed ({suffix}), and specc reads uncompressed files only; "
+                f"download an uncompressed file ({formats})"
+            )
+        raise ValueError(f"cannot tell the format of {url} from its name; add `format:` with one of {formats}")
 
     @field_validator("read_options")
     @classmethod
@@ -142,8 +165,13 @@ class UrlSource(Source):
     def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
         """The URL's SHA-256 and size: the spec's `sha256`, else the lock's, else from downloading it."""
         url, want = self.params.url, self.params.sha256
-        if (locked and locked.get("url") == url and isinstance(locked.get("sha256"), str)
-                and SHA256.fullmatch(locked["sha256"]) and want in (None, locked["sha256"])):
+        if (
+            locked
+            and locked.get("url") == url
+            and isinstance(locked.get("sha256"), str)
+            and SHA256.fullmatch(locked["sha256"])
+            and want in (None, locked["sha256"])
+        ):
             return {**locked, "format": self.params.format}
         if want is not None:
             blob = self.blob(want)
@@ -154,8 +182,13 @@ class UrlSource(Source):
             blob = self.download(None, "")
             digest = blob.name
         size = blob.stat().st_size
-        return {"url": url, "sha256": digest, "size": size, "format": self.params.format,
-                "files": [{"path": url, "sha256": digest, "size": size}]}
+        return {
+            "url": url,
+            "sha256": digest,
+            "size": size,
+            "format": self.params.format,
+            "files": [{"path": url, "sha256": digest, "size": size}],
+        }
 
     def cache_dir(self) -> Path:
         """The cache folder of the build (the default one when the context has none)."""
@@ -193,8 +226,9 @@ class UrlSource(Source):
         from specc import __version__
 
         url = self.params.url
-        request = urllib.request.Request(url, headers={"User-Agent": f"specc/{__version__}",
-                                                       "Accept-Encoding": "identity"})
+        request = urllib.request.Request(
+            url, headers={"User-Agent": f"specc/{__version__}", "Accept-Encoding": "identity"}
+        )
         digest, size = hashlib.sha256(), 0
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
@@ -204,14 +238,13 @@ class UrlSource(Source):
                     digest.update(block)
                     size += len(block)
         except urllib.error.HTTPError as exc:
-            raise self.data_error(f"downloading {url} failed: HTTP {exc.code} {exc.reason}; "
-                                  f"check the URL") from None
+            raise self.data_error(f"downloading {url} failed: HTTP {exc.code} {exc.reason}; check the URL") from None
         except urllib.error.URLError as exc:
-            raise self.data_error(f"cannot reach {url} ({_reason(exc.reason)}); "
-                                  f"check the URL and the network") from None
+            raise self.data_error(
+                f"cannot reach {url} ({_reason(exc.reason)}); check the URL and the network"
+            ) from None
         except TimeoutError:
-            raise self.data_error(f"downloading {url} timed out (no data for {TIMEOUT:g} s); "
-                                  f"try again later") from None
+            raise self.data_error(f"downloading {url} timed out (no data for {TIMEOUT:g} s); try again later") from None
         except (OSError, http.client.HTTPException) as exc:
             raise self.data_error(f"downloading {url} failed ({_reason(exc)}); try again") from None
         if length is not None and length.isdigit() and int(length) != size:
@@ -221,10 +254,12 @@ class UrlSource(Source):
     def mismatch(self, got: str, want: str, origin: str) -> DataError:
         """The error for downloaded bytes whose hash is not the pinned one."""
         name = self.context.step_id
-        fix = (f"set `sha256: {got}` in the spec" if origin == "the spec"
-               else f"run `specc lock --upgrade-source {name}`")
-        return self.data_error(f"{self.params.url} has SHA-256 {got}, but {origin} pins {want}; "
-                               f"if the file changed on purpose, {fix}")
+        fix = (
+            f"set `sha256: {got}` in the spec" if origin == "the spec" else f"run `specc lock --upgrade-source {name}`"
+        )
+        return self.data_error(
+            f"{self.params.url} has SHA-256 {got}, but {origin} pins {want}; if the file changed on purpose, {fix}"
+        )
 
     def data_error(self, message: str) -> DataError:
         """An error naming this source."""
@@ -246,13 +281,15 @@ class UrlSource(Source):
             blob = self.download(want, origin)
         return blob
 
-    def read(self) -> Iterator["pa.RecordBatch"]:
+    def read(self) -> Iterator[pa.RecordBatch]:
         """The downloaded file's rows, read by the built-in reader of its format."""
         blob = self.fetch()
         with blob.open("rb") as f:
             if f.read(2) == GZIP_MAGIC:
-                raise self.data_error(f"{self.params.url} is gzip-compressed, and specc reads uncompressed files "
-                                      f"only; download an uncompressed file")
+                raise self.data_error(
+                    f"{self.params.url} is gzip-compressed, and specc reads uncompressed files "
+                    f"only; download an uncompressed file"
+                )
         yield from self.reader(blob).read()
 
     def locate(self, position: int) -> Location:

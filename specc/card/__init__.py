@@ -6,7 +6,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-
 from specc.components import CardData, Context, Params
 from specc.errors import SpeccError
 from specc.registry import Registry
@@ -28,7 +27,7 @@ def number(value: Any) -> str:
 
 
 @lru_cache(maxsize=1)
-def environment() -> "ImmutableSandboxedEnvironment":
+def environment() -> ImmutableSandboxedEnvironment:
     """The sandbox specc's own card templates run in (the spec's templates' sandbox, without their budgets)."""
     from jinja2 import PackageLoader
 
@@ -69,12 +68,25 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
         for name, parts in configurations(view).items():
             splits = datasets.SplitDict(dataset_name=spec.name)
             for split, members in parts.items():
-                splits.add(datasets.SplitInfo(split, num_bytes=sum(outputs[m]["num_bytes"] for m in members),
-                                              num_examples=sum(outputs[m]["rows"] for m in members)))
+                splits.add(
+                    datasets.SplitInfo(
+                        split,
+                        num_bytes=sum(outputs[m]["num_bytes"] for m in members),
+                        num_examples=sum(outputs[m]["rows"] for m in members),
+                    )
+                )
             infos[name] = DatasetInfo(features=features, splits=splits)
-            configs[name] = {"data_files": [
-                {"split": split, "path": outputs[members[0]]["path"] if len(members) == 1
-                 else [outputs[m]["path"] for m in members]} for split, members in parts.items()]}
+            configs[name] = {
+                "data_files": [
+                    {
+                        "split": split,
+                        "path": outputs[members[0]]["path"]
+                        if len(members) == 1
+                        else [outputs[m]["path"] for m in members],
+                    }
+                    for split, members in parts.items()
+                ]
+            }
     total = sum(out["rows"] for out in stats["outputs"])
     languages = list(dict.fromkeys(code.split("-")[0] for code in spec.languages))
     details = [code for code in spec.languages if "-" in code]
@@ -104,8 +116,7 @@ def _render_installed(entry: Any, data: CardData, spec_dir: Path) -> str | None:
         raise
     except Exception as exc:
         raise SpeccError(
-            f"error: card section '{entry.name}' of plugin '{entry.plugin}' "
-            f"({entry.distribution}) failed: {exc}"
+            f"error: card section '{entry.name}' of plugin '{entry.plugin}' ({entry.distribution}) failed: {exc}"
         ) from exc
 
 
@@ -136,6 +147,7 @@ def render_card(spec: Any, stats: dict[str, Any], registry: Registry, spec_dir: 
 
 
 # --- numbers the card shows that the steps do not count: text lengths, example records ------------
+
 
 def _jsonable(value: Any, limit: int) -> Any:
     """A value of a row as JSON, strings cut to `limit` characters (with an ellipsis)."""
@@ -170,13 +182,18 @@ def length_stats(lengths: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict
                 result[column][split] = {"rows": 0}
                 continue
             median, p95 = np.percentile(values, [50, 95])
-            result[column][split] = {"rows": int(values.size), "min": int(values.min()),
-                                     "median": round(float(median), 1), "p95": round(float(p95), 1),
-                                     "max": int(values.max()), "mean": round(float(values.mean()), 1)}
+            result[column][split] = {
+                "rows": int(values.size),
+                "min": int(values.min()),
+                "median": round(float(median), 1),
+                "p95": round(float(p95), 1),
+                "max": int(values.max()),
+                "mean": round(float(values.mean()), 1),
+            }
     return result
 
 
-def card_statistics(table: "pa.Table", split_order: list[str]) -> dict[str, Any]:
+def card_statistics(table: pa.Table, split_order: list[str]) -> dict[str, Any]:
     """`lengths` (characters per row of each text column, per split) and `examples` (each split's first row).
 
     `table` is the final table with its `_split` column, in output order. Lengths count Unicode code
@@ -207,30 +224,40 @@ def card_statistics(table: "pa.Table", split_order: list[str]) -> dict[str, Any]
 
 # --- `specc card`: render the card of the last build again ----------------------------------------
 
-def _build_is_current(spec: Any, stats: dict[str, Any], changes: list[Any], lock: dict[str, Any] | None,
-                      lock_file: Path) -> None:
+
+def _build_is_current(
+    spec: Any, stats: dict[str, Any], changes: list[Any], lock: dict[str, Any] | None, lock_file: Path
+) -> None:
     """The output folder holds the build the lock records, and the spec still describes its data."""
     rebuild = f"run `specc build {spec.shown}`"
     if lock is None:
-        raise SpeccError(f"{lock_file}: error: no lock, so specc cannot tell whether {spec.output_dir} was built from "
-                         f"this spec; {rebuild}")
+        raise SpeccError(
+            f"{lock_file}: error: no lock, so specc cannot tell whether {spec.output_dir} was built from "
+            f"this spec; {rebuild}"
+        )
     from specc.output import all_outputs
 
     built = {o["path"]: o["sha256"] for o in all_outputs(stats)}
     locked = {path: entry.get("sha256") for path, entry in (lock.get("outputs") or {}).get("files", {}).items()}
     if built != locked:
-        raise SpeccError(f"{lock_file}: error: the lock does not record the build in {spec.output_dir} (its output "
-                         f"digests differ or are missing); {rebuild}")
+        raise SpeccError(
+            f"{lock_file}: error: the lock does not record the build in {spec.output_dir} (its output "
+            f"digests differ or are missing); {rebuild}"
+        )
     changed = [c for c in changes if c.status != "unchanged" and c.step != "output"]
     if changed:
         lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in changed]
-        raise SpeccError(f"{spec.shown}: error: the spec or its sources changed since the last build, so its card "
-                         f"would not describe its data:\n" + "\n".join(lines) + f"\n{rebuild}")
+        raise SpeccError(
+            f"{spec.shown}: error: the spec or its sources changed since the last build, so its card "
+            f"would not describe its data:\n" + "\n".join(lines) + f"\n{rebuild}"
+        )
 
 
 def _damaged(spec: Any, file: Path, what: str) -> SpeccError:
-    return SpeccError(f"{file}: error: the output in {spec.output_dir} is damaged: {what}; "
-                      f"run `specc build {spec.shown}` to build it again")
+    return SpeccError(
+        f"{file}: error: the output in {spec.output_dir} is damaged: {what}; "
+        f"run `specc build {spec.shown}` to build it again"
+    )
 
 
 def _data_files_intact(spec: Any, stats: dict[str, Any]) -> None:
@@ -268,13 +295,16 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     folder = spec.output_dir
     made_by = owner(folder)
     if made_by is not None and made_by != spec.path:
-        raise SpeccError(f"{folder}: error: the output there was built from another spec ({made_by}); "
-                         f"render its card with that spec")
+        raise SpeccError(
+            f"{folder}: error: the output there was built from another spec ({made_by}); render its card with that spec"
+        )
     with output_lock(folder):  # no build publishes into the folder while its card is written
         stats_file = folder / STATS_FILE
         if not stats_file.is_file():
-            raise SpeccError(f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
-                             f"run `specc build {spec.shown}` first")
+            raise SpeccError(
+                f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
+                f"run `specc build {spec.shown}` first"
+            )
         built = read_stats(stats_file, f"run `specc build {spec.shown}`")
         read = built.json_data()
         _build_is_current(spec, read, changes, read_lock(lock_file), lock_file)

@@ -71,16 +71,40 @@ CONTEXT: dict[str, Any] = {
 
 # Hub license ids (the spec's `license:`) that are not Creative Commons, to SPDX ids.
 SPDX_IDS = {
-    "apache-2.0": "Apache-2.0", "mit": "MIT", "bsd": "BSD-4-Clause", "bsd-2-clause": "BSD-2-Clause",
-    "bsd-3-clause": "BSD-3-Clause", "bsd-3-clause-clear": "BSD-3-Clause-Clear", "isc": "ISC",
-    "gpl-2.0": "GPL-2.0-only", "gpl-3.0": "GPL-3.0-only", "lgpl-2.1": "LGPL-2.1-only",
-    "lgpl-3.0": "LGPL-3.0-only", "agpl-3.0": "AGPL-3.0-only", "mpl-2.0": "MPL-2.0",
-    "epl-2.0": "EPL-2.0", "eupl-1.1": "EUPL-1.1", "eupl-1.2": "EUPL-1.2", "unlicense": "Unlicense",
-    "wtfpl": "WTFPL", "zlib": "Zlib", "artistic-2.0": "Artistic-2.0", "ecl-2.0": "ECL-2.0",
-    "bsl-1.0": "BSL-1.0", "afl-3.0": "AFL-3.0", "osl-3.0": "OSL-3.0", "postgresql": "PostgreSQL",
-    "ofl-1.1": "OFL-1.1", "odbl": "ODbL-1.0", "odc-by": "ODC-By-1.0", "pddl": "PDDL-1.0",
-    "cdla-sharing-1.0": "CDLA-Sharing-1.0", "cdla-permissive-1.0": "CDLA-Permissive-1.0",
-    "cdla-permissive-2.0": "CDLA-Permissive-2.0", "gfdl": "GFDL-1.3-only", "lppl-1.3c": "LPPL-1.3c",
+    "apache-2.0": "Apache-2.0",
+    "mit": "MIT",
+    "bsd": "BSD-4-Clause",
+    "bsd-2-clause": "BSD-2-Clause",
+    "bsd-3-clause": "BSD-3-Clause",
+    "bsd-3-clause-clear": "BSD-3-Clause-Clear",
+    "isc": "ISC",
+    "gpl-2.0": "GPL-2.0-only",
+    "gpl-3.0": "GPL-3.0-only",
+    "lgpl-2.1": "LGPL-2.1-only",
+    "lgpl-3.0": "LGPL-3.0-only",
+    "agpl-3.0": "AGPL-3.0-only",
+    "mpl-2.0": "MPL-2.0",
+    "epl-2.0": "EPL-2.0",
+    "eupl-1.1": "EUPL-1.1",
+    "eupl-1.2": "EUPL-1.2",
+    "unlicense": "Unlicense",
+    "wtfpl": "WTFPL",
+    "zlib": "Zlib",
+    "artistic-2.0": "Artistic-2.0",
+    "ecl-2.0": "ECL-2.0",
+    "bsl-1.0": "BSL-1.0",
+    "afl-3.0": "AFL-3.0",
+    "osl-3.0": "OSL-3.0",
+    "postgresql": "PostgreSQL",
+    "ofl-1.1": "OFL-1.1",
+    "odbl": "ODbL-1.0",
+    "odc-by": "ODC-By-1.0",
+    "pddl": "PDDL-1.0",
+    "cdla-sharing-1.0": "CDLA-Sharing-1.0",
+    "cdla-permissive-1.0": "CDLA-Permissive-1.0",
+    "cdla-permissive-2.0": "CDLA-Permissive-2.0",
+    "gfdl": "GFDL-1.3-only",
+    "lppl-1.3c": "LPPL-1.3c",
     "etalab-2.0": "etalab-2.0",
 }
 _CC = re.compile(r"^cc-(by(?:-nc)?(?:-nd|-sa)?)-(\d\.\d)$")
@@ -103,7 +127,7 @@ def license_url(license: str) -> str:
     return text
 
 
-def _data_type(arrow_type: "pa.DataType") -> str | None:
+def _data_type(arrow_type: pa.DataType) -> str | None:
     """The Croissant data type of a primitive Arrow type (None for nested or unknown types)."""
     import pyarrow as pa
 
@@ -113,11 +137,17 @@ def _data_type(arrow_type: "pa.DataType") -> str | None:
         return "sc:Integer"
     if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         return "sc:Float"
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or \
-            getattr(pa.types, "is_string_view", lambda t: False)(arrow_type):
+    if (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or getattr(pa.types, "is_string_view", lambda t: False)(arrow_type)
+    ):
         return "sc:Text"
-    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type) or \
-            pa.types.is_fixed_size_binary(arrow_type):
+    if (
+        pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+        or pa.types.is_fixed_size_binary(arrow_type)
+    ):
         return "sc:Text"
     if pa.types.is_date(arrow_type):
         return "sc:Date"
@@ -128,11 +158,10 @@ def _data_type(arrow_type: "pa.DataType") -> str | None:
     return None
 
 
-def _is_list(arrow_type: "pa.DataType") -> bool:
+def _is_list(arrow_type: pa.DataType) -> bool:
     import pyarrow as pa
 
-    return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or \
-        pa.types.is_fixed_size_list(arrow_type)
+    return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type)
 
 
 def _json_path(key: str) -> str:
@@ -142,8 +171,16 @@ def _json_path(key: str) -> str:
     return "['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
-def _field(field_id: str, name: str, arrow_type: "pa.DataType", file_id: str, column: str,
-           path: tuple[str, ...], description: str, label_set: str | None = None) -> dict[str, Any]:
+def _field(
+    field_id: str,
+    name: str,
+    arrow_type: pa.DataType,
+    file_id: str,
+    column: str,
+    path: tuple[str, ...],
+    description: str,
+    label_set: str | None = None,
+) -> dict[str, Any]:
     """One `cr:Field` for a column (or, with `path`, a part of a struct column) of a Parquet file.
 
     Structs become `subField`s read with `jsonPath`, lists of structs repeated fields, lists of
@@ -155,9 +192,17 @@ def _field(field_id: str, name: str, arrow_type: "pa.DataType", file_id: str, co
     element = arrow_type.value_type if _is_list(arrow_type) else arrow_type
     if pa.types.is_struct(element):
         field["subField"] = [
-            _field(f"{field_id}/{child.name}", child.name, child.type, file_id, column, path + (child.name,),
-                   f"Field `{child.name}` of `{name}` ({child.type}).")
-            for child in element]
+            _field(
+                f"{field_id}/{child.name}",
+                child.name,
+                child.type,
+                file_id,
+                column,
+                path + (child.name,),
+                f"Field `{child.name}` of `{name}` ({child.type}).",
+            )
+            for child in element
+        ]
         if _is_list(arrow_type):
             field["repeated"] = True
         return field
@@ -175,7 +220,7 @@ def _field(field_id: str, name: str, arrow_type: "pa.DataType", file_id: str, co
     return field
 
 
-def _column_description(column: str, arrow_type: "pa.DataType", names: list[str] | None) -> str:
+def _column_description(column: str, arrow_type: pa.DataType, names: list[str] | None) -> str:
     if column == "_id":
         return "Stable row id `<source>:<row number>`, assigned when the row was read."
     if names is not None:
@@ -194,10 +239,20 @@ def _label_record_set(set_id: str, column: str, names: list[str]) -> dict[str, A
         "dataType": "sc:Enumeration",
         "key": {"@id": f"{set_id}/id"},
         "field": [
-            {"@type": "cr:Field", "@id": f"{set_id}/id", "name": "id", "description": "Class id.",
-             "dataType": "sc:Integer"},
-            {"@type": "cr:Field", "@id": f"{set_id}/name", "name": "name", "description": "Class name.",
-             "dataType": "sc:Text"},
+            {
+                "@type": "cr:Field",
+                "@id": f"{set_id}/id",
+                "name": "id",
+                "description": "Class id.",
+                "dataType": "sc:Integer",
+            },
+            {
+                "@type": "cr:Field",
+                "@id": f"{set_id}/name",
+                "name": "name",
+                "description": "Class name.",
+                "dataType": "sc:Text",
+            },
         ],
         "data": [{f"{set_id}/id": i, f"{set_id}/name": name} for i, name in enumerate(names)],
     }
@@ -213,19 +268,22 @@ def _unique_id(wanted: str, taken: set[str]) -> str:
 
 
 def _params_text(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False, sort_keys=True)}"
-                     for k, v in sorted(params.items()) if v is not None)
+    return ", ".join(
+        f"{k}={json.dumps(v, ensure_ascii=False, sort_keys=True)}" for k, v in sorted(params.items()) if v is not None
+    )
 
 
 def _counts_text(counts: dict[str, Any]) -> str:
     return ", ".join(f"{reason}: {n:,}" for reason, n in sorted(counts.items()))
 
 
-def _collection(stats: "BuildStats") -> str:
+def _collection(stats: BuildStats) -> str:
     """rai:dataCollection: every source with its type, license, rows, pins and pinned files."""
     sources = stats.sources
-    parts = [f"The rows were read from {len(sources)} source{'s' if len(sources) != 1 else ''} "
-             f"declared in the spec; no rows were collected by specc itself."]
+    parts = [
+        f"The rows were read from {len(sources)} source{'s' if len(sources) != 1 else ''} "
+        f"declared in the spec; no rows were collected by specc itself."
+    ]
     for name, source in sorted(sources.items()):
         details = [f"type {source.type}", f"license {source.license or 'not stated'}", f"{source.rows:,} rows read"]
         if source.split:
@@ -239,10 +297,12 @@ def _collection(stats: "BuildStats") -> str:
     return " ".join(parts)
 
 
-def _step_text(step: "Step") -> str:
+def _step_text(step: Step) -> str:
     params = _params_text(step.params)
-    text = f"{step.id} ({step.type}{'; ' + params if params else ''}): " \
-           f"{step.rows_in:,} rows in, {step.rows_out:,} rows out"
+    text = (
+        f"{step.id} ({step.type}{'; ' + params if params else ''}): "
+        f"{step.rows_in:,} rows in, {step.rows_out:,} rows out"
+    )
     dropped = step.dropped
     if dropped:
         text += f"; dropped {sum(dropped.values()):,} ({_counts_text(dropped)})"
@@ -258,37 +318,49 @@ def _part_order(parts: dict[str, Any]) -> list[str]:
     return sorted(parts, key=lambda p: (known.get(p, len(known)), p))
 
 
-def _split_text(stats: "BuildStats") -> str:
+def _split_text(stats: BuildStats) -> str:
     split = stats.split
     counts = split.splits
     order = [o.split for o in stats.outputs if o.split in counts]
-    order += sorted(set(counts) - set(order))          # the output order (stats.json sorts its keys)
+    order += sorted(set(counts) - set(order))  # the output order (stats.json sorts its keys)
     rows = ", ".join(f"{name} {counts[name].rows:,}" for name in order)
     params = _params_text(split.params)
     method = split.method
-    text = (f"split ({method}{'; ' + params if params else ''}; seed {split.seed}): {rows}."
-            if method != "source" else f"split (each row keeps its source's split): {rows}.")
+    text = (
+        f"split ({method}{'; ' + params if params else ''}; seed {split.seed}): {rows}."
+        if method != "source"
+        else f"split (each row keeps its source's split): {rows}."
+    )
     configurations = split.configurations or {}
     if configurations:
-        text += " Configurations: " + "; ".join(
-            f"{config} = " + ", ".join(f"{part} from {'+'.join(parts[part])}" for part in _part_order(parts))
-            for config, parts in sorted(configurations.items())) + "."
+        text += (
+            " Configurations: "
+            + "; ".join(
+                f"{config} = " + ", ".join(f"{part} from {'+'.join(parts[part])}" for part in _part_order(parts))
+                for config, parts in sorted(configurations.items())
+            )
+            + "."
+        )
     return text
 
 
-def _rai(spec: Any, stats: "BuildStats") -> dict[str, Any]:
+def _rai(spec: Any, stats: BuildStats) -> dict[str, Any]:
     """The Responsible AI properties: collection, processing and annotation from the build, prose from the card."""
     steps = stats.steps
     rai: dict[str, Any] = {"rai:dataCollection": _collection(stats)}
-    preprocessing = ([_step_text(s) for s in steps if s.stage not in ("annotate", "augment")]
-                     + [_split_text(stats)]
-                     + [_step_text(s) for s in steps if s.stage == "augment"])
+    preprocessing = (
+        [_step_text(s) for s in steps if s.stage not in ("annotate", "augment")]
+        + [_split_text(stats)]
+        + [_step_text(s) for s in steps if s.stage == "augment"]
+    )
     rai["rai:dataPreprocessingProtocol"] = preprocessing
     annotation = [_step_text(s) for s in steps if s.stage == "annotate"]
     label_columns = sorted(stats.label_names)
     if label_columns and not annotation:
-        annotation = [f"The labels ({', '.join(f'`{c}`' for c in label_columns)}) come from the sources "
-                      f"as given; the build ran no annotation step."]
+        annotation = [
+            f"The labels ({', '.join(f'`{c}`' for c in label_columns)}) come from the sources "
+            f"as given; the build ran no annotation step."
+        ]
     if annotation:
         rai["rai:dataAnnotationProtocol"] = annotation
     card = getattr(spec, "card", None)
@@ -297,15 +369,18 @@ def _rai(spec: Any, stats: "BuildStats") -> dict[str, Any]:
         uses.append(f"Out of scope: {card.out_of_scope}")
     if uses:
         rai["rai:dataUseCases"] = uses
-    for key, attribute in (("rai:dataLimitations", "limitations"), ("rai:dataBiases", "biases"),
-                           ("rai:personalSensitiveInformation", "personal_information")):
+    for key, attribute in (
+        ("rai:dataLimitations", "limitations"),
+        ("rai:dataBiases", "biases"),
+        ("rai:personalSensitiveInformation", "personal_information"),
+    ):
         value = getattr(card, attribute, None)
         if value:
             rai[key] = [value] if isinstance(value, str) else list(value)
     return rai
 
 
-def _output_schema(output_folder: Path, stats: "BuildStats") -> "pa.Schema":
+def _output_schema(output_folder: Path, stats: BuildStats) -> pa.Schema:
     """The Arrow schema of the built Parquet files (all splits share it), else of stats' features."""
     import pyarrow.parquet as pq
 
@@ -318,12 +393,14 @@ def _output_schema(output_folder: Path, stats: "BuildStats") -> "pa.Schema":
     return datasets.Features.from_dict(stats.features).arrow_schema
 
 
-def croissant_metadata(spec: Any, stats: "BuildStats", output_folder: Path) -> dict[str, Any]:
+def croissant_metadata(spec: Any, stats: BuildStats, output_folder: Path) -> dict[str, Any]:
     """Croissant 1.1 JSON-LD for the output folder; `spec` is the spec's model (`Spec.model`)."""
     schema = _output_schema(Path(output_folder), stats)
     label_names: dict[str, list[str]] = {
-        column: list(feature["names"]) for column, feature in stats.features.items()
-        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel"}
+        column: list(feature["names"])
+        for column, feature in stats.features.items()
+        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel"
+    }
     columns = [(f.name, f.type) for f in schema if f.name not in ("_split", "_source")]
 
     taken: set[str] = set()
@@ -333,26 +410,45 @@ def croissant_metadata(spec: Any, stats: "BuildStats", output_folder: Path) -> d
     for output in stats.outputs:
         split = output.split
         file_id = _unique_id(f"{split}-parquet", taken)
-        distribution.append({
-            "@type": "cr:FileObject", "@id": file_id, "name": file_id,
-            "description": f"Split `{split}` as Parquet.",
-            "contentUrl": output.path, "encodingFormat": PARQUET_FORMAT, "sha256": output.sha256,
-        })
+        distribution.append(
+            {
+                "@type": "cr:FileObject",
+                "@id": file_id,
+                "name": file_id,
+                "description": f"Split `{split}` as Parquet.",
+                "contentUrl": output.path,
+                "encodingFormat": PARQUET_FORMAT,
+                "sha256": output.sha256,
+            }
+        )
         set_id = _unique_id(split, taken)
-        in_configs = sorted({f"{config}/{part}" for config, parts in configurations.items()
-                             for part, members in parts.items() if split in members})
+        in_configs = sorted(
+            {
+                f"{config}/{part}"
+                for config, parts in configurations.items()
+                for part, members in parts.items()
+                if split in members
+            }
+        )
         description = f"The {output.rows:,} rows of split `{split}`."
         if in_configs:
-            description += f" Part of configuration split{'s' if len(in_configs) > 1 else ''} " \
-                           f"{', '.join(in_configs)}."
-        record_set: dict[str, Any] = {"@type": "cr:RecordSet", "@id": set_id, "name": split,
-                                      "description": description}
+            description += f" Part of configuration split{'s' if len(in_configs) > 1 else ''} {', '.join(in_configs)}."
+        record_set: dict[str, Any] = {"@type": "cr:RecordSet", "@id": set_id, "name": split, "description": description}
         if "_id" in dict(columns):
             record_set["key"] = {"@id": f"{set_id}/_id"}
         record_set["field"] = [
-            _field(f"{set_id}/{column}", column, arrow_type, file_id, column, (),
-                   _column_description(column, arrow_type, label_names.get(column)), label_sets.get(column))
-            for column, arrow_type in columns]
+            _field(
+                f"{set_id}/{column}",
+                column,
+                arrow_type,
+                file_id,
+                column,
+                (),
+                _column_description(column, arrow_type, label_names.get(column)),
+                label_sets.get(column),
+            )
+            for column, arrow_type in columns
+        ]
         record_sets.append(record_set)
     record_sets += [_label_record_set(label_sets[c], c, label_names[c]) for c in sorted(label_names)]
 
@@ -385,7 +481,7 @@ def croissant_metadata(spec: Any, stats: "BuildStats", output_folder: Path) -> d
     return metadata
 
 
-def write_croissant(folder: Path, spec: Any, stats: "BuildStats") -> Path:
+def write_croissant(folder: Path, spec: Any, stats: BuildStats) -> Path:
     """Write `folder/croissant.json` (deterministic: fixed key order, two-space indent)."""
     from specc.output import write_json
 

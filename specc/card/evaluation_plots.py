@@ -10,8 +10,7 @@ from specc.card.plots import escape_text, plot_file_name, png_figure, short_name
 MAX_ANNOTATED = 20  # more classes than this: cells are coloured, not numbered
 
 
-def confusion_plot(folder: Path, step_id: str, split: str, names: list[str],
-                   matrix: list[list[int]]) -> dict[str, Any]:
+def confusion_plot(folder: Path, step_id: str, split: str, names: list[str], matrix: list[list[int]]) -> dict[str, Any]:
     """A heat map of true (rows) against predicted (columns) classes, each row scaled to its share."""
     import numpy as np
 
@@ -33,18 +32,33 @@ def confusion_plot(folder: Path, step_id: str, split: str, names: list[str],
         if k <= MAX_ANNOTATED:
             for i in range(k):
                 for j in range(k):
-                    axes.text(j, i, f"{counts[i, j]:,}", ha="center", va="center", fontsize="small",
-                              color="white" if shares[i, j] > 0.5 else "black")
+                    axes.text(
+                        j,
+                        i,
+                        f"{counts[i, j]:,}",
+                        ha="center",
+                        va="center",
+                        fontsize="small",
+                        color="white" if shares[i, j] > 0.5 else "black",
+                    )
         title = f"Confusion matrix of {step_id} on {split}"
         axes.set_title(escape_text(title))
-    cells = "; ".join(f"true {names[i]}: " + ", ".join(f"{names[j]} {int(counts[i, j]):,}" for j in range(k))
-                      for i in range(k))
-    return {"path": path, "title": title, "kind": "confusion", "split": split,
-            "alt": f"Confusion matrix of the {step_id} baseline on split {split}, rows per true and predicted "
-                   f"class: {cells}."}
+    cells = "; ".join(
+        f"true {names[i]}: " + ", ".join(f"{names[j]} {int(counts[i, j]):,}" for j in range(k)) for i in range(k)
+    )
+    return {
+        "path": path,
+        "title": title,
+        "kind": "confusion",
+        "split": split,
+        "alt": f"Confusion matrix of the {step_id} baseline on split {split}, rows per true and predicted "
+        f"class: {cells}.",
+    }
 
 
 def confusion_plots(folder: Path, step_id: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     """One confusion plot per scored split of an evaluator's result."""
-    return [confusion_plot(Path(folder), step_id, split, list(result["labels"]), scores["confusion"])
-            for split, scores in result["splits"].items()]
+    return [
+        confusion_plot(Path(folder), step_id, split, list(result["labels"]), scores["confusion"])
+        for split, scores in result["splits"].items()
+    ]

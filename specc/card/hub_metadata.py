@@ -25,41 +25,127 @@ Importing this module is cheap (a few frozensets); nothing here imports `dataset
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 LICENSES_URL = "https://huggingface.co/docs/hub/repositories-licenses"
 TASKS_URL = "https://huggingface.co/tasks"
 LANGUAGES_URL = "https://huggingface.co/languages"
 
-LICENSES: frozenset[str] = frozenset({
-    "apache-2.0", "mit", "openrail", "bigscience-openrail-m", "creativeml-openrail-m",
-    "bigscience-bloom-rail-1.0", "bigcode-openrail-m", "afl-3.0", "artistic-2.0", "bsl-1.0", "bsd",
-    "bsd-2-clause", "bsd-3-clause", "bsd-3-clause-clear", "c-uda", "cc", "cc0-1.0", "cc-by-2.0",
-    "cc-by-2.5", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0", "cc-by-sa-4.0", "cc-by-nc-2.0",
-    "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-3.0", "cc-by-nc-nd-4.0",
-    "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0", "cdla-sharing-1.0", "cdla-permissive-1.0",
-    "cdla-permissive-2.0", "wtfpl", "ecl-2.0", "epl-1.0", "epl-2.0", "etalab-2.0", "eupl-1.1",
-    "eupl-1.2", "agpl-3.0", "gfdl", "gpl", "gpl-2.0", "gpl-3.0", "lgpl", "lgpl-2.1", "lgpl-3.0", "isc",
-    "h-research", "intel-research", "lppl-1.3c", "ms-pl", "apple-ascl", "apple-amlr", "mpl-2.0",
-    "odc-by", "odbl", "openmdw-1.0", "openrail++", "osl-3.0", "postgresql", "ofl-1.1", "ncsa",
-    "unlicense", "zlib", "pddl", "lgpl-lr", "deepfloyd-if-license", "fair-noncommercial-research-license",
-    "llama2", "llama3", "llama3.1", "llama3.2", "llama3.3", "llama4", "grok2-community", "gemma",
-    "unknown", "other",
-})
+LICENSES: frozenset[str] = frozenset(
+    {
+        "apache-2.0",
+        "mit",
+        "openrail",
+        "bigscience-openrail-m",
+        "creativeml-openrail-m",
+        "bigscience-bloom-rail-1.0",
+        "bigcode-openrail-m",
+        "afl-3.0",
+        "artistic-2.0",
+        "bsl-1.0",
+        "bsd",
+        "bsd-2-clause",
+        "bsd-3-clause",
+        "bsd-3-clause-clear",
+        "c-uda",
+        "cc",
+        "cc0-1.0",
+        "cc-by-2.0",
+        "cc-by-2.5",
+        "cc-by-3.0",
+        "cc-by-4.0",
+        "cc-by-sa-3.0",
+        "cc-by-sa-4.0",
+        "cc-by-nc-2.0",
+        "cc-by-nc-3.0",
+        "cc-by-nc-4.0",
+        "cc-by-nd-4.0",
+        "cc-by-nc-nd-3.0",
+        "cc-by-nc-nd-4.0",
+        "cc-by-nc-sa-2.0",
+        "cc-by-nc-sa-3.0",
+        "cc-by-nc-sa-4.0",
+        "cdla-sharing-1.0",
+        "cdla-permissive-1.0",
+        "cdla-permissive-2.0",
+        "wtfpl",
+        "ecl-2.0",
+        "epl-1.0",
+        "epl-2.0",
+        "etalab-2.0",
+        "eupl-1.1",
+        "eupl-1.2",
+        "agpl-3.0",
+        "gfdl",
+        "gpl",
+        "gpl-2.0",
+        "gpl-3.0",
+        "lgpl",
+        "lgpl-2.1",
+        "lgpl-3.0",
+        "isc",
+        "h-research",
+        "intel-research",
+        "lppl-1.3c",
+        "ms-pl",
+        "apple-ascl",
+        "apple-amlr",
+        "mpl-2.0",
+        "odc-by",
+        "odbl",
+        "openmdw-1.0",
+        "openrail++",
+        "osl-3.0",
+        "postgresql",
+        "ofl-1.1",
+        "ncsa",
+        "unlicense",
+        "zlib",
+        "pddl",
+        "lgpl-lr",
+        "deepfloyd-if-license",
+        "fair-noncommercial-research-license",
+        "llama2",
+        "llama3",
+        "llama3.1",
+        "llama3.2",
+        "llama3.3",
+        "llama4",
+        "grok2-community",
+        "gemma",
+        "unknown",
+        "other",
+    }
+)
 
 # pipeline type -> its subtasks (the Hub's task_categories -> task_ids)
 TASKS: dict[str, tuple[str, ...]] = {
     "text-classification": (
-        "acceptability-classification", "entity-linking-classification", "fact-checking",
-        "intent-classification", "language-identification", "multi-class-classification",
-        "multi-label-classification", "multi-input-text-classification", "natural-language-inference",
-        "semantic-similarity-classification", "sentiment-classification", "topic-classification",
-        "semantic-similarity-scoring", "sentiment-scoring", "sentiment-analysis", "hate-speech-detection",
+        "acceptability-classification",
+        "entity-linking-classification",
+        "fact-checking",
+        "intent-classification",
+        "language-identification",
+        "multi-class-classification",
+        "multi-label-classification",
+        "multi-input-text-classification",
+        "natural-language-inference",
+        "semantic-similarity-classification",
+        "sentiment-classification",
+        "topic-classification",
+        "semantic-similarity-scoring",
+        "sentiment-scoring",
+        "sentiment-analysis",
+        "hate-speech-detection",
         "text-scoring",
     ),
     "token-classification": (
-        "named-entity-recognition", "part-of-speech", "parsing", "lemmatization",
-        "word-sense-disambiguation", "coreference-resolution",
+        "named-entity-recognition",
+        "part-of-speech",
+        "parsing",
+        "lemmatization",
+        "word-sense-disambiguation",
+        "coreference-resolution",
     ),
     "table-question-answering": (),
     "question-answering": ("extractive-qa", "open-domain-qa", "closed-domain-qa"),
@@ -69,8 +155,13 @@ TASKS: dict[str, tuple[str, ...]] = {
     "feature-extraction": (),
     "text-generation": ("dialogue-modeling", "dialogue-generation", "conversational", "language-modeling"),
     "text2text-generation": (
-        "text-simplification", "explanation-generation", "abstractive-qa", "open-domain-abstractive-qa",
-        "closed-domain-qa", "open-book-qa", "closed-book-qa",
+        "text-simplification",
+        "explanation-generation",
+        "abstractive-qa",
+        "open-domain-abstractive-qa",
+        "closed-domain-qa",
+        "open-book-qa",
+        "closed-book-qa",
     ),
     "fill-mask": ("slot-filling", "masked-language-modeling"),
     "sentence-similarity": (),
@@ -79,8 +170,11 @@ TASKS: dict[str, tuple[str, ...]] = {
     "automatic-speech-recognition": (),
     "audio-to-audio": (),
     "audio-classification": (
-        "keyword-spotting", "speaker-identification", "audio-intent-classification",
-        "audio-emotion-recognition", "audio-language-identification",
+        "keyword-spotting",
+        "speaker-identification",
+        "audio-intent-classification",
+        "audio-emotion-recognition",
+        "audio-language-identification",
     ),
     "audio-text-to-text": (),
     "voice-activity-detection": (),
@@ -103,7 +197,10 @@ TASKS: dict[str, tuple[str, ...]] = {
     "multiple-choice": ("multiple-choice-qa", "multiple-choice-coreference-resolution"),
     "text-ranking": (),
     "text-retrieval": (
-        "document-retrieval", "utterance-retrieval", "entity-linking-retrieval", "fact-checking-retrieval",
+        "document-retrieval",
+        "utterance-retrieval",
+        "entity-linking-retrieval",
+        "fact-checking-retrieval",
     ),
     "time-series-forecasting": ("univariate-time-series-forecasting", "multivariate-time-series-forecasting"),
     "text-to-video": (),
@@ -128,11 +225,26 @@ TASK_CATEGORIES: frozenset[str] = frozenset(TASKS)
 TASK_IDS: frozenset[str] = frozenset(t for ids in TASKS.values() for t in ids)
 
 SIZE_CATEGORIES: tuple[str, ...] = (
-    "unknown", "n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B",
-    "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T",
+    "unknown",
+    "n<1K",
+    "1K<n<10K",
+    "10K<n<100K",
+    "100K<n<1M",
+    "1M<n<10M",
+    "10M<n<100M",
+    "100M<n<1B",
+    "1B<n<10B",
+    "10B<n<100B",
+    "100B<n<1T",
+    "n>1T",
 )
 ANNOTATIONS_CREATORS: tuple[str, ...] = (
-    "crowdsourced", "expert-generated", "found", "machine-generated", "no-annotation", "other",
+    "crowdsourced",
+    "expert-generated",
+    "found",
+    "machine-generated",
+    "no-annotation",
+    "other",
 )
 LANGUAGE_CREATORS: tuple[str, ...] = ("crowdsourced", "expert-generated", "found", "machine-generated", "other")
 MULTILINGUALITY: tuple[str, ...] = ("monolingual", "multilingual", "translation", "other")
@@ -144,7 +256,7 @@ SPECIAL_LANGUAGES: frozenset[str] = frozenset({"code", "multilingual"})
 def size_category(rows: int) -> str:
     """The Hub's size category for a row count."""
     for exponent, label in enumerate(SIZE_CATEGORIES[1:-1], start=3):
-        if rows < 10 ** exponent:
+        if rows < 10**exponent:
             return label
     return SIZE_CATEGORIES[-1]
 
@@ -169,17 +281,21 @@ def check_license(value: str) -> str:
     """A license id the Hub accepts, or a ValueError naming the closest one and the Hub's list."""
     if value in LICENSES:
         return value
-    raise ValueError(f"unknown license '{value}'{_hint(value, LICENSES)} use an id from the Hub's list "
-                     f"({LICENSES_URL}), or `other` for a license that is not on it")
+    raise ValueError(
+        f"unknown license '{value}'{_hint(value, LICENSES)} use an id from the Hub's list "
+        f"({LICENSES_URL}), or `other` for a license that is not on it"
+    )
 
 
 def check_task_category(value: str) -> str:
     """One of the Hub's task categories."""
     if value in TASK_CATEGORIES:
         return value
-    raise ValueError(f"unknown task category '{value}'{_hint(value, TASK_CATEGORIES)} use one of the Hub's "
-                     f"task categories ({TASKS_URL}), e.g. text-classification, text-generation, "
-                     f"question-answering, summarization, translation")
+    raise ValueError(
+        f"unknown task category '{value}'{_hint(value, TASK_CATEGORIES)} use one of the Hub's "
+        f"task categories ({TASKS_URL}), e.g. text-classification, text-generation, "
+        f"question-answering, summarization, translation"
+    )
 
 
 def check_task_id(value: str) -> str:
@@ -187,26 +303,35 @@ def check_task_id(value: str) -> str:
     if value in TASK_IDS:
         return value
     hint = _hint(value, TASK_IDS)
-    raise ValueError(f"unknown task id '{value}'{hint} " + (
-        "task ids are the Hub's subtasks of its task categories" if hint != ";"
-        else f"allowed: {', '.join(sorted(TASK_IDS))}"))
+    raise ValueError(
+        f"unknown task id '{value}'{hint} "
+        + (
+            "task ids are the Hub's subtasks of its task categories"
+            if hint != ";"
+            else f"allowed: {', '.join(sorted(TASK_IDS))}"
+        )
+    )
 
 
 def check_source_dataset(value: str) -> str:
     """`original`, `extended`, or `extended|<the data set it extends>`."""
     if value in SOURCE_DATASETS or re.fullmatch(r"extended\|[\w.-]+(/[\w.-]+)?", value):
         return value
-    raise ValueError(f"unknown source_datasets value '{value}'{_hint(value, SOURCE_DATASETS)} allowed: "
-                     "original, extended, or extended|<data set id> such as extended|glue")
+    raise ValueError(
+        f"unknown source_datasets value '{value}'{_hint(value, SOURCE_DATASETS)} allowed: "
+        "original, extended, or extended|<data set id> such as extended|glue"
+    )
 
 
 # BCP-47 (RFC 5646) after the language subtag: script, region, variants, extensions, private use
 # (no extlang: the Hub wants the language itself, e.g. `yue`, not `zh-yue`)
-_BCP47_REST = (r"(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?"
-               r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[a-wyz0-9](?:-[a-z0-9]{2,8})+)*(?:-x(?:-[a-z0-9]{1,8})+)?")
+_BCP47_REST = (
+    r"(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[a-wyz0-9](?:-[a-z0-9]{2,8})+)*(?:-x(?:-[a-z0-9]{1,8})+)?"
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _language_names() -> dict[str, str]:
     """Lower-case English name -> ISO 639-1 code, for suggestions."""
     names: dict[str, str] = {}
@@ -236,8 +361,10 @@ def is_language(value: str) -> bool:
 
 def _canonical_case(value: str) -> str:
     parts = value.strip().replace("_", "-").split("-")
-    return "-".join(p.lower() if i == 0 or len(p) not in (2, 4) else (p.upper() if len(p) == 2 else p.title())
-                    for i, p in enumerate(parts))
+    return "-".join(
+        p.lower() if i == 0 or len(p) not in (2, 4) else (p.upper() if len(p) == 2 else p.title())
+        for i, p in enumerate(parts)
+    )
 
 
 def check_language(value: str) -> str:
@@ -254,9 +381,11 @@ def check_language(value: str) -> str:
         hint = f"; '{value.split('-')[0]}' is known, but the subtags after it are not valid BCP-47;"
     else:
         hint = ";"
-    raise ValueError(f"unknown language '{value}'{hint} use an ISO 639-1 code such as 'en' (ISO 639-3 for a "
-                     f"language without one), optionally with BCP-47 subtags such as 'en-US'; the Hub's "
-                     f"languages: {LANGUAGES_URL}")
+    raise ValueError(
+        f"unknown language '{value}'{hint} use an ISO 639-1 code such as 'en' (ISO 639-3 for a "
+        f"language without one), optionally with BCP-47 subtags such as 'en-US'; the Hub's "
+        f"languages: {LANGUAGES_URL}"
+    )
 
 
 # ---- language data (see the module docstring for the source) ----

@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
 
 PLOTS_DIR = "plots"
 DPI = 100
-MAX_CLASSES = 60        # label plots show the most frequent classes beyond this
-VERTICAL_CLASSES = 12   # more classes than this are drawn as horizontal bars
-MAX_NAME = 40           # longer class names are shortened on the axis (not in the alt text)
+MAX_CLASSES = 60  # label plots show the most frequent classes beyond this
+VERTICAL_CLASSES = 12  # more classes than this are drawn as horizontal bars
+MAX_NAME = 40  # longer class names are shortened on the axis (not in the alt text)
 BINS = 40
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -45,11 +46,11 @@ def short_name(name: str) -> str:
 
 
 @contextmanager
-def png_figure(path: Path, **options: Any) -> Iterator["Figure"]:
+def png_figure(path: Path, **options: Any) -> Iterator[Figure]:
     """A Figure(**options) in matplotlib's default style, saved to `path` as PNG when the block ends."""
     import matplotlib
-    from matplotlib.figure import Figure  # before the backend: the order the executor preloads them in
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # before the backend: the order the executor preloads them in
 
     defaults = {k: v for k, v in matplotlib.rcParamsDefault.items() if k not in ("backend", "interactive")}
     buffer = io.BytesIO()
@@ -58,13 +59,13 @@ def png_figure(path: Path, **options: Any) -> Iterator["Figure"]:
         yield figure
         FigureCanvasAgg(figure)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")      # missing glyphs for non-Latin names
+            warnings.simplefilter("ignore")  # missing glyphs for non-Latin names
             figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue())
 
 
-def row_chars(array: "pa.Array") -> "np.ndarray":
+def row_chars(array: pa.Array) -> np.ndarray:
     """Characters per row: the string's length, or the summed lengths of the strings inside lists and structs."""
     import numpy as np
     import pyarrow as pa
@@ -78,7 +79,7 @@ def row_chars(array: "pa.Array") -> "np.ndarray":
         return pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     if pa.types.is_struct(kind):
         total = np.zeros(n, dtype=np.int64)
-        for child in array.flatten():             # the fields, sliced like the struct array
+        for child in array.flatten():  # the fields, sliced like the struct array
             total += row_chars(child)
         return total
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
@@ -88,7 +89,7 @@ def row_chars(array: "pa.Array") -> "np.ndarray":
     return np.zeros(n, dtype=np.int64)
 
 
-def _has_text(kind: "pa.DataType") -> bool:
+def _has_text(kind: pa.DataType) -> bool:
     import pyarrow as pa
 
     if pa.types.is_dictionary(kind):
@@ -102,7 +103,7 @@ def _has_text(kind: "pa.DataType") -> bool:
     return False
 
 
-def text_columns(schema: "pa.Schema") -> list[str]:
+def text_columns(schema: pa.Schema) -> list[str]:
     """The columns whose length is plotted: not internal (`_...`), holding text (also inside lists or structs)."""
     return [f.name for f in schema if not f.name.startswith("_") and _has_text(f.type)]
 
@@ -123,7 +124,7 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
     positions = np.arange(len(shown))
     bar = 0.8 / max(1, len(splits))
     labels = [escape_text(short_name(str(c))) for c in shown]
-    horizontal = len(shown) > VERTICAL_CLASSES         # many classes: one row each, names readable
+    horizontal = len(shown) > VERTICAL_CLASSES  # many classes: one row each, names readable
     size = (6.4, min(max(4.8, 1.4 + len(shown) * (0.1 + 0.1 * len(splits))), 40.0)) if horizontal else (6.4, 4.8)
     path = plot_file_name("labels", column)
     with png_figure(folder / path, figsize=size, layout="constrained") as figure:
@@ -139,10 +140,11 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
         value_axis, class_axis = (axes.xaxis, axes.yaxis) if horizontal else (axes.yaxis, axes.xaxis)
         if horizontal:
             axes.set_yticks(positions, labels)
-            axes.set_ylim(len(shown) - 0.5, -0.5)           # the first class at the top
+            axes.set_ylim(len(shown) - 0.5, -0.5)  # the first class at the top
         else:
-            axes.set_xticks(positions, labels, rotation=45 if len(shown) > 6 else 0,
-                            ha="right" if len(shown) > 6 else "center")
+            axes.set_xticks(
+                positions, labels, rotation=45 if len(shown) > 6 else 0, ha="right" if len(shown) > 6 else "center"
+            )
         value_axis.set_label_text("share of the split's rows (%)")
         class_axis.set_label_text(escape_text(column))
         title = f"Classes of {column} per split{note}"
@@ -150,19 +152,23 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
         figure.legend(loc="outside lower center", ncols=min(len(splits), 4) or 1, fontsize="small")
         axes.grid(axis="x" if horizontal else "y", alpha=0.3)
     summary = "; ".join(f"{s}: " + ", ".join(f"{c} {counts[s].get(c, 0):,}" for c in shown) for s in splits)
-    return {"path": path, "title": title, "kind": "labels", "column": column,
-            "alt": f"Grouped bar chart of the share of each class of {column} in each split. Rows per class: "
-                   f"{summary}."}
+    return {
+        "path": path,
+        "title": title,
+        "kind": "labels",
+        "column": column,
+        "alt": f"Grouped bar chart of the share of each class of {column} in each split. Rows per class: {summary}.",
+    }
 
 
-def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> dict[str, Any]:
+def length_plot(folder: Path, column: str, lengths: dict[str, np.ndarray]) -> dict[str, Any]:
     """One histogram of characters per row for each split, on shared bins."""
     import numpy as np
 
     splits = list(lengths)
     everything = np.concatenate([v for v in lengths.values()]) if splits else np.zeros(0)
     low, high = (int(everything.min()), int(everything.max())) if everything.size else (0, 0)
-    width = max(1, -(-(high - low + 1) // BINS))          # whole characters per bin
+    width = max(1, -(-(high - low + 1) // BINS))  # whole characters per bin
     edges = low - 0.5 + width * np.arange(-(-(high - low + 1) // width) + 1)
     panels = max(1, len(splits))
     height = 1.4 + 1.6 * panels
@@ -174,8 +180,9 @@ def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> 
 
         # fixed margins (in inches) rather than a layout engine: the tick labels here are short,
         # and constrained layout would cost more than the drawing itself
-        figure.subplots_adjust(left=0.8 / 6.4, right=1 - 0.2 / 6.4, top=1 - 0.75 / height,
-                               bottom=0.6 / height, hspace=0.55)
+        figure.subplots_adjust(
+            left=0.8 / 6.4, right=1 - 0.2 / 6.4, top=1 - 0.75 / height, bottom=0.6 / height, hspace=0.55
+        )
         axes_list = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
         for axes, split in zip(axes_list, splits):
             values = lengths[split]
@@ -191,13 +198,18 @@ def length_plot(folder: Path, column: str, lengths: dict[str, "np.ndarray"]) -> 
         figure.suptitle(escape_text(title))
     described = "; ".join(
         f"{s}: min {int(v.min()):,}, median {int(np.median(v)):,}, max {int(v.max()):,}" if v.size else f"{s}: no rows"
-        for s, v in lengths.items())
-    return {"path": path, "title": title, "kind": "length", "column": column,
-            "alt": f"Histograms of the number of characters of {column} per row, one per split. {described}."}
+        for s, v in lengths.items()
+    )
+    return {
+        "path": path,
+        "title": title,
+        "kind": "length",
+        "column": column,
+        "alt": f"Histograms of the number of characters of {column} per row, one per split. {described}.",
+    }
 
 
-def write_plots(folder: Path, stats: dict[str, Any],
-                parts: "dict[str, pa.Table] | None" = None) -> list[dict[str, Any]]:
+def write_plots(folder: Path, stats: dict[str, Any], parts: dict[str, pa.Table] | None = None) -> list[dict[str, Any]]:
     """Write the card's plots into `folder/plots/`; returns one entry per plot for the card to link.
 
     `stats` is the build's statistics (outputs, split counts by label, label names, features). `parts` are the
@@ -221,8 +233,11 @@ def write_plots(folder: Path, stats: dict[str, Any],
             entries.append(label_plot(folder, column, list(names), counts))
     columns = text_columns(schema)
     if columns:
-        tables = parts if parts is not None else {
-            out["split"]: pq.read_table(folder / out["path"], columns=columns) for out in stats["outputs"]}
+        tables = (
+            parts
+            if parts is not None
+            else {out["split"]: pq.read_table(folder / out["path"], columns=columns) for out in stats["outputs"]}
+        )
         for column in sorted(columns):
             lengths = {s: row_chars(tables[s].column(column).combine_chunks()) for s in splits}
             entries.append(length_plot(folder, column, lengths))

@@ -34,20 +34,34 @@ DEFAULT_ORDER = 880  # new sections without a position: after the limitations, b
 class UserSection(Params):
     """A card section rendered from a jinja2 template beside the spec."""
 
-    name: Annotated[str, Field(pattern=SECTION_NAME, description=(
-        "The section's name; the name of an installed section (e.g. `uses`, `splits`) replaces that section."))]
-    template: InputPath = Field(description=(
-        "A jinja2 template file, relative to the spec's folder. It renders in a sandbox with `spec`, `stats` "
-        "(stats.json) and `sections` (the Markdown of each installed section by name); an undefined name is "
-        "an error."))
+    name: Annotated[
+        str,
+        Field(
+            pattern=SECTION_NAME,
+            description=(
+                "The section's name; the name of an installed section (e.g. `uses`, `splits`) replaces that section."
+            ),
+        ),
+    ]
+    template: InputPath = Field(
+        description=(
+            "A jinja2 template file, relative to the spec's folder. It renders in a sandbox with `spec`, `stats` "
+            "(stats.json) and `sections` (the Markdown of each installed section by name); an undefined name is "
+            "an error."
+        )
+    )
     after: str | None = Field(None, description="Put the section right after this section (installed or own).")
     before: str | None = Field(None, description="Put the section right before this section (installed or own).")
-    order: int | None = Field(None, description=(
-        "Position among the sections' `order` numbers (summary 100 ... reproducibility 900); default: the "
-        f"replaced section's, or {DEFAULT_ORDER} for a new one."))
+    order: int | None = Field(
+        None,
+        description=(
+            "Position among the sections' `order` numbers (summary 100 ... reproducibility 900); default: the "
+            f"replaced section's, or {DEFAULT_ORDER} for a new one."
+        ),
+    )
 
     @model_validator(mode="after")
-    def _one_position(self) -> "UserSection":
+    def _one_position(self) -> UserSection:
         given = [key for key in ("after", "before", "order") if getattr(self, key) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of `after`, `before` and `order`, not {' and '.join(f'`{g}`' for g in given)}")
@@ -62,9 +76,13 @@ def installed_sections() -> set[str]:
 
 
 def _error(problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:
-    return ValidationError.from_exception_data("UserSections", [
-        InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)})
-        for loc, value, message in problems])
+    return ValidationError.from_exception_data(
+        "UserSections",
+        [
+            InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)})
+            for loc, value, message in problems
+        ],
+    )
 
 
 def _syntax_problem(path: Path, shown: str) -> str | None:
@@ -90,7 +108,9 @@ def check_sections(sections: list[UserSection], info: ValidationInfo) -> list[Us
     seen: set[str] = set()
     for i, section in enumerate(sections):
         if section.name in seen:
-            problems.append(((i, "name"), section.name, f"section '{section.name}' is given twice; names must be unique"))
+            problems.append(
+                ((i, "name"), section.name, f"section '{section.name}' is given twice; names must be unique")
+            )
         seen.add(section.name)
         for key in ("after", "before"):
             target = getattr(section, key)
@@ -107,13 +127,17 @@ def check_sections(sections: list[UserSection], info: ValidationInfo) -> list[Us
             chain.append(name)
             name = anchors[name]
         if name == section.name and len(chain) > 1:
-            problems.append(((i, "after" if section.after else "before"), anchors[section.name],
-                             f"sections are placed relative to each other in a circle: {' -> '.join(chain + [name])}"))
+            problems.append(
+                (
+                    (i, "after" if section.after else "before"),
+                    anchors[section.name],
+                    f"sections are placed relative to each other in a circle: {' -> '.join(chain + [name])}",
+                )
+            )
     spec_dir = (info.context or {}).get("spec_dir")
     for i, section in enumerate(sections):
         if GLOB_CHARS & set(section.template):
-            problems.append(((i, "template"), section.template,
-                             "a template is one file, not a pattern; name the file"))
+            problems.append(((i, "template"), section.template, "a template is one file, not a pattern; name the file"))
         elif spec_dir is not None:
             path = (Path(spec_dir) / section.template).resolve()
             problem = _syntax_problem(path, section.template) if path.is_file() else None
@@ -124,8 +148,11 @@ def check_sections(sections: list[UserSection], info: ValidationInfo) -> list[Us
     return sections
 
 
-UserSections = Annotated[list[UserSection], AfterValidator(check_sections), Field(
-    description="The spec's own card sections: jinja2 templates that add sections or replace installed ones.")]
+UserSections = Annotated[
+    list[UserSection],
+    AfterValidator(check_sections),
+    Field(description="The spec's own card sections: jinja2 templates that add sections or replace installed ones."),
+]
 
 
 def template_files(spec_dir: Path, sections: list[UserSection]) -> list[Path]:
@@ -134,6 +161,7 @@ def template_files(spec_dir: Path, sections: list[UserSection]) -> list[Path]:
 
 
 # --- order -------------------------------------------------------------------------------------
+
 
 def arrange(installed: dict[str, int], sections: list[UserSection]) -> list[tuple[str, UserSection | None]]:
     """Every section in card order: (name, the spec's section or None for an installed one).
@@ -171,12 +199,15 @@ def arrange(installed: dict[str, int], sections: list[UserSection]) -> list[tupl
 
 # --- rendering ---------------------------------------------------------------------------------
 
+
 def user_environment() -> Any:
     """A fresh sandbox for a spec's card sections, with their budget (`SECTION_LIMITS`)."""
     from specc.sandbox import SECTION_LIMITS, OneTemplate, sandbox
 
-    return sandbox(SECTION_LIMITS, OneTemplate("a section is one template; use `sections.NAME` for an installed "
-                                               "section's Markdown"))
+    return sandbox(
+        SECTION_LIMITS,
+        OneTemplate("a section is one template; use `sections.NAME` for an installed section's Markdown"),
+    )
 
 
 def render_user_section(section: UserSection, spec_dir: Path, variables: dict[str, Any]) -> str:

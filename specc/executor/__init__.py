@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -49,11 +50,11 @@ class WorkerPool(Protocol):
     """Where an executor runs a build's work: `specc.executor.local.run_local(plan, options, factory)` calls
     `factory(num_proc, groups)` for one, and sends it every batch of row steps and every global step."""
 
-    def map(self, task: Task, group: str, batches: Iterable[Any]) -> Iterator[tuple["pa.Table", Any]]:
+    def map(self, task: Task, group: str, batches: Iterable[Any]) -> Iterator[tuple[pa.Table, Any]]:
         """`task(components of group, batch)` for each batch, results in input order."""
         ...
 
-    def run_global(self, step: "Step", paths: list[Path], schema: "pa.Schema", stats: dict[str, Any]) -> "pa.Table":
+    def run_global(self, step: Step, paths: list[Path], schema: pa.Schema, stats: dict[str, Any]) -> pa.Table:
         """A global step's output on the whole input (the stage files `paths`), its statistics added to `stats`."""
         ...
 
@@ -80,7 +81,7 @@ def build_record(plan: Any, options: BuildOptions, started: datetime, units: lis
         "spec": str(plan.spec.path),
         "fingerprint": plan.fingerprint,
         "started": started.isoformat(timespec="seconds"),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
         "python": platform.python_version(),
         "executor": options.executor,

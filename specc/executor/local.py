@@ -10,14 +10,14 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from specc import __version__, stages
-from specc.text import forget_keys
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
 from specc.components import Augmenter, Component, Step
@@ -25,13 +25,29 @@ from specc.errors import DataError, SpeccError
 from specc.executor import RECORD_FILE, BuildOptions, BuildResult, Groups, Task, WorkerPool, build_record
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, read_table, write_batches
 from specc.executor.tables import (
-    MissingValues, account, annotated_label_names, augment_batches, augment_inputs, augment_rows, check_labels,
-    check_split_names, check_used, fitting_rows, format_rows, load_fitted, merge_info, new_step_stats, run_row_steps,
-    run_step, source_batches, value_counts,
+    MissingValues,
+    account,
+    annotated_label_names,
+    augment_batches,
+    augment_inputs,
+    augment_rows,
+    check_labels,
+    check_split_names,
+    check_used,
+    fitting_rows,
+    format_rows,
+    load_fitted,
+    merge_info,
+    new_step_stats,
+    run_row_steps,
+    run_step,
+    source_batches,
+    value_counts,
 )
 from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
 from specc.output import json_text, order_splits, write_json, write_outputs
 from specc.staging import Claim, claim_output, discard, marker_text, output_lock, publish, recover, staging_dir
+from specc.text import forget_keys
 from specc.tokens import apply_budget
 
 if TYPE_CHECKING:
@@ -65,12 +81,11 @@ def _started() -> None:
     """A task that only makes a worker start."""
 
 
-def _in_worker(task: Task, group: str, batch: Any) -> tuple["pa.Table", Any]:
+def _in_worker(task: Task, group: str, batch: Any) -> tuple[pa.Table, Any]:
     return task(_WORKER_GROUPS[group], batch)
 
 
-def _augment_task(components: list[Component], batch: "pa.Table",
-                  fitted: str | None) -> tuple["pa.Table", dict[str, Any]]:
+def _augment_task(components: list[Component], batch: pa.Table, fitted: str | None) -> tuple[pa.Table, dict[str, Any]]:
     """Task: one batch of `augment_inputs` augmented, after loading the state `fit` wrote to `fitted`."""
     augmenter = components[0]
     if fitted is not None:
@@ -78,8 +93,9 @@ def _augment_task(components: list[Component], batch: "pa.Table",
     return augment_rows(augmenter, batch)  # type: ignore[arg-type]
 
 
-def _format_task(components: list[Component], batch: "pa.RecordBatch",
-                 label_names: dict[str, list[str]]) -> tuple["pa.Table", None]:
+def _format_task(
+    components: list[Component], batch: pa.RecordBatch, label_names: dict[str, list[str]]
+) -> tuple[pa.Table, None]:
     """Task: one batch formatted (no statistics)."""
     return format_rows(components[0], batch, label_names), None  # type: ignore[arg-type]
 
@@ -96,7 +112,7 @@ class _Pool:
         if num_proc > 1 and any(isinstance(c, Augmenter) for group in groups.values() for c in group):
             self.start()  # the workers import what the augmenters need while the earlier stages run
 
-    def map(self, task: Task, group: str, batches: Iterable[Any]) -> Iterator[tuple["pa.Table", Any]]:
+    def map(self, task: Task, group: str, batches: Iterable[Any]) -> Iterator[tuple[pa.Table, Any]]:
         """Results of `task(components of group, batch)` in input order."""
         if self.num_proc == 1:
             yield from (task(self.groups[group], b) for b in batches)
@@ -111,15 +127,19 @@ class _Pool:
         for future in pending:
             yield future.result()
 
-    def run_global(self, step: Step, paths: list[Path], schema: "pa.Schema", stats: dict[str, Any]) -> "pa.Table":
+    def run_global(self, step: Step, paths: list[Path], schema: pa.Schema, stats: dict[str, Any]) -> pa.Table:
         """A global step's output on the whole input, run in this process."""
         return run_step(step, read_all(paths, schema), stats)
 
     def start(self) -> None:
         """Start the workers unless they run already."""
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.num_proc, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_start_worker, initargs=(self.groups, os.getpid()))
+            self.pool = ProcessPoolExecutor(
+                self.num_proc,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.groups, os.getpid()),
+            )
             for _ in range(self.num_proc):  # spawned workers start with the first tasks: start them all now
                 self.pool.submit(_started)
 
@@ -130,8 +150,7 @@ class _Pool:
 
 
 def _step_record(step: PlanStep, stats: dict[str, Any]) -> dict[str, Any]:
-    return {"id": step.id, "stage": step.stage, "type": step.type,
-            "params": step.fingerprinted_params(), **stats}
+    return {"id": step.id, "stage": step.stage, "type": step.type, "params": step.fingerprinted_params(), **stats}
 
 
 def _groups(steps: list[PlanStep]) -> list[list[PlanStep]]:
@@ -155,15 +174,16 @@ class _Run:
         self.pool = pool
         self.cache = StepCache(plan.cache_dir)
         self.paths: list[Path] = []
-        self.schema: "pa.Schema | None" = None
+        self.schema: pa.Schema | None = None
         self.input_digest = ""
         self.digests: dict[str, dict[str, Any]] = {}
         self.timings: list[dict[str, Any]] = []
         self.notes: dict[str, Any] = {}  # added to the build record's entry of the unit running now
         self.label_names: dict[str, list[str]] = {}  # the sources' label names, set by `read_sources`
 
-    def cached(self, key: str, compute: Callable[[Path], dict[str, Any]],
-               fingerprints: list[str]) -> tuple[Entry, bool]:
+    def cached(
+        self, key: str, compute: Callable[[Path], dict[str, Any]], fingerprints: list[str]
+    ) -> tuple[Entry, bool]:
         """The cache entry `key`, computed into a scratch file and stored if missing; and whether it was there."""
         entry = self.cache.get(key)
         if entry is not None:
@@ -185,8 +205,14 @@ class _Run:
             sources = (self.plan.instantiate(s) for s in self.plan.stage("sources"))
             raise exc.located({source.context.step_id: source for source in sources}) from None  # type: ignore[misc]
         self.digests[steps[-1].id] = {DIGEST: entry.digest, "rows": entry.meta["rows"]}
-        self.timings.append({"steps": [s.id for s in steps], "cache": "hit" if hit else "miss",
-                             "seconds": round(time.perf_counter() - started, 3), **self.notes})
+        self.timings.append(
+            {
+                "steps": [s.id for s in steps],
+                "cache": "hit" if hit else "miss",
+                "seconds": round(time.perf_counter() - started, 3),
+                **self.notes,
+            }
+        )
         self.notes = {}
         return entry
 
@@ -196,7 +222,7 @@ class _Run:
         self.paths, self.schema, self.input_digest = [entry.data], read_schema(entry.data), entry.digest
         return entry.meta
 
-    def store(self, path: Path, tables: Iterable["pa.Table"]) -> int:
+    def store(self, path: Path, tables: Iterable[pa.Table]) -> int:
         """Write a unit's output; its schema is that of the first table (or the input's if none)."""
         tables = iter(tables)
         first = next(tables, None)
@@ -221,27 +247,42 @@ class _Run:
                 if first is None:
                     raise DataError(name, None, None, "no rows; check the files the source names")
                 rows = write_batches(path, first.schema, _chain(first, batches))
-                return {"rows": rows, "label_names": {k: list(v) for k, v in source.label_names().items()},
-                        **({"explode": exploded} if exploded else {})}
+                return {
+                    "rows": rows,
+                    "label_names": {k: list(v) for k, v in source.label_names().items()},
+                    **({"explode": exploded} if exploded else {}),
+                }
 
             self.input_digest = ""
             entry = self.unit([step], read)
             entries.append(entry)
             for column, names in entry.meta["label_names"].items():
                 if column in labels and labels[column][1] != names:
-                    raise DataError(name, None, None, f"label names of '{column}' differ from those of "
-                                    f"source '{labels[column][0]}'; give both sources the same names")
+                    raise DataError(
+                        name,
+                        None,
+                        None,
+                        f"label names of '{column}' differ from those of "
+                        f"source '{labels[column][0]}'; give both sources the same names",
+                    )
                 labels[column] = (name, list(names))
-            sources[name] = {"type": step.type, "license": step.params.license, "split": step.params.split,
-                             "pins": {k: v for k, v in step.pins.items() if k != "files"},
-                             "files": list(step.files), "rows": entry.meta["rows"]}
+            sources[name] = {
+                "type": step.type,
+                "license": step.params.license,
+                "split": step.params.split,
+                "pins": {k: v for k, v in step.pins.items() if k != "files"},
+                "files": list(step.files),
+                "rows": entry.meta["rows"],
+            }
             if "explode" in entry.meta:
                 sources[name]["explode"] = entry.meta["explode"]
         try:
             self.schema = pa.unify_schemas([read_schema(e.data) for e in entries], promote_options="permissive")
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise SpeccError(f"error: the sources' columns have incompatible types: {exc}; "
-                             f"map them to common names and types with `columns:`") from None
+            raise SpeccError(
+                f"error: the sources' columns have incompatible types: {exc}; "
+                f"map them to common names and types with `columns:`"
+            ) from None
         self.paths = [e.data for e in entries]
         self.input_digest = fingerprint({"sources": [e.digest for e in entries]})
         self.label_names = {column: names for column, (_, names) in sorted(labels.items())}
@@ -257,7 +298,7 @@ class _Run:
                 if group[0].component.cls.scope == "row":  # type: ignore[union-attr]
                     results = self.pool.map(run_row_steps, group[0].id, iter_batches(self.paths, self.schema))
 
-                    def kept(results: Iterator[Any] = results) -> Iterator["pa.Table"]:
+                    def kept(results: Iterator[Any] = results) -> Iterator[pa.Table]:
                         for table, parts in results:
                             for total, part in zip(totals, parts):
                                 merge_info(total, part)
@@ -286,8 +327,10 @@ class _Run:
                 check_used(splitter, table)
                 names = splitter.assign(table)  # type: ignore[attr-defined]
                 if len(names) != table.num_rows:
-                    raise SpeccError(f"error: splitter '{splitter.name}' (plugin bug) returned "
-                                     f"{len(names)} names for {table.num_rows} rows")
+                    raise SpeccError(
+                        f"error: splitter '{splitter.name}' (plugin bug) returned "
+                        f"{len(names)} names for {table.num_rows} rows"
+                    )
                 info = {"method": splitter.name, "seed": steps[0].seed, "params": steps[0].fingerprinted_params()}
                 configurations = splitter.configurations()  # type: ignore[attr-defined]
                 if configurations:
@@ -303,9 +346,15 @@ class _Run:
             self.options.report("checking leakage between splits")
             columns = default_columns(table)
             codes = self.leakage_codes(table, columns, steps[0].record["upstream"] if steps else [])
-            info["leakage"] = leakage_report(table, columns, order=order, near=near, codes=codes,
-                                             seed=steps[0].seed if steps else 0,
-                                             languages=tuple(self.plan.spec.model.languages))
+            info["leakage"] = leakage_report(
+                table,
+                columns,
+                order=order,
+                near=near,
+                codes=codes,
+                seed=steps[0].seed if steps else 0,
+                languages=tuple(self.plan.spec.model.languages),
+            )
             if limits is not None:
                 check_leakage(info["leakage"], limits)
             return {"rows": self.store(path, [table]), "info": info, "order": order}
@@ -313,7 +362,7 @@ class _Run:
         meta = self.advance(steps or [_NO_SPLIT], compute)
         return meta["info"], meta["order"]
 
-    def leakage_codes(self, table: "pa.Table", columns: list[str], owners: list[str]) -> "pa.DictionaryArray":
+    def leakage_codes(self, table: pa.Table, columns: list[str], owners: list[str]) -> pa.DictionaryArray:
         """`key_codes` of the split's rows from the step cache, or computed and stored there."""
         import pyarrow as pa
 
@@ -321,8 +370,10 @@ class _Run:
             return key_codes(table, columns)
         # Keyed by the split's input, not the splitter: a rebuild after editing the split (its ratios) reuses them.
         # Attached to the split's upstream steps, which the lock still names after such an edit, for `cache gc`.
-        key = run_key([{"part": LEAKAGE_KEYS, "columns": columns, "specc": __version__, "pyarrow": pa.__version__}],
-                      self.input_digest)
+        key = run_key(
+            [{"part": LEAKAGE_KEYS, "columns": columns, "specc": __version__, "pyarrow": pa.__version__}],
+            self.input_digest,
+        )
 
         def compute(path: Path) -> dict[str, Any]:
             codes = pa.table({"key": key_codes(table, columns)})
@@ -363,10 +414,18 @@ class _Run:
                         info["example"] = part["example"]
                 combined = pa.concat_tables([table, *made], promote_options="permissive")
                 added = value_counts(pa.chunked_array([m.column("_split") for m in made], pa.string()))
-                record = _step_record(step, {
-                    "rows_in": table.num_rows, "rows_out": combined.num_rows, "dropped": {},
-                    "added": dict(sorted(added.items())), "by_source": {}, "info": info,
-                    **({"pins": step.pins} if step.pins else {})})
+                record = _step_record(
+                    step,
+                    {
+                        "rows_in": table.num_rows,
+                        "rows_out": combined.num_rows,
+                        "dropped": {},
+                        "added": dict(sorted(added.items())),
+                        "by_source": {},
+                        "info": info,
+                        **({"pins": step.pins} if step.pins else {}),
+                    },
+                )
                 return {"rows": self.store(path, [combined]), "records": [record]}
 
             records.extend(self.advance([step], compute)["records"])
@@ -391,11 +450,15 @@ class _Run:
                 check_used(evaluator, table)
                 result = evaluator.evaluate(table, label_names)  # type: ignore[attr-defined]
                 if not isinstance(result, dict) or not isinstance(result.get("splits"), dict):
-                    raise SpeccError(f"error: evaluator '{step.type}' (plugin bug) returned {type(result).__name__}, "
-                                     f"not the dict of specc.evaluation.evaluation_report")
+                    raise SpeccError(
+                        f"error: evaluator '{step.type}' (plugin bug) returned {type(result).__name__}, "
+                        f"not the dict of specc.evaluation.evaluation_report"
+                    )
                 text = json_text(result)  # the unit's bytes: `specc verify` then checks that scores rebuild
-                return {"rows": write_batches(path, pa.schema([("result", pa.string())]),
-                                              [pa.table({"result": [text]})]), "result": result}
+                return {
+                    "rows": write_batches(path, pa.schema([("result", pa.string())]), [pa.table({"result": [text]})]),
+                    "result": result,
+                }
 
             entry = self.unit([step], compute)
             results[step.id] = {"type": step.type, "params": step.fingerprinted_params(), **entry.meta["result"]}
@@ -461,8 +524,12 @@ def _protected(plan: Plan) -> dict[Path, str]:
     """What an output folder must neither be nor hold: the lock, the cache and every file the build reads."""
     from specc.lock import lock_path
 
-    files = {(plan.spec.dir / f["path"]).resolve(): f"{f['path']}, which {s.id} reads"
-             for s in plan.steps for f in s.files if "path" in f}
+    files = {
+        (plan.spec.dir / f["path"]).resolve(): f"{f['path']}, which {s.id} reads"
+        for s in plan.steps
+        for f in s.files
+        if "path" in f
+    }
     lock, cache = lock_path(plan.spec), plan.cache_dir.resolve()
     return {lock: f"the spec's lock {lock.name}", cache: f"the step cache {cache}", **files}
 
@@ -473,8 +540,9 @@ def _output_where(plan: Plan) -> str:
     return f"{plan.spec.shown}:{line}:{col}"
 
 
-def run_local(plan: Plan, options: BuildOptions,
-              pool_factory: Callable[[int, Groups], WorkerPool] = _Pool) -> BuildResult:
+def run_local(
+    plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], WorkerPool] = _Pool
+) -> BuildResult:
     """Build into a staging folder through the step cache, then move it into place.
 
     The output folder is checked first (specc replaces only its own), then locked for the build.
@@ -482,8 +550,14 @@ def run_local(plan: Plan, options: BuildOptions,
     processes here; a cluster executor passes its own (same `map`, `run_global`, `close`).
     """
     output_dir = options.output_dir or plan.spec.output_dir
-    claim = partial(claim_output, output_dir, plan.spec.path, _protected(plan), where=_output_where(plan),
-                    replace_foreign=options.replace_foreign)
+    claim = partial(
+        claim_output,
+        output_dir,
+        plan.spec.path,
+        _protected(plan),
+        where=_output_where(plan),
+        replace_foreign=options.replace_foreign,
+    )
     claim()  # refuse before anything is written, lock file included
     with output_lock(output_dir, wait=options.wait), StepCache(plan.cache_dir).in_use():
         recover(output_dir)
@@ -499,13 +573,13 @@ def _row_steps(plan: Plan, first: str, last: str) -> list[PlanStep]:
     return [step for stage in stages.between(first, last) if stage.rows for step in plan.stage(stage.name)]
 
 
-def _build(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], WorkerPool],
-           claim: Claim) -> BuildResult:
+def _build(
+    plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Groups], WorkerPool], claim: Claim
+) -> BuildResult:
     threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     row_steps = {first: _row_steps(plan, first, last) for first, last in _ROW_SEGMENTS}
-    batched = [g for segment in row_steps.values() for g in _groups(segment)
-               if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
+    batched = [g for segment in row_steps.values() for g in _groups(segment) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
     batched += [[s] for s in plan.stage("format") + plan.stage("augment")]
     pool = pool_factory(options.num_proc, {g[0].id: [plan.instantiate(s) for s in g] for g in batched})
     staged = staging_dir(claim.path)
@@ -529,9 +603,20 @@ def _build(plan: Plan, options: BuildOptions, pool_factory: Callable[[int, Group
         final = read_all(run.paths, run.schema)
         before = read_all(*unformatted) if plan.stage("format") else None
         classification = before if _keeps_classification(plan) else None
-        stats = write_outputs(plan, final, staged, sources, steps, split_info, split_order, label_names,
-                              evaluations=evaluations, classification=classification, unformatted=before,
-                              tokens=tokens)
+        stats = write_outputs(
+            plan,
+            final,
+            staged,
+            sources,
+            steps,
+            split_info,
+            split_order,
+            label_names,
+            evaluations=evaluations,
+            classification=classification,
+            unformatted=before,
+            tokens=tokens,
+        )
         record = build_record(plan, options, started, run.timings)
         write_json(staged / RECORD_FILE, record)
         moved = publish(staged, claim, marker_text(plan.spec.path, claim.path))

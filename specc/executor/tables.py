@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from specc.components import Annotator, Augmenter, Component, Formatter, Source, Step, StepResult
 from specc.errors import DataError, SpeccError
@@ -50,7 +51,7 @@ def row_location(sources: Mapping[str, Source], row_id: str) -> str:
     return str(source.locate(int(position)))
 
 
-def check_nulls(table: "pa.Table", columns: Iterable[str], fail: Callable[[str], Exception]) -> None:
+def check_nulls(table: pa.Table, columns: Iterable[str], fail: Callable[[str], Exception]) -> None:
     """Raise `MissingValues` when one of `columns` that `table` has holds a null, naming the first rows' `_id`s
     and the fix; `fail(message)` makes the error whose text says who reads the column."""
     import pyarrow.compute as pc
@@ -65,29 +66,32 @@ def check_nulls(table: "pa.Table", columns: Iterable[str], fail: Callable[[str],
         ids = table.column("_id").filter(pc.is_null(values)).slice(0, SHOWN_IDS).to_pylist()
         rows = f"row{'s' if len(ids) > 1 else ''} _id " + ", ".join(f"'{i}'" for i in ids)
         more = f" and at least {count - len(ids):,} more" if count > len(ids) else ""  # a batch's count, not all
-        message = (f"column '{column}' is null (missing) in {rows}{more}; add {{type: drop-missing, columns: "
-                   f"[{column}]}} or {{type: fill-missing, columns: {{{column}: VALUE}}}} to `clean:`, before any "
-                   f"step that reads '{column}'")
+        message = (
+            f"column '{column}' is null (missing) in {rows}{more}; add {{type: drop-missing, columns: "
+            f"[{column}]}} or {{type: fill-missing, columns: {{{column}: VALUE}}}} to `clean:`, before any "
+            f"step that reads '{column}'"
+        )
         raise MissingValues(str(fail(message)), ids)
 
 
-def check_used(component: Component, table: "pa.Table") -> None:
+def check_used(component: Component, table: pa.Table) -> None:
     """Fail with `MissingValues` when a column `component` reads holds a null in `table`, its input."""
     check_nulls(table, component.used_columns(), component.fail)
 
 
-def check_labels(table: "pa.Table", label_names: Mapping[str, list[str]], annotators: list[Annotator]) -> None:
+def check_labels(table: pa.Table, label_names: Mapping[str, list[str]], annotators: list[Annotator]) -> None:
     """Fail with `MissingValues` when a label column of the sources holds a null (checked before the split).
 
     Columns an annotator writes are left to it: it keeps or drops the rows it leaves unlabelled as its
     parameters say.
     """
     written = {column for annotator in annotators for column in annotator.label_names()}
-    check_nulls(table, [c for c in label_names if c not in written],
-                lambda message: SpeccError(f"error: labels: {message}"))
+    check_nulls(
+        table, [c for c in label_names if c not in written], lambda message: SpeccError(f"error: labels: {message}")
+    )
 
 
-def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iterator["pa.RecordBatch"]:
+def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iterator[pa.RecordBatch]:
     """A source's rows with its column mapping applied and `_id`, `_source`, `_split` added.
 
     With `explode`, each element of the list column is a row whose `_id` is `<parent _id>.<element
@@ -117,9 +121,13 @@ def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iter
         if mapping is not None:
             missing = [col for col in mapping.values() if col not in table.column_names]
             if missing:
-                raise DataError(name, None, None,
-                                f"column(s) {', '.join(missing)} not found; the source has: "
-                                f"{', '.join(table.column_names)}; fix `columns:`")
+                raise DataError(
+                    name,
+                    None,
+                    None,
+                    f"column(s) {', '.join(missing)} not found; the source has: "
+                    f"{', '.join(table.column_names)}; fix `columns:`",
+                )
             table = pa.table({out: table.column(col) for out, col in mapping.items()})
         rows = np.arange(table.num_rows, dtype=np.int64) if parents is None else parents
         positions = pa.array(offset + rows).cast(pa.string())
@@ -136,14 +144,11 @@ def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iter
             table = table.add_column(0, "_parent_id", parent_ids)
         table = table.add_column(0, "_id", ids)
         table = table.append_column("_source", pa.repeat(pa.scalar(name), table.num_rows))
-        table = table.append_column("_split", pa.repeat(pa.scalar(source.params.split, pa.string()),
-                                                        table.num_rows))
-        for batch in table.to_batches():
-            yield batch
+        table = table.append_column("_split", pa.repeat(pa.scalar(source.params.split, pa.string()), table.num_rows))
+        yield from table.to_batches()
 
 
-def explode_rows(source: str, table: "pa.Table", column: str,
-                 prefix: str) -> tuple["pa.Table", "np.ndarray", "np.ndarray"]:
+def explode_rows(source: str, table: pa.Table, column: str, prefix: str) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """One row per element of list `column` (struct elements: one column per field, named `prefix` + field).
 
     Returns the rows, each row's parent (index into `table`) and its element index; parents with an
@@ -154,28 +159,44 @@ def explode_rows(source: str, table: "pa.Table", column: str,
     import pyarrow.compute as pc
 
     if column not in table.column_names:
-        raise DataError(source, None, None, f"explode: no column '{column}'; the source has: "
-                        f"{', '.join(table.column_names)}; fix `explode:`")
+        raise DataError(
+            source,
+            None,
+            None,
+            f"explode: no column '{column}'; the source has: {', '.join(table.column_names)}; fix `explode:`",
+        )
     lists = table.column(column).combine_chunks()
     if not (pa.types.is_list(lists.type) or pa.types.is_large_list(lists.type)):
-        raise DataError(source, None, None, f"explode: column '{column}' holds {lists.type}, not lists; "
-                        f"explode a column whose values are lists")
+        raise DataError(
+            source,
+            None,
+            None,
+            f"explode: column '{column}' holds {lists.type}, not lists; explode a column whose values are lists",
+        )
     lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     parents = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
     elements = np.arange(parents.size, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     values = pc.list_flatten(lists)
     rest = table.drop_columns([column]).take(pa.array(parents))
-    fields = ({prefix + values.type.field(i).name: values.field(i) for i in range(values.type.num_fields)}
-              if pa.types.is_struct(values.type) else {column: values})
+    fields = (
+        {prefix + values.type.field(i).name: values.field(i) for i in range(values.type.num_fields)}
+        if pa.types.is_struct(values.type)
+        else {column: values}
+    )
     for field, array in fields.items():
         if field in rest.column_names:
-            raise DataError(source, None, None, f"explode: the elements' field '{field}' has the name of a column "
-                            f"of the parent rows; set `explode: {{column: {column}, prefix: {column}_}}`")
+            raise DataError(
+                source,
+                None,
+                None,
+                f"explode: the elements' field '{field}' has the name of a column "
+                f"of the parent rows; set `explode: {{column: {column}, prefix: {column}_}}`",
+            )
         rest = rest.append_column(field, array)
     return rest, parents, elements
 
 
-def encode_labels(source: Source, table: "pa.Table", ids: "pa.Array") -> "pa.Table":
+def encode_labels(source: Source, table: pa.Table, ids: pa.Array) -> pa.Table:
     """Label columns given as names become integer ids (index in the source's label names); `ids` are the
     rows' `_id`s, for errors that name the file and line."""
     import pyarrow as pa
@@ -193,14 +214,18 @@ def encode_labels(source: Source, table: "pa.Table", ids: "pa.Array") -> "pa.Tab
         if pc.any(unknown).as_py():
             row = pc.index(unknown, True).as_py()
             row_id = ids[row].as_py()
-            raise DataError(name, row_location({name: source}, row_id) or None, None,
-                            f"label {values[row].as_py()!r} of column '{column}' (row _id '{row_id}') is not one "
-                            f"of the label names {names}; add it to `labels:` or fix the data")
+            raise DataError(
+                name,
+                row_location({name: source}, row_id) or None,
+                None,
+                f"label {values[row].as_py()!r} of column '{column}' (row _id '{row_id}') is not one "
+                f"of the label names {names}; add it to `labels:` or fix the data",
+            )
         table = table.set_column(table.column_names.index(column), column, labels.cast(pa.int64()))
     return table
 
 
-def value_counts(values: "pa.Array | pa.ChunkedArray") -> dict[str, int]:
+def value_counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
     """Rows per distinct value (as text)."""
     import pyarrow.compute as pc
 
@@ -213,8 +238,7 @@ def new_step_stats() -> dict[str, Any]:
     return {"rows_in": 0, "rows_out": 0, "dropped": {}, "by_source": {}}
 
 
-def account(stats: dict[str, Any], before: "pa.Table", after: "pa.Table",
-            dropped: dict[str, Any]) -> None:
+def account(stats: dict[str, Any], before: pa.Table, after: pa.Table, dropped: dict[str, Any]) -> None:
     """Add one batch's rows in, out and dropped (per reason and per source) to `stats`."""
     stats["rows_in"] += before.num_rows
     stats["rows_out"] += after.num_rows
@@ -230,7 +254,7 @@ def account(stats: dict[str, Any], before: "pa.Table", after: "pa.Table",
             bucket[reason] = bucket.get(reason, 0) + n
 
 
-def checked_apply(step: Step, table: "pa.Table") -> StepResult:
+def checked_apply(step: Step, table: pa.Table) -> StepResult:
     """Check the columns it reads for nulls, apply a clean or annotate step and check that it dropped exactly the
     rows its masks say."""
     import pyarrow.compute as pc
@@ -246,7 +270,7 @@ def checked_apply(step: Step, table: "pa.Table") -> StepResult:
     return result
 
 
-def run_step(step: Step, table: "pa.Table", stats: dict[str, Any]) -> "pa.Table":
+def run_step(step: Step, table: pa.Table, stats: dict[str, Any]) -> pa.Table:
     """Apply a clean or annotate step, check that it only dropped what it says, and account for it."""
     result = checked_apply(step, table)
     account(stats, table, result.table, result.dropped)
@@ -279,14 +303,16 @@ def annotated_label_names(annotators: list[Annotator], label_names: dict[str, li
     for annotator in annotators:
         for column, names in annotator.label_names().items():
             if column in merged and merged[column] != list(names):
-                raise annotator.fail(f"it writes column '{column}' with the label names {list(names)}, but "
-                                     f"{owner[column]} gave it {merged[column]}; use the same names, or write "
-                                     f"another column (`column:`)")
+                raise annotator.fail(
+                    f"it writes column '{column}' with the label names {list(names)}, but "
+                    f"{owner[column]} gave it {merged[column]}; use the same names, or write "
+                    f"another column (`column:`)"
+                )
             merged[column], owner[column] = list(names), f"step '{annotator.context.step_id}'"
     return dict(sorted(merged.items()))
 
 
-def run_row_steps(steps: list[Step], batch: "pa.RecordBatch") -> tuple["pa.Table", list[dict[str, Any]]]:
+def run_row_steps(steps: list[Step], batch: pa.RecordBatch) -> tuple[pa.Table, list[dict[str, Any]]]:
     """Run consecutive row-wise steps over one batch; returns the rows kept and stats per step."""
     import pyarrow as pa
 
@@ -299,7 +325,7 @@ def run_row_steps(steps: list[Step], batch: "pa.RecordBatch") -> tuple["pa.Table
     return table, all_stats
 
 
-def format_rows(formatter: Formatter, batch: "pa.RecordBatch", label_names: dict[str, list[str]]) -> "pa.Table":
+def format_rows(formatter: Formatter, batch: pa.RecordBatch, label_names: dict[str, list[str]]) -> pa.Table:
     """Format one batch, keeping the identity and lineage columns and the `keep_columns` the spec names."""
     import pyarrow as pa
 
@@ -309,9 +335,11 @@ def format_rows(formatter: Formatter, batch: "pa.RecordBatch", label_names: dict
     try:
         after = formatter.format(before)
     except (MemoryError, pa.ArrowCapacityError) as exc:  # pyarrow's ArrowMemoryError is a MemoryError
-        raise formatter.fail(f"formatting a batch of {before.num_rows:,} rows ran out of memory ({type(exc).__name__}"
-                             f"{f': {exc}' if str(exc) else ''}); make the templates write less, or drop very long "
-                             f"rows first (a `length` step in `clean:`)") from None
+        raise formatter.fail(
+            f"formatting a batch of {before.num_rows:,} rows ran out of memory ({type(exc).__name__}"
+            f"{f': {exc}' if str(exc) else ''}); make the templates write less, or drop very long "
+            f"rows first (a `length` step in `clean:`)"
+        ) from None
     if after.num_rows != before.num_rows:
         raise SpeccError(f"error: formatter '{formatter.name}' (plugin bug) changed the row count")
     kept = list(getattr(formatter.params, "keep_columns", []))
@@ -324,7 +352,7 @@ def format_rows(formatter: Formatter, batch: "pa.RecordBatch", label_names: dict
     return after
 
 
-def fitting_rows(table: "pa.Table") -> "pa.Table":
+def fitting_rows(table: pa.Table) -> pa.Table:
     """The rows `Augmenter.fit` learns from: the train split's rows that came from the sources."""
     import pyarrow.compute as pc
 
@@ -334,7 +362,7 @@ def fitting_rows(table: "pa.Table") -> "pa.Table":
     return table.filter(pc.fill_null(train, False))
 
 
-def augment_inputs(augmenter: Augmenter, table: "pa.Table") -> "pa.Table":
+def augment_inputs(augmenter: Augmenter, table: pa.Table) -> pa.Table:
     """The rows an augmenter is given: source rows of its splits chosen by `fraction`, each repeated
     `copies` times (copies adjacent) with `_seed`, the random state of that copy (step seed, `_id`, copy)."""
     import numpy as np
@@ -345,8 +373,9 @@ def augment_inputs(augmenter: Augmenter, table: "pa.Table") -> "pa.Table":
     present = sorted(value_counts(table.column("_split")))
     for split in params.splits:
         if split not in present:
-            raise augmenter.fail(f"splits: the data has no split '{split}' (its splits: {', '.join(present)}); "
-                                 f"fix `splits:`")
+            raise augmenter.fail(
+                f"splits: the data has no split '{split}' (its splits: {', '.join(present)}); fix `splits:`"
+            )
     for name in params.columns:
         kind = augmenter.column(table, name).type
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
@@ -364,7 +393,7 @@ def augment_inputs(augmenter: Augmenter, table: "pa.Table") -> "pa.Table":
     return rows.append_column("_seed", pa.array(augmenter.context.row_seeds(keys), pa.uint64()))
 
 
-def augment_batches(rows: "pa.Table", copies: int) -> Iterator["pa.Table"]:
+def augment_batches(rows: pa.Table, copies: int) -> Iterator[pa.Table]:
     """`rows` of `augment_inputs` in compact batches (a slice would pickle its whole parent) that keep
     each row's copies together."""
     import numpy as np
@@ -375,7 +404,7 @@ def augment_batches(rows: "pa.Table", copies: int) -> Iterator["pa.Table"]:
         yield rows.take(pa.array(np.arange(start, min(start + size, rows.num_rows))))
 
 
-def augment_rows(augmenter: Augmenter, batch: "pa.Table") -> tuple["pa.Table", dict[str, Any]]:
+def augment_rows(augmenter: Augmenter, batch: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
     """Augment one batch of `augment_inputs`: the new rows with `_id` (`<origin>~<step>.<n>`), their
     origin's `_split` and `_source`, and `_augmenter`, less those identical to their origin in `columns`;
     with the count of those (`unchanged`) and the first change (`example`)."""
@@ -393,8 +422,10 @@ def augment_rows(augmenter: Augmenter, batch: "pa.Table") -> tuple["pa.Table", d
     for i, origin_id in enumerate(made.column("_origin_id").to_pylist()):
         row = origin.get(origin_id)
         if row is None:
-            raise SpeccError(f"error: augmenter '{augmenter.name}' (plugin bug) returned a row whose `_origin_id` "
-                             f"{origin_id!r} is not one of the rows it was given")
+            raise SpeccError(
+                f"error: augmenter '{augmenter.name}' (plugin bug) returned a row whose `_origin_id` "
+                f"{origin_id!r} is not one of the rows it was given"
+            )
         counter[origin_id] = counter.get(origin_id, 0) + 1
         ids.append(f"{origin_id}~{augmenter.context.step_id}.{counter[origin_id]}")
         splits.append(row["_split"])
@@ -402,8 +433,12 @@ def augment_rows(augmenter: Augmenter, batch: "pa.Table") -> tuple["pa.Table", d
         changed = [c for c, values in zip(columns, after) if values[i] != row[c]]
         keep.append(bool(changed))
         if changed and example is None:
-            example = {"_id": origin_id, "column": changed[0], "before": row[changed[0]],
-                       "after": after[columns.index(changed[0])][i]}
+            example = {
+                "_id": origin_id,
+                "column": changed[0],
+                "before": row[changed[0]],
+                "after": after[columns.index(changed[0])][i],
+            }
     for name, values in (("_id", ids), ("_split", splits), ("_source", sources)):
         made = made.set_column(made.column_names.index(name), name, pa.array(values, pa.string()))
     made = made.filter(pa.array(keep, pa.bool_()))
@@ -422,7 +457,7 @@ def load_fitted(augmenter: Augmenter, path: str) -> None:
         augmenter.__dict__["_fitted_from"] = path
 
 
-def check_split_names(names: "pa.Array") -> list[str]:
+def check_split_names(names: pa.Array) -> list[str]:
     """The distinct split names, checked against the pattern the Hub accepts."""
     import pyarrow.compute as pc
 

@@ -65,7 +65,5 @@ def load_spec(path: str | Path, max_bytes: int | None = None) -> Spec:
     try:
         validated = model.model_validate(data, context=context)
     except ValidationError as exc:
-        raise SpecError(
-            [diagnose(e, data, positions, shown, model, registry) for e in exc.errors()]
-        ) from None
+        raise SpecError([diagnose(e, data, positions, shown, model, registry) for e in exc.errors()]) from None
     return Spec(path, validated, positions, hashlib.sha256(path.read_bytes()).hexdigest(), shown)

@@ -19,8 +19,11 @@ from specc.spec.yaml_loader import Loc, Positions, dotted
 
 def _unions() -> dict[str, tuple[int, str, str]]:
     """Where a tagged union sits in the spec: field -> (depth of the tag in a loc, kind, tag key)."""
-    return {stage.name: (2 if stage.shape == "single" else 3, stage.kind, stage.tag)
-            for stage in stages.pipeline() if stage.parent is None}
+    return {
+        stage.name: (2 if stage.shape == "single" else 3, stage.kind, stage.tag)
+        for stage in stages.pipeline()
+        if stage.parent is None
+    }
 
 
 def _strip_tag(loc: Loc, data: Any) -> Loc:
@@ -102,8 +105,9 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def diagnose(error: dict[str, Any], data: Any, positions: Positions, file: Path,
-             root: type[BaseModel], registry: Registry) -> Diagnostic:
+def diagnose(
+    error: dict[str, Any], data: Any, positions: Positions, file: Path, root: type[BaseModel], registry: Registry
+) -> Diagnostic:
     """One pydantic error as a diagnostic at the right line and column, with a fix."""
     kind = error["type"]
     loc = _strip_tag(tuple(error["loc"]), data)

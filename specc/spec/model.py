@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, ValidationError, create_model,
-                      model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails
 
 from specc import licenses, stages
@@ -27,12 +35,18 @@ PROSE: dict[str, str] = {
     "personal_information": "whether rows hold personal or sensitive data, and what was done about it",
 }
 
-LicenseId = Annotated[str, AfterValidator(hub.check_license),
-                      Field(description=f"A license id from the Hub's list ({hub.LICENSES_URL}), or `other`.",
-                            json_schema_extra={"enum": sorted(hub.LICENSES)})]
+LicenseId = Annotated[
+    str,
+    AfterValidator(hub.check_license),
+    Field(
+        description=f"A license id from the Hub's list ({hub.LICENSES_URL}), or `other`.",
+        json_schema_extra={"enum": sorted(hub.LICENSES)},
+    ),
+]
 Language = Annotated[str, AfterValidator(hub.check_language)]
-TaskCategory = Annotated[str, AfterValidator(hub.check_task_category),
-                         Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES)})]
+TaskCategory = Annotated[
+    str, AfterValidator(hub.check_task_category), Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES)})
+]
 TaskId = Annotated[str, AfterValidator(hub.check_task_id), Field(json_schema_extra={"enum": sorted(hub.TASK_IDS)})]
 SourceDataset = Annotated[str, AfterValidator(hub.check_source_dataset)]
 MAX_SEED = 2**64 - 1
@@ -56,9 +70,13 @@ Flag = Annotated[bool, BeforeValidator(_check_flag)]  # a real boolean: pydantic
 
 def located_errors(title: str, problems: list[tuple[tuple[str | int, ...], Any, str]]) -> ValidationError:
     """Several errors at once, each at its own place (pydantic prefixes the model's own loc)."""
-    return ValidationError.from_exception_data(title, [
-        InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)})
-        for loc, value, message in problems])
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)})
+            for loc, value, message in problems
+        ],
+    )
 
 
 class CardModel(Params):
@@ -73,12 +91,13 @@ class CardModel(Params):
     personal_information: str | None = Field(None, description=PROSE["personal_information"].capitalize() + ".")
     task_ids: list[TaskId] = Field([], description="The Hub's task ids (subtasks of `task`).")
     annotations_creators: list[Literal[hub.ANNOTATIONS_CREATORS]] = Field(  # type: ignore[valid-type]
-        [], description="Who made the labels.")
+        [], description="Who made the labels."
+    )
     language_creators: list[Literal[hub.LANGUAGE_CREATORS]] = Field(  # type: ignore[valid-type]
-        [], description="Who wrote the text.")
+        [], description="Who wrote the text."
+    )
     multilinguality: list[Literal[hub.MULTILINGUALITY]] = Field([])  # type: ignore[valid-type]
-    source_datasets: list[SourceDataset] = Field(
-        [], description="`original`, `extended`, or `extended|<data set id>`.")
+    source_datasets: list[SourceDataset] = Field([], description="`original`, `extended`, or `extended|<data set id>`.")
     sections: UserSections = []
 
     def missing_prose(self) -> list[str]:
@@ -86,12 +105,20 @@ class CardModel(Params):
         return [name for name in PROSE if not (getattr(self, name) or "").strip()]
 
     @model_validator(mode="after")
-    def _prose_is_written(self) -> "CardModel":
+    def _prose_is_written(self) -> CardModel:
         if not self.draft and self.missing_prose():
-            raise located_errors("CardModel", [
-                ((name,), getattr(self, name), f"{'empty' if getattr(self, name) is not None else 'missing'}; "
-                 f"write {PROSE[name]}, or set `card: {{draft: true}}` while the card is a draft")
-                for name in self.missing_prose()])
+            raise located_errors(
+                "CardModel",
+                [
+                    (
+                        (name,),
+                        getattr(self, name),
+                        f"{'empty' if getattr(self, name) is not None else 'missing'}; "
+                        f"write {PROSE[name]}, or set `card: {{draft: true}}` while the card is a draft",
+                    )
+                    for name in self.missing_prose()
+                ],
+            )
         return self
 
 
@@ -99,16 +126,18 @@ class LicenseOverride(Params):
     """Publish under `license` although it drops terms of some sources' licenses, and say why."""
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
-        ..., description="Why this data set may be published under its license; the card shows it.")
+        ..., description="Why this data set may be published under its license; the card shows it."
+    )
     sources: list[str] | None = Field(
-        None, description="The conflicting sources the override covers; default: every one.")
+        None, description="The conflicting sources the override covers; default: every one."
+    )
 
 
 class SpecBase(Params):
     """Checks across fields of the whole spec: the sources' licenses against the output's."""
 
     @model_validator(mode="after")
-    def _licenses_propagate(self) -> "SpecBase":
+    def _licenses_propagate(self) -> SpecBase:
         spec: Any = self
         problems: list[tuple[tuple[str | int, ...], Any, str]] = []
         for name, entry in spec.sources.items():
@@ -128,22 +157,48 @@ class SpecBase(Params):
         if problems:  # an override is checked against the sources once their licenses are known
             raise located_errors("Spec", problems)
         if not found:
-            raise located_errors("Spec", [(("license_override",), None, (
-                f"no source's license conflicts with '{spec.license}'; remove license_override, or its "
-                f"reason would be shown for nothing"))])
+            raise located_errors(
+                "Spec",
+                [
+                    (
+                        ("license_override",),
+                        None,
+                        (
+                            f"no source's license conflicts with '{spec.license}'; remove license_override, or its "
+                            f"reason would be shown for nothing"
+                        ),
+                    )
+                ],
+            )
         conflicting = {c.source for c in found}
         for i, name in enumerate(override.sources or []):
             if name not in spec.sources:
-                problems.append((("license_override", "sources", i), name,
-                                 f"no source '{name}'; sources: {', '.join(spec.sources)}"))
+                problems.append(
+                    (
+                        ("license_override", "sources", i),
+                        name,
+                        f"no source '{name}'; sources: {', '.join(spec.sources)}",
+                    )
+                )
             elif name not in conflicting:
-                problems.append((("license_override", "sources", i), name,
-                                 f"source '{name}' ({spec.sources[name].license}) does not conflict with "
-                                 f"'{spec.license}'; remove it"))
+                problems.append(
+                    (
+                        ("license_override", "sources", i),
+                        name,
+                        f"source '{name}' ({spec.sources[name].license}) does not conflict with "
+                        f"'{spec.license}'; remove it",
+                    )
+                )
         uncovered = [c for c in found if override.sources is not None and c.source not in override.sources]
         if uncovered:
-            problems.append((("license",), spec.license, licenses.conflict_message(spec.license, uncovered)
-                             + "; license_override.sources does not name them"))
+            problems.append(
+                (
+                    ("license",),
+                    spec.license,
+                    licenses.conflict_message(spec.license, uncovered)
+                    + "; license_override.sources does not name them",
+                )
+            )
         if problems:
             raise located_errors("Spec", problems)
         return self
@@ -158,8 +213,14 @@ class OutputModel(Params):
 # Operational parameters: how a step runs, never what it outputs. The compiler keeps them out of
 # the component's params and the fingerprints and hands them to executors as PlanStep.operational.
 OPERATIONAL: dict[str, Any] = {
-    "resources": (Optional[Resources], Field(None, description="What each worker running this step reserves "
-                                                               "on a cluster (`--executor ray`); changes no output.")),
+    "resources": (
+        Resources | None,
+        Field(
+            None,
+            description="What each worker running this step reserves "
+            "on a cluster (`--executor ray`); changes no output.",
+        ),
+    ),
 }
 
 
@@ -190,22 +251,25 @@ def entry_model(stage: stages.Stage, name: str, params: type[Params]) -> type[Ba
     """The model of one spec entry: the component's params plus its tag, an optional id and operational params."""
     fields: dict[str, Any] = {stage.tag: (Literal[name], ...)}
     if stage.shape == "list":
-        fields["id"] = (Optional[Annotated[str, Field(pattern=STEP_ID)]], None)
+        fields["id"] = (Annotated[str, Field(pattern=STEP_ID)] | None, None)
     if stage.operational:
         fields.update(OPERATIONAL)
     for nested in stages.pipeline():  # `format.tokens`: a plan step of its own, written inside this entry
         if nested.parent == stage.name and nested.entry is not None:
-            fields[nested.name] = (Optional[nested.entry], Field(None, description=nested.description))
+            fields[nested.name] = (nested.entry | None, Field(None, description=nested.description))
     model_name = "".join(p.capitalize() for p in f"{stage.kind}-{name}".replace("_", "-").split("-"))
     return create_model(model_name, __base__=params, **fields)
 
 
 def _union(registry: Registry, stage: stages.Stage, only: frozenset[tuple[str, str]] | None) -> Any:
-    models = [entry_model(stage, e.name, e.cls.Params) for e in registry.entries(stage.kind)
-              if only is None or (stage.kind, e.name) in only]
+    models = [
+        entry_model(stage, e.name, e.cls.Params)
+        for e in registry.entries(stage.kind)
+        if only is None or (stage.kind, e.name) in only
+    ]
     if not models:
         return None
-    return Annotated[Union[tuple(models)], Field(discriminator=stage.tag)]
+    return Annotated[Union[tuple(models)], Field(discriminator=stage.tag)]  # noqa: UP007 (a union of a runtime tuple)
 
 
 def _stage_field(union: Any, shape: stages.Shape) -> Any:
@@ -214,7 +278,7 @@ def _stage_field(union: Any, shape: stages.Shape) -> Any:
         return (Annotated[dict[Annotated[str, Field(pattern=STEP_ID)], union], Field(min_length=1)], ...)
     if shape == "list":
         return (list[union], []) if union is not None else (Annotated[list[Any], Field(max_length=0)], [])
-    return (Optional[union] if union is not None else None, None)
+    return (union | None if union is not None else None, None)
 
 
 def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None = None) -> type[BaseModel]:
@@ -223,8 +287,11 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
     `only` limits the unions to these (kind, name) pairs: a spec that names installed types
     only is validated without building the models of every other installed component.
     """
-    fields = {stage.name: _stage_field(_union(registry, stage, only), stage.shape)
-              for stage in stages.pipeline() if stage.parent is None}
+    fields = {
+        stage.name: _stage_field(_union(registry, stage, only), stage.shape)
+        for stage in stages.pipeline()
+        if stage.parent is None
+    }
     return create_model(
         "Spec",
         __base__=SpecBase,
@@ -233,14 +300,22 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
         version=(str, "0.1.0"),
         description=(str, ...),
         license=(LicenseId, ...),
-        license_override=(Optional[LicenseOverride], None),
-        languages=(list[Language], Field([], description="ISO 639-1 codes (ISO 639-3 when there is none), "
-                                                            "or BCP-47 tags such as en-US.")),
-        task=(Optional[TaskCategory], Field(None, description="The Hub's task category.")),
+        license_override=(LicenseOverride | None, None),
+        languages=(
+            list[Language],
+            Field([], description="ISO 639-1 codes (ISO 639-3 when there is none), or BCP-47 tags such as en-US."),
+        ),
+        task=(TaskCategory | None, Field(None, description="The Hub's task category.")),
         seed=(Seed, 0),
         allow_external_paths=(Flag, False),
         **fields,
-        card=(CardModel, Field(default_factory=dict, validate_default=True,  # an absent card is checked too
-                                description="The card's prose and the Hub metadata the build cannot infer.")),
+        card=(
+            CardModel,
+            Field(
+                default_factory=dict,
+                validate_default=True,  # an absent card is checked too
+                description="The card's prose and the Hub metadata the build cannot infer.",
+            ),
+        ),
         output=(OutputModel, OutputModel()),
     )

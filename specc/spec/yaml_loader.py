@@ -108,9 +108,13 @@ class _BoundedLoader(yaml.SafeLoader):
             return self._alias(event, parent, index)
         self.values += 1
         if self.values > MAX_VALUES:
-            raise self.refuse(event.start_mark, (
-                f"the spec has more than {MAX_VALUES:,} keys and values; keep long lists in data files "
-                f"and point the spec at them"))
+            raise self.refuse(
+                event.start_mark,
+                (
+                    f"the spec has more than {MAX_VALUES:,} keys and values; keep long lists in data files "
+                    f"and point the spec at them"
+                ),
+            )
         if not isinstance(event, yaml.CollectionStartEvent):
             return super().compose_node(parent, index)
         if self.depth + 1 > MAX_DEPTH:
@@ -135,19 +139,29 @@ class _BoundedLoader(yaml.SafeLoader):
     def _alias(self, event: yaml.AliasEvent, parent: yaml.Node | None, index: Any) -> yaml.Node:
         anchor = event.anchor
         if anchor in self.open:
-            raise self.refuse(event.start_mark, (
-                f"alias *{anchor} is inside the value &{anchor} it repeats, so that value never ends; "
-                f"write the value out or repeat another one"))
+            raise self.refuse(
+                event.start_mark,
+                (
+                    f"alias *{anchor} is inside the value &{anchor} it repeats, so that value never ends; "
+                    f"write the value out or repeat another one"
+                ),
+            )
         node = super().compose_node(parent, index)  # raises for an undefined alias
         repeated = self.anchored.get(anchor, _Anchored(1, 0))
         self.values += repeated.values
         if self.values > MAX_VALUES:
-            raise self.refuse(event.start_mark, (
-                f"alias *{anchor} repeats {repeated.values:,} keys and values and takes the spec past "
-                f"{MAX_VALUES:,}; repeat smaller values, or keep long lists in data files"))
+            raise self.refuse(
+                event.start_mark,
+                (
+                    f"alias *{anchor} repeats {repeated.values:,} keys and values and takes the spec past "
+                    f"{MAX_VALUES:,}; repeat smaller values, or keep long lists in data files"
+                ),
+            )
         if self.depth + repeated.height > MAX_DEPTH:
-            raise self.refuse(event.start_mark, (
-                f"alias *{anchor} nests the spec more than {MAX_DEPTH} levels deep; flatten the value it repeats"))
+            raise self.refuse(
+                event.start_mark,
+                (f"alias *{anchor} nests the spec more than {MAX_DEPTH} levels deep; flatten the value it repeats"),
+            )
         self.deepest = max(self.deepest, self.depth + repeated.height)
         return node
 
@@ -163,7 +177,8 @@ class _Builder:
         self.positions.values[loc] = _mark(node)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in PLAIN_TAGS:
             raise ConstructorError(
-                None, None, f"tag {_tag(node.tag)!r} is not allowed; specs are plain YAML", node.start_mark)
+                None, None, f"tag {_tag(node.tag)!r} is not allowed; specs are plain YAML", node.start_mark
+            )
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
@@ -182,8 +197,7 @@ class _Builder:
             if key in out:
                 line, col = _mark(key_node)
                 self.problems.append(
-                    Diagnostic(self.file, line, col, dotted(loc + (key,)),
-                               f"duplicate key '{key}'; remove one of them")
+                    Diagnostic(self.file, line, col, dotted(loc + (key,)), f"duplicate key '{key}'; remove one of them")
                 )
                 continue
             self.positions.keys[loc + (key,)] = _mark(key_node)
@@ -193,22 +207,32 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode) -> Any:
         """A scalar's value; only a tag plain YAML would give the text, or `!!str`, is allowed."""
         if node.tag not in IMPLICIT_TAGS | {STR_TAG}:
-            raise ConstructorError(None, None, f"tag {_tag(node.tag)!r} is not allowed; specs are plain YAML",
-                                   node.start_mark)
+            raise ConstructorError(
+                None, None, f"tag {_tag(node.tag)!r} is not allowed; specs are plain YAML", node.start_mark
+            )
         if node.tag not in (STR_TAG, self.loader.resolve(yaml.ScalarNode, node.value, (True, False))):
-            raise ConstructorError(None, None, f"tag {_tag(node.tag)!r} does not fit {_short(node.value)!r}; "
-                                   f"remove the tag", node.start_mark)
+            raise ConstructorError(
+                None,
+                None,
+                f"tag {_tag(node.tag)!r} does not fit {_short(node.value)!r}; remove the tag",
+                node.start_mark,
+            )
         if node.tag == VALUE_TAG:
             return node.value
         if node.tag in NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARS:
-            raise self.loader.refuse(node.start_mark, (
-                f"a number {len(node.value):,} characters long; numbers in a spec have at most "
-                f"{MAX_NUMBER_CHARS}; quote it to keep it as text"))
+            raise self.loader.refuse(
+                node.start_mark,
+                (
+                    f"a number {len(node.value):,} characters long; numbers in a spec have at most "
+                    f"{MAX_NUMBER_CHARS}; quote it to keep it as text"
+                ),
+            )
         try:
             return self.loader.construct_object(node, deep=True)
         except ValueError as exc:  # a date such as 2024-02-30, or a number such as `0b_`
-            raise self.loader.refuse(node.start_mark, (
-                f"cannot read {_short(node.value)!r}: {exc}; fix it, or quote it to keep it as text")) from None
+            raise self.loader.refuse(
+                node.start_mark, (f"cannot read {_short(node.value)!r}: {exc}; fix it, or quote it to keep it as text")
+            ) from None
 
 
 def _tag(tag: str) -> str:
@@ -237,8 +261,10 @@ def max_spec_bytes() -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise SpeccError(f"error: {MAX_BYTES_ENV} must be a positive whole number of bytes, "
-                         f"such as {2 * DEFAULT_MAX_BYTES}; got {_short(raw)!r}")
+        raise SpeccError(
+            f"error: {MAX_BYTES_ENV} must be a positive whole number of bytes, "
+            f"such as {2 * DEFAULT_MAX_BYTES}; got {_short(raw)!r}"
+        )
     return value
 
 
@@ -250,13 +276,24 @@ def _read(file: Path, max_bytes: int) -> str:
     except OSError as exc:
         raise SpecError([Diagnostic(file, 1, 1, "", f"cannot read the spec: {exc.strerror}")]) from None
     if len(raw) > max_bytes:
-        raise SpecError([Diagnostic(file, 1, 1, "", (
-            f"the spec is larger than {max_bytes:,} bytes; keep data in source files, or raise the limit "
-            f"with {MAX_BYTES_ENV}=<bytes>"))])
+        raise SpecError(
+            [
+                Diagnostic(
+                    file,
+                    1,
+                    1,
+                    "",
+                    (
+                        f"the spec is larger than {max_bytes:,} bytes; keep data in source files, or raise the limit "
+                        f"with {MAX_BYTES_ENV}=<bytes>"
+                    ),
+                )
+            ]
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = raw[:exc.start].decode("utf-8")
+        before = raw[: exc.start].decode("utf-8")
         line, col = _line_col(before, len(before))
         raise SpecError([Diagnostic(file, line, col, "", "the spec is not UTF-8 text; save it as UTF-8")]) from None
 
@@ -265,9 +302,20 @@ def _bad_character(file: Path, text: str, exc: yaml.reader.ReaderError) -> SpecE
     line, col = _line_col(text, exc.position)
     code = exc.character
     escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return SpecError([Diagnostic(file, line, col, "", (
-        f"character U+{code:04X} is not allowed in YAML; delete it, or write it as \"{escape}\" "
-        f"inside a double-quoted string"))])
+    return SpecError(
+        [
+            Diagnostic(
+                file,
+                line,
+                col,
+                "",
+                (
+                    f'character U+{code:04X} is not allowed in YAML; delete it, or write it as "{escape}" '
+                    f"inside a double-quoted string"
+                ),
+            )
+        ]
+    )
 
 
 def load_yaml(file: Path, max_bytes: int | None = None) -> tuple[Any, Positions]:

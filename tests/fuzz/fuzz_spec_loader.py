@@ -70,8 +70,11 @@ class Loader:
             self.load(data)
         except Exception as exc:  # anything but SpeccError is a finding
             frame = traceback.extract_tb(exc.__traceback__)[-1]
-            self.save(f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}", data,
-                      "".join(traceback.format_exception(exc)))
+            self.save(
+                f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}",
+                data,
+                "".join(traceback.format_exception(exc)),
+            )
         seconds = time.perf_counter() - start
         if seconds > self.slow:
             self.save(f"slow ({seconds:.0f} s and more)", data, f"{seconds:.2f} s\n")
@@ -96,8 +99,9 @@ def run_hypothesis(loader: Loader, seconds: float) -> None:
 
     from tests.fuzz.spec_strategies import SPEC_FILES
 
-    @settings(max_examples=500, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=500, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
+    )
     @given(data=SPEC_FILES)
     def one_round(data: bytes) -> None:
         loader.check(data)
@@ -105,8 +109,10 @@ def run_hypothesis(loader: Loader, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         one_round()
-        print(f"{loader.runs} inputs, {sum(loader.findings.values())} findings, "
-              f"peak RSS {peak_rss_mb():.0f} MB", flush=True)
+        print(
+            f"{loader.runs} inputs, {sum(loader.findings.values())} findings, peak RSS {peak_rss_mb():.0f} MB",
+            flush=True,
+        )
 
 
 def instrument() -> None:
@@ -125,8 +131,15 @@ def run_atheris(loader: Loader, seconds: float, libfuzzer_args: list[str]) -> No
     corpus.mkdir()
     for seed in SEEDS:
         (corpus / seed.name).write_bytes(seed.read_bytes())
-    argv = [sys.argv[0], str(corpus), f"-max_total_time={int(seconds)}", f"-timeout={int(loader.slow) + 1}",
-            f"-rss_limit_mb={int(loader.max_rss_mb)}", f"-artifact_prefix={loader.out}/", *libfuzzer_args]
+    argv = [
+        sys.argv[0],
+        str(corpus),
+        f"-max_total_time={int(seconds)}",
+        f"-timeout={int(loader.slow) + 1}",
+        f"-rss_limit_mb={int(loader.max_rss_mb)}",
+        f"-artifact_prefix={loader.out}/",
+        *libfuzzer_args,
+    ]
     atheris.Setup(argv, loader.load)
     atheris.Fuzz()
 
@@ -138,8 +151,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300, help="How long to fuzz (default 300).")
     parser.add_argument("--slow", type=float, default=2.0, help="A load slower than this many seconds is a finding.")
     parser.add_argument("--max-rss-mb", type=float, default=1024, help="Peak memory past this is a finding.")
-    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "specc-fuzz-findings",
-                        help="Where findings are saved (default: specc-fuzz-findings in the temporary folder).")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "specc-fuzz-findings",
+        help="Where findings are saved (default: specc-fuzz-findings in the temporary folder).",
+    )
     args, libfuzzer_args = parser.parse_known_args()
     if args.engine == "atheris":
         instrument()

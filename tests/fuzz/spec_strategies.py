@@ -5,18 +5,117 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 # top-level keys a spec has, and keys that mean something to YAML itself
-KEYS = st.sampled_from(["specc", "name", "description", "license", "seed", "allow_external_paths", "sources",
-                        "clean", "split", "format", "card", "output", "languages", "task", "type", "path", "columns",
-                        "ratios", "method", "draft", "<<", "=", "? k", "'q'", '"d"', "1", "~", "2024-01-01", "x"])
-TRICKY_SCALARS = st.sampled_from([
-    "1", "-0", "0x_", "0b", "0o7", "0777", "0x1F", ".inf", "-.nan", "._", "1e999", "1_000", "1:20:30", "+12",
-    "~", "null", "yes", "No", "off", "=", "<<", "2024-02-30", "2024-02-29", "2001-12-14t21:59:43.10+99:00",
-    "'q'", "''", '"\\x00"', '"\\ud800"', '"\\U0010ffff"', "|", ">-", "|+\n  a", "!!int x", "!!int ''", "!!str 1",
-    "!!float 1", "!!bool maybe", "!!timestamp x", "!!binary aGk=", "!!null x", "!!merge x", "!!set {a}",
-    "!!omap [a: 1]", "!foo x", "!<tag:yaml.org,2002:int> 3", "!!python/object/apply:os.system [x]",
-    "*a", "&a", "&a 1", "? ", "- ", ": ", "#", "%", "@", "`", "---", "...", "[", "]", "{", "}", ",",
-    "jsonl", "csv", "hash", "normalize", "dedup", "chat", "mit", "rows.jsonl", "../x", "/etc/passwd", "a\\0b",
-])
+KEYS = st.sampled_from(
+    [
+        "specc",
+        "name",
+        "description",
+        "license",
+        "seed",
+        "allow_external_paths",
+        "sources",
+        "clean",
+        "split",
+        "format",
+        "card",
+        "output",
+        "languages",
+        "task",
+        "type",
+        "path",
+        "columns",
+        "ratios",
+        "method",
+        "draft",
+        "<<",
+        "=",
+        "? k",
+        "'q'",
+        '"d"',
+        "1",
+        "~",
+        "2024-01-01",
+        "x",
+    ]
+)
+TRICKY_SCALARS = st.sampled_from(
+    [
+        "1",
+        "-0",
+        "0x_",
+        "0b",
+        "0o7",
+        "0777",
+        "0x1F",
+        ".inf",
+        "-.nan",
+        "._",
+        "1e999",
+        "1_000",
+        "1:20:30",
+        "+12",
+        "~",
+        "null",
+        "yes",
+        "No",
+        "off",
+        "=",
+        "<<",
+        "2024-02-30",
+        "2024-02-29",
+        "2001-12-14t21:59:43.10+99:00",
+        "'q'",
+        "''",
+        '"\\x00"',
+        '"\\ud800"',
+        '"\\U0010ffff"',
+        "|",
+        ">-",
+        "|+\n  a",
+        "!!int x",
+        "!!int ''",
+        "!!str 1",
+        "!!float 1",
+        "!!bool maybe",
+        "!!timestamp x",
+        "!!binary aGk=",
+        "!!null x",
+        "!!merge x",
+        "!!set {a}",
+        "!!omap [a: 1]",
+        "!foo x",
+        "!<tag:yaml.org,2002:int> 3",
+        "!!python/object/apply:os.system [x]",
+        "*a",
+        "&a",
+        "&a 1",
+        "? ",
+        "- ",
+        ": ",
+        "#",
+        "%",
+        "@",
+        "`",
+        "---",
+        "...",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "jsonl",
+        "csv",
+        "hash",
+        "normalize",
+        "dedup",
+        "chat",
+        "mit",
+        "rows.jsonl",
+        "../x",
+        "/etc/passwd",
+        "a\\0b",
+    ]
+)
 CONTROL = st.sampled_from([chr(c) for c in [*range(0, 32), 0x7F, 0x85, 0xA0, 0xFEFF, 0xFFFE, 0xFFFF, 0x2028, 0xD800]])
 NUMBERS = st.one_of(
     st.integers(min_value=-(10**120), max_value=10**120).map(str),
@@ -31,7 +130,8 @@ def _collections(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(
         st.lists(children, max_size=5).map(lambda items: "[" + ", ".join(items) + "]"),
         st.lists(st.tuples(KEYS, children), max_size=5).map(
-            lambda pairs: "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"),
+            lambda pairs: "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+        ),
         st.tuples(ANCHORS, children).map(lambda pair: f"&{pair[0]} {pair[1]}"),
         st.tuples(st.sampled_from(["!!seq", "!!map", "!!str", "!x"]), children).map(" ".join),
     )
@@ -64,20 +164,47 @@ def alias_chain(draw: st.DrawFn) -> str:
 
 
 def _spec(extra: list[str]) -> str:
-    return "\n".join(["specc: 1", "name: fuzz", "description: d", "license: mit",
-                      "sources:", "  rows: {type: jsonl, path: rows.jsonl}", "card: {draft: true}", *extra]) + "\n"
+    return (
+        "\n".join(
+            [
+                "specc: 1",
+                "name: fuzz",
+                "description: d",
+                "license: mit",
+                "sources:",
+                "  rows: {type: jsonl, path: rows.jsonl}",
+                "card: {draft: true}",
+                *extra,
+            ]
+        )
+        + "\n"
+    )
 
 
-STAGE_ENTRIES = st.sampled_from([
-    "sources: {rows: {type: jsonl, path: %s}}", "seed: %s", "allow_external_paths: %s", "languages: %s",
-    "clean: [{type: normalize, columns: %s}]", "clean: [{type: length, column: text, min_chars: %s}]",
-    "split: {method: hash, ratios: %s}", "split: %s", "format: {type: chat, user: %s, assistant: x}",
-    "card: %s", "output: {dir: %s}", "%s: 1", "clean: %s", "sources: %s",
-])
+STAGE_ENTRIES = st.sampled_from(
+    [
+        "sources: {rows: {type: jsonl, path: %s}}",
+        "seed: %s",
+        "allow_external_paths: %s",
+        "languages: %s",
+        "clean: [{type: normalize, columns: %s}]",
+        "clean: [{type: length, column: text, min_chars: %s}]",
+        "split: {method: hash, ratios: %s}",
+        "split: %s",
+        "format: {type: chat, user: %s, assistant: x}",
+        "card: %s",
+        "output: {dir: %s}",
+        "%s: 1",
+        "clean: %s",
+        "sources: %s",
+    ]
+)
 LINES = st.one_of(
     st.tuples(KEYS, VALUES).map(lambda pair: f"{pair[0]}: {pair[1]}"),
     st.tuples(STAGE_ENTRIES, VALUES).map(lambda pair: pair[0].replace("%s", pair[1])),
-    deep_nesting(), alias_chain(), st.text(max_size=40),
+    deep_nesting(),
+    alias_chain(),
+    st.text(max_size=40),
 )
 
 

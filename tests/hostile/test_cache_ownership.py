@@ -7,8 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -48,8 +48,9 @@ def spec(tmp_path: Path) -> Path:
 
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() if p.is_file() else None
-            for p in sorted(folder.rglob("*"))}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))
+    }
 
 
 def _someone_elses(folder: Path) -> Path:
@@ -64,8 +65,9 @@ def _someone_elses(folder: Path) -> Path:
 
 @pytest.mark.parametrize("tag", [None, "Signature: 8a477f597d28d172789f06886806bc55\n# made by another tool\n"])
 @pytest.mark.parametrize("command", ["cache gc", "cache info", "build"])
-def test_a_folder_specc_did_not_make_is_refused_and_left_as_it_was(spec: Path, tmp_path: Path, command: str,
-                                                                   tag: str | None) -> None:
+def test_a_folder_specc_did_not_make_is_refused_and_left_as_it_was(
+    spec: Path, tmp_path: Path, command: str, tag: str | None
+) -> None:
     other = _someone_elses(tmp_path / "other")
     if tag is not None:
         write(other / TAG, tag)
@@ -92,9 +94,14 @@ def test_a_new_or_empty_folder_becomes_a_tagged_cache(spec: Path, tmp_path: Path
 def test_gc_in_a_specc_cache_removes_only_names_specc_writes(spec: Path) -> None:
     assert run_cli("build", str(spec)).returncode == 0
     cache = spec.parent / ".specc" / "cache"
-    foreign = [write(cache / "tmp" / "notes.txt", "mine"), write(cache / "steps" / "README", "mine"),
-               write(cache / "steps" / "zz" / "mine.txt", "mine"), write(cache / "index" / "notes", "mine"),
-               write(cache / "downloads" / "sha256" / "notes.txt", "mine"), write(cache / "mine.txt", "mine")]
+    foreign = [
+        write(cache / "tmp" / "notes.txt", "mine"),
+        write(cache / "steps" / "README", "mine"),
+        write(cache / "steps" / "zz" / "mine.txt", "mine"),
+        write(cache / "index" / "notes", "mine"),
+        write(cache / "downloads" / "sha256" / "notes.txt", "mine"),
+        write(cache / "mine.txt", "mine"),
+    ]
     unreached = write(cache / "steps" / "ab" / KEY / "meta.json", "{}")
     gc = run_cli("cache", "gc", str(spec))
     assert gc.returncode == 0, gc.stderr
@@ -108,8 +115,9 @@ def holder(spec: Path) -> Iterator[tuple[subprocess.Popen, Path]]:
     """A process holding a scratch folder in the spec's cache (as a running build does), and that folder."""
     assert run_cli("build", str(spec)).returncode == 0
     cache = spec.parent / ".specc" / "cache"
-    process = subprocess.Popen([sys.executable, "-c", HOLD_SCRATCH, str(cache)], stdout=subprocess.PIPE, text=True,
-                               env=os.environ.copy())
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SCRATCH, str(cache)], stdout=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
     assert process.stdout is not None
     folder = Path(process.stdout.readline().strip())
     assert (folder / "data.arrow").is_file()
@@ -126,8 +134,9 @@ def _info(spec: Path) -> str:
 
 
 @pytest.mark.parametrize("reclaimer", ["build", "cache gc"])
-def test_a_killed_builds_scratch_is_counted_then_reclaimed(spec: Path, holder: tuple[subprocess.Popen, Path],
-                                                            reclaimer: str) -> None:
+def test_a_killed_builds_scratch_is_counted_then_reclaimed(
+    spec: Path, holder: tuple[subprocess.Popen, Path], reclaimer: str
+) -> None:
     process, folder = holder
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL

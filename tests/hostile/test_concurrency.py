@@ -47,8 +47,9 @@ time.sleep(float(sys.argv[2]))
 def _hold(lock_file: Path, seconds: float) -> subprocess.Popen:
     """Another process holding the output's lock for `seconds`, as a running build would."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(lock_file), str(seconds)], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(lock_file), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     return holder
 
@@ -77,8 +78,15 @@ def test_a_held_lock_fails_at_once_or_is_waited_for(tmp_path: Path) -> None:
 def test_two_builds_at_once_end_clearly_with_a_complete_output(tmp_path: Path) -> None:
     spec = _spec(tmp_path)
     for _ in range(3):
-        builds = [subprocess.Popen([sys.executable, "-m", "specc", "build", str(spec)], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        builds = [
+            subprocess.Popen(
+                [sys.executable, "-m", "specc", "build", str(spec)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         results = [(b.wait(timeout=600), b.stderr.read()) for b in builds]  # type: ignore[union-attr]
         assert any(code == 0 for code, _ in results), results
         for code, err in results:
@@ -99,19 +107,26 @@ def _group(pgid: int) -> list[psutil.Process]:
 
 
 def test_killing_a_parallel_build_leaves_no_process(tmp_path: Path) -> None:
-    rows = "".join(json.dumps({"question": f"question number {i} about the parcel and its refund",
-                               "intent": "billing"}) + "\n" for i in range(300_000))
+    rows = "".join(
+        json.dumps({"question": f"question number {i} about the parcel and its refund", "intent": "billing"}) + "\n"
+        for i in range(300_000)
+    )
     spec = _spec(tmp_path)
     write(spec.parent / "data" / "questions.jsonl", rows)
-    build = subprocess.Popen([sys.executable, "-m", "specc", "build", str(spec), "--num-proc", "2"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "specc", "build", str(spec), "--num-proc", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         workers: list[psutil.Process] = []
         while len(workers) < 2 and build.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-            workers = [c for c in psutil.Process(build.pid).children(recursive=True)
-                       if "spawn_main" in " ".join(c.cmdline())]
+            workers = [
+                c for c in psutil.Process(build.pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())
+            ]
         assert len(workers) >= 2, "the build ended before its workers started"
         os.kill(build.pid, signal.SIGKILL)
         build.wait()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -47,8 +47,11 @@ def project(built_once: Path, tmp_path: Path) -> Path:
 
 def _outputs(project: Path) -> dict[str, bytes]:
     out = project / "build" / "small"
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != "build-record.json"}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != "build-record.json"
+    }
 
 
 def _units(project: Path) -> dict[tuple[str, ...], dict]:
@@ -59,8 +62,11 @@ def _units(project: Path) -> dict[tuple[str, ...], dict]:
 def _entry(project: Path, step: str) -> Path:
     """The cache entry folder holding the output of `step` (found by the digest the lock records)."""
     digest = json.loads((project / "s.lock").read_text())["steps"][step]["output"]["xxh3_128"]
-    return next(p for p in (project / ".specc" / "cache" / "steps").glob("*/*")
-                if json.loads((p / "meta.json").read_text())["xxh3_128"] == digest)
+    return next(
+        p
+        for p in (project / ".specc" / "cache" / "steps").glob("*/*")
+        if json.loads((p / "meta.json").read_text())["xxh3_128"] == digest
+    )
 
 
 def _explained(result, *needles: str) -> None:
@@ -72,10 +78,12 @@ def _explained(result, *needles: str) -> None:
 
 # --- cache entries: a miss, rebuilt to the same bytes, and the build record says why ----------------
 
+
 def _edit_meta(change: Callable[[dict], object]) -> Callable[[Path], None]:
     def damage(entry: Path) -> None:
         meta = json.loads((entry / "meta.json").read_text())
         (entry / "meta.json").write_text(json.dumps(change(meta)))
+
     return damage
 
 
@@ -152,9 +160,11 @@ def test_a_cache_part_that_is_a_file_is_named_with_the_fix(project: Path, part: 
 
 # --- the lock: an error naming the file and what to run ----------------------------------------------
 
+
 def _lock_edit(change: Callable[[dict], object]) -> Callable[[Path], None]:
     def damage(lock: Path) -> None:
         lock.write_text(json.dumps(change(json.loads(lock.read_text())), indent=2, sort_keys=True))
+
     return damage
 
 
@@ -165,37 +175,56 @@ def _set_step(key: str | None, value: object) -> Callable[[dict], dict]:
         else:
             lock["steps"]["clean.dedup"][key] = value
         return lock
+
     return change
 
 
 DAMAGED_LOCKS: dict[str, tuple[Callable[[Path], None], str]] = {
-    "not UTF-8": (lambda lock: lock.write_bytes(lock.read_bytes().replace(b"\n", b"\n\xff\xfe", 1)),
-                  "s.lock:2: error: the lock is not UTF-8 text"),
+    "not UTF-8": (
+        lambda lock: lock.write_bytes(lock.read_bytes().replace(b"\n", b"\n\xff\xfe", 1)),
+        "s.lock:2: error: the lock is not UTF-8 text",
+    ),
     "not JSON": (lambda lock: lock.write_text("{not json"), "s.lock:1: error: the lock is not valid JSON"),
     "not an object": (lambda lock: lock.write_text("[]"), "s.lock:1: error: the lock is not a JSON object"),
-    "unknown lock-version": (_lock_edit(lambda lock: {**lock, "lock-version": 99}),
-                             "s.lock:1: error: lock-version 99 is not 2"),
-    "null step entry": (_lock_edit(_set_step(None, None)),
-                        'error: the lock is damaged at ["steps"]["clean.dedup"]: input should be a valid dictionary'),
-    "fingerprint a number": (_lock_edit(_set_step("fingerprint", 5)),
-                             'the lock is damaged at ["steps"]["clean.dedup"]["fingerprint"]'),
-    "upstream not strings": (_lock_edit(_set_step("upstream", [3])),
-                             'the lock is damaged at ["steps"]["clean.dedup"]["upstream"][0]'),
+    "unknown lock-version": (
+        _lock_edit(lambda lock: {**lock, "lock-version": 99}),
+        "s.lock:1: error: lock-version 99 is not 2",
+    ),
+    "null step entry": (
+        _lock_edit(_set_step(None, None)),
+        'error: the lock is damaged at ["steps"]["clean.dedup"]: input should be a valid dictionary',
+    ),
+    "fingerprint a number": (
+        _lock_edit(_set_step("fingerprint", 5)),
+        'the lock is damaged at ["steps"]["clean.dedup"]["fingerprint"]',
+    ),
+    "upstream not strings": (
+        _lock_edit(_set_step("upstream", [3])),
+        'the lock is damaged at ["steps"]["clean.dedup"]["upstream"][0]',
+    ),
     "pins null": (_lock_edit(_set_step("pins", None)), 'the lock is damaged at ["steps"]["clean.dedup"]["pins"]'),
-    "output file null": (_lock_edit(lambda lock: {**lock, "outputs": {**lock["outputs"], "files": {"x": None}}}),
-                         'the lock is damaged at ["outputs"]["files"]["x"]'),
+    "output file null": (
+        _lock_edit(lambda lock: {**lock, "outputs": {**lock["outputs"], "files": {"x": None}}}),
+        'the lock is damaged at ["outputs"]["files"]["x"]',
+    ),
 }
 
 
 @pytest.mark.parametrize("damage,message", DAMAGED_LOCKS.values(), ids=DAMAGED_LOCKS.keys())
-def test_a_damaged_lock_names_the_file_and_what_to_run(project: Path, damage: Callable[[Path], None],
-                                                       message: str) -> None:
+def test_a_damaged_lock_names_the_file_and_what_to_run(
+    project: Path, damage: Callable[[Path], None], message: str
+) -> None:
     lock = project / "s.lock"
     damage(lock)
     damaged = lock.read_bytes()
     result = run_cli("plan", "s.yaml", cwd=project)
-    _explained(result, str(lock), message, "restore the lock from version control",
-               f"delete it and run `specc lock` again (`rm {lock} && specc lock {project / 's.yaml'}`")
+    _explained(
+        result,
+        str(lock),
+        message,
+        "restore the lock from version control",
+        f"delete it and run `specc lock` again (`rm {lock} && specc lock {project / 's.yaml'}`",
+    )
     assert lock.read_bytes() == damaged
 
 
@@ -208,6 +237,7 @@ def test_every_command_that_reads_the_lock_explains_a_null_entry(project: Path, 
 
 
 # --- `specc card` on a damaged output -----------------------------------------------------------------
+
 
 def _flip_byte(path: Path) -> None:
     data = bytearray(path.read_bytes())
@@ -224,8 +254,9 @@ DAMAGED_STATS: dict[str, tuple[Callable[[Path], None], str]] = {
 
 
 @pytest.mark.parametrize("damage,message", DAMAGED_STATS.values(), ids=DAMAGED_STATS.keys())
-def test_specc_card_on_damaged_statistics_says_to_build_again(project: Path, damage: Callable[[Path], None],
-                                                             message: str) -> None:
+def test_specc_card_on_damaged_statistics_says_to_build_again(
+    project: Path, damage: Callable[[Path], None], message: str
+) -> None:
     stats = project / "build" / "small" / "stats.json"
     damage(stats)
     result = run_cli("card", "s.yaml", cwd=project)
@@ -235,23 +266,34 @@ def test_specc_card_on_damaged_statistics_says_to_build_again(project: Path, dam
 
 
 DAMAGED_OUTPUTS: dict[str, tuple[str, Callable[[Path], None], str]] = {
-    "parquet truncated": ("data/train-00000-of-00001.parquet", lambda p: p.write_bytes(p.read_bytes()[:300]),
-                          "its bytes differ from those the build wrote"),
-    "parquet byte flipped": ("data/train-00000-of-00001.parquet", _flip_byte,
-                             "its bytes differ from those the build wrote"),
+    "parquet truncated": (
+        "data/train-00000-of-00001.parquet",
+        lambda p: p.write_bytes(p.read_bytes()[:300]),
+        "its bytes differ from those the build wrote",
+    ),
+    "parquet byte flipped": (
+        "data/train-00000-of-00001.parquet",
+        _flip_byte,
+        "its bytes differ from those the build wrote",
+    ),
     "parquet missing": ("data/test-00000-of-00001.parquet", lambda p: p.unlink(), "the file is missing"),
 }
 
 
 @pytest.mark.parametrize("name,damage,message", DAMAGED_OUTPUTS.values(), ids=DAMAGED_OUTPUTS.keys())
-def test_specc_card_on_a_damaged_output_says_to_build_again(project: Path, name: str,
-                                                           damage: Callable[[Path], None], message: str) -> None:
+def test_specc_card_on_a_damaged_output_says_to_build_again(
+    project: Path, name: str, damage: Callable[[Path], None], message: str
+) -> None:
     out = project / "build" / "small"
     before = _outputs(project)
     damage(out / name)
     result = run_cli("card", "s.yaml", cwd=project)
-    _explained(result, f"{out / name}: error: the output in {out} is damaged", message,
-               "run `specc build s.yaml` to build it again")
+    _explained(
+        result,
+        f"{out / name}: error: the output in {out} is damaged",
+        message,
+        "run `specc build s.yaml` to build it again",
+    )
     assert run_cli("build", "s.yaml", cwd=project).returncode == 0
     assert _outputs(project) == before
     assert run_cli("card", "s.yaml", cwd=project).returncode == 0

@@ -13,6 +13,7 @@ from specc.cli import cli
 @pytest.fixture
 def exhausting() -> Iterator[str]:
     """A command that runs out of memory, on the real command group."""
+
     @cli.command("exhaust-memory")
     def exhaust() -> None:
         raise MemoryError

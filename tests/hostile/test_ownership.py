@@ -34,16 +34,19 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
 
 
-@pytest.mark.parametrize("folder, external, problem", [
-    (".", False, "holds the spec spec.yaml"),
-    ("data", False, "holds data/questions.jsonl, which sources.questions reads"),
-    ("..", True, "holds the spec spec.yaml"),
-    ("notes", False, "was not made by specc"),
-    ("notes.txt", False, "is a file"),
-    ("spec.yaml", False, "is the spec spec.yaml"),
-    ("data/questions.jsonl", False, "is data/questions.jsonl"),
-    (".specc", False, "holds the step cache"),
-])
+@pytest.mark.parametrize(
+    "folder, external, problem",
+    [
+        (".", False, "holds the spec spec.yaml"),
+        ("data", False, "holds data/questions.jsonl, which sources.questions reads"),
+        ("..", True, "holds the spec spec.yaml"),
+        ("notes", False, "was not made by specc"),
+        ("notes.txt", False, "is a file"),
+        ("spec.yaml", False, "is the spec spec.yaml"),
+        ("data/questions.jsonl", False, "is data/questions.jsonl"),
+        (".specc", False, "holds the step cache"),
+    ],
+)
 def test_a_refused_output_changes_no_byte(tmp_path: Path, folder: str, external: bool, problem: str) -> None:
     spec = _project(tmp_path)
     _set_output(spec, folder, external)
@@ -78,8 +81,10 @@ def test_an_output_of_another_spec_is_refused(tmp_path: Path) -> None:
     spec = _project(tmp_path)
     assert run_cli("build", str(spec)).returncode == 0
     other = spec.with_name("other.yaml")
-    other.write_text(spec.read_text(encoding="utf-8").replace("seed: 1\n", "seed: 2\noutput: {dir: build/my-dataset}\n"),
-                     encoding="utf-8")
+    other.write_text(
+        spec.read_text(encoding="utf-8").replace("seed: 1\n", "seed: 2\noutput: {dir: build/my-dataset}\n"),
+        encoding="utf-8",
+    )
     before = _snapshot(spec.parent / "build")
     result = run_cli("build", str(other))
     assert result.returncode == 1
@@ -101,8 +106,13 @@ def test_an_empty_folder_is_used(tmp_path: Path) -> None:
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_output_folders_follow_the_umask(tmp_path: Path, umask: int) -> None:
     spec = _project(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "specc", "build", str(spec)], capture_output=True, text=True,
-                            preexec_fn=lambda: os.umask(umask), timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "specc", "build", str(spec)],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.umask(umask),
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     out = spec.parent / "build" / "my-dataset"
     for path in [out, out / "data"]:

@@ -38,8 +38,10 @@ def _refused(result, spec_line: str, pattern: str, matched: str, target: Path) -
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     position = re.escape(spec_line) + r":\d+: error: "
-    message = (f"pattern '{pattern}' matches {matched}, which resolves through a symbolic link to {target}, "
-               f"outside the spec's folder")
+    message = (
+        f"pattern '{pattern}' matches {matched}, which resolves through a symbolic link to {target}, "
+        f"outside the spec's folder"
+    )
     assert re.search(position + r"\S+: " + re.escape(message), result.stderr), result.stderr
     assert FIX in result.stderr
 
@@ -48,8 +50,13 @@ def test_a_file_link_matched_by_a_glob_is_refused(folders: tuple[Path, Path]) ->
     project, elsewhere = folders
     (project / "data" / "zz.jsonl").symlink_to(elsewhere / "secret.jsonl")
     spec = _spec(project, "  rows: {type: jsonl, path: data/*.jsonl}\n")
-    _refused(run_cli("validate", "s.yaml", cwd=project), "s.yaml:7", "data/*.jsonl", "data/zz.jsonl",
-             elsewhere / "secret.jsonl")
+    _refused(
+        run_cli("validate", "s.yaml", cwd=project),
+        "s.yaml:7",
+        "data/*.jsonl",
+        "data/zz.jsonl",
+        elsewhere / "secret.jsonl",
+    )
     build = run_cli("build", str(spec))
     assert build.returncode == 1 and "Traceback" not in build.stderr
     assert "data/zz.jsonl" in build.stderr
@@ -60,8 +67,13 @@ def test_a_folder_link_under_a_double_star_glob_is_refused(folders: tuple[Path, 
     project, elsewhere = folders
     (project / "data" / "more").symlink_to(elsewhere / "sub", target_is_directory=True)
     _spec(project, "  rows: {type: jsonl, path: 'data/**/*.jsonl'}\n")
-    _refused(run_cli("validate", "s.yaml", cwd=project), "s.yaml:7", "data/**/*.jsonl", "data/more/secret.jsonl",
-             elsewhere / "sub" / "secret.jsonl")
+    _refused(
+        run_cli("validate", "s.yaml", cwd=project),
+        "s.yaml:7",
+        "data/**/*.jsonl",
+        "data/more/secret.jsonl",
+        elsewhere / "sub" / "secret.jsonl",
+    )
 
 
 def test_a_direct_path_through_a_link_names_its_target(folders: tuple[Path, Path]) -> None:
@@ -70,8 +82,10 @@ def test_a_direct_path_through_a_link_names_its_target(folders: tuple[Path, Path
     _spec(project, "  rows: {type: jsonl, path: data/zz.jsonl}\n")
     result = run_cli("validate", "s.yaml", cwd=project)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert (f"s.yaml:7:29: error: sources.rows.path: path 'data/zz.jsonl' resolves through a symbolic link to "
-            f"{elsewhere / 'secret.jsonl'}, outside the spec's folder") in result.stderr
+    assert (
+        f"s.yaml:7:29: error: sources.rows.path: path 'data/zz.jsonl' resolves through a symbolic link to "
+        f"{elsewhere / 'secret.jsonl'}, outside the spec's folder"
+    ) in result.stderr
 
 
 def _parquet(path: Path) -> None:
@@ -85,15 +99,26 @@ def _parquet(path: Path) -> None:
 @pytest.mark.parametrize("kind", ["json", "csv", "tsv", "parquet", "text-lines", "decontaminate"])
 def test_every_source_that_takes_a_glob_refuses_a_link_out(folders: tuple[Path, Path], kind: str) -> None:
     project, elsewhere = folders
-    suffix = {"json": "json", "csv": "csv", "tsv": "tsv", "parquet": "parquet", "text-lines": "txt",
-              "decontaminate": "jsonl"}[kind]
+    suffix = {
+        "json": "json",
+        "csv": "csv",
+        "tsv": "tsv",
+        "parquet": "parquet",
+        "text-lines": "txt",
+        "decontaminate": "jsonl",
+    }[kind]
     inside, outside = project / "in" / f"a.{suffix}", elsewhere / f"secret.{suffix}"
     if kind == "parquet":
         _parquet(inside)
         _parquet(outside)
     else:
-        body = {"json": '[{"text": "a row", "label": "a"}]\n', "csv": "text,label\na row,a\n",
-                "tsv": "text\tlabel\na row\ta\n", "text-lines": "a row\n", "decontaminate": ROW}[kind]
+        body = {
+            "json": '[{"text": "a row", "label": "a"}]\n',
+            "csv": "text,label\na row,a\n",
+            "tsv": "text\tlabel\na row\ta\n",
+            "text-lines": "a row\n",
+            "decontaminate": ROW,
+        }[kind]
         write(inside, body)
         write(outside, body)
     (project / "in" / f"zz.{suffix}").symlink_to(outside)
@@ -101,8 +126,10 @@ def test_every_source_that_takes_a_glob_refuses_a_link_out(folders: tuple[Path, 
     if kind == "text-lines":
         sources = f"  rows: {{type: text-lines, text: '{pattern}'}}\n"
     elif kind == "decontaminate":
-        sources = (f"  rows: {{type: jsonl, path: data/a.jsonl}}\nclean:\n"
-                   f"  - {{type: decontaminate, against: [{{path: '{pattern}', column: text}}]}}\n")
+        sources = (
+            f"  rows: {{type: jsonl, path: data/a.jsonl}}\nclean:\n"
+            f"  - {{type: decontaminate, against: [{{path: '{pattern}', column: text}}]}}\n"
+        )
     else:
         sources = f"  rows: {{type: {kind}, path: '{pattern}'}}\n"
     _spec(project, sources)
@@ -138,8 +165,12 @@ def test_a_link_made_after_validation_is_refused_at_build_time(folders: tuple[Pa
     project, elsewhere = folders
     assert expand(project, "data/*.jsonl") == [(project / "data" / "a.jsonl").resolve()]
     (project / "data" / "zz.jsonl").symlink_to(elsewhere / "secret.jsonl")
-    with pytest.raises(SpeccError, match=re.escape(f"matches data/zz.jsonl, which resolves through a symbolic "
-                                                   f"link to {elsewhere / 'secret.jsonl'}")):
+    with pytest.raises(
+        SpeccError,
+        match=re.escape(
+            f"matches data/zz.jsonl, which resolves through a symbolic link to {elsewhere / 'secret.jsonl'}"
+        ),
+    ):
         Context("rows", 0, project).files("data/*.jsonl")
     with pytest.raises(SpeccError, match="resolves through a symbolic link"):
         Context("rows", 0, project).path("data/zz.jsonl")

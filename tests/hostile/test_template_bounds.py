@@ -24,14 +24,24 @@ PEAK_RSS = 512 << 20  # per CLI run: a build of the test spec peaks near 250 MB
 
 # payload -> what the error says (a regular expression); each payload is refused before it takes time or memory
 PAYLOADS = {
-    "nested-loops": ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-                     r"its loops ran past [\d,]+ iterations, the budget of one render; loop over fewer items"),
-    "huge-power": ("{{ 10 ** 100000000 }}",
-                   (r"`\*\*` would make an integer of about 332,192,810 bits, past the budget of 4,096 bits; "
-                    r"use smaller numbers")),
-    "huge-repeat": ("{{ 'a' * 10**9 }}",
-                    (r"`\*` would make a text or list of 1,000,000,000 characters or items, past the budget of "
-                     r"1,000,000; make the template write less")),
+    "nested-loops": (
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        r"its loops ran past [\d,]+ iterations, the budget of one render; loop over fewer items",
+    ),
+    "huge-power": (
+        "{{ 10 ** 100000000 }}",
+        (
+            r"`\*\*` would make an integer of about 332,192,810 bits, past the budget of 4,096 bits; "
+            r"use smaller numbers"
+        ),
+    ),
+    "huge-repeat": (
+        "{{ 'a' * 10**9 }}",
+        (
+            r"`\*` would make a text or list of 1,000,000,000 characters or items, past the budget of "
+            r"1,000,000; make the template write less"
+        ),
+    ),
 }
 REPEAT = r"`\*` would make a text or list of [\d,]+ characters or items, past the budget of 1,000,000"
 
@@ -51,8 +61,13 @@ def run_measured(*args: str, cwd: Path) -> tuple[int, str, float, int]:
     out, err, report = cwd / "stdout.txt", cwd / "stderr.txt", cwd / "measured.txt"
     started = time.monotonic()
     with out.open("w") as stdout, err.open("w") as stderr:
-        launcher = subprocess.Popen([sys.executable, "-c", _LAUNCH, str(report), sys.executable, "-m", "specc", *args],
-                                    cwd=cwd, stdout=stdout, stderr=stderr, start_new_session=True)
+        launcher = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCH, str(report), sys.executable, "-m", "specc", *args],
+            cwd=cwd,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
     killer = threading.Timer(3 * SECONDS, os.killpg, (launcher.pid, 9))  # a runaway template must not hang the suite
     killer.start()
     try:
@@ -84,8 +99,11 @@ def section_spec(folder: Path, payload: str) -> None:
     """The formatter test's spec with a card section whose third line is `payload`."""
     make(folder, FORMATS["prompt-completion"])
     spec = folder / "spec.yaml"
-    spec.write_text(spec.read_text().replace(
-        "card: {draft: true}", "card: {draft: true, sections: [{name: bounds, template: card/bounds.md.j2}]}"))
+    spec.write_text(
+        spec.read_text().replace(
+            "card: {draft: true}", "card: {draft: true, sections: [{name: bounds, template: card/bounds.md.j2}]}"
+        )
+    )
     write(folder / "card" / "bounds.md.j2", f"## Bounds\n\n{payload}\n")
 
 
@@ -94,8 +112,11 @@ def test_format_payloads_stop_at_their_line_and_row(name: str, tmp_path: Path) -
     payload, reason = PAYLOADS.get(name, ("{{ text * 100000 }}", REPEAT))
     folder = tmp_path / name
     format_spec(folder, payload)
-    check_refused(folder, r"error: step 'format' \(prompt-completion\): template prompt\[0\] line 2: "
-                          rf"{reason}.*\(row _id 'rows:\d+'\)\n")
+    check_refused(
+        folder,
+        r"error: step 'format' \(prompt-completion\): template prompt\[0\] line 2: "
+        rf"{reason}.*\(row _id 'rows:\d+'\)\n",
+    )
 
 
 @pytest.mark.parametrize("name", [*PAYLOADS, "spec-repeat"])
@@ -110,8 +131,10 @@ def test_a_huge_literal_is_a_validation_error_at_its_line(tmp_path: Path) -> Non
     format_spec(tmp_path, "{{ 0x" + "F" * 2000 + " }}")
     code, stderr, _, _ = run_measured("validate", "spec.yaml", cwd=tmp_path)
     assert code == 1 and "Traceback" not in stderr
-    assert "format.prompt[0]: template syntax error at line 2: a number literal has 8,000 bits, past the budget " \
-           "of 4,096 bits" in stderr
+    assert (
+        "format.prompt[0]: template syntax error at line 2: a number literal has 8,000 bits, past the budget "
+        "of 4,096 bits" in stderr
+    )
 
 
 def test_a_batch_whose_text_passes_its_budget_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,16 +144,20 @@ def test_a_batch_whose_text_passes_its_budget_stops(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(formats, "BATCH_CHARS", 500)
     monkeypatch.setattr(formats, "INPUT_FACTOR", 0)
     format_spec(tmp_path, "")
-    with pytest.raises(TemplateLimitError, match=r"^error: step 'format' \(prompt-completion\): the templates wrote "
-                                                 r"more than 500 characters for a batch of 40 rows \(at template "
-                                                 r"prompt\[0\], row _id 'rows:\d+'\), past the budget of 0 per byte "
-                                                 r"of input plus 500; make the templates write less$"):
+    with pytest.raises(
+        TemplateLimitError,
+        match=r"^error: step 'format' \(prompt-completion\): the templates wrote "
+        r"more than 500 characters for a batch of 40 rows \(at template "
+        r"prompt\[0\], row _id 'rows:\d+'\), past the budget of 0 per byte "
+        r"of input plus 500; make the templates write less$",
+    ):
         build(tmp_path / "spec.yaml")
 
 
 @pytest.mark.parametrize("error", [MemoryError(), "pyarrow.ArrowCapacityError"])
-def test_running_out_of_memory_while_formatting_is_a_clear_error(error: Any, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_running_out_of_memory_while_formatting_is_a_clear_error(
+    error: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pyarrow as pa
 
     from specc.builder import build
@@ -145,14 +172,18 @@ def test_running_out_of_memory_while_formatting_is_a_clear_error(error: Any, tmp
 
     monkeypatch.setattr(PromptCompletion, "format", fail)
     format_spec(tmp_path, "")
-    with pytest.raises(SpeccError, match=r"^error: step 'format' \(prompt-completion\): formatting a batch of 40 rows "
-                                         r"ran out of memory \((MemoryError|ArrowCapacityError: array cannot .*)\); "
-                                         r"make the templates write less, or drop very long rows first"):
+    with pytest.raises(
+        SpeccError,
+        match=r"^error: step 'format' \(prompt-completion\): formatting a batch of 40 rows "
+        r"ran out of memory \((MemoryError|ArrowCapacityError: array cannot .*)\); "
+        r"make the templates write less, or drop very long rows first",
+    ):
         build(tmp_path / "spec.yaml")
 
 
-def test_running_out_of_memory_in_a_template_names_its_line_and_row(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_running_out_of_memory_in_a_template_names_its_line_and_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from specc import sandbox
     from specc.builder import build
 
@@ -161,51 +192,77 @@ def test_running_out_of_memory_in_a_template_names_its_line_and_row(tmp_path: Pa
 
     monkeypatch.setitem(sandbox.FILTERS, "boom", boom)
     format_spec(tmp_path, "{{ text|boom }}")
-    with pytest.raises(TemplateLimitError, match=r"^error: step 'format' \(prompt-completion\): template prompt\[0\] "
-                                                 r"line 2: it ran out of memory; make the template write less "
-                                                 r"\(row _id 'rows:\d+'\)$"):
+    with pytest.raises(
+        TemplateLimitError,
+        match=r"^error: step 'format' \(prompt-completion\): template prompt\[0\] "
+        r"line 2: it ran out of memory; make the template write less "
+        r"\(row _id 'rows:\d+'\)$",
+    ):
         build(tmp_path / "spec.yaml")
 
 
 # --- the environment's limits, directly ---------------------------------------------------------
 
+
 def render(source: str, **variables: Any) -> str:
     return compiled(sandbox(FORMAT_LIMITS), source, "t", "t").render(**variables)
 
 
-@pytest.mark.parametrize(("source", "length"), [
-    ("{% for i in range(1000) %}{% for j in range(99) %}{% endfor %}{% endfor %}", 0),  # 100,000 iterations
-    ("{{ 'a' * 1000000 }}", 1_000_000),
-    ("{% set ns = namespace(s='ab') %}{% for i in range(18) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
-     2 ** 19),
-    ("{{ 2 ** 4095 }}", 1233),
-    ("{{ '{:>999994}'.format(1) }}{{ '%5d' % 3 }}", 999_999),
-    ("{{ text|center(1000) }}{{ ([text] * 1000)|join('-') }}", 1000 + 1000 * 4 + 999),
-])
+@pytest.mark.parametrize(
+    ("source", "length"),
+    [
+        ("{% for i in range(1000) %}{% for j in range(99) %}{% endfor %}{% endfor %}", 0),  # 100,000 iterations
+        ("{{ 'a' * 1000000 }}", 1_000_000),
+        (
+            "{% set ns = namespace(s='ab') %}{% for i in range(18) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+            2**19,
+        ),
+        ("{{ 2 ** 4095 }}", 1233),
+        ("{{ '{:>999994}'.format(1) }}{{ '%5d' % 3 }}", 999_999),
+        ("{{ text|center(1000) }}{{ ([text] * 1000)|join('-') }}", 1000 + 1000 * 4 + 999),
+    ],
+)
 def test_templates_right_under_the_budgets_render(source: str, length: int) -> None:
     assert len(render(source, text="abcd")) == length
 
 
-@pytest.mark.parametrize("source", [
-    "{% for i in range(1000) %}{% for j in range(100) %}{% endfor %}{% endfor %}",
-    "{{ 'a' * 1000000 }}b",
-    "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-    "{% set x %}{% for i in range(100000) %}0123456789abcdefghij{% endfor %}{% endset %}",
-    "{% macro m(s) %}{{ s }}{{ s }}{% endmacro %}{{ " + "m(" * 20 + "text" + ")" * 20 + " }}",
-    "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",  # time
-    ("{% for x in [2] recursive %}{% if x == 2 %}{{ loop(range(3, 90003)) }}{{ loop(range(3, 90003)) }}{% endif %}"
-     "{% endfor %}"),
-    "{{ 2 ** 4096 }}", "{{ ('9' * 4000)|int }}", "{{ range(10 ** 12)|list }}",
-    "{{ 'a'|center(10 ** 9) }}", "{{ 'a'.ljust(10 ** 9) }}", "{{ 'a\tb'.expandtabs(10 ** 9) }}",
-    "{{ text|indent(10 ** 9) }}", "{{ [1]|batch(10 ** 9, 0)|list }}", "{{ [1]|slice(10 ** 9)|list }}",
-    "{{ '%1000000000d' % 1 }}", "{{ '%*d' % (10 ** 9, 1) }}", "{{ '%1000000000s'|format(1) }}",
-    "{{ '{:>1000000000}'.format(1) }}", "{{ '{:{}}'.format(1, 10 ** 9) }}",
-    "{{ '{a:{b}}'.format_map({'a': 1, 'b': 10 ** 9}) }}",
-    "{{ (text * 200000)|replace('', text) }}", "{{ (text * 200000).replace('', text) }}",
-    "{{ (text * 200000)|list|join(text) }}", "{{ text.join(text * 200000) }}",
-    "{{ (text * 200000).translate({97: text * 100}) }}", "{{ [text] * 10 ** 9 }}",
-    "{{ (text * 200000) + (text * 200000) }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% for i in range(1000) %}{% for j in range(100) %}{% endfor %}{% endfor %}",
+        "{{ 'a' * 1000000 }}b",
+        "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+        "{% set x %}{% for i in range(100000) %}0123456789abcdefghij{% endfor %}{% endset %}",
+        "{% macro m(s) %}{{ s }}{{ s }}{% endmacro %}{{ " + "m(" * 20 + "text" + ")" * 20 + " }}",
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",  # time
+        (
+            "{% for x in [2] recursive %}{% if x == 2 %}{{ loop(range(3, 90003)) }}{{ loop(range(3, 90003)) }}{% endif %}"
+            "{% endfor %}"
+        ),
+        "{{ 2 ** 4096 }}",
+        "{{ ('9' * 4000)|int }}",
+        "{{ range(10 ** 12)|list }}",
+        "{{ 'a'|center(10 ** 9) }}",
+        "{{ 'a'.ljust(10 ** 9) }}",
+        "{{ 'a\tb'.expandtabs(10 ** 9) }}",
+        "{{ text|indent(10 ** 9) }}",
+        "{{ [1]|batch(10 ** 9, 0)|list }}",
+        "{{ [1]|slice(10 ** 9)|list }}",
+        "{{ '%1000000000d' % 1 }}",
+        "{{ '%*d' % (10 ** 9, 1) }}",
+        "{{ '%1000000000s'|format(1) }}",
+        "{{ '{:>1000000000}'.format(1) }}",
+        "{{ '{:{}}'.format(1, 10 ** 9) }}",
+        "{{ '{a:{b}}'.format_map({'a': 1, 'b': 10 ** 9}) }}",
+        "{{ (text * 200000)|replace('', text) }}",
+        "{{ (text * 200000).replace('', text) }}",
+        "{{ (text * 200000)|list|join(text) }}",
+        "{{ text.join(text * 200000) }}",
+        "{{ (text * 200000).translate({97: text * 100}) }}",
+        "{{ [text] * 10 ** 9 }}",
+        "{{ (text * 200000) + (text * 200000) }}",
+    ],
+)
 def test_templates_past_a_budget_stop_at_once(source: str) -> None:
     started = time.monotonic()
     with pytest.raises(TemplateLimitError):
@@ -235,12 +292,20 @@ def test_example_templates_render_the_same_text_as_plain_jinja2() -> None:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    plain = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                                          trim_blocks=True, lstrip_blocks=True)
+    plain = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True
+    )
     templates = example_templates()
     assert len(templates) >= 5
-    row = {"text": "I love it", "label": 1, "label_name": "joy", "label_names": {"label": ["anger", "joy"]},
-           "instruction": "Add 2 and 3.", "input": "", "output": "5"}
+    row = {
+        "text": "I love it",
+        "label": 1,
+        "label_name": "joy",
+        "label_names": {"label": ["anger", "joy"]},
+        "instruction": "Add 2 and 3.",
+        "input": "",
+        "output": "5",
+    }
     for source in templates:
         for variables in (row, {**row, "input": "2, 3"}):
             assert render(source, **variables) == plain.from_string(source).render(**variables)

@@ -24,7 +24,7 @@ class MinWords(specc.Step):
         column: str = Field("text", description="The text column to count words in.")
         min_words: int = Field(2, ge=1, description="Rows with fewer words are dropped.")
 
-    def apply(self, table: "pa.Table") -> specc.StepResult:
+    def apply(self, table: pa.Table) -> specc.StepResult:
         """Keep rows with at least `min_words` words."""
         import pyarrow.compute as pc
 

@@ -33,8 +33,12 @@ def test_entry_point_makes_the_type_usable_in_a_spec(tmp_path: Path) -> None:
         "clean:\n  - {type: min-words, min_words: 3}\ncard: {draft: true}\n"
     )
     listed = json.loads(_specc("plugins", "--json", cwd=tmp_path).stdout)
-    assert {"name": "example", "distribution": "specc-example", "version": "0.1.0",
-            "provides": {"step": ["min-words"]}} in listed
+    assert {
+        "name": "example",
+        "distribution": "specc-example",
+        "version": "0.1.0",
+        "provides": {"step": ["min-words"]},
+    } in listed
     result = _specc("build", "s.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     stats = json.loads((tmp_path / "build" / "words" / "stats.json").read_text())
@@ -51,4 +55,6 @@ def test_bad_parameter_is_reported_at_its_line(tmp_path: Path) -> None:
     )
     result = _specc("validate", "s.yaml", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith("s.yaml:8:34: error: clean[0].min_words: Input should be greater than or equal to 1")
+    assert result.stderr.startswith(
+        "s.yaml:8:34: error: clean[0].min_words: Input should be greater than or equal to 1"
+    )

@@ -104,7 +104,7 @@ class NlpaugAugmenter(specc.Augmenter):
             raise NotImplementedError
         return getattr(importlib.import_module(self.modules[0]), self.nlpaug_class)(**self.nlpaug_kwargs())
 
-    def augment(self, table: "pa.Table") -> "pa.Table":
+    def augment(self, table: pa.Table) -> pa.Table:
         """Each row's texts augmented under its own `_seed`; other columns copied."""
         import pyarrow as pa
 

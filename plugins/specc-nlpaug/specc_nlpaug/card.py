@@ -31,11 +31,15 @@ def _pinned(step: dict[str, Any]) -> list[str]:
     info, pins = step.get("info") or {}, step.get("pins") or {}
     lines = []
     if info.get("fitted"):
-        lines.append(f"trained on the train split of this build: {info['fitted']['bytes']:,} bytes, "
-                     f"SHA-256 `{info['fitted']['sha256']}`")
+        lines.append(
+            f"trained on the train split of this build: {info['fitted']['bytes']:,} bytes, "
+            f"SHA-256 `{info['fitted']['sha256']}`"
+        )
     for key, hub in sorted((pins.get("hub") or {}).items()):
-        lines.append(f"{key}: Hugging Face Hub [`{hub['repo']}`](https://huggingface.co/{hub['repo']}) at commit "
-                     f"`{hub['revision']}`")
+        lines.append(
+            f"{key}: Hugging Face Hub [`{hub['repo']}`](https://huggingface.co/{hub['repo']}) at commit "
+            f"`{hub['revision']}`"
+        )
     for file in pins.get("files") or []:
         lines.append(f"file `{file['path']}`: {file['size']:,} bytes, SHA-256 `{file['sha256']}`")
     return lines
@@ -56,27 +60,38 @@ class AugmentationSection(specc.CardSection):
         for step in steps:
             for split, n in (step.get("added") or {}).items():
                 added[split] = added.get(split, 0) + n
-        out = ["## Augmentation", "",
-               f"Rows made by augmentation: {added_text(added)}. Each one names the row it was made from in "
-               f"`_origin_id` and its augmenter in `_augmenter`, and stays in that row's split. "
-               f"Augmenters work on the rows that came from the sources, never on rows another augmenter made; "
-               f"a new row identical to its origin is not added. Each row's random state comes from the step's "
-               f"seed and the row's `_id`, so the same spec gives the same rows.", ""]
+        out = [
+            "## Augmentation",
+            "",
+            f"Rows made by augmentation: {added_text(added)}. Each one names the row it was made from in "
+            f"`_origin_id` and its augmenter in `_augmenter`, and stays in that row's split. "
+            f"Augmenters work on the rows that came from the sources, never on rows another augmenter made; "
+            f"a new row identical to its origin is not added. Each row's random state comes from the step's "
+            f"seed and the row's `_id`, so the same spec gives the same rows.",
+            "",
+        ]
         for step in steps:
             params = step.get("params") or {}
             evaluation = [s for s in params.get("splits", []) if s != "train"]
             if evaluation:
-                out += [f"> **Warning:** step `{step['id']}` augmented the evaluation split"
-                        f"{'s' if len(evaluation) > 1 else ''} {', '.join(f'`{s}`' for s in evaluation)} "
-                        f"(`allow_eval: true`): scores measured on them include made-up rows.", ""]
-        out += ["| Step | Method | Splits | Fraction | Copies | Columns | Rows chosen | Added | Identical, not added |",
-                "|---|---|---|---:|---:|---|---:|---|---:|"]
+                out += [
+                    f"> **Warning:** step `{step['id']}` augmented the evaluation split"
+                    f"{'s' if len(evaluation) > 1 else ''} {', '.join(f'`{s}`' for s in evaluation)} "
+                    f"(`allow_eval: true`): scores measured on them include made-up rows.",
+                    "",
+                ]
+        out += [
+            "| Step | Method | Splits | Fraction | Copies | Columns | Rows chosen | Added | Identical, not added |",
+            "|---|---|---|---:|---:|---|---:|---|---:|",
+        ]
         for step in steps:
             params, info = step.get("params") or {}, step.get("info") or {}
-            out.append(f"| `{step['id']}` | {_method(step)} | {', '.join(params.get('splits', []))} | "
-                       f"{params.get('fraction', 1)} | {params.get('copies', 1)} | "
-                       f"{', '.join(params.get('columns', []))} | {info.get('rows_chosen', 0):,} | "
-                       f"{added_text(step.get('added') or {})} | {info.get('unchanged', 0):,} |")
+            out.append(
+                f"| `{step['id']}` | {_method(step)} | {', '.join(params.get('splits', []))} | "
+                f"{params.get('fraction', 1)} | {params.get('copies', 1)} | "
+                f"{', '.join(params.get('columns', []))} | {info.get('rows_chosen', 0):,} | "
+                f"{added_text(step.get('added') or {})} | {info.get('unchanged', 0):,} |"
+            )
         out += ["", "Each step's own parameters, and what it read besides the rows:", ""]
         for step in steps:
             own = {k: v for k, v in (step.get("params") or {}).items() if k not in SHARED}
@@ -84,11 +99,17 @@ class AugmentationSection(specc.CardSection):
             out += [f"  - {line}" for line in _pinned(step)]
         examples = [(s, (s.get("info") or {}).get("example")) for s in steps]
         if any(example for _, example in examples):
-            out += ["", "One example per step (the first row it changed):", "",
-                    "| Step | Row | Column | Before | After |", "|---|---|---|---|---|"]
+            out += [
+                "",
+                "One example per step (the first row it changed):",
+                "",
+                "| Step | Row | Column | Before | After |",
+                "|---|---|---|---|---|",
+            ]
             for step, example in examples:
                 if example:
-                    out.append(f"| `{step['id']}` | `{cell_text(example['_id'])}` | {example['column']} | "
-                               f"{_quoted(example['before'])} | {_quoted(example['after'])} |")
+                    out.append(
+                        f"| `{step['id']}` | `{cell_text(example['_id'])}` | {example['column']} | "
+                        f"{_quoted(example['before'])} | {_quoted(example['after'])} |"
+                    )
         return "\n".join(out) + "\n"
-

@@ -54,12 +54,14 @@ class RandomCharParams(CharParams):
     """nlpaug RandomCharAug's options."""
 
     action: Literal["insert", "substitute", "swap", "delete"] = Field(
-        "substitute", description="Insert, substitute, swap or delete characters.")
+        "substitute", description="Insert, substitute, swap or delete characters."
+    )
     include_upper_case: bool = Field(True, description="New characters may be upper-case letters.")
     include_lower_case: bool = Field(True, description="New characters may be lower-case letters.")
     include_numeric: bool = Field(True, description="New characters may be digits.")
     swap_mode: Literal["adjacent", "middle", "random"] = Field(
-        "adjacent", description="For swap: with the next character, within the word's middle, or anywhere in it.")
+        "adjacent", description="For swap: with the next character, within the word's middle, or anywhere in it."
+    )
     spec_char: str = Field("!@#$%^&*()_+", description="Symbols new characters may be.")
     candidates: list[str] | None = Field(None, description="Draw new characters from these only.")
 

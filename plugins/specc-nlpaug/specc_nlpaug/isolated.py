@@ -124,12 +124,21 @@ class ContextualWordEmbsAug(naw.ContextualWordEmbsAug):
     """ContextualWordEmbsAug over its own fill-mask pipeline (transformers' pipeline, not nlpaug's own API)."""
 
     @classmethod
-    def get_model(cls, model_path: str, model_type: str, device: str = "cpu", force_reload: bool = False,
-                  batch_size: int = 32, top_k: int | None = None, silence: bool = True,
-                  use_custom_api: bool = False) -> Any:
+    def get_model(
+        cls,
+        model_path: str,
+        model_type: str,
+        device: str = "cpu",
+        force_reload: bool = False,
+        batch_size: int = 32,
+        top_k: int | None = None,
+        silence: bool = True,
+        use_custom_api: bool = False,
+    ) -> Any:
         """A new model for this augmenter alone."""
-        model = nml.FmTransformers(model_path, model_type=model_type, device=device, batch_size=batch_size,
-                                   top_k=top_k, silence=silence)
+        model = nml.FmTransformers(
+            model_path, model_type=model_type, device=device, batch_size=batch_size, top_k=top_k, silence=silence
+        )
         model.model = NoWorkerPipeline(model.model)
         return model
 
@@ -145,10 +154,13 @@ class MtTransformers(nml.MtTransformers):
         data = [data] if isinstance(data, str) else data
         texts: list[str] = []
         for start in range(0, len(data), self.batch_size):
-            batch = tokenizer(data[start:start + self.batch_size], padding=True, truncation=True, return_tensors="pt")
+            batch = tokenizer(data[start : start + self.batch_size], padding=True, truncation=True, return_tensors="pt")
             with torch.no_grad():
-                ids = model.generate(input_ids=batch["input_ids"].to(self.device),
-                                     attention_mask=batch["attention_mask"].to(self.device), max_length=self.max_length)
+                ids = model.generate(
+                    input_ids=batch["input_ids"].to(self.device),
+                    attention_mask=batch["attention_mask"].to(self.device),
+                    max_length=self.max_length,
+                )
             texts.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
         return texts
 
@@ -157,8 +169,20 @@ class BackTranslationAug(naw.BackTranslationAug):
     """BackTranslationAug over its own two models."""
 
     @classmethod
-    def get_model(cls, from_model_name: str, to_model_name: str, device: str = "cpu", force_reload: bool = False,
-                  batch_size: int = 32, max_length: int | None = None) -> Any:
+    def get_model(
+        cls,
+        from_model_name: str,
+        to_model_name: str,
+        device: str = "cpu",
+        force_reload: bool = False,
+        batch_size: int = 32,
+        max_length: int | None = None,
+    ) -> Any:
         """New models for this augmenter alone."""
-        return MtTransformers(src_model_name=from_model_name, tgt_model_name=to_model_name, device=device,
-                              batch_size=batch_size, max_length=max_length)
+        return MtTransformers(
+            src_model_name=from_model_name,
+            tgt_model_name=to_model_name,
+            device=device,
+            batch_size=batch_size,
+            max_length=max_length,
+        )

@@ -4,8 +4,9 @@ Hub models pinned to a commit."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Mapping
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
@@ -14,8 +15,14 @@ from specc.plugin import HubRepo, check_repo_id, check_revision, quiet_transform
 from specc_nlpaug.base import NlpaugAugmenter, NlpaugParams, WordParams
 
 # nlpaug's model types by the `model_type` of a model's config.json (it filters subwords by them)
-FILL_MASK_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "roberta", "xlm-roberta": "roberta",
-                   "camembert": "roberta", "bart": "bart"}
+FILL_MASK_TYPES = {
+    "bert": "bert",
+    "distilbert": "bert",
+    "roberta": "roberta",
+    "xlm-roberta": "roberta",
+    "camembert": "roberta",
+    "bart": "bart",
+}
 
 
 def _model_name(value: str, info: ValidationInfo) -> str:
@@ -25,15 +32,26 @@ def _model_name(value: str, info: ValidationInfo) -> str:
     try:
         return check_repo_id(value, "Helsinki-NLP/opus-mt-en-de")
     except ValueError:
-        raise ValueError(f"'{value}' is neither a folder beside the spec nor a Hub model name such as "
-                         f"Helsinki-NLP/opus-mt-en-de") from None
+        raise ValueError(
+            f"'{value}' is neither a folder beside the spec nor a Hub model name such as Helsinki-NLP/opus-mt-en-de"
+        ) from None
 
 
-ModelName = Annotated[str, AfterValidator(_model_name), specc.NOT_FINGERPRINTED, Field(
-    description="A model folder (relative to the spec's folder) or a Hugging Face Hub model name; its files' "
-                "hashes or its Hub commit are pinned in the lock.")]
-Revision = Annotated[str, AfterValidator(check_revision), specc.NOT_FINGERPRINTED, Field(
-    description="For a Hub model: a branch, tag or commit; the lock pins the commit.")]
+ModelName = Annotated[
+    str,
+    AfterValidator(_model_name),
+    specc.NOT_FINGERPRINTED,
+    Field(
+        description="A model folder (relative to the spec's folder) or a Hugging Face Hub model name; its files' "
+        "hashes or its Hub commit are pinned in the lock."
+    ),
+]
+Revision = Annotated[
+    str,
+    AfterValidator(check_revision),
+    specc.NOT_FINGERPRINTED,
+    Field(description="For a Hub model: a branch, tag or commit; the lock pins the commit."),
+]
 
 
 class ModelAugmenter(NlpaugAugmenter):
@@ -50,8 +68,13 @@ class ModelAugmenter(NlpaugAugmenter):
 
     def hub(self, key: str) -> HubRepo:
         """Model `key` as a Hub repository at the revision the spec asks for."""
-        return HubRepo(getattr(self.params, key), getattr(self.params, self.models[key]), "model", self.fail,
-                       "specc lock --upgrade")
+        return HubRepo(
+            getattr(self.params, key),
+            getattr(self.params, self.models[key]),
+            "model",
+            self.fail,
+            "specc lock --upgrade",
+        )
 
     def commit(self, key: str, pins: Mapping[str, Any] | None) -> str:
         """Hub model `key`'s commit: the one `pins` hold while it still applies, else the one its revision names."""
@@ -61,8 +84,13 @@ class ModelAugmenter(NlpaugAugmenter):
     def files(self) -> list[Path]:
         """Every file of the local model folders (Hub models are pinned by their commit)."""
         folders = [self.local(getattr(self.params, key)) for key in self.models]
-        return [p for folder in folders if folder is not None for p in sorted(folder.rglob("*"))
-                if p.is_file() and not p.name.startswith(".")]
+        return [
+            p
+            for folder in folders
+            if folder is not None
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(".")
+        ]
 
     def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
         """SHA-256 of every file of local model folders; the commit of Hub models (kept from `locked`)."""
@@ -122,11 +150,18 @@ class Contextual(ModelAugmenter):
         folder = self.folder("model")
         kind = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("model_type")
         if kind not in FILL_MASK_TYPES:
-            raise self.fail(f"model '{self.params.model}' is a {kind} model; nlpaug fills masks with "
-                            f"{', '.join(sorted(FILL_MASK_TYPES))} models")
-        return isolated.ContextualWordEmbsAug(model_path=folder, model_type=FILL_MASK_TYPES[kind], device="cpu",
-                                              use_custom_api=False, batch_size=1,
-                                              **self.nlpaug_kwargs("model", "revision"))
+            raise self.fail(
+                f"model '{self.params.model}' is a {kind} model; nlpaug fills masks with "
+                f"{', '.join(sorted(FILL_MASK_TYPES))} models"
+            )
+        return isolated.ContextualWordEmbsAug(
+            model_path=folder,
+            model_type=FILL_MASK_TYPES[kind],
+            device="cpu",
+            use_custom_api=False,
+            batch_size=1,
+            **self.nlpaug_kwargs("model", "revision"),
+        )
 
 
 class BackTranslationParams(NlpaugParams):
@@ -151,6 +186,10 @@ class BackTranslation(ModelAugmenter):
         """BackTranslationAug on the CPU with its own two models."""
         from specc_nlpaug import isolated
 
-        return isolated.BackTranslationAug(from_model_name=self.folder("from_model"),
-                                           to_model_name=self.folder("to_model"), max_length=self.params.max_length,
-                                           device="cpu", batch_size=1)
+        return isolated.BackTranslationAug(
+            from_model_name=self.folder("from_model"),
+            to_model_name=self.folder("to_model"),
+            max_length=self.params.max_length,
+            device="cpu",
+            batch_size=1,
+        )

@@ -14,10 +14,15 @@ class SentenceShuffleParams(NlpaugParams):
     """nlpaug RandomSentAug's options, with a regular expression that splits sentences."""
 
     mode: Literal["neighbor", "left", "right", "random"] = Field(
-        "neighbor", description="Swap a sentence with its left or right neighbour (either at random, or always "
-                                "one side), or with any other sentence.")
-    splitter: Regex = Field(r"(?<=[.!?])\s+", description="Where one sentence ends and the next begins; the "
-                                                        "matches are dropped and sentences joined with a space.")
+        "neighbor",
+        description="Swap a sentence with its left or right neighbour (either at random, or always "
+        "one side), or with any other sentence.",
+    )
+    splitter: Regex = Field(
+        r"(?<=[.!?])\s+",
+        description="Where one sentence ends and the next begins; the "
+        "matches are dropped and sentences joined with a space.",
+    )
     aug_p: float = Field(0.3, ge=0, le=1, description="Share of the sentences moved.")
     aug_min: int = Field(1, ge=0, description="Fewest sentences moved.")
     aug_max: int | None = Field(10, ge=1, description="Most sentences moved.")
@@ -26,8 +31,9 @@ class SentenceShuffleParams(NlpaugParams):
     @classmethod
     def _no_groups(cls, value: str) -> str:
         if re.compile(value).groups:
-            raise ValueError("the splitter has a capturing group, whose text would become a sentence; "
-                             "write (?:...) instead of (...)")
+            raise ValueError(
+                "the splitter has a capturing group, whose text would become a sentence; write (?:...) instead of (...)"
+            )
         return value
 
 

@@ -6,14 +6,22 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 DEBIAN_DIR = Path("/usr/share/wordnet")  # wordnet-base and wordnet-sense-index
 READER_FILES = tuple(f"{kind}.{pos}" for kind in ("data", "index") for pos in ("adj", "adv", "noun", "verb")) + (
-    "adj.exc", "adv.exc", "noun.exc", "verb.exc", "index.sense")
-INSTALL = ("install WordNet: `apt-get install wordnet-base wordnet-sense-index` (Debian, Ubuntu; works offline) "
-           "or `python -m nltk.downloader wordnet` (needs the network)")
+    "adj.exc",
+    "adv.exc",
+    "noun.exc",
+    "verb.exc",
+    "index.sense",
+)
+INSTALL = (
+    "install WordNet: `apt-get install wordnet-base wordnet-sense-index` (Debian, Ubuntu; works offline) "
+    "or `python -m nltk.downloader wordnet` (needs the network)"
+)
 # WordNet 3.0's lexicographer files, which nltk's reader needs and Debian's packages leave out
 LEXNAMES = """adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute noun.body
 noun.cognition noun.communication noun.event noun.feeling noun.food noun.group noun.location noun.motive
@@ -71,8 +79,10 @@ def wordnet_reader(scratch: Path) -> Any:
         building = Path(tempfile.mkdtemp(prefix="wordnet-", dir=scratch))
         for name in READER_FILES:
             shutil.copyfile(DEBIAN_DIR / name, building / name)
-        (building / "lexnames").write_text("".join(f"{i:02d} {name} {LEX_POS[name.split('.')[0]]}\n"
-                                                   for i, name in enumerate(LEXNAMES)), encoding="utf-8")
+        (building / "lexnames").write_text(
+            "".join(f"{i:02d} {name} {LEX_POS[name.split('.')[0]]}\n" for i, name in enumerate(LEXNAMES)),
+            encoding="utf-8",
+        )
         try:
             os.replace(building, folder)
         except OSError:  # another process made it first
@@ -106,6 +116,8 @@ def nltk_tagger() -> Callable[[list[str]], list[tuple[str, str]]]:
     try:
         nltk.data.find("taggers/averaged_perceptron_tagger_eng")
     except LookupError:
-        raise LookupError("nltk's part-of-speech tagger is not installed; install it with `python -m nltk.downloader "
-                          "averaged_perceptron_tagger_eng` (needs the network), or use `pos_tagger: wordnet`") from None
+        raise LookupError(
+            "nltk's part-of-speech tagger is not installed; install it with `python -m nltk.downloader "
+            "averaged_perceptron_tagger_eng` (needs the network), or use `pos_tagger: wordnet`"
+        ) from None
     return nltk.pos_tag

@@ -20,8 +20,10 @@ class RandomWordParams(WordParams):
     """nlpaug RandomWordAug's options."""
 
     action: Literal["swap", "delete", "crop", "substitute"] = Field(
-        "delete", description="Swap neighbouring words, delete words, delete a run of words (crop), or substitute "
-                              "words with `target_words`.")
+        "delete",
+        description="Swap neighbouring words, delete words, delete a run of words (crop), or substitute "
+        "words with `target_words`.",
+    )
     target_words: list[str] | None = Field(None, description="For substitute: the words put in (nlpaug's default: _).")
 
 
@@ -37,8 +39,10 @@ class SpellingParams(WordParams):
     """nlpaug SpellingAug's options."""
 
     dictionary: specc.InputPath | None = Field(
-        None, description="A misspelling dictionary (`word mistake mistake ...` per line); default: the English "
-                          "one nlpaug ships.")
+        None,
+        description="A misspelling dictionary (`word mistake mistake ...` per line); default: the English "
+        "one nlpaug ships.",
+    )
     include_reverse: bool = Field(True, description="Also replace a mistake by its correct word.")
 
 
@@ -81,15 +85,16 @@ class TfIdf(NlpaugAugmenter):
     Params = TfIdfParams
     _model: Any = None
 
-    def fit(self, table: "pa.Table") -> bytes:
+    def fit(self, table: pa.Table) -> bytes:
         """nlpaug's tf-idf tables trained on the texts of `columns` of the train split, as JSON."""
         import nlpaug.model.word_stats as nmws
         from nlpaug.util.text.tokenizer import Tokenizer
 
         texts = [t for name in self.params.columns for t in self.column(table, name).to_pylist() if t and t.strip()]
         if len(texts) < 2:
-            raise self.fail(f"tf-idf learns from the train split's texts, and it has {len(texts)}; "
-                            f"it needs two or more")
+            raise self.fail(
+                f"tf-idf learns from the train split's texts, and it has {len(texts)}; it needs two or more"
+            )
         model = nmws.TfIdf()
         model.train([Tokenizer.tokenizer(t) for t in texts])
         return json.dumps({"w2idf": model.w2idf, "w2tfidf": model.w2tfidf}, ensure_ascii=False).encode()
@@ -115,8 +120,11 @@ class ReservedParams(NlpaugParams):
     """nlpaug ReservedAug's options."""
 
     reserved_tokens: list[list[str]] = Field(
-        ..., min_length=1, description="Groups of interchangeable words or phrases, such as [[thanks, thank you, "
-                                       "cheers]]; each is replaced by another of its group.")
+        ...,
+        min_length=1,
+        description="Groups of interchangeable words or phrases, such as [[thanks, thank you, "
+        "cheers]]; each is replaced by another of its group.",
+    )
     case_sensitive: bool = Field(True, description="Match the words with their case.")
     aug_p: float = Field(0.3, ge=0, le=1, description="Share of the matches replaced.")
     aug_min: int = Field(1, ge=0, description="Fewest matches replaced.")
@@ -148,8 +156,9 @@ class Split(NlpaugAugmenter):
 class WordEmbeddingsParams(WordParams):
     """nlpaug WordEmbsAug's options, with the vectors file of the spec."""
 
-    vectors: specc.InputPath = Field(..., description="The word vectors: word2vec binary, GloVe text or fastText "
-                                                      ".vec text, as `model_type` says.")
+    vectors: specc.InputPath = Field(
+        ..., description="The word vectors: word2vec binary, GloVe text or fastText .vec text, as `model_type` says."
+    )
     model_type: Literal["word2vec", "glove", "fasttext"] = Field(..., description="The format of `vectors`.")
     action: Literal["insert", "substitute"] = Field("substitute", description="Insert words or substitute them.")
     top_k: int = Field(100, ge=1, description="Substitutes are drawn from this many nearest words.")
@@ -175,8 +184,10 @@ class WordEmbeddings(NlpaugAugmenter):
         try:
             model.read(str(self.files()[0]))
         except (ValueError, OSError, EOFError, UnicodeDecodeError, IndexError) as exc:
-            raise self.fail(f"cannot read '{self.params.vectors}' as {kind} vectors ({type(exc).__name__}: {exc}); "
-                            f"check the file and `model_type`") from None
+            raise self.fail(
+                f"cannot read '{self.params.vectors}' as {kind} vectors ({type(exc).__name__}: {exc}); "
+                f"check the file and `model_type`"
+            ) from None
         return naw.WordEmbsAug(model=model, **self.nlpaug_kwargs("vectors"))
 
 
@@ -184,9 +195,11 @@ class WordNetParams(WordParams):
     """Options of the WordNet augmenters."""
 
     pos_tagger: Literal["wordnet", "nltk"] = Field(
-        "wordnet", description="How words get their part of speech: `wordnet`, each word's commonest one in WordNet "
-                               "(no other data needed); `nltk`, nltk's perceptron tagger in context (its data must "
-                               "be installed).")
+        "wordnet",
+        description="How words get their part of speech: `wordnet`, each word's commonest one in WordNet "
+        "(no other data needed); `nltk`, nltk's perceptron tagger in context (its data must "
+        "be installed).",
+    )
 
 
 class WordNetAugmenter(NlpaugAugmenter):

@@ -19,38 +19,63 @@ from specc.executor.tables import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-WORDS = ("my order has not arrived yet can you help the page is blank in my browser thanks do i pay for return "
-         "shipping please the discount code did not apply to my total it is urgent someone else is using my account "
-         "how do i change the password on this account").split()
+WORDS = (
+    "my order has not arrived yet can you help the page is blank in my browser thanks do i pay for return "
+    "shipping please the discount code did not apply to my total it is urgent someone else is using my account "
+    "how do i change the password on this account"
+).split()
 
 
 def rows(texts: list[str], split: str = "train", source: str = "s") -> pa.Table:
     """A table as the split stage leaves it: `_id`, the texts, a label, `_source`, `_split`."""
-    return pa.table({"_id": [f"{source}:{i}" for i in range(len(texts))], "text": texts,
-                     "label": [i % 3 for i in range(len(texts))], "_source": [source] * len(texts),
-                     "_split": [split] * len(texts)})
+    return pa.table(
+        {
+            "_id": [f"{source}:{i}" for i in range(len(texts))],
+            "text": texts,
+            "label": [i % 3 for i in range(len(texts))],
+            "_source": [source] * len(texts),
+            "_split": [split] * len(texts),
+        }
+    )
 
 
-TEXTS = ["My order has not arrived yet, can you help?", "The page is blank in my browser thanks",
-         "Do I pay for return shipping please", "The discount code did not apply to my total. It is urgent!",
-         "Someone else is using my account. How do I change the password?", "Please help me with my order today",
-         "I paid twice. The refund never came! Where is my money? Please call me."]
+TEXTS = [
+    "My order has not arrived yet, can you help?",
+    "The page is blank in my browser thanks",
+    "Do I pay for return shipping please",
+    "The discount code did not apply to my total. It is urgent!",
+    "Someone else is using my account. How do I change the password?",
+    "Please help me with my order today",
+    "I paid twice. The refund never came! Where is my money? Please call me.",
+]
 
 
 def spec_text(name: str, seed: int, ratios: dict[str, float], steps: list[str]) -> str:
     """A spec reading rows.jsonl beside it, split at random by `ratios`, with these augment steps (YAML flow maps)."""
     split = ", ".join(f"{split}: {share}" for split, share in ratios.items())
-    return (f"specc: 1\nname: {name}\ndescription: d\nlicense: mit\nseed: {seed}\n"
-            "sources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit}\n"
-            f"split: {{method: random, ratios: {{{split}}}}}\naugment:\n" + "".join(f"  - {step}\n" for step in steps)
-            + "card: {draft: true}\n")
+    return (
+        f"specc: 1\nname: {name}\ndescription: d\nlicense: mit\nseed: {seed}\n"
+        "sources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit}\n"
+        f"split: {{method: random, ratios: {{{split}}}}}\naugment:\n"
+        + "".join(f"  - {step}\n" for step in steps)
+        + "card: {draft: true}\n"
+    )
 
 
-def augment(cls: type, table: pa.Table, spec_dir: Path = ROOT, seed: int = 11, step: str = "augment.x",
-            pins: dict[str, Any] | None = None, **params: Any) -> tuple[pa.Table, dict[str, Any]]:
+def augment(
+    cls: type,
+    table: pa.Table,
+    spec_dir: Path = ROOT,
+    seed: int = 11,
+    step: str = "augment.x",
+    pins: dict[str, Any] | None = None,
+    **params: Any,
+) -> tuple[pa.Table, dict[str, Any]]:
     """What the augment stage makes from `table` with one augmenter, in this process: new rows and counts."""
-    component = cls(cls.Params.model_validate(params, context={"spec_dir": spec_dir}),
-                    Context(step, seed, spec_dir, pins=pins or {}))
+    component = cls(
+        cls.Params.model_validate(params, context={"spec_dir": spec_dir}),
+        Context(step, seed, spec_dir, pins=pins or {}),
+    )
     state = component.fit(fitting_rows(table))
     if state is not None:
         with tempfile.NamedTemporaryFile(suffix=".bin", delete=False) as file:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 import pytest
 from nlpaug_rows import TEXTS, WORDS, augment, rows
+
+import specc
 from specc_nlpaug.chars import Keyboard, Ocr, RandomChar
 from specc_nlpaug.sentences import SentenceShuffle
 from specc_nlpaug.words import Antonym, RandomWord, Reserved, Spelling, Split, Synonym, TfIdf, WordEmbeddings
-
-import specc
 
 TABLE = rows(TEXTS * 4)
 
@@ -40,19 +41,26 @@ CASES: list[tuple[type, dict[str, Any], Callable[[str, str], bool]]] = [
     (RandomWord, {"action": "crop"}, lambda a, b: len(words(b)) < len(words(a))),
     (RandomWord, {"action": "substitute", "target_words": ["zzz"]}, lambda a, b: "zzz" in words(b)),
     (Spelling, {"aug_p": 0.5}, lambda a, b: len(words(b)) >= len(words(a)) - 1),
-    (Reserved, {"reserved_tokens": [["thanks", "cheers", "ta"], ["please", "kindly", "pls"]], "aug_p": 1.0,
-                "case_sensitive": False},
-     lambda a, b: {"cheers", "ta", "kindly", "pls"} & set(words(b))),
+    (
+        Reserved,
+        {
+            "reserved_tokens": [["thanks", "cheers", "ta"], ["please", "kindly", "pls"]],
+            "aug_p": 1.0,
+            "case_sensitive": False,
+        },
+        lambda a, b: {"cheers", "ta", "kindly", "pls"} & set(words(b)),
+    ),
     (Split, {"aug_p": 0.5}, lambda a, b: len(words(b)) > len(words(a))),
-    (SentenceShuffle, {}, lambda a, b: sorted(re.split(r"(?<=[.!?])\s+", a))
-     == sorted(re.split(r"(?<=[.!?])\s+", b))),
+    (SentenceShuffle, {}, lambda a, b: sorted(re.split(r"(?<=[.!?])\s+", a)) == sorted(re.split(r"(?<=[.!?])\s+", b))),
 ]
 
 
-@pytest.mark.parametrize(("cls", "params", "holds"), CASES,
-                         ids=[f"{c.name}-{p.get('action', '')}" for c, p, _ in CASES])
-def test_augmenter_changes_rows_as_its_method_says(cls: type, params: dict[str, Any],
-                                                   holds: Callable[[str, str], bool]) -> None:
+@pytest.mark.parametrize(
+    ("cls", "params", "holds"), CASES, ids=[f"{c.name}-{p.get('action', '')}" for c, p, _ in CASES]
+)
+def test_augmenter_changes_rows_as_its_method_says(
+    cls: type, params: dict[str, Any], holds: Callable[[str, str], bool]
+) -> None:
     made, info = augment(cls, TABLE, **params)
     origin = dict(zip(TABLE["_id"].to_pylist(), TABLE["text"].to_pylist()))
     assert made.num_rows + info["unchanged"] == TABLE.num_rows
@@ -93,20 +101,29 @@ def test_only_the_splits_asked_for_are_augmented() -> None:
     assert set(made["_split"].to_pylist()) == {"train"} and made.num_rows == len(TEXTS)
     made, _ = augment(Keyboard, table, aug_word_p=1.0, splits=["train", "test"], allow_eval=True)
     assert Counter(made["_split"].to_pylist()) == {"train": len(TEXTS), "test": len(TEXTS)}
-    assert all(origin.startswith("t:") for origin, split in zip(made["_origin_id"].to_pylist(),
-                                                                 made["_split"].to_pylist()) if split == "test")
+    assert all(
+        origin.startswith("t:")
+        for origin, split in zip(made["_origin_id"].to_pylist(), made["_split"].to_pylist())
+        if split == "test"
+    )
 
 
 def test_augmenting_an_eval_split_needs_allow_eval() -> None:
-    with pytest.raises(ValueError, match="augmenting 'test' puts made-up rows into a split that evaluates models; "
-                                         "augment train only, or set `allow_eval: true`"):
+    with pytest.raises(
+        ValueError,
+        match="augmenting 'test' puts made-up rows into a split that evaluates models; "
+        "augment train only, or set `allow_eval: true`",
+    ):
         Keyboard.Params.model_validate({"splits": ["train", "test"]})
     assert Keyboard.Params.model_validate({"splits": ["test"], "allow_eval": True}).splits == ["test"]
 
 
 def test_missing_column_and_missing_split_are_named(tmp_path: Path) -> None:
-    with pytest.raises(specc.SpeccError, match=r"step 'augment.x' \(nlpaug.keyboard\): no column 'body'; "
-                                               r"the columns are: text, label"):
+    with pytest.raises(
+        specc.SpeccError,
+        match=r"step 'augment.x' \(nlpaug.keyboard\): no column 'body'; "
+        r"the columns are: text, label",
+    ):
         augment(Keyboard, TABLE, columns=["body"])
     with pytest.raises(specc.SpeccError, match=r"column 'label' holds int64, not text"):
         augment(Keyboard, TABLE, columns=["label"])
@@ -139,8 +156,14 @@ def test_tfidf_learns_from_the_train_split_and_each_step_keeps_its_model() -> No
     theirs, _ = augment(TfIdf, other, aug_p=0.5)
     ours_again, _ = augment(TfIdf, table, aug_p=0.5)
     assert ours_again.equals(made)
-    assert set(w for t in theirs["text"].to_pylist() for w in words(t)) <= {"alpha", "beta", "gamma", "delta",
-                                                                           "epsilon", "zeta"}
+    assert set(w for t in theirs["text"].to_pylist() for w in words(t)) <= {
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+    }
 
 
 def test_tfidf_needs_train_rows() -> None:
@@ -163,8 +186,9 @@ def vectors(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_word_embeddings_from_a_vectors_file(vectors: Path) -> None:
-    made, info = augment(WordEmbeddings, TABLE, spec_dir=vectors.parent, vectors="vectors.bin",
-                         model_type="word2vec", top_k=5, aug_p=0.5)
+    made, info = augment(
+        WordEmbeddings, TABLE, spec_dir=vectors.parent, vectors="vectors.bin", model_type="word2vec", top_k=5, aug_p=0.5
+    )
     assert made.num_rows >= TABLE.num_rows // 2
     for row in made.to_pylist():
         assert set(words(row["text"])) <= set(WORDS) | {w.lower() for t in TEXTS for w in re.findall(r"\w+", t)}
@@ -176,8 +200,9 @@ def test_word_embeddings_from_a_vectors_file(vectors: Path) -> None:
 
 def test_word_embeddings_vectors_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="file 'missing.bin' not found; paths are relative to the spec's folder"):
-        WordEmbeddings.Params.model_validate({"vectors": "missing.bin", "model_type": "word2vec"},
-                                             context={"spec_dir": tmp_path})
+        WordEmbeddings.Params.model_validate(
+            {"vectors": "missing.bin", "model_type": "word2vec"}, context={"spec_dir": tmp_path}
+        )
 
 
 def _wordnet_installed() -> bool:
@@ -192,8 +217,10 @@ def _wordnet_installed() -> bool:
 @pytest.mark.skipif(not _wordnet_installed(), reason="WordNet data not installed (wordnet-base, or nltk's wordnet)")
 @pytest.mark.parametrize("cls", [Synonym, Antonym])
 def test_wordnet_synonyms_and_antonyms(cls: type, tmp_path: Path) -> None:
-    table = rows(["The old man was happy and the day was good", "I love the big fast car",
-                  "She is always early and very strong"] * 3)
+    table = rows(
+        ["The old man was happy and the day was good", "I love the big fast car", "She is always early and very strong"]
+        * 3
+    )
     made, info = augment(cls, table, spec_dir=tmp_path, aug_p=0.5)
     assert made.num_rows >= 3
     reader = info["component"]._nlpaug.model.model
@@ -204,12 +231,15 @@ def test_wordnet_synonyms_and_antonyms(cls: type, tmp_path: Path) -> None:
         allowed = set(before) | {w for lemma in found for w in re.split(r"[_\s-]", lemma.name().lower())}
         assert set(row["text"].lower().split()) <= allowed, (before, row["text"])
         assert set(row["text"].lower().split()) - set(before)
-    assert all(p.name.startswith(("data.", "index.", "adj", "adv", "noun", "verb", "lexnames", "wordnet"))
-               for p in info["component"].files())
+    assert all(
+        p.name.startswith(("data.", "index.", "adj", "adv", "noun", "verb", "lexnames", "wordnet"))
+        for p in info["component"].files()
+    )
 
 
 def test_missing_wordnet_data_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import nltk
+
     from specc_nlpaug import wordnet
 
     monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "nltk_data")])  # a machine without nltk's data
@@ -221,4 +251,5 @@ def test_missing_wordnet_data_says_how_to_install_it(tmp_path: Path, monkeypatch
         f"error: step 'augment.syn' (nlpaug.synonym): WordNet's data is not installed (neither nltk's "
         f"corpora/wordnet nor {tmp_path / 'usr-share-wordnet'}); install WordNet: `apt-get install wordnet-base "
         f"wordnet-sense-index` (Debian, Ubuntu; works offline) or `python -m nltk.downloader wordnet` (needs the "
-        f"network)")
+        f"network)"
+    )

@@ -34,16 +34,22 @@ def test_example_spec_gives_the_same_bytes_on_one_or_two_processes_and_any_hash_
     spec = example(tmp_path)
     here = os.environ.get("PYTHONHASHSEED", "random")
     other = str(int(here) + 1) if here.isdigit() else "1"  # nlpaug's spelling dictionary iterates a set
-    two = run_cli("build", spec.name, "--num-proc", "2", "--cache-dir", "cache-a", cwd=tmp_path,
-                  env={"PYTHONHASHSEED": other})
+    two = run_cli(
+        "build", spec.name, "--num-proc", "2", "--cache-dir", "cache-a", cwd=tmp_path, env={"PYTHONHASHSEED": other}
+    )
     assert two.returncode == 0, two.stderr
     first = {p.name: p.read_bytes() for p in sorted((tmp_path / OUT / "data").iterdir())}
     stats = build(spec, num_proc=1, cache_dir=tmp_path / "cache-b")  # this process, its own hash seed
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / OUT / "data").iterdir())} == first
 
     augmented = {s["id"]: s for s in stats["steps"] if s["stage"] == "augment"}
-    assert list(augmented) == ["augment.nlpaug.keyboard", "augment.nlpaug.spelling", "augment.nlpaug.tfidf",
-                               "augment.nlpaug.random-word", "augment.nlpaug.reserved"]
+    assert list(augmented) == [
+        "augment.nlpaug.keyboard",
+        "augment.nlpaug.spelling",
+        "augment.nlpaug.tfidf",
+        "augment.nlpaug.random-word",
+        "augment.nlpaug.reserved",
+    ]
     assert all(set(s["added"]) == {"train"} and s["added"]["train"] > 10 for s in augmented.values())
     assert augmented["augment.nlpaug.tfidf"]["info"]["fitted"]["bytes"] > 1000
     rows = split_rows(tmp_path / OUT)
@@ -90,15 +96,22 @@ def test_each_mistake_in_augment_is_reported_at_its_line(tmp_path: Path) -> None
     result = run_cli("validate", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0] == ("bad.yaml:9:37: error: augment[0].splits: augmenting 'test' puts made-up rows into a split "
-                        "that evaluates models; augment train only, or set `allow_eval: true` (the card then says so)")
-    assert lines[1] == ("bad.yaml:10:45: error: augment[1].vectors: file 'vectors/missing.bin' not found; paths are "
-                        "relative to the spec's folder")
+    assert lines[0] == (
+        "bad.yaml:9:37: error: augment[0].splits: augmenting 'test' puts made-up rows into a split "
+        "that evaluates models; augment train only, or set `allow_eval: true` (the card then says so)"
+    )
+    assert lines[1] == (
+        "bad.yaml:10:45: error: augment[1].vectors: file 'vectors/missing.bin' not found; paths are "
+        "relative to the spec's folder"
+    )
     assert lines[2].startswith("bad.yaml:11:47: error: augment[2].splitter: the splitter has a capturing group")
-    assert lines[3] == ("bad.yaml:12:38: error: augment[3].model: '../models/bert' is neither a folder beside the "
-                        "spec nor a Hub model name such as Helsinki-NLP/opus-mt-en-de")
-    assert lines[4].startswith("bad.yaml:13:40: error: augment[4].action: Input should be 'swap', 'delete', 'crop' "
-                               "or 'substitute'")
+    assert lines[3] == (
+        "bad.yaml:12:38: error: augment[3].model: '../models/bert' is neither a folder beside the "
+        "spec nor a Hub model name such as Helsinki-NLP/opus-mt-en-de"
+    )
+    assert lines[4].startswith(
+        "bad.yaml:13:40: error: augment[4].action: Input should be 'swap', 'delete', 'crop' or 'substitute'"
+    )
     assert lines[5].startswith("bad.yaml:13:59: error: augment[4].fraction: Input should be greater than 0")
     assert len(lines) == 6
 
@@ -119,17 +132,26 @@ def test_allow_eval_augments_test_rows_and_the_card_flags_it(tmp_path: Path) -> 
         originals = {row["_id"] for row in table if row["_origin_id"] is None}
         assert {row["_origin_id"] for row in table if row["_origin_id"]} == originals
     card = (tmp_path / "build" / "small" / "README.md").read_text()
-    assert ("> **Warning:** step `augment.nlpaug.keyboard` augmented the evaluation split `test` "
-            "(`allow_eval: true`): scores measured on them include made-up rows.") in card
+    assert (
+        "> **Warning:** step `augment.nlpaug.keyboard` augmented the evaluation split `test` "
+        "(`allow_eval: true`): scores measured on them include made-up rows."
+    ) in card
 
 
-@pytest.mark.parametrize(("step", "message"), [
-    ("{type: nlpaug.keyboard, columns: [body]}",
-     "error: step 'augment.nlpaug.keyboard' (nlpaug.keyboard): no column 'body'; the columns are: text, label"),
-    ("{type: nlpaug.spelling, splits: [validation], allow_eval: true}",
-     "error: step 'augment.nlpaug.spelling' (nlpaug.spelling): splits: the data has no split 'validation' "
-     "(its splits: test, train); fix `splits:`"),
-])
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (
+            "{type: nlpaug.keyboard, columns: [body]}",
+            "error: step 'augment.nlpaug.keyboard' (nlpaug.keyboard): no column 'body'; the columns are: text, label",
+        ),
+        (
+            "{type: nlpaug.spelling, splits: [validation], allow_eval: true}",
+            "error: step 'augment.nlpaug.spelling' (nlpaug.spelling): splits: the data has no split 'validation' "
+            "(its splits: test, train); fix `splits:`",
+        ),
+    ],
+)
 def test_build_errors_name_the_step(step: str, message: str, tmp_path: Path) -> None:
     spec = small(tmp_path, step)
     with pytest.raises(specc.SpeccError) as info:

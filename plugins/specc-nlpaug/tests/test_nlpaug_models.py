@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from nlpaug_rows import TEXTS, augment, rows, spec_text
-from specc_nlpaug.models import BackTranslation, Contextual
 
 from specc.builder import build
+from specc_nlpaug.models import BackTranslation, Contextual
 from tests.hub_cache import add_commit
 
 TABLE = rows(TEXTS * 2)
@@ -37,17 +37,33 @@ def test_contextual_fills_masks_with_its_own_model(tiny_models: dict[str, Path],
         before = TABLE["text"][int(row["_origin_id"][2:])].as_py().lower().split()
         assert set(row["text"].lower().split()) - set(before) <= vocabulary
     files = info["component"].pin(None)["files"]
-    assert [f["path"] for f in files] == ["bert/config.json", "bert/model.safetensors", "bert/tokenizer.json",
-                                          "bert/tokenizer_config.json"]
+    assert [f["path"] for f in files] == [
+        "bert/config.json",
+        "bert/model.safetensors",
+        "bert/tokenizer.json",
+        "bert/tokenizer_config.json",
+    ]
 
 
 def test_back_translation_with_two_local_models(tiny_models: dict[str, Path]) -> None:
-    made, info = augment(BackTranslation, TABLE, spec_dir=tiny_models["en-xx"].parent, from_model="en-xx",
-                         to_model="xx-en", max_length=12)
+    made, info = augment(
+        BackTranslation,
+        TABLE,
+        spec_dir=tiny_models["en-xx"].parent,
+        from_model="en-xx",
+        to_model="xx-en",
+        max_length=12,
+    )
     assert made.num_rows + info["unchanged"] == TABLE.num_rows and made.num_rows > 0
     assert all(0 < len(text.split()) <= 12 for text in made["text"].to_pylist())
-    again, _ = augment(BackTranslation, TABLE, spec_dir=tiny_models["en-xx"].parent, from_model="en-xx",
-                       to_model="xx-en", max_length=12)
+    again, _ = augment(
+        BackTranslation,
+        TABLE,
+        spec_dir=tiny_models["en-xx"].parent,
+        from_model="en-xx",
+        to_model="xx-en",
+        max_length=12,
+    )
     assert again.equals(made)
 
 
@@ -57,13 +73,20 @@ def test_a_model_must_be_a_folder_or_a_hub_name(tmp_path: Path) -> None:
     assert Contextual.Params.model_validate({"model": REPO}, context={"spec_dir": tmp_path}).model == REPO
 
 
-SPEC = spec_text("models", 5, {"train": 0.75, "test": 0.25}, [
-    f"{{type: nlpaug.contextual, model: {REPO}, top_k: 5}}",
-    "{type: nlpaug.back-translation, from_model: models/en-xx, to_model: models/xx-en, max_length: 12, fraction: 0.5}"])
+SPEC = spec_text(
+    "models",
+    5,
+    {"train": 0.75, "test": 0.25},
+    [
+        f"{{type: nlpaug.contextual, model: {REPO}, top_k: 5}}",
+        "{type: nlpaug.back-translation, from_model: models/en-xx, to_model: models/xx-en, max_length: 12, fraction: 0.5}",
+    ],
+)
 
 
 def test_hub_model_pinned_in_the_lock_and_built_alike_on_one_or_two_processes(
-        tiny_models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny_models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from huggingface_hub import constants
 
     cache = tmp_path / "hf-cache"
@@ -82,7 +105,8 @@ def test_hub_model_pinned_in_the_lock_and_built_alike_on_one_or_two_processes(
     stats = build(spec, cache_dir=tmp_path / "cache")
     lock = json.loads((tmp_path / "models.lock").read_text())
     assert lock["steps"]["augment.nlpaug.contextual"]["pins"] == {
-        "hub": {"model": {"repo": REPO, "requested": "main", "revision": COMMIT}}}
+        "hub": {"model": {"repo": REPO, "requested": "main", "revision": COMMIT}}
+    }
     files = lock["steps"]["augment.nlpaug.back-translation"]["pins"]["files"]
     assert {f["path"].split("/")[1] for f in files} == {"en-xx", "xx-en"}
     card = (tmp_path / "build" / "models" / "README.md").read_text()
@@ -94,8 +118,12 @@ def test_hub_model_pinned_in_the_lock_and_built_alike_on_one_or_two_processes(
     # main moves on; the lock keeps the commit, and two worker processes give the same bytes
     add_commit(cache, REPO, NEWER, {**model_files, "README.md": b"newer"}, lfs=set(), ref="main", repo_type="model")
     build(spec, num_proc=2, cache_dir=tmp_path / "cache-2")
-    assert json.loads((tmp_path / "models.lock").read_text())["steps"]["augment.nlpaug.contextual"]["pins"]["hub"][
-        "model"]["revision"] == COMMIT
+    assert (
+        json.loads((tmp_path / "models.lock").read_text())["steps"]["augment.nlpaug.contextual"]["pins"]["hub"][
+            "model"
+        ]["revision"]
+        == COMMIT
+    )
     assert {p.name: p.read_bytes() for p in (tmp_path / "build" / "models" / "data").glob("*.parquet")} == data
     train = pq.read_table(tmp_path / "build" / "models" / "data" / "train-00000-of-00001.parquet").to_pylist()
     ids = {row["_id"] for row in train}

@@ -21,9 +21,12 @@ class RayExecutor(Executor):
     class Params(specc.Params):
         """Where the cluster is."""
 
-        address: str | None = Field(None, description="The Ray cluster (HOST:PORT of its head); default "
-                                                      "$RAY_ADDRESS, else the cluster `ray start` started on this "
-                                                      "machine, else a new Ray instance for the build.")
+        address: str | None = Field(
+            None,
+            description="The Ray cluster (HOST:PORT of its head); default "
+            "$RAY_ADDRESS, else the cluster `ray start` started on this "
+            "machine, else a new Ray instance for the build.",
+        )
 
     def run(self, plan: Any, options: Any) -> Any:
         """Connect, check that every node can run the plan's components, then build through the step cache."""
@@ -43,6 +46,10 @@ def register_commands(cli: Any) -> None:
     """Give `specc build` the option --ray-address."""
     from specc.plugin import add_executor_option
 
-    add_executor_option(cli, "--ray-address", key="address",
-                        help="With --executor ray: the cluster's HOST:PORT (default $RAY_ADDRESS, else the "
-                             "cluster `ray start` started here, else a new local Ray instance).")
+    add_executor_option(
+        cli,
+        "--ray-address",
+        key="address",
+        help="With --executor ray: the cluster's HOST:PORT (default $RAY_ADDRESS, else the "
+        "cluster `ray start` started here, else a new local Ray instance).",
+    )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from specc.plugin import PluginError, SpeccError
 
@@ -23,13 +24,16 @@ def check_reachable(address: str) -> None:
     """Fail fast, naming `address`, when nothing listens there (Ray itself retries for minutes)."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        raise SpeccError(f"error: Ray address '{address}' is not HOST:PORT; give the address `ray start --head` "
-                         f"printed, e.g. 10.0.0.1:6379")
+        raise SpeccError(
+            f"error: Ray address '{address}' is not HOST:PORT; give the address `ray start --head` "
+            f"printed, e.g. 10.0.0.1:6379"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as exc:
-        raise SpeccError(f"error: cannot reach the Ray cluster at {address} "
-                         f"({exc.strerror or type(exc).__name__}); {START_HINT}") from None
+        raise SpeccError(
+            f"error: cannot reach the Ray cluster at {address} ({exc.strerror or type(exc).__name__}); {START_HINT}"
+        ) from None
 
 
 @contextmanager
@@ -48,16 +52,20 @@ def connected(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         current = ray.get_runtime_context().gcs_address
         if address is not None and address.removeprefix("ray://") != current:
-            raise SpeccError(f"error: this process is already connected to the Ray cluster at {current}, not "
-                             f"{address}; leave out the address or disconnect first (ray.shutdown())")
+            raise SpeccError(
+                f"error: this process is already connected to the Ray cluster at {current}, not "
+                f"{address}; leave out the address or disconnect first (ray.shutdown())"
+            )
         with _data_settings():
             yield
         return
     try:
         ray.init(address=target)
     except Exception as exc:  # ConnectionError, a version mismatch (RuntimeError), a bad address (ValueError)
-        raise SpeccError(f"error: cannot connect to the Ray cluster at {target or 'a new local instance'}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; {START_HINT}") from None
+        raise SpeccError(
+            f"error: cannot connect to the Ray cluster at {target or 'a new local instance'}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; {START_HINT}"
+        ) from None
     try:
         with _data_settings():
             yield
@@ -80,11 +88,12 @@ def _data_settings() -> Iterator[None]:
     try:
         yield
     finally:
-        (context.execution_options.preserve_order, context.shuffle_strategy,
-         context.raise_original_map_exception) = saved
+        (context.execution_options.preserve_order, context.shuffle_strategy, context.raise_original_map_exception) = (
+            saved
+        )
 
 
-def check_nodes(plan: "Plan", components: list["Component"]) -> None:
+def check_nodes(plan: Plan, components: list[Component]) -> None:
     """Fail naming the node, step, plugin and distribution when a node cannot load one of `components`."""
     import ray
     import ray.cloudpickle
@@ -95,27 +104,39 @@ def check_nodes(plan: "Plan", components: list["Component"]) -> None:
     for component in components:
         registered = steps[component.context.step_id].component
         assert registered is not None
-        wanted.append((component.context.step_id, registered.plugin, registered.distribution,
-                       registered.dist_version, ray.cloudpickle.dumps(component)))
+        wanted.append(
+            (
+                component.context.step_id,
+                registered.plugin,
+                registered.distribution,
+                registered.dist_version,
+                ray.cloudpickle.dumps(component),
+            )
+        )
     ours = {dist: _version(dist) for dist in CORE}
     check = ray.remote(node_problems)
-    pending = {node["NodeManagerAddress"]: check.options(
-        num_cpus=0, max_retries=0,
-        scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(wanted, ours)
-        for node in ray.nodes() if node["Alive"]}
+    pending = {
+        node["NodeManagerAddress"]: check.options(
+            num_cpus=0, max_retries=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+        ).remote(wanted, ours)
+        for node in ray.nodes()
+        if node["Alive"]
+    }
     _check_resources(plan, components)
     for address, ref in sorted(pending.items()):
         try:
             problems = ray.get(ref)
         except ray.exceptions.RayError as exc:  # the node cannot even load this check: no specc-ray there
             cause = getattr(exc, "cause", None) or exc
-            problems = [f"it cannot load specc-ray ({type(cause).__name__}: {str(cause).splitlines()[0]}); "
-                        f"install it there: pip install 'specc-ray=={ours['specc-ray']}'"]
+            problems = [
+                f"it cannot load specc-ray ({type(cause).__name__}: {str(cause).splitlines()[0]}); "
+                f"install it there: pip install 'specc-ray=={ours['specc-ray']}'"
+            ]
         if problems:
             raise PluginError(f"error: Ray node {address}: " + "; ".join(problems))
 
 
-def _check_resources(plan: "Plan", components: list["Component"]) -> None:
+def _check_resources(plan: Plan, components: list[Component]) -> None:
     """Fail, naming the step, when no node has what one worker of it reserves (Ray would wait forever)."""
     import ray
 
@@ -128,10 +149,12 @@ def _check_resources(plan: "Plan", components: list["Component"]) -> None:
         need = {"CPU": wanted.get("num_cpus", 1), "GPU": wanted.get("num_gpus", 0)}
         if not any(all(node.get(kind, 0) >= amount for kind, amount in need.items()) for node in nodes):
             biggest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
-            raise SpeccError(f"error: step '{step.id}' reserves {need['CPU']:g} CPUs and {need['GPU']:g} GPUs per "
-                             f"worker (`resources:`), but no Ray node has that much (the largest has "
-                             f"{biggest.get('CPU', 0):g} CPUs and {biggest.get('GPU', 0):g} GPUs); lower "
-                             f"`resources:` or add such a node")
+            raise SpeccError(
+                f"error: step '{step.id}' reserves {need['CPU']:g} CPUs and {need['GPU']:g} GPUs per "
+                f"worker (`resources:`), but no Ray node has that much (the largest has "
+                f"{biggest.get('CPU', 0):g} CPUs and {biggest.get('GPU', 0):g} GPUs); lower "
+                f"`resources:` or add such a node"
+            )
 
 
 def _version(distribution: str) -> str:
@@ -152,8 +175,10 @@ def node_problems(wanted: list[tuple[str, str, str, str, bytes]], ours: dict[str
         theirs = _version(dist)
         if theirs != version:
             has = f"it lacks {dist}" if theirs == MISSING else f"it has {dist} {theirs}"
-            problems.append(f"{has}, this machine {version}; install the same version on every node: "
-                            f"pip install '{dist}=={version}'")
+            problems.append(
+                f"{has}, this machine {version}; install the same version on every node: "
+                f"pip install '{dist}=={version}'"
+            )
     for step_id, plugin, dist, version, pickled in wanted:
         fix = f"install it on every node: pip install '{dist}=={version}'"
         installed = _version(dist) if dist not in CORE and dist != "(local)" else version
@@ -164,6 +189,8 @@ def node_problems(wanted: list[tuple[str, str, str, str, bytes]], ours: dict[str
         try:
             ray.cloudpickle.loads(pickled)
         except Exception as exc:  # a missing module, or one that fails to import there
-            problems.append(f"step '{step_id}' needs plugin '{plugin}' (distribution {dist} {version}), which "
-                            f"the node cannot load ({type(exc).__name__}: {exc}); {fix}")
+            problems.append(
+                f"step '{step_id}' needs plugin '{plugin}' (distribution {dist} {version}), which "
+                f"the node cannot load ({type(exc).__name__}: {exc}); {fix}"
+            )
     return list(dict.fromkeys(problems))

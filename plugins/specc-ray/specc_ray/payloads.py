@@ -20,7 +20,7 @@ IS_BATCH = "is_batch"
 EXTRA = "extra"
 
 
-def pack(data: "pa.Table | pa.RecordBatch") -> "pa.Buffer":
+def pack(data: pa.Table | pa.RecordBatch) -> pa.Buffer:
     """A table or record batch as an Arrow IPC stream."""
     import pyarrow as pa
 
@@ -30,7 +30,7 @@ def pack(data: "pa.Table | pa.RecordBatch") -> "pa.Buffer":
     return sink.getvalue()
 
 
-def unpack(data: "bytes | pa.Buffer", as_batch: bool = False) -> "pa.Table | pa.RecordBatch":
+def unpack(data: bytes | pa.Buffer, as_batch: bool = False) -> pa.Table | pa.RecordBatch:
     """What `pack` wrote: a table, or (`as_batch`) its single record batch."""
     import pyarrow as pa
 
@@ -38,15 +38,21 @@ def unpack(data: "bytes | pa.Buffer", as_batch: bool = False) -> "pa.Table | pa.
     return reader.read_next_batch() if as_batch else reader.read_all()
 
 
-def payload_rows(index: int, data: "pa.Table | pa.RecordBatch", extra: bytes | None = None) -> "pa.Table":
+def payload_rows(index: int, data: pa.Table | pa.RecordBatch, extra: bytes | None = None) -> pa.Table:
     """One row carrying `data` packed, its position `index` and optional pickled `extra`."""
     import pyarrow as pa
 
-    return pa.table({INDEX: pa.array([index], pa.int64()), DATA: _one_value(pack(data)),
-                     IS_BATCH: [isinstance(data, pa.RecordBatch)], EXTRA: pa.array([extra], pa.large_binary())})
+    return pa.table(
+        {
+            INDEX: pa.array([index], pa.int64()),
+            DATA: _one_value(pack(data)),
+            IS_BATCH: [isinstance(data, pa.RecordBatch)],
+            EXTRA: pa.array([extra], pa.large_binary()),
+        }
+    )
 
 
-def _one_value(buffer: "pa.Buffer") -> "pa.Array":
+def _one_value(buffer: pa.Buffer) -> pa.Array:
     """`buffer` as a large_binary array of one value, without copying it."""
     import numpy as np
     import pyarrow as pa
@@ -55,9 +61,10 @@ def _one_value(buffer: "pa.Buffer") -> "pa.Array":
     return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, buffer])
 
 
-def payloads(rows: "pa.Table") -> list[tuple[int, Any, Any]]:
+def payloads(rows: pa.Table) -> list[tuple[int, Any, Any]]:
     """(index, unpacked data, extra bytes) of each payload row."""
     data, extra = rows.column(DATA), rows.column(EXTRA)
-    return [(index, unpack(data[i].as_buffer(), is_batch), extra[i].as_py())
-            for i, (index, is_batch) in enumerate(zip(rows.column(INDEX).to_pylist(),
-                                                      rows.column(IS_BATCH).to_pylist()))]
+    return [
+        (index, unpack(data[i].as_buffer(), is_batch), extra[i].as_py())
+        for i, (index, is_batch) in enumerate(zip(rows.column(INDEX).to_pylist(), rows.column(IS_BATCH).to_pylist()))
+    ]

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import pickle
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from specc.plugin import SpeccError, Step
 from specc_ray.payloads import EXTRA, pack, payload_rows, payloads, unpack
@@ -77,7 +78,7 @@ def _carried(exc: BaseException) -> CarriedError | None:
 _LOADED: dict[str, Any] = {"token": "", "groups": {}}
 
 
-def run_payloads(rows: "pa.Table", *, components: bytes, token: str, task: "Task", group: str) -> "pa.Table":
+def run_payloads(rows: pa.Table, *, components: bytes, token: str, task: Task, group: str) -> pa.Table:
     """On a worker: the local executor's `task` on each payload; each result (a table) with its statistics."""
     import pyarrow as pa
     import ray.cloudpickle
@@ -95,7 +96,7 @@ def run_payloads(rows: "pa.Table", *, components: bytes, token: str, task: "Task
     return pa.concat_tables(results)
 
 
-def key_rows(rows: "pa.Table", *, step: Step, partitions: int) -> "pa.Table":
+def key_rows(rows: pa.Table, *, step: Step, partitions: int) -> pa.Table:
     """On a worker: the payloads' rows with their input position and the partition of their key."""
     import numpy as np
     import pyarrow as pa
@@ -107,12 +108,15 @@ def key_rows(rows: "pa.Table", *, step: Step, partitions: int) -> "pa.Table":
         table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
         with carried_errors():
             partition = row_hashes(_key_text(step.partition_key(table) or []), 0) % np.uint64(partitions)
-        tables.append(table.append_column(POSITION, pa.array(np.arange(start, start + table.num_rows)))
-                      .append_column(PARTITION, pa.array(partition.astype(np.int64))))
+        tables.append(
+            table.append_column(POSITION, pa.array(np.arange(start, start + table.num_rows))).append_column(
+                PARTITION, pa.array(partition.astype(np.int64))
+            )
+        )
     return pa.concat_tables(tables)
 
 
-def _key_text(keys: list["pa.Array | pa.ChunkedArray"]) -> "pa.Array":
+def _key_text(keys: list[pa.Array | pa.ChunkedArray]) -> pa.Array:
     """One string per row that is equal for rows with equal keys (nulls equal nulls)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -130,7 +134,7 @@ def _key_text(keys: list["pa.Array | pa.ChunkedArray"]) -> "pa.Array":
     return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
-def apply_partition(rows: "pa.Table", step: Step) -> "pa.Table":
+def apply_partition(rows: pa.Table, step: Step) -> pa.Table:
     """The step on one partition's rows in input order: the positions it drops (per reason) and one row of meta."""
     import numpy as np
     import pyarrow as pa
@@ -149,12 +153,16 @@ def apply_partition(rows: "pa.Table", step: Step) -> "pa.Table":
         dropped.append(hit)
         reasons += [reason] * len(hit)
     meta = pickle.dumps({"partition": partition, "reasons": list(result.dropped), "info": result.info})
-    return pa.table({POSITION: pa.array(np.concatenate(dropped + [np.array([-1])]).astype(np.int64)),
-                     REASON: pa.array(reasons + [None], pa.string()),
-                     EXTRA: pa.array([None] * len(reasons) + [meta], pa.large_binary())})
+    return pa.table(
+        {
+            POSITION: pa.array(np.concatenate(dropped + [np.array([-1])]).astype(np.int64)),
+            REASON: pa.array(reasons + [None], pa.string()),
+            EXTRA: pa.array([None] * len(reasons) + [meta], pa.large_binary()),
+        }
+    )
 
 
-def run_whole(step: Step, schema: "pa.Schema", *files: bytes) -> tuple["pa.Buffer", dict[str, Any]]:
+def run_whole(step: Step, schema: pa.Schema, *files: bytes) -> tuple[pa.Buffer, dict[str, Any]]:
     """On a worker: the local executor's global step on the whole input (its stage files' bytes)."""
     from specc.plugin import new_step_stats, read_all, run_step
 
@@ -170,7 +178,7 @@ def run_whole(step: Step, schema: "pa.Schema", *files: bytes) -> tuple["pa.Buffe
 class RayPool:
     """Ordered results of the local executor's tasks, and global steps, computed on the Ray cluster."""
 
-    def __init__(self, plan: "Plan", groups: "Groups"):
+    def __init__(self, plan: Plan, groups: Groups):
         import uuid
 
         import ray.cloudpickle
@@ -189,7 +197,7 @@ class RayPool:
                     wanted[key] = max(wanted.get(key, 0), value)
         return wanted
 
-    def map(self, task: "Task", group: str, batches: Iterable[Any]) -> Iterator[tuple["pa.Table", Any]]:
+    def map(self, task: Task, group: str, batches: Iterable[Any]) -> Iterator[tuple[pa.Table, Any]]:
         """Results of `task(components of group, batch)` in input order, run by the tasks of a Ray Data
         `map_batches`."""
         import ray
@@ -200,8 +208,9 @@ class RayPool:
             return
         resources = self.resources(c.context.step_id for c in self.groups[group])
         shipped = {"components": self.pickled[group], "token": self.token, "task": task, "group": group}
-        dataset = ray.data.from_arrow_refs(refs).map_batches(run_payloads, fn_kwargs=shipped, batch_size=1,
-                                                             batch_format="pyarrow", **resources)
+        dataset = ray.data.from_arrow_refs(refs).map_batches(
+            run_payloads, fn_kwargs=shipped, batch_size=1, batch_format="pyarrow", **resources
+        )
         expected = 0
         for index, table, extra in _results(dataset):
             if index != expected:
@@ -211,13 +220,13 @@ class RayPool:
         if expected != len(refs):
             raise SpeccError(f"error: Ray returned {expected} of {len(refs)} batches (specc-ray bug)")
 
-    def run_global(self, step: Step, paths: list[Path], schema: "pa.Schema", stats: dict[str, Any]) -> "pa.Table":
+    def run_global(self, step: Step, paths: list[Path], schema: pa.Schema, stats: dict[str, Any]) -> pa.Table:
         """A global step's output, the local executor's bytes: by partitions of its key, or in one task."""
         if step.partition_key(schema.empty_table()) is None:
             return self._whole(step, paths, schema, stats)
         return self._partitioned(step, paths, schema, stats)
 
-    def _whole(self, step: Step, paths: list[Path], schema: "pa.Schema", stats: dict[str, Any]) -> "pa.Table":
+    def _whole(self, step: Step, paths: list[Path], schema: pa.Schema, stats: dict[str, Any]) -> pa.Table:
         import ray
 
         files = [ray.put(Path(p).read_bytes()) for p in paths]
@@ -227,8 +236,7 @@ class RayPool:
         stats.update(computed)
         return unpack(data)  # type: ignore[return-value]
 
-    def _partitioned(self, step: Step, paths: list[Path], schema: "pa.Schema",
-                     stats: dict[str, Any]) -> "pa.Table":
+    def _partitioned(self, step: Step, paths: list[Path], schema: pa.Schema, stats: dict[str, Any]) -> pa.Table:
         import numpy as np
         import pyarrow as pa
         import ray
@@ -246,12 +254,19 @@ class RayPool:
             start += batch.num_rows
         resources = self.resources([step.context.step_id])
         partitions = max(1, int(PARTITIONS_PER_CPU * ray.cluster_resources().get("CPU", 1)))
-        dataset = (ray.data.from_arrow_refs(refs)
-                   .map_batches(key_rows, fn_kwargs={"step": step, "partitions": partitions}, batch_size=1,
-                                batch_format="pyarrow", **resources)
-                   .groupby(PARTITION, num_partitions=partitions)
-                   .map_groups(apply_partition, fn_args=(step,), batch_format="pyarrow", **resources))
-        dropped: list[tuple["np.ndarray", "np.ndarray"]] = []
+        dataset = (
+            ray.data.from_arrow_refs(refs)
+            .map_batches(
+                key_rows,
+                fn_kwargs={"step": step, "partitions": partitions},
+                batch_size=1,
+                batch_format="pyarrow",
+                **resources,
+            )
+            .groupby(PARTITION, num_partitions=partitions)
+            .map_groups(apply_partition, fn_args=(step,), batch_format="pyarrow", **resources)
+        )
+        dropped: list[tuple[np.ndarray, np.ndarray]] = []
         metas = []
         with worker_errors():
             for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -276,7 +291,7 @@ class RayPool:
         """Nothing to stop: Ray Data's tasks end with each dataset."""
 
 
-def _results(dataset: "ray.data.Dataset") -> Iterator[tuple[int, "pa.Table", bytes]]:
+def _results(dataset: ray.data.Dataset) -> Iterator[tuple[int, pa.Table, bytes]]:
     """The payload rows of a dataset's output, specc errors from workers raised as themselves."""
     with worker_errors():
         for rows in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):

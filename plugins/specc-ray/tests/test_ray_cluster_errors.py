@@ -4,8 +4,8 @@ a step failing on a worker."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from ray_testing import copy_specs, installed_here, run_cli, write_plugin
@@ -46,7 +46,8 @@ def test_unreachable_address_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: cannot reach the Ray cluster at {address} (Connection refused); start one with `ray start --head` "
-        f"and pass the address it prints, or fix --ray-address")
+        f"and pass the address it prints, or fix --ray-address"
+    )
     assert not (spec.parent / "build").exists()
 
 
@@ -69,28 +70,35 @@ def plugin_only_here(tmp_path: Path) -> Iterator[None]:
         yield
 
 
-def test_a_node_without_a_plugin_the_spec_needs_is_named(tmp_path: Path, ray_cluster: str,
-                                                         plugin_only_here: None) -> None:
+def test_a_node_without_a_plugin_the_spec_needs_is_named(
+    tmp_path: Path, ray_cluster: str, plugin_only_here: None
+) -> None:
     spec = copy_specs(tmp_path) / "quickstart.yaml"
     spec.write_text(spec.read_text().replace("  - {type: dedup,", "  - {type: only-here}\n  - {type: dedup,"))
     with pytest.raises(PluginError) as raised:
         build(spec, executor="ray", executor_options={"address": ray_cluster})
     message = str(raised.value)
     assert message.startswith("error: Ray node ")
-    assert message.endswith(": step 'clean.only-here' needs plugin 'onlyhere' (distribution onlyhere 0.1), which "
-                            "the node lacks; install it on every node: pip install 'onlyhere==0.1'")
+    assert message.endswith(
+        ": step 'clean.only-here' needs plugin 'onlyhere' (distribution onlyhere 0.1), which "
+        "the node lacks; install it on every node: pip install 'onlyhere==0.1'"
+    )
     assert not (spec.parent / "build").exists()
 
 
 def test_resources_no_node_has_are_an_error_not_a_wait(tmp_path: Path, ray_cluster: str) -> None:
     spec = copy_specs(tmp_path) / "quickstart.yaml"
-    spec.write_text(spec.read_text().replace("  - {type: dedup, columns: [text]}",
-                                             "  - {type: dedup, columns: [text], resources: {num_gpus: 1}}"))
+    spec.write_text(
+        spec.read_text().replace(
+            "  - {type: dedup, columns: [text]}", "  - {type: dedup, columns: [text], resources: {num_gpus: 1}}"
+        )
+    )
     with pytest.raises(SpeccError) as raised:
         build(spec, executor="ray")
     assert str(raised.value) == (
         "error: step 'clean.dedup' reserves 1 CPUs and 1 GPUs per worker (`resources:`), but no Ray node has "
-        "that much (the largest has 2 CPUs and 0 GPUs); lower `resources:` or add such a node")
+        "that much (the largest has 2 CPUs and 0 GPUs); lower `resources:` or add such a node"
+    )
 
 
 def test_a_step_error_on_a_worker_reads_as_it_does_locally(tmp_path: Path, ray_cluster: str) -> None:

@@ -13,8 +13,10 @@ from specc.builder import build
 from specc.cache import META_FILE
 from specc.spec import load_spec
 
-SPECS = [pytest.param(p.name, marks=pytest.mark.shared_data) if "shared/data" in p.read_text() else p.name
-         for p in sorted((ROOT / "specs").glob("*.yaml"))]
+SPECS = [
+    pytest.param(p.name, marks=pytest.mark.shared_data) if "shared/data" in p.read_text() else p.name
+    for p in sorted((ROOT / "specs").glob("*.yaml"))
+]
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from ray_testing import copy_specs, digests, installed_here
@@ -28,8 +28,9 @@ def _with_kill_step(specs: Path, marker: Path) -> Path:
     return spec
 
 
-def test_a_killed_worker_is_replaced_and_the_output_keeps_its_bytes(tmp_path: Path, ray_cluster: str,
-                                                                     fault_plugin: None) -> None:
+def test_a_killed_worker_is_replaced_and_the_output_keeps_its_bytes(
+    tmp_path: Path, ray_cluster: str, fault_plugin: None
+) -> None:
     marker = tmp_path / "killed-worker-pid"
     local = _with_kill_step(copy_specs(tmp_path / "local"), marker)
     build(local)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from specc.plugin import CardData, CardSection
-
 from specc_transformers.labeler import ModelLabeler
 
 
@@ -22,13 +21,20 @@ class ModelLabelsSection(CardSection):
         lines = ["## Model labels", ""]
         for step in steps:
             params, info = step["params"], step["info"]
-            below = ("left without a label" if params["below_threshold"] == "unlabeled"
-                     else f"kept and marked for review in column `{params['review_column']}`")
+            below = (
+                "left without a label"
+                if params["below_threshold"] == "unlabeled"
+                else f"kept and marked for review in column `{params['review_column']}`"
+            )
             given = ", ".join(f"{label} {n:,}" for label, n in info["by_label"].items()) or "none"
-            lines += [f"### `{step['id']}`", "",
-                      f"Model `{info['model']}` ({params['task']}) labels column `{params['column']}` from "
-                      f"`{params['text']}` ({params['mode']} mode). It scored {info['scored']:,} of "
-                      f"{info['rows']:,} rows; {info['below_threshold']:,} scored below the threshold "
-                      f"{params['threshold']} and were {below}. Labels given: {given}; {info['unlabeled']:,} rows "
-                      f"have no label.", ""]
+            lines += [
+                f"### `{step['id']}`",
+                "",
+                f"Model `{info['model']}` ({params['task']}) labels column `{params['column']}` from "
+                f"`{params['text']}` ({params['mode']} mode). It scored {info['scored']:,} of "
+                f"{info['rows']:,} rows; {info['below_threshold']:,} scored below the threshold "
+                f"{params['threshold']} and were {below}. Labels given: {given}; {info['unlabeled']:,} rows "
+                f"have no label.",
+                "",
+            ]
         return "\n".join(lines)

@@ -9,8 +9,9 @@ classes when the model has other ones.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -56,16 +57,24 @@ class FineTune(UsesModel, Evaluator):
     Params = FineTuneParams
     params: FineTuneParams
 
-    def encode(self, tokenizer: "PreTrainedTokenizerBase", rows: "LabelledRows") -> list[dict[str, Any]]:
+    def encode(self, tokenizer: PreTrainedTokenizerBase, rows: LabelledRows) -> list[dict[str, Any]]:
         """Rows as the Trainer reads them: token ids, attention mask and label."""
         encoded = tokenizer(rows.texts, truncation=True, max_length=self.params.max_length)
-        return [{"input_ids": ids, "attention_mask": mask, "labels": int(label)}
-                for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows.labels)]
+        return [
+            {"input_ids": ids, "attention_mask": mask, "labels": int(label)}
+            for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows.labels)
+        ]
 
-    def predict(self, train: "LabelledRows", names: list[str], splits: dict[str, "LabelledRows"]) -> dict[str, Any]:
+    def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
         """Train on `train` for `steps` steps, then the predicted class of every row of each split."""
-        from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                                  TrainingArguments, set_seed)
+        from transformers import (
+            AutoModelForSequenceClassification,
+            AutoTokenizer,
+            DataCollatorWithPadding,
+            Trainer,
+            TrainingArguments,
+            set_seed,
+        )
         from transformers.trainer_callback import PrinterCallback
 
         p = self.params
@@ -76,21 +85,44 @@ class FineTune(UsesModel, Evaluator):
             try:
                 tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
                 model = AutoModelForSequenceClassification.from_pretrained(
-                    folder, num_labels=len(names), id2label=dict(enumerate(names)),
-                    label2id={n: i for i, n in enumerate(names)}, ignore_mismatched_sizes=True, trust_remote_code=False)
+                    folder,
+                    num_labels=len(names),
+                    id2label=dict(enumerate(names)),
+                    label2id={n: i for i, n in enumerate(names)},
+                    ignore_mismatched_sizes=True,
+                    trust_remote_code=False,
+                )
             except (OSError, ValueError) as exc:
                 raise self.fail(f"cannot load a sequence classifier from {folder}: {exc}") from None
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
                 model.config.pad_token_id = tokenizer.pad_token_id
             args = TrainingArguments(
-                output_dir=out, max_steps=p.steps, per_device_train_batch_size=p.batch_size,
-                per_device_eval_batch_size=p.batch_size, learning_rate=p.learning_rate, weight_decay=p.weight_decay,
-                seed=seed, data_seed=seed, use_cpu=True, report_to="none", save_strategy="no", eval_strategy="no",
-                logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0)
-            trainer = Trainer(model=model, args=args, train_dataset=self.encode(tokenizer, train),
-                              data_collator=DataCollatorWithPadding(tokenizer))
+                output_dir=out,
+                max_steps=p.steps,
+                per_device_train_batch_size=p.batch_size,
+                per_device_eval_batch_size=p.batch_size,
+                learning_rate=p.learning_rate,
+                weight_decay=p.weight_decay,
+                seed=seed,
+                data_seed=seed,
+                use_cpu=True,
+                report_to="none",
+                save_strategy="no",
+                eval_strategy="no",
+                logging_strategy="no",
+                disable_tqdm=True,
+                dataloader_num_workers=0,
+            )
+            trainer = Trainer(
+                model=model,
+                args=args,
+                train_dataset=self.encode(tokenizer, train),
+                data_collator=DataCollatorWithPadding(tokenizer),
+            )
             trainer.remove_callback(PrinterCallback)  # it prints the training metrics to stdout
             trainer.train()
-            return {split: trainer.predict(self.encode(tokenizer, rows)).predictions.argmax(axis=-1)
-                    for split, rows in splits.items()}
+            return {
+                split: trainer.predict(self.encode(tokenizer, rows)).predictions.argmax(axis=-1)
+                for split, rows in splits.items()
+            }

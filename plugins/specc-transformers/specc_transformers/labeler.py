@@ -31,39 +31,57 @@ class ClassifyParams(Params):
     model: ModelLocation
     revision: Revision = None
     task: Literal["text-classification", "zero-shot-classification"] = Field(
-        "text-classification", description="text-classification: the model's own classes; zero-shot-classification: "
-        "an NLI model scores each of `labels` as a hypothesis.")
+        "text-classification",
+        description="text-classification: the model's own classes; zero-shot-classification: "
+        "an NLI model scores each of `labels` as a hypothesis.",
+    )
     text: str = Field("text", description="The string column the model reads.")
     column: str = Field("label", description="The column the label ids are written to.")
-    labels: LabelNames | None = Field(None, description="The class names; the label written is the index in this "
-                                      "list. Required for zero-shot (the candidate labels); default for "
-                                      "text-classification: the model's labels in the order of its ids.")
-    label_map: dict[str, str] = Field({}, description="Model label -> one of `labels`, for models whose labels "
-                                      "are named otherwise (such as LABEL_0).")
-    hypothesis_template: str = Field("This example is {}.", description="Zero-shot: the hypothesis each label "
-                                     "is put into (`{}` stands for the label).")
-    threshold: float = Field(0.0, ge=0, le=1, description="Rows whose top score is below this are not labelled "
-                             "(or are sent to review).")
+    labels: LabelNames | None = Field(
+        None,
+        description="The class names; the label written is the index in this "
+        "list. Required for zero-shot (the candidate labels); default for "
+        "text-classification: the model's labels in the order of its ids.",
+    )
+    label_map: dict[str, str] = Field(
+        {}, description="Model label -> one of `labels`, for models whose labels are named otherwise (such as LABEL_0)."
+    )
+    hypothesis_template: str = Field(
+        "This example is {}.",
+        description="Zero-shot: the hypothesis each label is put into (`{}` stands for the label).",
+    )
+    threshold: float = Field(
+        0.0, ge=0, le=1, description="Rows whose top score is below this are not labelled (or are sent to review)."
+    )
     below_threshold: Literal["unlabeled", "review"] = Field(
-        "unlabeled", description="unlabeled: a null label; review: the model's label, and true in `review_column`.")
+        "unlabeled", description="unlabeled: a null label; review: the model's label, and true in `review_column`."
+    )
     score_column: str | None = Field(None, description="The column for the model's score; default `<column>_score`.")
     review_column: str = Field("needs_review", description="With below_threshold review: true for rows to check.")
     mode: Literal["replace", "fill"] = Field(
-        "replace", description="replace: label every row; fill: only rows whose `column` is null (after rules, "
-        "say); the column must hold label ids under the same `labels`.")
-    batch_size: int = Field(16, ge=1, description="Rows per forward pass (padding makes scores depend on it "
-                            "in the last decimals, so it is part of the fingerprint).")
+        "replace",
+        description="replace: label every row; fill: only rows whose `column` is null (after rules, "
+        "say); the column must hold label ids under the same `labels`.",
+    )
+    batch_size: int = Field(
+        16,
+        ge=1,
+        description="Rows per forward pass (padding makes scores depend on it "
+        "in the last decimals, so it is part of the fingerprint).",
+    )
 
     @model_validator(mode="after")
-    def _labels_fit(self) -> "ClassifyParams":
+    def _labels_fit(self) -> ClassifyParams:
         if self.task == "zero-shot-classification" and self.labels is None:
             raise ValueError("zero-shot-classification needs `labels`: the candidate labels the model chooses from")
         if "{}" not in self.hypothesis_template:
             raise ValueError("hypothesis_template must contain `{}`, where each label goes")
         for model_label, name in self.label_map.items():
             if self.labels is not None and name not in self.labels:
-                raise ValueError(f"label_map: '{model_label}' maps to '{name}', which is not one of the labels "
-                                 f"{self.labels}{did_you_mean(name, self.labels)}")
+                raise ValueError(
+                    f"label_map: '{model_label}' maps to '{name}', which is not one of the labels "
+                    f"{self.labels}{did_you_mean(name, self.labels)}"
+                )
         return self
 
 
@@ -101,7 +119,7 @@ class ModelLabeler(UsesModel, Annotator):
     # --- the model -------------------------------------------------------------------------------
 
     @cached_property
-    def pipeline(self) -> "Pipeline":
+    def pipeline(self) -> Pipeline:
         """The pipeline, loaded once per process, on the CPU (in eval mode, as from_pretrained leaves a model)."""
         import torch
         from transformers import pipeline as load_pipeline
@@ -110,8 +128,9 @@ class ModelLabeler(UsesModel, Annotator):
         folder = str(self.model_files.folder)
         with quiet_transformers():
             try:
-                return load_pipeline(self.params.task, model=folder, tokenizer=folder, device="cpu",
-                                     trust_remote_code=False)
+                return load_pipeline(
+                    self.params.task, model=folder, tokenizer=folder, device="cpu", trust_remote_code=False
+                )
             except (OSError, ValueError, KeyError) as exc:
                 raise self.fail(f"cannot load a {self.params.task} model from {folder}: {exc}") from None
 
@@ -122,13 +141,17 @@ class ModelLabeler(UsesModel, Annotator):
         p = self.params
         with torch.inference_mode(), quiet_transformers():
             if p.task == "zero-shot-classification":
-                found = self.pipeline(texts, candidate_labels=list(p.labels or []),
-                                        hypothesis_template=p.hypothesis_template, batch_size=p.batch_size)
+                found = self.pipeline(
+                    texts,
+                    candidate_labels=list(p.labels or []),
+                    hypothesis_template=p.hypothesis_template,
+                    batch_size=p.batch_size,
+                )
                 return [r["labels"][0] for r in found], [float(r["scores"][0]) for r in found]
             found = self.pipeline(texts, batch_size=p.batch_size, truncation=True, top_k=1)
         return [r[0]["label"] for r in found], [float(r[0]["score"]) for r in found]
 
-    def label_ids(self, predicted: list[str], names: list[str]) -> "np.ndarray":
+    def label_ids(self, predicted: list[str], names: list[str]) -> np.ndarray:
         """Each predicted model label as an index into `names`, or a clear error for one that is not there."""
         import numpy as np
 
@@ -137,14 +160,16 @@ class ModelLabeler(UsesModel, Annotator):
         for i, label in enumerate(predicted):
             name = self.params.label_map.get(label, label)
             if name not in index:
-                raise self.fail(f"the model predicted '{label}', which is not one of the labels {names}; map it "
-                                f"with `label_map: {{{label}: ...}}`{did_you_mean(name, names)}")
+                raise self.fail(
+                    f"the model predicted '{label}', which is not one of the labels {names}; map it "
+                    f"with `label_map: {{{label}: ...}}`{did_you_mean(name, names)}"
+                )
             ids[i] = index[name]
         return ids
 
     # --- the step --------------------------------------------------------------------------------
 
-    def open_rows(self, table: "pa.Table") -> "np.ndarray":
+    def open_rows(self, table: pa.Table) -> np.ndarray:
         """The rows this step may label: all, or (mode fill) those whose label is null."""
         import numpy as np
         import pyarrow as pa
@@ -153,11 +178,13 @@ class ModelLabeler(UsesModel, Annotator):
             return np.ones(table.num_rows, bool)
         existing = self.column(table, self.params.column)
         if not pa.types.is_integer(existing.type):
-            raise self.fail(f"mode fill: column '{self.params.column}' holds {existing.type}, not label ids; give "
-                            f"its source `labels:` so names become ids, or use mode replace")
+            raise self.fail(
+                f"mode fill: column '{self.params.column}' holds {existing.type}, not label ids; give "
+                f"its source `labels:` so names become ids, or use mode replace"
+            )
         return existing.is_null().to_numpy(zero_copy_only=False)
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """The table with the label, score (and review) columns written; info counts what happened."""
         import numpy as np
         import pyarrow as pa
@@ -186,8 +213,13 @@ class ModelLabeler(UsesModel, Annotator):
         if p.below_threshold == "review":
             table = write_column(table, p.review_column, pa.array(low))
         chosen = ids[todo & labelled]
-        info = {"model": self.shown(), "rows": table.num_rows, "scored": int(todo.sum()),
-                "below_threshold": int(low.sum()),
-                "labelled": int((todo & labelled).sum()), "unlabeled": int((~labelled).sum()),
-                "by_label": {name: int((chosen == i).sum()) for i, name in enumerate(names)}}
+        info = {
+            "model": self.shown(),
+            "rows": table.num_rows,
+            "scored": int(todo.sum()),
+            "below_threshold": int(low.sum()),
+            "labelled": int((todo & labelled).sum()),
+            "unlabeled": int((~labelled).sum()),
+            "by_label": {name: int((chosen == i).sum()) for i, name in enumerate(names)},
+        }
         return StepResult(table, info=info)

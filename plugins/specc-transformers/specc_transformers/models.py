@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Mapping
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from specc.plugin import Component, HubRepo, NOT_FINGERPRINTED, check_repo_id, check_revision, resolve_path
+from specc.plugin import NOT_FINGERPRINTED, Component, HubRepo, check_repo_id, check_revision, resolve_path
 
 EXAMPLE_REPO = "google-bert/bert-base-uncased"
 
@@ -30,8 +31,10 @@ def _location(value: str, info: ValidationInfo) -> str:
     if is_folder(value, spec_dir):
         resolved = resolve_path(value, info)
         if resolved is not None and not resolved.is_dir():
-            raise ValueError(f"folder '{value}' not found; give a folder relative to the spec's folder, or a Hub "
-                             f"repo id such as {EXAMPLE_REPO}")
+            raise ValueError(
+                f"folder '{value}' not found; give a folder relative to the spec's folder, or a Hub "
+                f"repo id such as {EXAMPLE_REPO}"
+            )
         return value
     return check_repo_id(value, EXAMPLE_REPO)
 
@@ -40,8 +43,10 @@ ModelLocation = Annotated[
     str,
     AfterValidator(_location),
     NOT_FINGERPRINTED,  # the pins say what was read: the files' SHA-256, or the repo and its commit
-    Field(description="A folder relative to the spec's folder (saved with `save_pretrained`), or a Hugging Face "
-                      "Hub repo id pinned to a commit in the lock."),
+    Field(
+        description="A folder relative to the spec's folder (saved with `save_pretrained`), or a Hugging Face "
+        "Hub repo id pinned to a commit in the lock."
+    ),
 ]
 Revision = Annotated[
     str | None,
@@ -61,8 +66,9 @@ class ModelFiles:
         context = component.context
         self.local = context.path(name) if is_folder(name, context.spec_dir) else None
         if self.local is not None and revision is not None:
-            raise component.fail(f"revision '{revision}' is for Hub repos, but '{name}' is a local folder; "
-                                 f"remove `revision`")
+            raise component.fail(
+                f"revision '{revision}' is for Hub repos, but '{name}' is a local folder; remove `revision`"
+            )
 
     def files(self) -> list[Path]:
         """A local folder's files, sorted (none for a Hub repo: its pins come from the Hub cache)."""

@@ -13,7 +13,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from specc.plugin import (
-    CHAT_LAYOUTS, TokenBudget, TokenCounter, chats, last_assistant, layout_of, plain_pairs, quiet_transformers,
+    CHAT_LAYOUTS,
+    TokenBudget,
+    TokenCounter,
+    chats,
+    last_assistant,
+    layout_of,
+    plain_pairs,
+    quiet_transformers,
     with_completions,
 )
 from specc_transformers.models import ModelLocation, Revision, UsesModel
@@ -44,7 +51,7 @@ class TransformersTokenCounter(UsesModel, TokenCounter):
     LOADED = (*UsesModel.LOADED, "tokenizer")
 
     @cached_property
-    def tokenizer(self) -> "PreTrainedTokenizerBase":
+    def tokenizer(self) -> PreTrainedTokenizerBase:
         """The tokenizer, loaded once per process."""
         from transformers import AutoTokenizer
 
@@ -61,7 +68,7 @@ class TransformersTokenCounter(UsesModel, TokenCounter):
         """Whether rows of `layout` go through the tokenizer's chat template."""
         return layout in CHAT_LAYOUTS and bool(self.tokenizer.chat_template)
 
-    def rows(self, table: "pa.Table", layout: str) -> list[Any]:
+    def rows(self, table: pa.Table, layout: str) -> list[Any]:
         """Each row's conversation ([{role, content}]) or (prompt, completion) pair."""
         return chats(table, layout) if layout in CHAT_LAYOUTS else list(zip(*plain_pairs(table, layout)))
 
@@ -83,25 +90,24 @@ class TransformersTokenCounter(UsesModel, TokenCounter):
             turns[cut]["content"] = completion
         if self.templated(layout):
             template = self.tokenizer.apply_chat_template
-            return (template(turns[:cut], tokenize=False, add_generation_prompt=True),
-                    template(turns, tokenize=False))
+            return (template(turns[:cut], tokenize=False, add_generation_prompt=True), template(turns, tokenize=False))
         prompt = "\n".join(t["content"] for t in turns[:cut])
         return prompt, "\n".join(t["content"] for t in turns)
 
-    def lengths(self, texts: list[str], special: bool) -> "np.ndarray":
+    def lengths(self, texts: list[str], special: bool) -> np.ndarray:
         """Tokens per text."""
         import numpy as np
 
         tokenizer = self.tokenizer
         counts: list[int] = []
         for start in range(0, len(texts), ENCODE_ROWS):
-            encoded = tokenizer(texts[start:start + ENCODE_ROWS], add_special_tokens=special)["input_ids"]
+            encoded = tokenizer(texts[start : start + ENCODE_ROWS], add_special_tokens=special)["input_ids"]
             counts += [len(ids) for ids in encoded]
         return np.asarray(counts, np.int64)
 
     # --- the interface ---------------------------------------------------------------------------
 
-    def count(self, table: "pa.Table") -> dict[str, "np.ndarray"]:
+    def count(self, table: pa.Table) -> dict[str, np.ndarray]:
         """Prompt and completion tokens per row."""
         layout = layout_of(table)
         pairs = [self.texts(layout, row) for row in self.rows(table, layout)]
@@ -110,7 +116,7 @@ class TransformersTokenCounter(UsesModel, TokenCounter):
         whole = self.lengths([w for _, w in pairs], special)
         return {"prompt": prompt, "completion": whole - prompt}
 
-    def truncate(self, table: "pa.Table", over: "np.ndarray", max_tokens: int) -> "pa.Table":
+    def truncate(self, table: pa.Table, over: np.ndarray, max_tokens: int) -> pa.Table:
         """Cut the completion of each row in `over` to the most whole tokens that fit, decoded again."""
         import numpy as np
 

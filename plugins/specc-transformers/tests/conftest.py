@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tiny_transformers import save_classifier, save_tokenizer
+
 from tests.conftest import shared_data
 
 __all__ = ["shared_data"]  # the shared-data fixture, for tests here too

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from tiny_transformers import save_classifier
 
 from specc.builder import build
 from specc.testing import modules_imported, top_level
-from tiny_transformers import save_classifier
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "rule-and-model-labels"
 HEAVY = ("torch", "transformers", "datasets", "tokenizers", "accelerate")
@@ -26,13 +26,17 @@ def test_the_example_validates_without_heavy_imports_and_builds(tmp_path: Path) 
     stats = build(folder / "spec.yaml", cache_dir=tmp_path / "cache")  # in-process: torch is imported once per run
     out = folder / "build" / "support-intents-labelled"
     assert json.loads((out / "stats.json").read_text()) == stats
-    rules, model = (next(s for s in stats["steps"] if s["id"] == f"annotate.{i}") for i in ("intent-rules",
-                                                                                           "intent-model"))
+    rules, model = (
+        next(s for s in stats["steps"] if s["id"] == f"annotate.{i}") for i in ("intent-rules", "intent-model")
+    )
     assert 0 < rules["info"]["labelled"] < 24 and model["info"]["scored"] == 24 - rules["info"]["labelled"]
     assert model["info"]["labelled"] == model["info"]["scored"]  # review mode keeps the label of unsure rows
     assert stats["label_names"]["label"] == ["billing", "shipping", "account"]
-    rows = [r for split in ("train", "test") for r in pq.read_table(out / "data" / f"{split}-00000-of-00001.parquet")
-            .to_pylist()]
+    rows = [
+        r
+        for split in ("train", "test")
+        for r in pq.read_table(out / "data" / f"{split}-00000-of-00001.parquet").to_pylist()
+    ]
     assert len(rows) == 24 and all(r["label"] is not None for r in rows)
     scored = [r for r in rows if r["label_score"] is not None]
     assert len(scored) == model["info"]["scored"]

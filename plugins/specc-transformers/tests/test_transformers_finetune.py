@@ -16,8 +16,11 @@ from specc.evaluation import evaluation_report, labelled_splits
 from specc_transformers.finetune import FineTune, FineTuneParams
 from tests.conftest import write
 
-WORDS = {"praise": ["love", "wonderful", "great", "fun"], "complaint": ["terrible", "worst", "refund", "service"],
-         "delivery": ["parcel", "delivery", "late", "where"]}
+WORDS = {
+    "praise": ["love", "wonderful", "great", "fun"],
+    "complaint": ["terrible", "worst", "refund", "service"],
+    "delivery": ["parcel", "delivery", "late", "where"],
+}
 NOISE = ["the", "is", "my", "and", "it", "this", "in", "a"]
 
 
@@ -35,52 +38,73 @@ def easy_rows(n: int = 120, seed: int = 0) -> list[dict[str, str]]:
 
 
 def evaluator(model_dir: Path, **params: object) -> FineTune:
-    validated = FineTuneParams.model_validate({"model": model_dir.name, **params},
-                                              context={"spec_dir": model_dir.parent})
+    validated = FineTuneParams.model_validate(
+        {"model": model_dir.name, **params}, context={"spec_dir": model_dir.parent}
+    )
     return FineTune(validated, Context("evaluate.transformers-finetune", 21, model_dir.parent))
 
 
 def test_fine_tuning_learns_an_easy_task_the_same_way_every_time(trainable_dir: Path) -> None:
     rows = easy_rows()
-    table = pa.table({"_id": [f"s:{i}" for i in range(len(rows))], "text": [r["text"] for r in rows],
-                      "label": [r["label"] for r in rows],
-                      "_split": ["train", "train", "train", "test"] * (len(rows) // 4)})
+    table = pa.table(
+        {
+            "_id": [f"s:{i}" for i in range(len(rows))],
+            "text": [r["text"] for r in rows],
+            "label": [r["label"] for r in rows],
+            "_split": ["train", "train", "train", "test"] * (len(rows) // 4),
+        }
+    )
     names, splits, _ = labelled_splits(table, "text", "label", {}, evaluator(trainable_dir).fail)
     assert names == sorted(WORDS)  # three classes: the fixture model's two-class head is made anew
 
-    predicted = evaluator(trainable_dir, steps=40, learning_rate=1e-2).predict(splits["train"], names,
-                                                                              {"test": splits["test"]})
+    predicted = evaluator(trainable_dir, steps=40, learning_rate=1e-2).predict(
+        splits["train"], names, {"test": splits["test"]}
+    )
     accuracy = float(np.mean(predicted["test"] == splits["test"].labels))
     assert accuracy >= 0.9, accuracy
-    untrained = evaluator(trainable_dir, steps=1, learning_rate=1e-9).predict(splits["train"], names,
-                                                                               {"test": splits["test"]})
+    untrained = evaluator(trainable_dir, steps=1, learning_rate=1e-9).predict(
+        splits["train"], names, {"test": splits["test"]}
+    )
     assert float(np.mean(untrained["test"] == splits["test"].labels)) < accuracy
 
     # a second run of the same step: the same predictions, reported through specc.evaluation
     report = evaluator(trainable_dir, steps=40, learning_rate=1e-2, splits=["test"]).evaluate(table, {})
-    assert report == evaluation_report(names, splits["train"].labels, {"test": (splits["test"].labels,
-                                                                                  predicted["test"])})
+    assert report == evaluation_report(
+        names, splits["train"].labels, {"test": (splits["test"].labels, predicted["test"])}
+    )
 
 
 def test_a_spec_reports_it_beside_the_tfidf_baseline(tmp_path: Path, trainable_dir: Path) -> None:
     shutil.copytree(trainable_dir, tmp_path / "models" / "tiny")
     write(tmp_path / "rows.jsonl", "".join(json.dumps(r) + "\n" for r in easy_rows(90, seed=1)))
-    spec = write(tmp_path / "spec.yaml", "specc: 1\nname: baseline\ndescription: d\nlicense: mit\nseed: 4\n"
-                 "task: text-classification\ncard: {draft: true}\n"
-                 "sources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit,\n"
-                 "         labels: {label: [praise, complaint, delivery]}}\n"
-                 "split: {method: stratified, stratify: label, ratios: {train: 0.6, validation: 0.2, test: 0.2}}\n"
-                 "evaluate:\n  - {type: tfidf-logreg}\n"
-                 "  - {type: transformers-finetune, model: models/tiny, steps: 40, learning_rate: 0.01}\n")
+    spec = write(
+        tmp_path / "spec.yaml",
+        "specc: 1\nname: baseline\ndescription: d\nlicense: mit\nseed: 4\n"
+        "task: text-classification\ncard: {draft: true}\n"
+        "sources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit,\n"
+        "         labels: {label: [praise, complaint, delivery]}}\n"
+        "split: {method: stratified, stratify: label, ratios: {train: 0.6, validation: 0.2, test: 0.2}}\n"
+        "evaluate:\n  - {type: tfidf-logreg}\n"
+        "  - {type: transformers-finetune, model: models/tiny, steps: 40, learning_rate: 0.01}\n",
+    )
     stats = build(spec)
     tfidf, tuned = stats["evaluate"]["evaluate.tfidf-logreg"], stats["evaluate"]["evaluate.transformers-finetune"]
     assert set(tuned) == set(tfidf) and set(tuned["splits"]) == {"validation", "test"}
     assert set(tuned["splits"]["test"]) == set(tfidf["splits"]["test"])
     assert tuned["labels"] == ["praise", "complaint", "delivery"] and tuned["splits"]["test"]["support"] == 18
-    assert tuned["params"] == {"text": "text", "label": "label", "train": "train", "splits": ["validation", "test"],
-                               "steps": 40, "batch_size": 8, "learning_rate": 0.01, "weight_decay": 0.0,
-                               "max_length": 128}
+    assert tuned["params"] == {
+        "text": "text",
+        "label": "label",
+        "train": "train",
+        "splits": ["validation", "test"],
+        "steps": 40,
+        "batch_size": 8,
+        "learning_rate": 0.01,
+        "weight_decay": 0.0,
+        "max_length": 128,
+    }
     pins = json.loads(spec.with_suffix(".lock").read_text())["steps"]["evaluate.transformers-finetune"]["pins"]
     assert sorted(f["path"] for f in pins["files"]) == sorted(
-        f"models/tiny/{p.name}" for p in (tmp_path / "models" / "tiny").iterdir())
+        f"models/tiny/{p.name}" for p in (tmp_path / "models" / "tiny").iterdir()
+    )
     assert "evaluate.transformers-finetune" in (tmp_path / "build" / "baseline" / "README.md").read_text()

@@ -19,26 +19,33 @@ from specc_transformers.tokens import TransformersTokenCounter, TransformersToke
 from tests.conftest import write
 
 SYSTEM = "You answer customers."
-ROWS = [{"q": f"Question {i}: where is my parcel? " * (1 + i % 4), "a": "It is late again, sorry. " * (1 + i % 6)}
-        for i in range(40)]
+ROWS = [
+    {"q": f"Question {i}: where is my parcel? " * (1 + i % 4), "a": "It is late again, sorry. " * (1 + i % 6)}
+    for i in range(40)
+]
 
 
 def make_spec(folder: Path, tokenizer: Path, fmt: str, tokens: str) -> Path:
     """A spec over ROWS with a random split, the given format section and `tokens:` flow mapping."""
     shutil.copytree(tokenizer, folder / "tok")
     write(folder / "rows.jsonl", "".join(json.dumps(r) + "\n" for r in ROWS))
-    return write(folder / "spec.yaml", "specc: 1\nname: tokens\ndescription: d\nlicense: mit\nseed: 9\n"
-                 "card: {draft: true}\nsources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit}\n"
-                 "split: {method: random, ratios: {train: 0.75, test: 0.25}}\n"
-                 f"format:\n{fmt}  tokens: {tokens}\n")
+    return write(
+        folder / "spec.yaml",
+        "specc: 1\nname: tokens\ndescription: d\nlicense: mit\nseed: 9\n"
+        "card: {draft: true}\nsources:\n  rows: {type: jsonl, path: rows.jsonl, license: mit}\n"
+        "split: {method: random, ratios: {train: 0.75, test: 0.25}}\n"
+        f"format:\n{fmt}  tokens: {tokens}\n",
+    )
 
 
 CHAT = f"  type: chat\n  system: {SYSTEM}\n  user: '{{{{ q }}}}'\n  assistant: '{{{{ a }}}}'\n"
 
 
 def output_rows(folder: Path) -> dict[str, list[dict]]:
-    return {split: pq.read_table(folder / "build" / "tokens" / "data" / f"{split}-00000-of-00001.parquet").to_pylist()
-            for split in ("train", "test")}
+    return {
+        split: pq.read_table(folder / "build" / "tokens" / "data" / f"{split}-00000-of-00001.parquet").to_pylist()
+        for split in ("train", "test")
+    }
 
 
 def chat_counts(tokenizer, messages: list[dict]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -50,17 +57,31 @@ def chat_counts(tokenizer, messages: list[dict]) -> tuple[int, int]:  # type: ig
 
 def summary(values: list[int]) -> dict[str, float]:
     array = np.asarray(values)
-    return {"rows": len(values), "min": int(array.min()), "median": round(float(np.median(array)), 1),
-            "p95": round(float(np.percentile(array, 95)), 1), "max": int(array.max()),
-            "mean": round(float(array.mean()), 1)}
+    return {
+        "rows": len(values),
+        "min": int(array.min()),
+        "median": round(float(np.median(array)), 1),
+        "p95": round(float(np.percentile(array, 95)), 1),
+        "max": int(array.max()),
+        "mean": round(float(array.mean()), 1),
+    }
 
 
 def test_token_statistics_equal_an_independent_count(tmp_path: Path, chat_tokenizer_dir: Path) -> None:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(chat_tokenizer_dir)
-    every = [chat_counts(tokenizer, [{"role": "system", "content": SYSTEM}, {"role": "user", "content": r["q"].strip()},
-                                     {"role": "assistant", "content": r["a"].strip()}]) for r in ROWS]
+    every = [
+        chat_counts(
+            tokenizer,
+            [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": r["q"].strip()},
+                {"role": "assistant", "content": r["a"].strip()},
+            ],
+        )
+        for r in ROWS
+    ]
     limit = int(np.percentile([p + c for p, c in every], 70))
     over = sum(p + c > limit for p, c in every)
     assert 0 < over < len(ROWS)
@@ -74,9 +95,11 @@ def test_token_statistics_equal_an_independent_count(tmp_path: Path, chat_tokeni
     for split, rows in output_rows(tmp_path).items():
         counts = [chat_counts(tokenizer, row["messages"]) for row in rows]  # every row passes the chat template
         assert all(p + c <= limit for p, c in counts)
-        assert tokens["splits"][split] == {"prompt": summary([p for p, _ in counts]),
-                                           "completion": summary([c for _, c in counts]),
-                                           "total": summary([p + c for p, c in counts])}
+        assert tokens["splits"][split] == {
+            "prompt": summary([p for p, _ in counts]),
+            "completion": summary([c for _, c in counts]),
+            "total": summary([p + c for p, c in counts]),
+        }
     card = (tmp_path / "build" / "tokens" / "README.md").read_text()
     train = tokens["splits"]["train"]["total"]
     assert f"| train | {tokens['over_budget']['train']} | prompt |" in card
@@ -89,8 +112,9 @@ def test_truncate_cuts_the_completion_at_a_token_boundary(tmp_path: Path, chat_t
 
     tokenizer = AutoTokenizer.from_pretrained(chat_tokenizer_dir)
     limit = 60
-    stats = build(make_spec(tmp_path, chat_tokenizer_dir, CHAT, f"{{tokenizer: tok, max_tokens: {limit}, "
-                                                                f"action: truncate}}"))
+    stats = build(
+        make_spec(tmp_path, chat_tokenizer_dir, CHAT, f"{{tokenizer: tok, max_tokens: {limit}, action: truncate}}")
+    )
     originals = {f"rows:{i}": r for i, r in enumerate(ROWS)}
     cut = 0
     for rows in output_rows(tmp_path).values():
@@ -101,10 +125,14 @@ def test_truncate_cuts_the_completion_at_a_token_boundary(tmp_path: Path, chat_t
             assert original.startswith(answer) and answer
             if answer != original:  # cut: one more token of the original would not fit
                 cut += 1
-                more = tokenizer.decode(tokenizer(original, add_special_tokens=False)["input_ids"][
-                    :len(tokenizer(answer, add_special_tokens=False)["input_ids"]) + 1])
-                assert sum(chat_counts(tokenizer, row["messages"][:-1] + [{"role": "assistant", "content": more}])) \
-                    > limit
+                more = tokenizer.decode(
+                    tokenizer(original, add_special_tokens=False)["input_ids"][
+                        : len(tokenizer(answer, add_special_tokens=False)["input_ids"]) + 1
+                    ]
+                )
+                assert (
+                    sum(chat_counts(tokenizer, row["messages"][:-1] + [{"role": "assistant", "content": more}])) > limit
+                )
     assert cut == sum(stats["tokens"]["truncated"].values()) > 0
     step = next(s for s in stats["steps"] if s["id"] == "tokens")
     assert step["dropped"] == {"prompt over token budget": len(ROWS) - step["rows_out"]}
@@ -114,14 +142,18 @@ def test_truncate_cuts_the_completion_at_a_token_boundary(tmp_path: Path, chat_t
 def test_error_names_the_first_row_over_the_budget(tmp_path: Path, chat_tokenizer_dir: Path) -> None:
     fmt = "  type: prompt-completion\n  prompt: '{{ q }}'\n  completion: '{{ a }}'\n"
     spec = make_spec(tmp_path, chat_tokenizer_dir, fmt, "{tokenizer: tok, max_tokens: 30, action: error}")
-    with pytest.raises(SpeccError, match=r"error: step 'tokens' \(transformers\): row _id 'rows:\d+' has \d+ prompt "
-                                         r"and \d+ completion tokens, over max_tokens 30 .*set `action: drop`"):
+    with pytest.raises(
+        SpeccError,
+        match=r"error: step 'tokens' \(transformers\): row _id 'rows:\d+' has \d+ prompt "
+        r"and \d+ completion tokens, over max_tokens 30 .*set `action: drop`",
+    ):
         build(spec)
 
 
 def counter(folder: Path, max_tokens: int = 100) -> TransformersTokenCounter:
-    params = TransformersTokensParams.model_validate({"tokenizer": folder.name, "max_tokens": max_tokens},
-                                                     context={"spec_dir": folder.parent})
+    params = TransformersTokensParams.model_validate(
+        {"tokenizer": folder.name, "max_tokens": max_tokens}, context={"spec_dir": folder.parent}
+    )
     return TransformersTokenCounter(params, Context("tokens", 0, folder.parent))
 
 
@@ -130,19 +162,35 @@ def test_every_layout_counts_the_same_prompt_and_completion(chat_tokenizer_dir: 
     share = pa.struct([("from", pa.string()), ("value", pa.string())])
     q, a = ["Where is my parcel?", "Reset my password."], ["It is late.", "Done, check your mail."]
     tokens = counter(chat_tokenizer_dir)
-    chat = tokens.count(pa.table({"messages": pa.array(
-        [[{"role": "user", "content": x}, {"role": "assistant", "content": y}] for x, y in zip(q, a)],
-        pa.list_(turn))}))
-    sharegpt = tokens.count(pa.table({"conversations": pa.array(
-        [[{"from": "human", "value": x}, {"from": "gpt", "value": y}] for x, y in zip(q, a)], pa.list_(share))}))
+    chat = tokens.count(
+        pa.table(
+            {
+                "messages": pa.array(
+                    [[{"role": "user", "content": x}, {"role": "assistant", "content": y}] for x, y in zip(q, a)],
+                    pa.list_(turn),
+                )
+            }
+        )
+    )
+    sharegpt = tokens.count(
+        pa.table(
+            {
+                "conversations": pa.array(
+                    [[{"from": "human", "value": x}, {"from": "gpt", "value": y}] for x, y in zip(q, a)],
+                    pa.list_(share),
+                )
+            }
+        )
+    )
     assert {k: v.tolist() for k, v in chat.items()} == {k: v.tolist() for k, v in sharegpt.items()}
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(chat_tokenizer_dir)
     plain = tokens.count(pa.table({"prompt": q, "completion": a}))
     assert plain["prompt"].tolist() == [len(tokenizer(x)["input_ids"]) for x in q]
-    assert plain["completion"].tolist() == [len(tokenizer(x + y)["input_ids"]) - len(tokenizer(x)["input_ids"])
-                                            for x, y in zip(q, a)]
+    assert plain["completion"].tolist() == [
+        len(tokenizer(x + y)["input_ids"]) - len(tokenizer(x)["input_ids"]) for x, y in zip(q, a)
+    ]
     alpaca = tokens.count(pa.table({"instruction": q, "input": ["", "now"], "output": a}))
     assert alpaca["prompt"].tolist() == [len(tokenizer(x)["input_ids"]) for x in (q[0], q[1] + "\nnow")]
 

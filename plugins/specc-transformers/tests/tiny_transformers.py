@@ -27,19 +27,25 @@ def save_tokenizer(folder: Path, chat_template: bool = True) -> Path:
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=SPECIALS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tokenizer.train_from_iterator(CORPUS * 3, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>",
-                                   eos_token="<|end|>", model_max_length=512)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<|end|>", model_max_length=512
+    )
     if chat_template:
         fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(folder)
     return folder
 
 
-def save_classifier(folder: Path, labels: list[str], seed: int = 0, hidden: int = 16,
-                    initializer_range: float = 0.6) -> Path:
+def save_classifier(
+    folder: Path, labels: list[str], seed: int = 0, hidden: int = 16, initializer_range: float = 0.6
+) -> Path:
     """A one-layer random BERT sequence classifier over the tiny tokenizer.
 
     The default wide initialization spreads the scores of an untrained model across rows; a model
@@ -52,10 +58,19 @@ def save_classifier(folder: Path, labels: list[str], seed: int = 0, hidden: int 
 
     save_tokenizer(folder, chat_template=False)
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=400, hidden_size=hidden, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=2 * hidden, max_position_embeddings=128, initializer_range=initializer_range,
-                        num_labels=len(labels), id2label=dict(enumerate(labels)),
-                        label2id={name: i for i, name in enumerate(labels)}, pad_token_id=0)
+    config = BertConfig(
+        vocab_size=400,
+        hidden_size=hidden,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=128,
+        initializer_range=initializer_range,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+        pad_token_id=0,
+    )
     with quiet_transformers():
         BertForSequenceClassification(config).save_pretrained(folder)
     return folder

@@ -25,30 +25,46 @@ if TYPE_CHECKING:
     import numpy as np
 
 PendingPath = Annotated[OutputPath, Field(description="A file relative to the spec's folder; it may not exist yet.")]
-VERDICTS = {"correct": True, "yes": True, "true": True, "1": True, "y": True,
-            "incorrect": False, "no": False, "false": False, "0": False, "n": False}
+VERDICTS = {
+    "correct": True,
+    "yes": True,
+    "true": True,
+    "1": True,
+    "y": True,
+    "incorrect": False,
+    "no": False,
+    "false": False,
+    "0": False,
+    "n": False,
+}
 
 
 class AuditParams(Params):
     """Spot checks: export a seeded random sample of labelled rows; report accuracy once verdicts exist."""
 
     size: int = Field(ge=1, description="Rows in the sample (all labelled rows when there are fewer).")
-    sample: PendingPath = Field(description="Where the sample is written (CSV: key, label, the shown columns, an "
-                                "empty `verdict` column); rewritten by each run of the step.")
-    verdicts: PendingPath | None = Field(None, description="The reviewed copy of the sample (CSV with the key and "
-                                         "`verdict` columns); its bytes are pinned in the lock.")
+    sample: PendingPath = Field(
+        description="Where the sample is written (CSV: key, label, the shown columns, an "
+        "empty `verdict` column); rewritten by each run of the step."
+    )
+    verdicts: PendingPath | None = Field(
+        None,
+        description="The reviewed copy of the sample (CSV with the key and "
+        "`verdict` columns); its bytes are pinned in the lock.",
+    )
     columns: list[str] = Field(["text"], description="Columns shown to reviewers.")
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the accuracy's Wilson interval.")
 
     @model_validator(mode="after")
-    def _separate_files(self) -> "AuditParams":
+    def _separate_files(self) -> AuditParams:
         if self.verdicts is not None and Path(self.verdicts) == Path(self.sample):
-            raise ValueError("`verdicts` must differ from `sample`: the sample is rewritten by every build; "
-                             "review a copy of it")
+            raise ValueError(
+                "`verdicts` must differ from `sample`: the sample is rewritten by every build; review a copy of it"
+            )
         return self
 
 
-def sample_rows(seeds: "np.ndarray", labelled: "np.ndarray", size: int) -> "np.ndarray":
+def sample_rows(seeds: np.ndarray, labelled: np.ndarray, size: int) -> np.ndarray:
     """Positions of the `size` labelled rows with the smallest seeds, in that order."""
     import numpy as np
 
@@ -62,15 +78,19 @@ def read_verdicts(path: Path, shown: str, key: str) -> dict[str, bool | None]:
         reader = csv.DictReader(handle)
         missing = [c for c in (key, "verdict") if c not in (reader.fieldnames or [])]
         if missing:
-            raise SpeccError(f"{shown}: error: the verdicts file has no column {', '.join(repr(c) for c in missing)}; "
-                             f"its columns are: {', '.join(reader.fieldnames or [])}; fill the `verdict` column "
-                             f"of a copy of the audit sample")
+            raise SpeccError(
+                f"{shown}: error: the verdicts file has no column {', '.join(repr(c) for c in missing)}; "
+                f"its columns are: {', '.join(reader.fieldnames or [])}; fill the `verdict` column "
+                f"of a copy of the audit sample"
+            )
         verdicts: dict[str, bool | None] = {}
         for row in reader:
             raw = (row["verdict"] or "").strip().lower()
             if raw and raw not in VERDICTS:
-                raise SpeccError(f"{shown}:{reader.line_num}: error: verdict {row['verdict']!r} is not one of "
-                                 f"correct, incorrect (or yes/no, true/false, 1/0); leave it blank when not reviewed")
+                raise SpeccError(
+                    f"{shown}:{reader.line_num}: error: verdict {row['verdict']!r} is not one of "
+                    f"correct, incorrect (or yes/no, true/false, 1/0); leave it blank when not reviewed"
+                )
             verdicts[row[key]] = VERDICTS[raw] if raw else None
     return verdicts
 
@@ -95,9 +115,13 @@ def audit_report(sampled: list[str], verdicts: dict[str, bool | None] | None, co
     in_sample = set(sampled)
     judged = [verdicts[k] for k in sampled if verdicts.get(k) is not None]
     correct = sum(bool(v) for v in judged)
-    report.update(reviewed=len(judged), pending=len(sampled) - len(judged), correct=correct,
-                  outside_sample=sorted(k for k in verdicts if k not in in_sample)[:20],
-                  outside_sample_count=sum(k not in in_sample for k in verdicts))
+    report.update(
+        reviewed=len(judged),
+        pending=len(sampled) - len(judged),
+        correct=correct,
+        outside_sample=sorted(k for k in verdicts if k not in in_sample)[:20],
+        outside_sample_count=sum(k not in in_sample for k in verdicts),
+    )
     if judged:
         low, high = wilson_interval(correct, len(judged), confidence)
         report.update(accuracy=round(correct / len(judged), 4), ci=[round(low, 4), round(high, 4)])

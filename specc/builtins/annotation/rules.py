@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from specc.annotation.labels import ColumnLabeler, LabelNames, label_counts, write_column
-from specc.spec.diagnose import did_you_mean
 from specc.builtins.clean import re2_syntax
 from specc.components import Params, StepResult
+from specc.spec.diagnose import did_you_mean
 from specc.spec.model import located_errors
 
 if TYPE_CHECKING:
@@ -32,16 +32,23 @@ ASCII_WORD = re.compile(r"[A-Za-z0-9_]")
 class Rule(Params):
     """One labeling function: keywords or an RE2 pattern, and the label it gives to the rows it matches."""
 
-    name: str | None = Field(None, description="A name for the card and stats.json; default `<label>-keywords` or "
-                             "`<label>-regex` (with -2, -3 ... when repeated).")
+    name: str | None = Field(
+        None,
+        description="A name for the card and stats.json; default `<label>-keywords` or "
+        "`<label>-regex` (with -2, -3 ... when repeated).",
+    )
     label: str = Field(description="The label this rule gives; one of the step's `labels`.")
-    keywords: list[str] | None = Field(None, min_length=1, description="Words or phrases; a row matches when its text "
-                                       "contains one as a whole word (ASCII word boundaries).")
+    keywords: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Words or phrases; a row matches when its text "
+        "contains one as a whole word (ASCII word boundaries).",
+    )
     regex: str | None = Field(None, min_length=1, description="An RE2 pattern searched anywhere in the text.")
     ignore_case: bool = Field(True, description="Match without regard to case.")
 
     @model_validator(mode="after")
-    def _one_matcher(self) -> "Rule":
+    def _one_matcher(self) -> Rule:
         if (self.keywords is None) == (self.regex is None):
             raise ValueError("give `keywords` or `regex` (one of them)")
         if self.regex is not None:
@@ -75,19 +82,30 @@ class RulesParams(Params):
     labels: LabelNames
     rules: list[Rule] = Field(min_length=1, description="The labeling functions.")
     combine: Literal["vote", "first"] = Field(
-        "vote", description="vote: the label most matching rules give (a tie leaves the row unlabelled); "
-        "first: the label of the first matching rule in the order listed.")
+        "vote",
+        description="vote: the label most matching rules give (a tie leaves the row unlabelled); "
+        "first: the label of the first matching rule in the order listed.",
+    )
     mode: Literal["replace", "fill"] = Field(
-        "replace", description="replace: write `column` anew; fill: only rows whose `column` is null get a rule "
-        "label (the column must hold label ids under the same `labels`).")
+        "replace",
+        description="replace: write `column` anew; fill: only rows whose `column` is null get a rule "
+        "label (the column must hold label ids under the same `labels`).",
+    )
     unlabeled: Literal["keep", "drop"] = Field(
-        "keep", description="Rows left without a label: keep them (null label), or drop them (reason `unlabeled`).")
+        "keep", description="Rows left without a label: keep them (null label), or drop them (reason `unlabeled`)."
+    )
 
     @model_validator(mode="after")
-    def _rules_fit_labels(self) -> "RulesParams":
-        unknown = [(("rules", i, "label"), rule.label, f"'{rule.label}' is not one of the labels {self.labels}"
-                    f"{did_you_mean(rule.label, self.labels)}") for i, rule in enumerate(self.rules)
-                   if rule.label not in self.labels]
+    def _rules_fit_labels(self) -> RulesParams:
+        unknown = [
+            (
+                ("rules", i, "label"),
+                rule.label,
+                f"'{rule.label}' is not one of the labels {self.labels}{did_you_mean(rule.label, self.labels)}",
+            )
+            for i, rule in enumerate(self.rules)
+            if rule.label not in self.labels
+        ]
         if unknown:
             raise located_errors("RulesParams", unknown)
         names = [r.name for r in self.rules if r.name is not None]
@@ -112,8 +130,9 @@ class RulesParams(Params):
         return names
 
 
-def rule_votes(fires: "np.ndarray", rule_labels: "np.ndarray", n_labels: int,
-               combine: str) -> tuple["np.ndarray", "np.ndarray"]:
+def rule_votes(
+    fires: np.ndarray, rule_labels: np.ndarray, n_labels: int, combine: str
+) -> tuple[np.ndarray, np.ndarray]:
     """The label id each row gets (-1: none) and which rows had a vote tie, from rows x rules matches."""
     import numpy as np
 
@@ -130,7 +149,7 @@ def rule_votes(fires: "np.ndarray", rule_labels: "np.ndarray", n_labels: int,
     return np.where(covered, chosen, -1), ties
 
 
-def rule_analysis(fires: "np.ndarray", rule_labels: "np.ndarray", names: list[str]) -> dict[str, Any]:
+def rule_analysis(fires: np.ndarray, rule_labels: np.ndarray, names: list[str]) -> dict[str, Any]:
     """Coverage, overlaps and conflicts of the rules, overall and per rule (row counts)."""
     import numpy as np
 
@@ -139,10 +158,20 @@ def rule_analysis(fires: "np.ndarray", rule_labels: "np.ndarray", names: list[st
     for label in np.unique(rule_labels):
         distinct += fires[:, rule_labels == label].any(axis=1)
     overlap, conflict = n_fired >= 2, distinct >= 2
-    by_rule = {name: {"covered": int(fires[:, j].sum()), "overlaps": int((fires[:, j] & overlap).sum()),
-                      "conflicts": int((fires[:, j] & conflict).sum())} for j, name in enumerate(names)}
-    return {"covered": int((n_fired > 0).sum()), "overlaps": int(overlap.sum()), "conflicts": int(conflict.sum()),
-            "by_rule": by_rule}
+    by_rule = {
+        name: {
+            "covered": int(fires[:, j].sum()),
+            "overlaps": int((fires[:, j] & overlap).sum()),
+            "conflicts": int((fires[:, j] & conflict).sum()),
+        }
+        for j, name in enumerate(names)
+    }
+    return {
+        "covered": int((n_fired > 0).sum()),
+        "overlaps": int(overlap.sum()),
+        "conflicts": int(conflict.sum()),
+        "by_rule": by_rule,
+    }
 
 
 class RuleLabeler(ColumnLabeler):
@@ -153,7 +182,7 @@ class RuleLabeler(ColumnLabeler):
     scope = "row"
     Params = RulesParams
 
-    def matches(self, table: "pa.Table") -> "np.ndarray":
+    def matches(self, table: pa.Table) -> np.ndarray:
         """Rows x rules: whether each rule matches each row's text (null text matches nothing)."""
         import numpy as np
         import pyarrow as pa
@@ -171,7 +200,7 @@ class RuleLabeler(ColumnLabeler):
             fires[:, j] = pc.fill_null(found, False).to_numpy(zero_copy_only=False)
         return fires
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """The table with `column` labelled by the rules; info holds the rules' coverage, overlaps and conflicts."""
         import numpy as np
         import pyarrow as pa
@@ -185,16 +214,25 @@ class RuleLabeler(ColumnLabeler):
         if p.mode == "fill":
             existing = self.column(table, p.column)
             if not pa.types.is_integer(existing.type):
-                raise self.fail(f"mode fill: column '{p.column}' holds {existing.type}, not label ids; give its "
-                                f"source `labels:` so names become ids, or use mode replace")
+                raise self.fail(
+                    f"mode fill: column '{p.column}' holds {existing.type}, not label ids; give its "
+                    f"source `labels:` so names become ids, or use mode replace"
+                )
             open_rows = existing.is_null().to_numpy(zero_copy_only=False)
-            labels = pa.array(np.where(open_rows, chosen, existing.cast(pa.int64()).fill_null(-1).to_numpy()),
-                              pa.int64(), mask=open_rows & (chosen < 0))
+            labels = pa.array(
+                np.where(open_rows, chosen, existing.cast(pa.int64()).fill_null(-1).to_numpy()),
+                pa.int64(),
+                mask=open_rows & (chosen < 0),
+            )
         set_here = open_rows & (chosen >= 0)
-        info = {"rows": table.num_rows, **rule_analysis(fires, rule_labels, p.rule_names()),
-                "ties": int((ties & open_rows).sum()), "labelled": int(set_here.sum()),
-                "unlabeled": int(labels.null_count),
-                "by_label": label_counts(chosen[set_here], p.labels)}
+        info = {
+            "rows": table.num_rows,
+            **rule_analysis(fires, rule_labels, p.rule_names()),
+            "ties": int((ties & open_rows).sum()),
+            "labelled": int(set_here.sum()),
+            "unlabeled": int(labels.null_count),
+            "by_label": label_counts(chosen[set_here], p.labels),
+        }
         table = write_column(table, p.column, labels)
         if p.unlabeled == "drop":
             result = self.keep(table, labels.is_valid(), "unlabeled")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specc.annotation.human_params import AnnotationFile, HumanParams
 from specc.annotation.labels import ColumnLabeler, label_counts, write_column
+from specc.builtins.annotation.human_params import AnnotationFile, HumanParams
 from specc.components import StepResult
 from specc.errors import SpeccError
 
@@ -71,7 +71,7 @@ class HumanRound(ColumnLabeler):
 
     # --- reading --------------------------------------------------------------------------------
 
-    def read(self, entry: AnnotationFile) -> tuple["Annotations", list["Problem"]]:
+    def read(self, entry: AnnotationFile) -> tuple[Annotations, list[Problem]]:
         """One annotation file; its errors name it as the spec does, and this step."""
         from specc.annotation.readers import read_annotations
 
@@ -79,33 +79,39 @@ class HumanRound(ColumnLabeler):
         item = entry.item if entry.item is not None or entry.format != "label-studio" else self.params.key
         annotator = entry.annotators if entry.format == "wide-csv" else entry.annotator
         try:
-            return read_annotations(path, entry.format, item=item, annotator=annotator, label=entry.label,
-                                    from_name=entry.from_name)
+            return read_annotations(
+                path, entry.format, item=item, annotator=annotator, label=entry.label, from_name=entry.from_name
+            )
         except SpeccError as exc:
             text = str(exc).replace(str(path), entry.path, 1)
             step = f"error: step '{self.context.step_id}' ({self.name}): "
             raise SpeccError(text.replace("error: ", step, 1)) from None
 
-    def as_ids(self, a: "Annotations", where: str) -> "Annotations":
+    def as_ids(self, a: Annotations, where: str) -> Annotations:
         """The table with label names replaced by their index in `labels`; unknown names are an error."""
         import numpy as np
 
-        from specc.spec.diagnose import did_you_mean
         from specc.annotation.table import Annotations
+        from specc.spec.diagnose import did_you_mean
 
         index = {name: i for i, name in enumerate(self.params.labels)}
         unknown = [label for label in a.categories if label not in index]
         if unknown:
             counts = {label: int((a.labels == label).sum()) for label in unknown}
-            shown = "; ".join(f"{label!r} ({n} annotations{did_you_mean(str(label), self.params.labels)})"
-                              for label, n in list(counts.items())[:5])
-            raise self.fail(f"{where}: labels that are not among `labels` {self.params.labels}: {shown}; fix the "
-                            f"file or add them to `labels`")
+            shown = "; ".join(
+                f"{label!r} ({n} annotations{did_you_mean(str(label), self.params.labels)})"
+                for label, n in list(counts.items())[:5]
+            )
+            raise self.fail(
+                f"{where}: labels that are not among `labels` {self.params.labels}: {shown}; fix the "
+                f"file or add them to `labels`"
+            )
         ids = np.array([None if v is None else index[v] for v in a.labels.flat], dtype=object)
         return Annotations(a.items, a.annotators, ids.reshape(a.labels.shape))
 
-    def read_round(self, entries: list[AnnotationFile]) -> tuple["Annotations", list[tuple[str, "Problem"]],
-                                                                 list[dict[str, Any]]]:
+    def read_round(
+        self, entries: list[AnnotationFile]
+    ) -> tuple[Annotations, list[tuple[str, Problem]], list[dict[str, Any]]]:
         """Every file of the round merged (an annotator in several files is one person), with problems per file."""
         from specc.annotation.readers import merge_annotations
 
@@ -115,14 +121,20 @@ class HumanRound(ColumnLabeler):
             a = self.as_ids(a, entry.path)
             parts.append((entry.path, a))
             problems += [(entry.path, problem) for problem in found]
-            files.append({"path": entry.path, "format": entry.format,
-                          "sha256": self.sha256(entry.path),
-                          "items": len(a.items), "annotators": len(a.annotators),
-                          "annotations": int(a.annotations_per_item().sum())})
+            files.append(
+                {
+                    "path": entry.path,
+                    "format": entry.format,
+                    "sha256": self.sha256(entry.path),
+                    "items": len(a.items),
+                    "annotators": len(a.annotators),
+                    "annotations": int(a.annotations_per_item().sum()),
+                }
+            )
         merged, duplicates = merge_annotations(parts)
         return merged, problems + duplicates, files
 
-    def keys(self, table: "pa.Table") -> list[str | None]:
+    def keys(self, table: pa.Table) -> list[str | None]:
         """Each row's key as text."""
         import pyarrow as pa
 
@@ -130,12 +142,14 @@ class HumanRound(ColumnLabeler):
         try:
             return values.cast(pa.string()).to_pylist()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise self.fail(f"key column '{self.params.key}' ({values.type}) cannot be read as text: {exc}; "
-                            f"name a column of ids as `key`") from None
+            raise self.fail(
+                f"key column '{self.params.key}' ({values.type}) cannot be read as text: {exc}; "
+                f"name a column of ids as `key`"
+            ) from None
 
     # --- gold items -----------------------------------------------------------------------------
 
-    def gold_labels(self, table: "pa.Table", keys: list[str | None]) -> dict[str, int]:
+    def gold_labels(self, table: pa.Table, keys: list[str | None]) -> dict[str, int]:
         """Gold label id per item, from the gold file or column."""
         gold = self.params.gold
         assert gold is not None
@@ -150,12 +164,14 @@ class HumanRound(ColumnLabeler):
             if key is None or name is None or name == "":
                 continue
             if name not in index:
-                raise self.fail(f"gold column '{gold.column}' holds {name!r}, which is not among `labels` "
-                                f"{self.params.labels}; gold labels are label names")
+                raise self.fail(
+                    f"gold column '{gold.column}' holds {name!r}, which is not among `labels` "
+                    f"{self.params.labels}; gold labels are label names"
+                )
             found[key] = index[name]
         return found
 
-    def gold_report(self, a: "Annotations", gold: dict[str, int]) -> tuple[list[str], dict[str, Any]]:
+    def gold_report(self, a: Annotations, gold: dict[str, int]) -> tuple[list[str], dict[str, Any]]:
         """Each annotator's accuracy on the gold items, and who falls below `min_accuracy`."""
         p = self.params.gold
         assert p is not None
@@ -169,13 +185,17 @@ class HumanRound(ColumnLabeler):
             per_annotator[name] = {"items": len(given), "correct": correct, "accuracy": accuracy}
             if accuracy is not None and accuracy < p.min_accuracy:
                 excluded.append(name)
-        report = {"source": p.path or f"column {p.column}", "items": len(rows), "min_accuracy": p.min_accuracy,
-                  "excluded": excluded}
+        report = {
+            "source": p.path or f"column {p.column}",
+            "items": len(rows),
+            "min_accuracy": p.min_accuracy,
+            "excluded": excluded,
+        }
         return excluded, {**report, "annotators": per_annotator}
 
     # --- agreement ------------------------------------------------------------------------------
 
-    def agreement(self, a: "Annotations") -> dict[str, Any] | None:
+    def agreement(self, a: Annotations) -> dict[str, Any] | None:
         """The agreement report (every metric with its bootstrap interval), checked against the gate."""
         import numpy as np
 
@@ -188,40 +208,62 @@ class HumanRound(ColumnLabeler):
             return None
         level = gate.level if gate is not None else "nominal"
         if gate is not None and gate.metric == "cohen-kappa" and len(a.annotators) != 2:
-            raise self.fail(f"agreement.metric cohen-kappa needs exactly two annotators, the round has "
-                            f"{len(a.annotators)}; use fleiss-kappa or krippendorff-alpha")
+            raise self.fail(
+                f"agreement.metric cohen-kappa needs exactly two annotators, the round has "
+                f"{len(a.annotators)}; use fleiss-kappa or krippendorff-alpha"
+            )
         measured = a
         if level == "interval":
             try:
                 values = [float(name) for name in p.labels]
             except ValueError:
-                raise self.fail(f"agreement.level interval needs numeric label names, not {p.labels}; use ordinal "
-                                f"(the order of `labels`) or nominal") from None
+                raise self.fail(
+                    f"agreement.level interval needs numeric label names, not {p.labels}; use ordinal "
+                    f"(the order of `labels`) or nominal"
+                ) from None
             cells = np.array([None if v is None else values[v] for v in a.labels.flat], object)
             measured = Annotations(a.items, a.annotators, cells.reshape(a.labels.shape))
-        report = _rounded(agreement_report(measured, seed=self.context.seed, level=level,
-                                           order=list(range(len(p.labels))), resamples=p.resamples,
-                                           confidence=p.confidence))
+        report = _rounded(
+            agreement_report(
+                measured,
+                seed=self.context.seed,
+                level=level,
+                order=list(range(len(p.labels))),
+                resamples=p.resamples,
+                confidence=p.confidence,
+            )
+        )
         report.pop("labels", None)
         if gate is None:
             return report
         value, (low, high) = report.get(gate.key), report["ci"].get(gate.key, [None, None])
         passed = value is not None and value >= gate.min
-        report["gate"] = {"metric": gate.metric, "level": gate.level, "min": gate.min, "value": value,
-                          "ci": [low, high], "passed": passed}
+        report["gate"] = {
+            "metric": gate.metric,
+            "level": gate.level,
+            "min": gate.min,
+            "value": value,
+            "ci": [low, high],
+            "passed": passed,
+        }
         if not passed:
             name = METRICS[gate.key]
-            measured_text = ("is undefined (every annotation has the same label, or no item has two annotations)"
-                             if value is None else f"is {value:.3f} ({p.confidence:.0%} CI {value_text(low)} to "
-                             f"{value_text(high)}, {p.resamples:,} bootstrap resamples of {report['items']:,} items)")
+            measured_text = (
+                "is undefined (every annotation has the same label, or no item has two annotations)"
+                if value is None
+                else f"is {value:.3f} ({p.confidence:.0%} CI {value_text(low)} to "
+                f"{value_text(high)}, {p.resamples:,} bootstrap resamples of {report['items']:,} items)"
+            )
             others = ", ".join(f"{METRICS[k]} {value_text(report[k])}" for k in report["ci"] if k != gate.key)
-            raise self.fail(f"agreement below the minimum: {name} {measured_text}, but `agreement.min` of step "
-                            f"'{self.context.step_id}' is {gate.min} (metric {gate.metric}); the round has "
-                            f"{report['annotators']} annotators and {report['annotations']:,} annotations ({others}); "
-                            f"improve the guidelines or the annotations, or lower agreement.min")
+            raise self.fail(
+                f"agreement below the minimum: {name} {measured_text}, but `agreement.min` of step "
+                f"'{self.context.step_id}' is {gate.min} (metric {gate.metric}); the round has "
+                f"{report['annotators']} annotators and {report['annotations']:,} annotations ({others}); "
+                f"improve the guidelines or the annotations, or lower agreement.min"
+            )
         return report
 
-    def aggregated(self, a: "Annotations") -> tuple[dict[str, int | None], "np.ndarray", dict[str, Any]]:
+    def aggregated(self, a: Annotations) -> tuple[dict[str, int | None], np.ndarray, dict[str, Any]]:
         """One label id per item, the items that tied, and what the card says about the method."""
         import numpy as np
 
@@ -231,8 +273,12 @@ class HumanRound(ColumnLabeler):
         if p.aggregate == "dawid-skene":
             estimate = dawid_skene(a)
             posterior = round(float(estimate.posteriors.max(axis=1).mean()), DIGITS) if a.items else None
-            info = {"method": "dawid-skene", "iterations": estimate.iterations, "converged": estimate.converged,
-                    "mean_posterior": posterior}
+            info = {
+                "method": "dawid-skene",
+                "iterations": estimate.iterations,
+                "converged": estimate.converged,
+                "mean_posterior": posterior,
+            }
             return dict(zip(a.items, estimate.labels)), np.zeros(len(a.items), bool), info
         vote = majority_vote(a, TIE_BREAKS[p.tie_break])
         info = {"method": "majority", "tie_break": p.tie_break, "ties": int(vote.ties.sum())}
@@ -240,8 +286,9 @@ class HumanRound(ColumnLabeler):
 
     # --- the step -------------------------------------------------------------------------------
 
-    def collect(self, table: "pa.Table", keys: list[str | None],
-                present: list[AnnotationFile]) -> tuple["Annotations", list[tuple[str, "Problem"]], dict[str, Any]]:
+    def collect(
+        self, table: pa.Table, keys: list[str | None], present: list[AnnotationFile]
+    ) -> tuple[Annotations, list[tuple[str, Problem]], dict[str, Any]]:
         """The round's annotations of items in the data, by the annotators kept after the gold items."""
         from specc.annotation.readers import match_items
 
@@ -251,21 +298,25 @@ class HumanRound(ColumnLabeler):
         problems += [(", ".join(f.path for f in present), problem) for problem in unmatched]
         if unmatched and p.unmatched == "fail":
             shown = ", ".join(repr(u.item) for u in unmatched[:EXAMPLES])
-            raise self.fail(f"{len(unmatched):,} annotated item(s) are not in the data (column '{p.key}'): {shown}; "
-                            f"check `key` and the files' item column, or set `unmatched: report`")
+            raise self.fail(
+                f"{len(unmatched):,} annotated item(s) are not in the data (column '{p.key}'): {shown}; "
+                f"check `key` and the files' item column, or set `unmatched: report`"
+            )
         info: dict[str, Any] = {"rows": table.num_rows, "files": files}
         if p.gold is not None:
             excluded, info["gold"] = self.gold_report(a, self.gold_labels(table, keys))
             kept = [name for name in a.annotators if name not in excluded]
             if a.annotators and not kept:
-                raise self.fail(f"every annotator is below gold.min_accuracy {p.gold.min_accuracy}; check the gold "
-                                f"labels, or lower the minimum")
+                raise self.fail(
+                    f"every annotator is below gold.min_accuracy {p.gold.min_accuracy}; check the gold "
+                    f"labels, or lower the minimum"
+                )
             a = a.subset(annotators=kept)
         a = a.subset(items=[item for item, n in zip(a.items, a.annotations_per_item()) if n > 0])
         info["annotators"] = {name: int(n) for name, n in zip(a.annotators, (a.codes() >= 0).sum(axis=0))}
         return a, problems, info
 
-    def apply(self, table: "pa.Table") -> StepResult:
+    def apply(self, table: pa.Table) -> StepResult:
         """The rows with the round's label; rows dropped by the round's rules are counted by reason."""
         from specc.annotation.agreement import per_item_agreement
 
@@ -297,8 +348,16 @@ class HumanRound(ColumnLabeler):
         result.info = info
         return result
 
-    def labelled(self, table: "pa.Table", keys: list[str | None], labels: dict[str, int | None], tied: set[str],
-                 below: set[str], shares: dict[str, float], drop_unannotated: bool) -> StepResult:
+    def labelled(
+        self,
+        table: pa.Table,
+        keys: list[str | None],
+        labels: dict[str, int | None],
+        tied: set[str],
+        below: set[str],
+        shares: dict[str, float],
+        drop_unannotated: bool,
+    ) -> StepResult:
         """The rows with their label (and flag or agreement columns), and what is dropped for which reason."""
         import numpy as np
         import pyarrow as pa
@@ -327,8 +386,9 @@ class HumanRound(ColumnLabeler):
             gone |= mask
         return StepResult(table.filter(pa.array(~gone)), dropped)
 
-    def low_agreement(self, a: "Annotations", shares: dict[str, float],
-                      info: dict[str, Any]) -> tuple[set[str], dict[str, int | None]]:
+    def low_agreement(
+        self, a: Annotations, shares: dict[str, float], info: dict[str, Any]
+    ) -> tuple[set[str], dict[str, int | None]]:
         """The items below the per-item threshold, and adjudicated labels that replace aggregated ones."""
         from specc.annotation.aggregate import majority_vote
         from specc.annotation.readers import match_items
@@ -344,14 +404,19 @@ class HumanRound(ColumnLabeler):
             decisions, unmatched = match_items(decisions, a.items)
             vote = majority_vote(decisions, "lowest")
             adjudicated = {item: label for item, label in zip(decisions.items, vote.labels) if label is not None}
-            report["adjudicated"] = {**files[0], "items": len(adjudicated), "unmatched": len(unmatched),
-                                     "problems": _problem_summary(problems)}
+            report["adjudicated"] = {
+                **files[0],
+                "items": len(adjudicated),
+                "unmatched": len(unmatched),
+                "problems": _problem_summary(problems),
+            }
         report["awaiting"] = len(low - set(adjudicated)) if rule.action == "adjudicate" else 0
         info["item_agreement"] = report
         return low, adjudicated
 
-    def export(self, table: "pa.Table", keys: list[str | None], a: "Annotations", adjudicate: set[str],
-               info: dict[str, Any]) -> None:
+    def export(
+        self, table: pa.Table, keys: list[str | None], a: Annotations, adjudicate: set[str], info: dict[str, Any]
+    ) -> None:
         """Write the items no one annotated yet, and those to adjudicate with their votes, for the annotators."""
         from specc.annotation.readers import write_annotation_csv, write_label_studio_tasks
 
@@ -379,8 +444,11 @@ class HumanRound(ColumnLabeler):
             write_label_studio_tasks(rows, folder / f"{stem}.json", p.export.text, p.key, extra=extra)
             write_annotation_csv(rows, folder / f"{stem}.csv", p.export.text, p.key, extra=extra)
             written[stem] = len(rows)
-        info["export"] = {"dir": p.export.dir, "tasks": written["tasks"],
-                          "adjudication": written.get("adjudication", 0)}
+        info["export"] = {
+            "dir": p.export.dir,
+            "tasks": written["tasks"],
+            "adjudication": written.get("adjudication", 0),
+        }
 
     def pending_message(self, missing: list[AnnotationFile], info: dict[str, Any]) -> str:
         """What to do when the annotators' files are not there yet."""
@@ -389,15 +457,19 @@ class HumanRound(ColumnLabeler):
         if export is None:
             where = "set `export: {dir: ...}` to have the items to annotate written for the annotators"
         else:
-            where = (f"the {info['export']['tasks']:,} items to annotate were written to {export.dir}/tasks.json "
-                     f"(Label Studio import) and {export.dir}/tasks.csv")
-        return (f"no annotations yet: {names} not found; {where}; put the annotators' file(s) there and build again, "
-                f"or set `pending: unlabeled` to build meanwhile without these labels")
+            where = (
+                f"the {info['export']['tasks']:,} items to annotate were written to {export.dir}/tasks.json "
+                f"(Label Studio import) and {export.dir}/tasks.csv"
+            )
+        return (
+            f"no annotations yet: {names} not found; {where}; put the annotators' file(s) there and build again, "
+            f"or set `pending: unlabeled` to build meanwhile without these labels"
+        )
 
-    def audit(self, table: "pa.Table", labels: "np.ndarray") -> dict[str, Any]:
+    def audit(self, table: pa.Table, labels: np.ndarray) -> dict[str, Any]:
         """Write the audit sample of labelled rows; the estimated accuracy once verdicts exist."""
-        from specc.annotation.audit import audit_report, read_verdicts, sample_rows
         from specc.annotation.readers import write_csv
+        from specc.builtins.annotation.audit import audit_report, read_verdicts, sample_rows
 
         p = self.params
         audit = p.audit
@@ -415,13 +487,19 @@ class HumanRound(ColumnLabeler):
         verdicts = None
         if audit.verdicts is not None and self.context.path(audit.verdicts).is_file():
             verdicts = read_verdicts(self.context.path(audit.verdicts), audit.verdicts, p.key)
-        return {"sample": audit.sample, "verdicts": audit.verdicts, "size": audit.size,
-                **audit_report(sampled, verdicts, audit.confidence)}
+        return {
+            "sample": audit.sample,
+            "verdicts": audit.verdicts,
+            "size": audit.size,
+            **audit_report(sampled, verdicts, audit.confidence),
+        }
 
 
-def _problem_summary(problems: list[tuple[str, "Problem"]]) -> dict[str, Any]:
+def _problem_summary(problems: list[tuple[str, Problem]]) -> dict[str, Any]:
     """Problems counted by kind, with the first few in words."""
     from specc.annotation.readers import count_kinds
 
-    return {"count": count_kinds(problem for _, problem in problems),
-            "examples": [problem.message(where) for where, problem in problems[:EXAMPLES]]}
+    return {
+        "count": count_kinds(problem for _, problem in problems),
+        "examples": [problem.message(where) for where, problem in problems[:EXAMPLES]],
+    }
