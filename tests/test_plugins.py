@@ -237,12 +237,12 @@ def test_plugin_command_through_entry_point(tmp_path: Path) -> None:
 
 def test_every_hook_is_documented_and_tested() -> None:
     hooks = [name for name in dir(hookspecs) if name.startswith("register_")]
-    guide = (ROOT / "plugins" / "README.md").read_text()
+    guide = (ROOT / "docs" / "plugins" / "index.md").read_text()
     tests = (
         Path(__file__).read_text() + (ROOT / "plugins" / "specc-example" / "specc_example" / "__init__.py").read_text()
     )
     for hook in hooks:
-        assert f"`{hook}(" in guide, f"{hook} is not in plugins/README.md"
+        assert f"`{hook}(" in guide, f"{hook} is not in docs/plugins/index.md"
         assert f"def {hook}(" in tests, f"{hook} has no test plugin"
 
 
