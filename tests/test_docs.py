@@ -260,3 +260,22 @@ def test_readme_is_short_and_undated() -> None:
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text), "dated figures belong in docs/performance.md"
     for spec in sorted((ROOT / "specs").glob("*.yaml")):
         assert f"specs/{spec.name}" in text, f"the README's table of examples misses specs/{spec.name}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "guide"),
+    [
+        ("source", "sources"),
+        ("step", "clean"),
+        ("annotator", "annotate"),
+        ("splitter", "split"),
+        ("formatter", "format"),
+    ],
+)
+def test_how_to_overviews_name_every_built_in_type(kind: str, guide: str) -> None:
+    text = (ROOT / "docs" / "how-to" / f"{guide}.md").read_text()
+    for entry in get_registry().entries(kind):
+        if entry.distribution == "specc":
+            assert f"`{entry.name}`" in text, (
+                f"docs/how-to/{guide}.md does not mention the built-in {kind} {entry.name}"
+            )
