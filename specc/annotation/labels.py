@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from pydantic import AfterValidator, Field
 
@@ -52,9 +52,26 @@ def label_counts(ids: np.ndarray, names: list[str]) -> dict[str, int]:
     return {name: int(n) for name, n in zip(names, counts)}
 
 
+class _ColumnLabels(Protocol):
+    """Parameters naming the label column and its classes."""
+
+    @property
+    def column(self) -> str: ...
+
+    @property
+    def labels(self) -> list[str]: ...
+
+
+class _Labels(Protocol):
+    """A step whose parameters name the label column and its classes."""
+
+    @property
+    def params(self) -> _ColumnLabels: ...
+
+
 class ColumnLabeler(Annotator):
     """An annotator that writes ids of its params' `labels` to its params' `column`."""
 
-    def label_names(self) -> dict[str, list[str]]:
+    def label_names(self: _Labels) -> dict[str, list[str]]:
         """The step's `labels` for its column."""
-        return {self.params.column: list(self.params.labels)}  # type: ignore[attr-defined]
+        return {self.params.column: list(self.params.labels)}

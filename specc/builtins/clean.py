@@ -70,6 +70,8 @@ class Normalize(Step):
 
         _columns = field_validator("columns")(_unique)
 
+    params: Params
+
     def apply(self, table: pa.Table) -> StepResult:
         """The table with its text columns normalized; nulls stay null, no row is dropped."""
         p = self.params
@@ -95,6 +97,8 @@ class DropMissing(Step):
         )
 
         _columns = field_validator("columns")(_unique)
+
+    params: Params
 
     def used_columns(self) -> list[str]:
         """None: rows without a value are what it decides about."""
@@ -133,6 +137,8 @@ class FillMissing(Step):
             description="Column: the value put in place of its nulls, cast to the column's type (a label column "
             "with class names holds their ids: give the id). Empty and blank strings are values, not nulls.",
         )
+
+    params: Params
 
     def used_columns(self) -> list[str]:
         """None: rows without a value are what it decides about."""
@@ -196,6 +202,8 @@ class Length(Step):
                 raise ValueError(f"min_chars ({self.min_chars}) is greater than max_chars ({self.max_chars})")
             return self
 
+    params: Params
+
     def apply(self, table: pa.Table) -> StepResult:
         """Kept rows; the others are `too-short` or `too-long` (null text is kept)."""
         import pyarrow as pa
@@ -231,6 +239,8 @@ class Dedup(Step):
         )
 
         _columns = field_validator("columns")(_unique)
+
+    params: Params
 
     def partition_key(self, table: pa.Table) -> list[pa.ChunkedArray]:
         """The key columns as compared: a row's fate depends only on the earlier rows with its key."""
@@ -358,6 +368,8 @@ class Regex(Step):
             except re.error as exc:
                 raise ValueError(f"invalid regular expression: {exc}") from exc
             return pattern
+
+    params: Params
 
     def apply(self, table: pa.Table) -> StepResult:
         """Kept rows; the others are `match` (action drop) or `no-match` (action keep; nulls never match)."""

@@ -108,6 +108,8 @@ class Decontaminate(Step):
             "but fewer than `ngram` units are compared whole: a row equal to an evaluation text is dropped.",
         )
 
+    params: Params
+
     def __init__(self, params: Params, context: Context):
         super().__init__(params, context)
         self._index: np.ndarray | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -47,7 +47,8 @@ class TfidfLogReg(Evaluator):
 
     name = "tfidf-logreg"
     version = 1
-    Params = TfidfLogRegParams
+    Params: ClassVar[type[EvaluatorParams]] = TfidfLogRegParams
+    params: TfidfLogRegParams
 
     def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
         """Fit on `train`, predict each split.

@@ -77,6 +77,7 @@ def _variables(source: str) -> frozenset[str]:
 class _Templated(Formatter):
     """A formatter whose fields are rendered from templates, one set of templates per role."""
 
+    params: _Strip
     roles: ClassVar[tuple[str, ...]] = ()
 
     def templates(self) -> dict[str, list[str]]:
@@ -184,7 +185,8 @@ class Chat(_Templated):
     """A `messages` column of {role, content}: [system], user, assistant from templates, or passed through."""
 
     name = "chat"
-    Params = ChatParams
+    Params: ClassVar[type[FormatterParams]] = ChatParams
+    params: ChatParams
     roles = ROLES
     output_column: ClassVar[str] = "messages"
     keys: ClassVar[tuple[str, str]] = CHAT_LAYOUTS["messages"]
@@ -200,7 +202,7 @@ class Chat(_Templated):
 
         role_key, content_key = self.keys
         if self.params.messages is not None:
-            conversations = self.passed_through(table)
+            conversations = self.passed_through(table, self.params.messages)
         else:
             texts = self.render(table)
             conversations = [[(role, texts[role][i]) for role in ROLES if role in texts] for i in range(table.num_rows)]
@@ -208,14 +210,15 @@ class Chat(_Templated):
         values = [[{role_key: self.role_names[r], content_key: c} for r, c in turns] for turns in conversations]
         return pa.table({self.output_column: pa.array(values, pa.list_(turn)), "_id": table.column("_id")})
 
-    def passed_through(self, table: pa.Table) -> list[list[tuple[str, str]]]:
-        """The `messages` column's conversations with roles normalized and checked, a system turn added if given."""
-        column = self.column_of(table, self.params.messages)
+    def passed_through(self, table: pa.Table, name: str) -> list[list[tuple[str, str]]]:
+        """The conversations of column `name` (`messages`) with roles normalized and checked, a system turn added
+        if given."""
+        column = self.column_of(table, name)
         system = self.render(table).get("system") if self.params.system else None
         known = {**KNOWN_ROLES, **self.params.roles}
         result = []
         for i, (turns, row_id) in enumerate(zip(column.to_pylist(), table.column("_id").to_pylist())):
-            conversation = Conversation(row_id, self.params.messages, known, self.fail).check(turns)
+            conversation = Conversation(row_id, name, known, self.fail).check(turns)
             if system is not None and conversation[0][0] != "system":
                 conversation.insert(0, ("system", system[i]))
             result.append(conversation)
@@ -317,7 +320,8 @@ class PromptCompletion(_Templated):
     """`prompt` and `completion` text columns (TRL's standard prompt-completion layout)."""
 
     name = "prompt-completion"
-    Params = PromptCompletionParams
+    Params: ClassVar[type[FormatterParams]] = PromptCompletionParams
+    params: PromptCompletionParams
     roles = ("prompt", "completion")
 
     def format(self, table: pa.Table) -> pa.Table:
@@ -350,7 +354,8 @@ class Alpaca(_Templated):
     """`instruction`, `input` and `output` text columns."""
 
     name = "alpaca"
-    Params = AlpacaParams
+    Params: ClassVar[type[FormatterParams]] = AlpacaParams
+    params: AlpacaParams
     roles = ("instruction", "input", "output")
 
     def format(self, table: pa.Table) -> pa.Table:

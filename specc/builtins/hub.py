@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -67,7 +67,7 @@ class HubSource(Source):
 
     name = "hf"
     version = 1
-    Params = HubParams
+    Params: ClassVar[type[SourceParams]] = HubParams
     params: HubParams
 
     _features: datasets.Features | None = None

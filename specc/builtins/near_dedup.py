@@ -102,6 +102,8 @@ class NearDedup(Step):
                 raise ValueError(f"bands x rows ({self.bands} x {self.rows}) is more than num_perm ({self.num_perm})")
             return self
 
+    params: Params
+
     def apply(self, table: pa.Table) -> StepResult:
         """Drop mode: rows kept, the rest `near-duplicate`; group mode: every row with its group."""
         import numpy as np

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
@@ -49,12 +49,6 @@ class FileParams(SourceParams):
 class _FileSource(Source):
     """A source over files named by the spec, with errors that name file and line."""
 
-    Params = FileParams
-
-    def files(self) -> list[Path]:
-        """The files the pattern names, sorted."""
-        return self.context.files(self.params.path)
-
     def error(self, path: Path, line: int | None, message: str) -> DataError:
         """A data error naming this source, the file and the line."""
         return DataError(self.context.step_id, self.shown(path), line, message)
@@ -86,6 +80,17 @@ class _FileSource(Source):
                     break
         if blank:
             raise self.error(path, None, "the file is empty; remove it or fill it")
+
+
+class _PathSource(_FileSource):
+    """A source over the files one `path` (a file or a glob pattern) names."""
+
+    Params: ClassVar[type[SourceParams]] = FileParams
+    params: FileParams
+
+    def files(self) -> list[Path]:
+        """The files the pattern names, sorted."""
+        return self.context.files(self.params.path)
 
 
 def _undecodable_line(path: Path, encoding: str) -> int | None:
@@ -152,7 +157,7 @@ def _strings_stay_strings(type_: pa.DataType) -> pa.DataType:
     return type_
 
 
-class _JsonRecords(_FileSource):
+class _JsonRecords(_PathSource):
     """Objects parsed by pyarrow; every file is scanned for the field types before the first batch."""
 
     def chunks(self, path: Path) -> Iterator[_Chunk]:
@@ -219,10 +224,10 @@ class _JsonRecords(_FileSource):
             lines.append(line)
         detail = re.sub(r"^JSON parse error: ", "", str(exc))
         row = re.search(r" in row (\d+)$", detail)
-        line = lines[int(row[1])] if row and int(row[1]) < len(lines) else None
+        at = lines[int(row[1])] if row and int(row[1]) < len(lines) else None
         detail = detail[: row.start()] if row else detail
         fix = "give each field one type in every row" if "changed from" in detail else "fix the record"
-        return self.error(path, line, f"cannot read the record: {detail}; {fix}")
+        return self.error(path, at, f"cannot read the record: {detail}; {fix}")
 
     def conflict(self, path: Path, chunk: _Chunk, schema: pa.Schema, exc: Exception) -> DataError:
         """The first record of `chunk` with a field whose type does not fit the rows before it."""
@@ -285,7 +290,8 @@ class JsonSource(_JsonRecords):
 
     name = "json"
     version = 1
-    Params = JsonParams
+    Params: ClassVar[type[SourceParams]] = JsonParams
+    params: JsonParams
 
     def chunks(self, path: Path) -> Iterator[_Chunk]:
         """The file's records, re-encoded as JSON Lines in blocks of rows."""
@@ -297,7 +303,7 @@ class JsonSource(_JsonRecords):
             yield from _line_chunks(path)
             return
         text = path.read_bytes().decode("utf-8-sig")
-        start = SPACE.match(text).end()
+        start = _after_space(text, 0)
         if field is not None:
             if head != "{":
                 raise self.error(
@@ -336,20 +342,20 @@ class JsonSource(_JsonRecords):
         decoder = json.JSONDecoder()
         keys: list[str] = []
         try:
-            pos = SPACE.match(text, pos + 1).end()
+            pos = _after_space(text, pos + 1)
             while text.startswith('"', pos):
                 key, pos = decoder.raw_decode(text, pos)
-                pos = SPACE.match(text, pos).end()
+                pos = _after_space(text, pos)
                 if not text.startswith(":", pos):
                     raise self.error(path, _line_at(text, pos), "invalid JSON (expected ':' after a key)")
-                pos = SPACE.match(text, pos + 1).end()
+                pos = _after_space(text, pos + 1)
                 if key == field:
                     return pos
                 keys.append(key)
                 _, pos = decoder.raw_decode(text, pos)
-                pos = SPACE.match(text, pos).end()
+                pos = _after_space(text, pos)
                 if text.startswith(",", pos):
-                    pos = SPACE.match(text, pos + 1).end()
+                    pos = _after_space(text, pos + 1)
         except json.JSONDecodeError as exc:
             raise self.error(path, exc.lineno, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
         raise self.error(path, None, f"no top-level key '{field}' (keys: {', '.join(keys) or 'none'}); fix `field:`")
@@ -360,7 +366,7 @@ class JsonSource(_JsonRecords):
         rows: list[str] = []
         lines: list[int] = []
         line, counted = 1, 0
-        pos = SPACE.match(text, pos + 1).end()
+        pos = _after_space(text, pos + 1)
         while not text.startswith("]", pos):
             line += text.count("\n", counted, pos)
             counted = pos
@@ -382,13 +388,19 @@ class JsonSource(_JsonRecords):
             if len(rows) == BATCH_ROWS:
                 yield _Chunk("\n".join(rows).encode("utf-8"), lines)
                 rows, lines = [], []
-            pos = SPACE.match(text, pos).end()
+            pos = _after_space(text, pos)
             if text.startswith(",", pos):
-                pos = SPACE.match(text, pos + 1).end()
+                pos = _after_space(text, pos + 1)
             elif not text.startswith("]", pos):
                 raise self.error(path, _line_at(text, pos), "invalid JSON (expected ',' or ']' after a record)")
         if rows:
             yield _Chunk("\n".join(rows).encode("utf-8"), lines)
+
+
+def _after_space(text: str, pos: int) -> int:
+    """The offset of the first character at or after `pos` that is not JSON whitespace."""
+    found = SPACE.match(text, pos)  # never None: the pattern matches the empty string
+    return found.end() if found else pos
 
 
 def _line_at(text: str, pos: int) -> int:
@@ -459,19 +471,17 @@ def _common(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     return pa.string()
 
 
-class CsvSource(_FileSource):
-    """CSV files with a header row; quoted values may hold delimiters and line breaks."""
+class _DelimitedSource(_PathSource):
+    """Files of values separated by a delimiter, with a header row, in a known encoding."""
 
-    name = "csv"
-    version = 1
-    Params = CsvParams
-    quoting = True
-    field_fix = "quote values that contain the delimiter or line breaks"
+    params: _EncodedParams
+    quoting: ClassVar[bool]  # values may be quoted (and then hold delimiters and line breaks)
+    field_fix: ClassVar[str]  # how to fix a record with the wrong number of values
 
     @property
     def delimiter(self) -> str:
         """The character between values."""
-        return self.params.delimiter
+        raise NotImplementedError
 
     def read(self) -> Iterator[pa.RecordBatch]:
         """The rows of every file, with column types that fit every file."""
@@ -556,9 +566,10 @@ class CsvSource(_FileSource):
     def records(self, path: Path) -> Iterator[tuple[int, list[str]]]:
         """The records of `path` as Python's csv module reads them, header first, each with the line it starts on;
         blank lines hold none (pyarrow skips them too)."""
-        quoting = csv.QUOTE_MINIMAL if self.quoting else csv.QUOTE_NONE
         with path.open(encoding=self.params.encoding, newline="") as f:
-            reader = csv.reader(f, delimiter=self.delimiter, quoting=quoting)
+            reader = csv.reader(
+                f, delimiter=self.delimiter, quoting=csv.QUOTE_MINIMAL if self.quoting else csv.QUOTE_NONE
+            )
             start = 1
             for record in reader:
                 if record:
@@ -581,12 +592,29 @@ class CsvSource(_FileSource):
         return Location()
 
 
-class TsvSource(CsvSource):
+class CsvSource(_DelimitedSource):
+    """CSV files with a header row; quoted values may hold delimiters and line breaks."""
+
+    name = "csv"
+    version = 1
+    Params: ClassVar[type[SourceParams]] = CsvParams
+    params: CsvParams
+    quoting = True
+    field_fix = "quote values that contain the delimiter or line breaks"
+
+    @property
+    def delimiter(self) -> str:
+        """The character between values."""
+        return self.params.delimiter
+
+
+class TsvSource(_DelimitedSource):
     """Tab-separated files with a header row; values are not quoted, so they hold no tabs or line breaks."""
 
     name = "tsv"
     version = 1
-    Params = TsvParams
+    Params: ClassVar[type[SourceParams]] = TsvParams
+    params: TsvParams
     quoting = False
     field_fix = "values must not contain tabs or line breaks"
 
@@ -599,7 +627,7 @@ class TsvSource(CsvSource):
 # --- Parquet ---------------------------------------------------------------------------------
 
 
-class ParquetSource(_FileSource):
+class ParquetSource(_PathSource):
     """Parquet files, streamed in batches."""
 
     name = "parquet"
@@ -700,14 +728,14 @@ class TextLinesSource(_FileSource):
 
     name = "text-lines"
     version = 1
-    Params = TextLinesParams
+    Params: ClassVar[type[SourceParams]] = TextLinesParams
+    params: TextLinesParams
 
     def files(self) -> list[Path]:
         """Each text file with its label file, then the mapping file."""
         files = [path for pair in self.pairs() for path in pair if path is not None]
-        if self.params.label_names is not None:
-            files.append(self.mapping_path())
-        return files
+        mapping = self.mapping_path()
+        return files if mapping is None else [*files, mapping]
 
     def pairs(self) -> list[tuple[Path, Path | None]]:
         """Each text file with its label file (globs pair up in sorted order)."""
@@ -725,8 +753,10 @@ class TextLinesSource(_FileSource):
             )
         return list(zip(texts, labels))
 
-    def mapping_path(self) -> Path:
-        """The one file `label_names` names."""
+    def mapping_path(self) -> Path | None:
+        """The one file `label_names` names; None without `label_names`."""
+        if self.params.label_names is None:
+            return None
         paths = self.context.files(self.params.label_names)
         if len(paths) != 1:
             raise DataError(
@@ -740,9 +770,9 @@ class TextLinesSource(_FileSource):
     @cached_property
     def names(self) -> list[str] | None:
         """Label names by id from the mapping file: lines 'ID<TAB>NAME' (further fields are ignored)."""
-        if self.params.label_names is None:
-            return None
         path = self.mapping_path()
+        if path is None:
+            return None
         names: dict[int, str] = {}
         chunks = _line_chunks(path)
         for number, line in (pair for c in chunks for pair in zip(c.lines, self.decode(path, c).to_pylist())):
@@ -835,6 +865,7 @@ class TextLinesSource(_FileSource):
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        mapping = self.mapping_path()
         for chunk in _line_chunks(path):
             values = self.decode(path, chunk)
             try:
@@ -846,7 +877,7 @@ class TextLinesSource(_FileSource):
                             path, line, f"label {value!r} is not an integer; write one label id such as 0 per line"
                         ) from None
                 raise self.error(path, None, f"cannot read the label ids: {exc}") from None
-            if self.names is not None:
+            if self.names is not None and mapping is not None:
                 outside = pc.or_(pc.less(ids, 0), pc.greater_equal(ids, len(self.names)))
                 if pc.any(outside).as_py():
                     row = pc.index(outside, True).as_py()
@@ -854,6 +885,6 @@ class TextLinesSource(_FileSource):
                         path,
                         chunk.lines[row],
                         f"label id {ids[row]} has no name: "
-                        f"{self.shown(self.mapping_path())} names the ids 0 to {len(self.names) - 1}",
+                        f"{self.shown(mapping)} names the ids 0 to {len(self.names) - 1}",
                     )
             yield ids

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
@@ -363,7 +363,8 @@ class RandomSplit(_Grouping, Splitter):
     """
 
     name = "random"
-    Params = RandomParams
+    Params: ClassVar[type[SplitterParams]] = RandomParams
+    params: RandomParams
 
     def assign(self, table: pa.Table) -> pa.Array:
         """Split names per row."""
@@ -393,7 +394,8 @@ class StratifiedSplit(_Grouping, Splitter):
     """
 
     name = "stratified"
-    Params = StratifiedParams
+    Params: ClassVar[type[SplitterParams]] = StratifiedParams
+    params: StratifiedParams
 
     def used_columns(self) -> list[str]:
         """The `stratify` column (a null in `group` leaves the row ungrouped, as documented)."""
@@ -455,7 +457,8 @@ class HashSplit(_Grouping, Splitter):
     """
 
     name = "hash"
-    Params = HashParams
+    Params: ClassVar[type[SplitterParams]] = HashParams
+    params: HashParams
 
     def used_columns(self) -> list[str]:
         """The `key` column, or the content columns hashed (a null `group` leaves the row ungrouped)."""
@@ -579,7 +582,8 @@ class KFoldSplit(_Grouping, Splitter):
     """
 
     name = "kfold"
-    Params = KFoldParams
+    Params: ClassVar[type[SplitterParams]] = KFoldParams
+    params: KFoldParams
 
     def used_columns(self) -> list[str]:
         """The `stratify` column when given (a null `group` leaves the row ungrouped)."""
@@ -670,7 +674,8 @@ class PredefinedSplit(Splitter):
     """Keeps the splits the sources already have."""
 
     name = "predefined"
-    Params = PredefinedParams
+    Params: ClassVar[type[SplitterParams]] = PredefinedParams
+    params: PredefinedParams
 
     def split_names(self) -> list[str]:
         """Known only from the data."""

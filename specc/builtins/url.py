@@ -8,12 +8,12 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
-from specc.builtins.sources import CsvSource, FileParams, JsonlSource, JsonSource, ParquetSource, TsvSource, _FileSource
+from specc.builtins.sources import CsvSource, FileParams, JsonlSource, JsonSource, ParquetSource, TsvSource, _PathSource
 from specc.components import Location, Source, SourceParams
 from specc.errors import DataError
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Format = Literal["jsonl", "json", "csv", "tsv", "parquet"]
-READERS: dict[str, type[_FileSource]] = {
+READERS: dict[str, type[_PathSource]] = {
     "jsonl": JsonlSource,
     "json": JsonSource,
     "csv": CsvSource,
@@ -154,7 +154,8 @@ class UrlSource(Source):
 
     name = "url"
     version = 1
-    Params = UrlParams
+    Params: ClassVar[type[SourceParams]] = UrlParams
+    params: UrlParams
 
     def files(self) -> list[Path]:
         """None: the SHA-256 pin covers the downloaded bytes."""
@@ -296,7 +297,7 @@ class UrlSource(Source):
         """Where the format's reader finds the row in the downloaded file, named by its URL."""
         return self.reader(self.fetch()).locate(position)
 
-    def reader(self, blob: Path) -> _FileSource:
+    def reader(self, blob: Path) -> _PathSource:
         """The built-in source of the format over the cached file; its errors name the URL."""
         base = READERS[self.params.format]
         url = self.params.url

@@ -11,11 +11,11 @@ into the step's record in stats.json (`info`), which the card's annotation secti
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from specc.annotation.labels import ColumnLabeler, label_counts, write_column
 from specc.builtins.annotation.human_params import AnnotationFile, HumanParams
-from specc.components import StepResult
+from specc.components import Params, StepResult
 from specc.errors import SpeccError
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ class HumanRound(ColumnLabeler):
     name = "human"
     version = 1
     scope = "global"
-    Params = HumanParams
+    Params: ClassVar[type[Params]] = HumanParams
+    params: HumanParams
 
     def files(self) -> list[Path]:
         """Every file the round reads that exists: results, adjudications, verdicts, gold items, guidelines."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -180,7 +180,8 @@ class RuleLabeler(ColumnLabeler):
     name = "rules"
     version = 1
     scope = "row"
-    Params = RulesParams
+    Params: ClassVar[type[Params]] = RulesParams
+    params: RulesParams
 
     def matches(self, table: pa.Table) -> np.ndarray:
         """Rows x rules: whether each rule matches each row's text (null text matches nothing)."""
