@@ -232,20 +232,29 @@ class _BoundedCode(CodeGenerator):
         self.write(", '`~`')")
 
 
+def _charge(chars: int) -> None:
+    """Count characters written by the current render."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.write(chars)
+
+
 @pass_eval_context
 def _written(eval_ctx: EvalContext, value: Any) -> str:
     # Taking the evaluation context keeps jinja2 from finalizing constants at compile time, outside any budget.
     text = str(value)
-    eval_ctx.environment.charge(len(text))  # type: ignore[attr-defined]
+    _charge(len(text))
     return text
 
 
 class _BoundedTemplate(Template):
     """A template whose `render` runs under its environment's `Limits`."""
 
+    environment: BoundedSandbox
+
     def render(self, *args: Any, **kwargs: Any) -> str:
         """The rendered text, or `TemplateLimitError` past a budget."""
-        limits = self.environment.limits  # type: ignore[attr-defined]
+        limits = self.environment.limits
         token = _BUDGET.set(_Budget(limits, time.monotonic() + limits.seconds))
         try:
             return super().render(*args, **kwargs)
@@ -299,9 +308,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     def charge(self, chars: int) -> None:
         """Count characters written by the current render."""
-        budget = _BUDGET.get()
-        if budget is not None:
-            budget.write(chars)
+        _charge(chars)
 
     def tick(self) -> None:
         """Stop the current render if it ran past its time."""

@@ -122,13 +122,13 @@ def _distances(level: str, totals: np.ndarray, categories: list) -> np.ndarray:
     if level == "nominal":
         return 1.0 - np.eye(len(totals))
     if level == "interval":
-        values = _numeric(categories)
-        if values is None:
+        numbers = _numeric(categories)
+        if numbers is None:
             raise SpeccError(
                 f"error: interval agreement needs numeric labels, got {_shown(categories)}; "
                 f"use level nominal or ordinal"
             )
-        values = np.asarray(values)
+        values = np.asarray(numbers)
         return (values[:, None] - values[None, :]) ** 2
     # ordinal: (sum of the totals from rank g to rank h, minus half of the two ends) squared
     cumulative = np.concatenate([[0.0], np.cumsum(totals)])

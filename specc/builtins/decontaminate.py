@@ -71,7 +71,9 @@ class EvalSet(Params):
     @property
     def resolved_format(self) -> Format:
         """The format given, or the one the extension implies."""
-        return self.format or _format_of(self.path)  # type: ignore[return-value]
+        found = self.format or _format_of(self.path)
+        assert found is not None  # `_known_format` refuses a path without one
+        return found
 
     @property
     def columns(self) -> list[str]:
@@ -180,7 +182,10 @@ class Decontaminate(Step):
             options["field"] = spec.field
         step_id = self.context.step_id
         source = cls(
-            cls.Params.model_construct(**options),
+            cls.Params.model_validate(
+                options,
+                context={"spec_dir": self.context.spec_dir, "allow_external_paths": self.context.allow_external_paths},
+            ),
             Context(step_id, 0, self.context.spec_dir, allow_external_paths=self.context.allow_external_paths),
         )
         wanted = ["text"] if fmt == "text" else spec.columns

@@ -294,15 +294,17 @@ def _buckets(hashes: np.ndarray, ratios: dict[str, float]) -> np.ndarray:
 # --- shared parameter pieces and behaviour ----------------------------------------------------
 
 
-class _Grouping:
-    """Mixin: the connected groups of a table under `group:` and `_near_dup_group`."""
+class _Grouping(Splitter):
+    """A splitter that keeps the connected groups of a table under `group:` and `_near_dup_group` whole."""
+
+    params: RandomParams | HashParams | KFoldParams
 
     def group_codes(self, table: pa.Table) -> list[np.ndarray]:
         """Codes per grouping column present: the `group:` column, then `_near_dup_group`."""
         found = []
-        column = getattr(self.params, "group", None)  # type: ignore[attr-defined]
+        column = self.params.group
         if column:
-            found.append(_codes(self.column(table, column)))  # type: ignore[attr-defined]
+            found.append(_codes(self.column(table, column)))
         if NEAR_DUP_GROUP in table.column_names:
             found.append(_codes(table.column(NEAR_DUP_GROUP)))
         return found
@@ -353,7 +355,7 @@ class RandomParams(RatioParams):
     group: str | None = Field(None, description=_GROUP_DESCRIPTION)
 
 
-class RandomSplit(_Grouping, Splitter):
+class RandomSplit(_Grouping):
     """Seeded random split: each row's place comes from a hash of the step seed and its `_id`.
 
     Without groups, rows sorted by hash fill the splits in order, exact to the ratios. With
@@ -385,7 +387,7 @@ class StratifiedParams(RandomParams):
     stratify: str = Field("label", description="The column whose classes keep their proportions.")
 
 
-class StratifiedSplit(_Grouping, Splitter):
+class StratifiedSplit(_Grouping):
     """Seeded split that keeps each class's proportions, exact to one row per class and split.
 
     With groups, exact proportions may be impossible: groups of two or more rows go largest first
@@ -445,7 +447,7 @@ class HashParams(RatioParams):
         return self
 
 
-class HashSplit(_Grouping, Splitter):
+class HashSplit(_Grouping):
     """Stable split by hash: a row keeps its split when rows are added or removed.
 
     Each row's key (its `key:` column, or its normalized content) is hashed with XXH3-64 under the
@@ -572,7 +574,7 @@ class KFoldParams(SplitterParams):
         return test
 
 
-class KFoldSplit(_Grouping, Splitter):
+class KFoldSplit(_Grouping):
     """K-fold split: `test` held out first, the other rows dealt into K folds of equal size.
 
     Both steps use the seeded assignment of `random` (or of `stratified`, with `stratify:`),

@@ -299,6 +299,7 @@ class UrlSource(Source):
 
     def reader(self, blob: Path) -> _PathSource:
         """The built-in source of the format over the cached file; its errors name the URL."""
+        assert self.params.format is not None  # `_known_format` infers it from the URL when the spec leaves it out
         base = READERS[self.params.format]
         url = self.params.url
 

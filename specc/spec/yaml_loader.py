@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -61,6 +61,13 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, index - start + 1
 
 
+class _Mark(Protocol):
+    """Where an event starts, as PyYAML's Python and C parsers both mark it (0-based)."""
+
+    line: int
+    column: int
+
+
 @dataclass(frozen=True)
 class _Anchored:
     """What an anchored value expands to: how many keys and values, how many levels deep."""
@@ -85,11 +92,12 @@ class _BoundedLoader(yaml.SafeLoader):
         self.open: set[str] = set()  # anchors of collections still being composed
         self.anchored: dict[str, _Anchored] = {}
 
-    def refuse(self, mark: yaml.Mark, message: str) -> SpecError:
-        """A located error that stops loading."""
-        return SpecError([Diagnostic(self.file, mark.line + 1, mark.column + 1, "", message)])
+    def refuse(self, mark: _Mark | None, message: str) -> SpecError:
+        """A located error that stops loading (at the start of the file when PyYAML gives no mark)."""
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        return SpecError([Diagnostic(self.file, line, column, "", message)])
 
-    def too_deep(self, mark: yaml.Mark) -> SpecError:
+    def too_deep(self, mark: _Mark | None) -> SpecError:
         """The error for nesting past MAX_DEPTH."""
         return self.refuse(mark, f"nested more than {MAX_DEPTH} levels deep; flatten this value")
 
@@ -101,7 +109,7 @@ class _BoundedLoader(yaml.SafeLoader):
             raise self.too_deep(self.get_mark())
         super().fetch_flow_collection_start(token_class)
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         """Compose one node, charging it (or, for an alias, what it repeats) to the limits."""
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
@@ -121,7 +129,7 @@ class _BoundedLoader(yaml.SafeLoader):
             raise self.too_deep(event.start_mark)
         return self._collection(event, parent, index)
 
-    def _collection(self, event: yaml.CollectionStartEvent, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def _collection(self, event: yaml.CollectionStartEvent, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         anchor, values, deepest = event.anchor, self.values - 1, self.deepest
         self.depth += 1
         self.deepest = max(self.deepest, self.depth)
@@ -136,8 +144,8 @@ class _BoundedLoader(yaml.SafeLoader):
             self.deepest = max(deepest, self.deepest)
         return node
 
-    def _alias(self, event: yaml.AliasEvent, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        anchor = event.anchor
+    def _alias(self, event: yaml.AliasEvent, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        anchor = event.anchor or ""  # an alias always names its anchor
         if anchor in self.open:
             raise self.refuse(
                 event.start_mark,
@@ -183,6 +191,7 @@ class _Builder:
             return self.mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)  # PyYAML composes mappings, sequences and scalars only
         return self.scalar(node)
 
     def mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:

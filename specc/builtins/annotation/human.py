@@ -155,10 +155,13 @@ class HumanRound(ColumnLabeler):
         gold = self.params.gold
         assert gold is not None
         if gold.path is not None:
-            entry = AnnotationFile(path=gold.path, format="wide-csv", item=gold.item, annotators=[gold.label])
+            entry = AnnotationFile.model_validate(
+                {"path": gold.path, "format": "wide-csv", "item": gold.item, "annotators": [gold.label]}
+            )
             a = self.as_ids(self.read(entry)[0], f"gold file {gold.path}")
             return {item: row[0] for item, row in zip(a.items, a.labels) if row[0] is not None}
-        names = self.column(table, gold.column).to_pylist()  # type: ignore[arg-type]
+        assert gold.column is not None  # GoldParams holds a path or a column
+        names = self.column(table, gold.column).to_pylist()
         index = {name: i for i, name in enumerate(self.params.labels)}
         found: dict[str, int] = {}
         for key, name in zip(keys, names):
@@ -364,8 +367,10 @@ class HumanRound(ColumnLabeler):
         import pyarrow as pa
 
         p = self.params
-        action = p.item_agreement.action if p.item_agreement else None
-        ids = np.array([-1 if labels.get(k) is None else labels[k] for k in keys], np.int64)
+        rule = p.item_agreement
+        action = rule.action if rule else None
+        found = [None if k is None else labels.get(k) for k in keys]
+        ids = np.array([-1 if label is None else label for label in found], np.int64)
         masks: dict[str, np.ndarray] = {}
         if p.unannotated == "drop" and drop_unannotated:
             masks["not annotated"] = np.array([k not in labels for k in keys])
@@ -374,12 +379,12 @@ class HumanRound(ColumnLabeler):
         if action in ("drop", "adjudicate"):
             masks["low agreement" if action == "drop" else "awaiting adjudication"] = is_below
         table = write_column(table, p.column, pa.array(ids, pa.int64(), mask=ids < 0))
-        if action == "flag":
+        if rule is not None and rule.action == "flag":
             flagged = [None if k not in shares else bool(b) for k, b in zip(keys, is_below)]
-            column = p.item_agreement.column  # type: ignore[union-attr]
-            table = write_column(table, column, pa.array(flagged, pa.bool_()))
+            table = write_column(table, rule.column, pa.array(flagged, pa.bool_()))
         if p.agreement_column is not None:
-            table = write_column(table, p.agreement_column, pa.array([shares.get(k) for k in keys], pa.float64()))
+            values = [None if k is None else shares.get(k) for k in keys]
+            table = write_column(table, p.agreement_column, pa.array(values, pa.float64()))
         gone = np.zeros(table.num_rows, bool)
         dropped = {}
         for reason, mask in masks.items():

@@ -49,7 +49,7 @@ class AnnotationFile(Params):
     @model_validator(mode="after")
     def _options_fit_format(self) -> AnnotationFile:
         own = {"annotators": "wide-csv", "annotator": "long-csv", "label": "long-csv", "from_name": "label-studio"}
-        wrong = [
+        wrong: list[tuple[tuple[str | int, ...], object, str]] = [
             ((name,), getattr(self, name), f"`{name}` applies to {fmt} files only; this one is {self.format}")
             for name, fmt in own.items()
             if getattr(self, name) is not None and self.format != fmt
@@ -217,11 +217,11 @@ class HumanParams(Params):
                 "item_agreement.action adjudicate needs `export: {dir: ...}` to write the items to adjudicate"
             )
         if self.export is not None:
-            written = {Path(self.export.dir) / name for name in EXPORT_FILES}
+            exported = {Path(self.export.dir) / name for name in EXPORT_FILES}
             inputs = [f.path for f in self.results]
             if self.item_agreement is not None and self.item_agreement.adjudicated is not None:
                 inputs.append(self.item_agreement.adjudicated.path)
             for path in inputs:
-                if Path(path) in written:
+                if Path(path) in exported:
                     raise ValueError(f"'{path}' is a file the export writes; save the annotations under another name")
         return self

@@ -97,7 +97,7 @@ class RulesParams(Params):
 
     @model_validator(mode="after")
     def _rules_fit_labels(self) -> RulesParams:
-        unknown = [
+        unknown: list[tuple[tuple[str | int, ...], object, str]] = [
             (
                 ("rules", i, "label"),
                 rule.label,
