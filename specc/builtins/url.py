@@ -303,7 +303,7 @@ class UrlSource(Source):
         base = READERS[self.params.format]
         url = self.params.url
 
-        class _Downloaded(base):  # type: ignore[valid-type, misc]
+        class _Downloaded(base):  # type: ignore[valid-type, misc]  # mypy cannot check a base chosen at run time
             def files(self) -> list[Path]:
                 return [blob]
 
