@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -86,6 +86,7 @@ class Component:
         files = self.files()
         return {"files": [file_pin(p, self.context.spec_dir) for p in files]} if files else {}
 
+    @final
     def fail(self, message: str) -> SpeccError:
         """An error that names this step; raise what it returns."""
         return SpeccError(f"error: step '{self.context.step_id}' ({self.name}): {message}")
@@ -105,6 +106,7 @@ class Component:
                 used.extend(v for v in value if isinstance(v, str))
         return used
 
+    @final
     def column(self, table: pa.Table, name: str) -> pa.ChunkedArray:
         """A column of `table`, or a clear error listing the columns there are."""
         if name not in table.column_names:
@@ -237,6 +239,7 @@ class Step(Component):
         """
         return None
 
+    @final
     def keep(self, table: pa.Table, mask: Any, reason: str) -> StepResult:
         """Keep the rows where `mask` is true; the others are dropped for `reason`."""
         import pyarrow.compute as pc
