@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import gc as _gc
 
-import gc as _gc  # noqa: E402
+from specc.version import __version__
 
 # Importing builds pydantic's machinery and many model classes: the cyclic collector would walk those new
 # objects again and again (about 5% of `specc validate`), so it pauses for the imports.
@@ -35,7 +35,7 @@ try:
     )
     from specc.errors import DataError, SpeccError, SpecError  # noqa: E402
     from specc.hookspecs import hookimpl  # noqa: E402
-    from specc.spec.paths import NOT_FINGERPRINTED, InputPath, OutputPath  # noqa: E402
+    from specc.paths import NOT_FINGERPRINTED, InputPath, OutputPath  # noqa: E402
 finally:
     if _collecting:
         _gc.enable()

@@ -10,15 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from specc import __version__, stages
+from specc import stages
 from specc.components import Component, Context, Params
 from specc.errors import Diagnostic, SpecError
+from specc.paths import NotFingerprinted
 from specc.plugins import get_registry
 from specc.registry import Registered
 from specc.rowhash import derive_seed
 from specc.spec import Spec
 from specc.spec.model import OPERATIONAL
-from specc.spec.paths import NotFingerprinted
+from specc.version import __version__
 
 CACHE_ENV = "SPECC_CACHE_DIR"
 OUTPUT_FORMAT_VERSION = 2
@@ -82,6 +83,11 @@ class Plan:
     def stage(self, stage: str) -> list[PlanStep]:
         """The steps of one stage, in order."""
         return [s for s in self.steps if s.stage == stage]
+
+    def row_steps(self) -> list[PlanStep]:
+        """The steps of every row stage of the stage table (`clean`, `annotate` …), in order."""
+        rows = {stage.name for stage in stages.pipeline() if stage.rows}
+        return [s for s in self.steps if s.stage in rows]
 
     @property
     def fingerprint(self) -> str:
@@ -266,8 +272,8 @@ def compile_spec(
             ).id
             previous = previous + (added,) if branch else (added,)
         after[stage.name] = previous
-    from specc.card.user_sections import template_files  # the card's own templates shape the output
     from specc.pins import file_pin
+    from specc.spec.card_sections import template_files  # the card's own templates shape the output
 
     templates = template_files(spec.dir, list(model.card.sections))
     add(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from specc.errors import SpeccError
-from specc.leakage import NearParams
+from specc.minhash import CHAR_SHARE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,13 +41,13 @@ class Context:
 
     def path(self, value: str) -> Path:
         """Resolve a path from the spec against the spec's folder (outside it only if the spec allows)."""
-        from specc.spec.paths import inside
+        from specc.paths import inside
 
         return inside(self.spec_dir, value, self.allow_external_paths)
 
     def files(self, pattern: str) -> list[Path]:
         """The files a path or glob pattern from the spec names, sorted (outside its folder only if the spec allows)."""
-        from specc.spec.paths import expand
+        from specc.paths import expand
 
         return expand(self.spec_dir, pattern, self.allow_external_paths)
 
@@ -259,6 +259,25 @@ class Annotator(Step):
         return {}
 
 
+class NearParams(BaseModel):
+    """How the leakage report finds near-duplicate pairs: Jaccard similarity of n-gram sets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(
+        0.8, gt=0, le=1, description="Pairs with Jaccard similarity at least this are near duplicates."
+    )
+    unit: Literal["auto", "word", "char"] = Field(
+        "auto",
+        description="Compare word or character n-grams. auto: characters when the spec's languages "
+        "include one written without spaces (zh, ja, ko, th, …) or, failing that, when at least "
+        f"{CHAR_SHARE:.0%} of the letters in a sample of the texts are in such a script; words otherwise "
+        "(as the near-dedup step decides).",
+    )
+    ngram: int | None = Field(None, ge=1, le=64, description="Units per n-gram; default 3 words or 5 characters.")
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations used to find candidate pairs.")
+
+
 class LeakageParams(Params):
     """Limits on rows shared between splits; the build fails with the report when one is exceeded."""
 
@@ -410,9 +429,9 @@ class TokenBudget(Params):
     def _counter_takes_it(self, info: ValidationInfo) -> TokenBudget:
         from pydantic import ValidationError
 
-        from specc.plugins import get_registry
-
-        registry = get_registry()
+        registry = (info.context or {}).get("registry")  # the spec's (specc.spec.load_spec passes it)
+        if registry is None:  # validated outside a spec: the spec checked its counter when it was loaded
+            return self
         installed = registry.names("tokenizer")
         if self.type not in installed:
             raise ValueError(

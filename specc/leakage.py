@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from specc.components import NearParams
 from specc.errors import SpeccError
 from specc.minhash import (
-    CHAR_SHARE,
     DEFAULT_NGRAM,
     TooManyCandidates,
     Unit,
@@ -34,25 +32,6 @@ if TYPE_CHECKING:
 EXAMPLES = 5
 EXAMPLE_CHARS = 200
 MAX_NEAR_CANDIDATES = 5_000_000
-
-
-class NearParams(BaseModel):
-    """How the leakage report finds near-duplicate pairs: Jaccard similarity of n-gram sets."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    threshold: float = Field(
-        0.8, gt=0, le=1, description="Pairs with Jaccard similarity at least this are near duplicates."
-    )
-    unit: Literal["auto", "word", "char"] = Field(
-        "auto",
-        description="Compare word or character n-grams. auto: characters when the spec's languages "
-        "include one written without spaces (zh, ja, ko, th, …) or, failing that, when at least "
-        f"{CHAR_SHARE:.0%} of the letters in a sample of the texts are in such a script; words otherwise "
-        "(as the near-dedup step decides).",
-    )
-    ngram: int | None = Field(None, ge=1, le=64, description="Units per n-gram; default 3 words or 5 characters.")
-    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations used to find candidate pairs.")
 
 
 # --- the report -------------------------------------------------------------------------------

@@ -12,17 +12,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specc import __version__, stages
+from specc import stages
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
-from specc.components import Augmenter, Component, Step
+from specc.components import Annotator, Augmenter, Component, Step
+from specc.counts import value_counts
 from specc.errors import DataError, SpeccError
-from specc.executor import RECORD_FILE, BuildOptions, BuildResult, Groups, Task, WorkerPool, build_record
+from specc.executor import RECORD_FILE, BuildOptions, BuildResult, Groups, Staged, Task, WorkerPool, build_record
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, read_table, write_batches
 from specc.executor.tables import (
     MissingValues,
@@ -42,13 +44,13 @@ from specc.executor.tables import (
     run_row_steps,
     run_step,
     source_batches,
-    value_counts,
 )
 from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
-from specc.output import json_text, order_splits, write_json, write_outputs
+from specc.output import json_text, order_splits, write_json
 from specc.staging import Claim, claim_output, discard, marker_text, output_lock, publish, recover, staging_dir
 from specc.text import forget_keys
 from specc.tokens import apply_budget
+from specc.version import __version__
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -564,13 +566,70 @@ def run_local(
         return _build(plan, options, pool_factory, claim())
 
 
-# Where the row stages (`clean`, `annotate`, any kind whose base is a Step) run: between these stages of the table.
-_ROW_SEGMENTS = (("sources", "split"), ("split", "augment"), ("augment", "format"))
+@dataclass
+class _Outcome:
+    """What a run's stages make for publishing, filled in stage by stage."""
+
+    label_names: dict[str, list[str]]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    split_info: dict[str, Any] = field(default_factory=dict)
+    split_order: list[str] = field(default_factory=list)
+    evaluations: dict[str, Any] = field(default_factory=dict)
+    unformatted: tuple[list[Path], pa.Schema | None] | None = None  # the rows before a format
+    tokens: dict[str, Any] | None = None
 
 
-def _row_steps(plan: Plan, first: str, last: str) -> list[PlanStep]:
-    """The steps of the row stages the stage table places between stages `first` and `last`."""
-    return [step for stage in stages.between(first, last) if stage.rows for step in plan.stage(stage.name)]
+def _split(run: _Run, out: _Outcome) -> None:
+    out.split_info, out.split_order = run.split()
+
+
+def _augment(run: _Run, out: _Outcome) -> None:
+    out.steps += run.augment()
+
+
+def _evaluate(run: _Run, out: _Outcome) -> None:
+    out.evaluations = run.evaluate(out.label_names)
+
+
+def _format(run: _Run, out: _Outcome) -> None:
+    if run.plan.stage("format"):
+        out.unformatted = (run.paths, run.schema)
+        run.format(out.label_names)
+
+
+def _tokens(run: _Run, out: _Outcome) -> None:
+    if run.plan.stage("tokens"):
+        record, out.tokens = run.tokens(out.split_order)
+        out.steps.append(record)
+
+
+# How each kind of stage that is not a row stage runs; row stages (`Step` kinds) run as passes over batches.
+_STAGE_RUNS: dict[str, Callable[[_Run, _Outcome], None]] = {
+    "splitter": _split,
+    "augmenter": _augment,
+    "evaluator": _evaluate,
+    "formatter": _format,
+    "tokenizer": _tokens,
+}
+
+
+def _order() -> list[list[stages.Stage]]:
+    """The stage table's pipeline after the sources, as the executor runs it: consecutive row stages together
+    (their steps fuse into passes), each other stage alone, and a branch right after the stage it reads."""
+    order: list[list[stages.Stage]] = []
+    for stage in stages.pipeline()[1:]:
+        if stage.reads is not None:
+            continue
+        if stage.rows and order and order[-1][0].rows:
+            order[-1].append(stage)
+        else:
+            order.append([stage])
+        order += [[branch] for branch in stages.pipeline() if branch.reads == stage.name]
+    return order
+
+
+def _steps(plan: Plan, turn: list[stages.Stage]) -> list[PlanStep]:
+    return [step for stage in turn for step in plan.stage(stage.name)]
 
 
 def _build(
@@ -578,44 +637,49 @@ def _build(
 ) -> BuildResult:
     threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
     started = datetime.now(UTC)
-    row_steps = {first: _row_steps(plan, first, last) for first, last in _ROW_SEGMENTS}
-    batched = [g for segment in row_steps.values() for g in _groups(segment) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
+    order = _order()
+    for turn in order:
+        if not turn[0].rows and turn[0].kind not in _STAGE_RUNS:
+            raise SpeccError(f"error: the local executor cannot run stage '{turn[0].name}' (kind '{turn[0].kind}')")
+    passes = [_steps(plan, turn) for turn in order if turn[0].rows]
+    batched = [g for steps in passes for g in _groups(steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
     batched += [[s] for s in plan.stage("format") + plan.stage("augment")]
     pool = pool_factory(options.num_proc, {g[0].id: [plan.instantiate(s) for s in g] for g in batched})
     staged = staging_dir(claim.path)
     try:
         run = _Run(plan, options, pool)
         sources, label_names = run.read_sources()
-        steps = run.run_steps(row_steps["sources"])
-        label_names = annotated_label_names([plan.instantiate(s) for s in plan.stage("annotate")], label_names)
-        split_info, split_order = run.split()
-        steps += run.run_steps(row_steps["split"])
-        steps += run.augment()
-        evaluations = run.evaluate(label_names)  # on the rows after augment, as the stage table says
-        steps += run.run_steps(row_steps["augment"])
-        unformatted = (run.paths, run.schema)
-        if plan.stage("format"):
-            run.format(label_names)
-        tokens = None
-        if plan.stage("tokens"):
-            record, tokens = run.tokens(split_order)
-            steps.append(record)
+        out = _Outcome(label_names)
+        for turn in order:
+            if not turn[0].rows:
+                _STAGE_RUNS[turn[0].kind](run, out)
+                continue
+            out.steps += run.run_steps(_steps(plan, turn))
+            annotators = [
+                plan.instantiate(s)
+                for stage in turn
+                if issubclass(stage.base, Annotator)
+                for s in plan.stage(stage.name)
+            ]
+            out.label_names = annotated_label_names(annotators, out.label_names)  # type: ignore[arg-type]
         final = read_all(run.paths, run.schema)
-        before = read_all(*unformatted) if plan.stage("format") else None
+        before = read_all(*out.unformatted) if out.unformatted is not None else None
         classification = before if _keeps_classification(plan) else None
-        stats = write_outputs(
-            plan,
-            final,
-            staged,
-            sources,
-            steps,
-            split_info,
-            split_order,
-            label_names,
-            evaluations=evaluations,
-            classification=classification,
-            unformatted=before,
-            tokens=tokens,
+        stats = options.publish(
+            Staged(
+                plan,
+                final,
+                staged,
+                sources,
+                out.steps,
+                out.split_info,
+                out.split_order,
+                out.label_names,
+                evaluations=out.evaluations,
+                classification=classification,
+                unformatted=before,
+                tokens=out.tokens,
+            )
         )
         record = build_record(plan, options, started, run.timings)
         write_json(staged / RECORD_FILE, record)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from specc.components import Annotator, Augmenter, Component, Formatter, Source, Step, StepResult
+from specc.counts import value_counts
 from specc.errors import DataError, SpeccError
 
 if TYPE_CHECKING:
@@ -223,14 +224,6 @@ def encode_labels(source: Source, table: pa.Table, ids: pa.Array) -> pa.Table:
             )
         table = table.set_column(table.column_names.index(column), column, labels.cast(pa.int64()))
     return table
-
-
-def value_counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
-    """Rows per distinct value (as text)."""
-    import pyarrow.compute as pc
-
-    counts = pc.value_counts(values)
-    return {str(item["values"]): int(item["counts"]) for item in counts.to_pylist()}
 
 
 def new_step_stats() -> dict[str, Any]:

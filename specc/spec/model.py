@@ -16,12 +16,12 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from specc import hub_metadata as hub
 from specc import licenses, stages
-from specc.card import hub_metadata as hub
-from specc.card.user_sections import UserSections
 from specc.components import Params, Resources
+from specc.paths import OutputPath
 from specc.registry import Registry
-from specc.spec.paths import OutputPath
+from specc.spec.card_sections import UserSections
 
 STEP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
