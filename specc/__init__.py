@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import gc as _gc
+from typing import TYPE_CHECKING, Any
 
 from specc.version import __version__
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from specc.compiler import Plan
+    from specc.spec import Spec
 
 # Importing builds pydantic's machinery and many model classes: the cyclic collector would walk those new
 # objects again and again (about 5% of `specc validate`), so it pauses for the imports.
@@ -41,21 +48,21 @@ finally:
         _gc.enable()
 
 
-def load_spec(path):  # type: ignore[no-untyped-def]
+def load_spec(path: str | Path) -> Spec:
     """Load and validate a spec file (see specc.spec.load_spec)."""
     from specc.spec import load_spec as _load
 
     return _load(path)
 
 
-def compile_spec(spec):  # type: ignore[no-untyped-def]
+def compile_spec(spec: Spec) -> Plan:
     """Compile a loaded spec into a Plan (see specc.compiler.compile_spec)."""
     from specc.compiler import compile_spec as _compile
 
     return _compile(spec)
 
 
-def build(spec_path, **options):  # type: ignore[no-untyped-def]
+def build(spec_path: str | Path, **options: Any) -> dict[str, Any]:
     """Validate, compile and build a spec; returns the build's statistics."""
     from specc.builder import build as _build
 

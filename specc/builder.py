@@ -9,7 +9,7 @@ from typing import Any
 
 from specc.cache import DIGEST
 from specc.compiler import Plan, compile_spec
-from specc.components import Context, Params
+from specc.components import Context, Executor, Params
 from specc.errors import SpeccError
 from specc.executor import BuildOptions, BuildResult
 from specc.lock import check_upgrade_sources, lock_data, lock_path, locked_pins, read_lock, write_lock
@@ -81,6 +81,7 @@ def _run(plan: Plan, options: BuildOptions) -> BuildResult:
         _executor_params(executor, cls.Params, options.executor_options),
         Context(f"executor.{executor}", 0, plan.spec.dir),
     )
+    assert isinstance(runner, Executor)  # the registry takes subclasses of the kind's base only
     return runner.run(plan, options)
 
 

@@ -468,4 +468,4 @@ def run() -> None:
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code or 0)  # type: ignore[arg-type]
+    os._exit(code or 0)

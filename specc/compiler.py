@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from specc import stages
 from specc.components import Component, Context, Params
@@ -20,6 +20,8 @@ from specc.rowhash import derive_seed
 from specc.spec import Spec
 from specc.spec.model import OPERATIONAL
 from specc.version import __version__
+
+C = TypeVar("C", bound=Component)
 
 CACHE_ENV = "SPECC_CACHE_DIR"
 OUTPUT_FORMAT_VERSION = 2
@@ -79,6 +81,12 @@ class Plan:
         return step.instantiate(
             self.spec.dir, tuple(self.spec.model.languages), self.cache_dir, self.spec.model.allow_external_paths
         )
+
+    def instance(self, step: PlanStep, base: type[C]) -> C:
+        """`instantiate(step)`, typed as its stage's base class (the registry takes subclasses of it only)."""
+        component = self.instantiate(step)
+        assert isinstance(component, base), f"{step.id}: {type(component).__name__} is not a {base.__name__}"
+        return component
 
     def stage(self, stage: str) -> list[PlanStep]:
         """The steps of one stage, in order."""
@@ -162,7 +170,12 @@ def _fingerprinted_pins(pins: dict[str, Any]) -> dict[str, Any]:
 
 
 def _step_pins(
-    component: Registered, entry: Params, step_id: str, spec: Spec, cache_dir: Path, locked: Mapping[str, Any] | None
+    component: Registered,
+    entry: Params,
+    step_id: str,
+    spec: Spec,
+    cache_dir: Path | None,
+    locked: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """What a step reads besides its input, pinned by `Component.pin`: file hashes, Hub revisions."""
     if component.cls.files is Component.files and component.cls.pin is Component.pin:
@@ -206,15 +219,8 @@ def compile_spec(
         pinned: bool = False,
     ) -> PlanStep:
         component = registry.get(kind, name) if name else None
-        if pinned:  # what the step reads besides its input, as its component pins it
-            pins = _step_pins(
-                component,
-                params,
-                step_id,
-                spec,
-                cache_dir,  # type: ignore[arg-type]
-                locked_pins.get(step_id),
-            )
+        if pinned and component is not None and params is not None:  # what the step reads besides its input
+            pins = _step_pins(component, params, step_id, spec, cache_dir, locked_pins.get(step_id))
         operational = {
             key: value.model_dump(mode="json", exclude_none=True)
             for key in OPERATIONAL

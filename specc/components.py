@@ -27,6 +27,9 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+AnyParams = Params  # `Params` inside a component class is its parameters' class
+
+
 @dataclass(frozen=True)
 class Context:
     """What a component instance knows about its place in the build."""
@@ -65,8 +68,9 @@ class Component:
     name: ClassVar[str]
     version: ClassVar[int] = 1
     Params: ClassVar[type[Params]] = Params
+    params: AnyParams  # an instance of the class's `Params`; each kind's base names its own
 
-    def __init__(self, params: Params, context: Context):
+    def __init__(self, params: AnyParams, context: Context):
         self.params = params
         self.context = context
 
@@ -167,6 +171,7 @@ class Source(Component):
 
     kind = "source"
     Params = SourceParams
+    params: SourceParams
 
     def used_columns(self) -> list[str]:
         """None: a source makes columns, it reads none."""
@@ -303,6 +308,7 @@ class Splitter(Component):
 
     kind = "splitter"
     Params = SplitterParams
+    params: SplitterParams
 
     def split_names(self) -> list[str]:
         """The splits this splitter can assign, in output order (ratio keys when it has ratios)."""
@@ -360,6 +366,7 @@ class Augmenter(Component):
 
     kind = "augmenter"
     Params = AugmenterParams
+    params: AugmenterParams
 
     def fit(self, table: pa.Table) -> bytes | None:
         """Learn from `table` (the train split's source rows) once, in the main process; the state as bytes, or None."""
@@ -393,6 +400,7 @@ class Formatter(Component):
 
     kind = "formatter"
     Params = FormatterParams
+    params: FormatterParams
     # class names per label column (index = label id); the executor sets them before `format`
     label_names: dict[str, list[str]] = {}
 
@@ -459,6 +467,7 @@ class TokenCounter(Component):
 
     kind = "tokenizer"
     Params = TokenBudget
+    params: TokenBudget
 
     def count(self, table: pa.Table) -> dict[str, np.ndarray]:
         """Tokens per row: {"prompt": int64 array, "completion": int64 array}, one value per row of `table`."""
@@ -490,6 +499,7 @@ class Evaluator(Component):
 
     kind = "evaluator"
     Params = EvaluatorParams
+    params: EvaluatorParams
 
     def used_columns(self) -> list[str]:
         """The text and the label column."""

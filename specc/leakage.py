@@ -141,9 +141,9 @@ def leakage_report(
     cell = text_of * len(splits) + split_of
     counts = np.bincount(cell, minlength=len(texts) * len(splits)).reshape(len(texts), len(splits))
     unique_cells, first_index = np.unique(cell, return_index=True)
-    firsts = np.full(len(texts) * len(splits), table.num_rows, np.int64)
-    firsts[unique_cells] = row_of[first_index]
-    firsts = firsts.reshape(len(texts), len(splits))
+    first_of_cell = np.full(len(texts) * len(splits), table.num_rows, np.int64)
+    first_of_cell[unique_cells] = row_of[first_index]
+    firsts = first_of_cell.reshape(len(texts), len(splits))
 
     pair_names = [(a, b) for a in range(len(splits)) for b in range(a + 1, len(splits))]
     report_pairs: dict[str, dict[str, Any]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from specc.components import Formatter
 from specc.licenses import license_report
 from specc.output import (
     CLASSIFICATION,
@@ -80,7 +81,7 @@ def write_outputs(staged: Staged) -> dict[str, Any]:
             for step_id, result in staged.evaluations.items()
         }
     formats = plan.stage("format")
-    layout = plan.instantiate(formats[0]).llama_factory() if formats else None
+    layout = plan.instance(formats[0], Formatter).llama_factory() if formats else None
     if layout:
         write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split

@@ -21,7 +21,17 @@ from typing import TYPE_CHECKING, Any
 from specc import stages
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
-from specc.components import Annotator, Augmenter, Component, Step
+from specc.components import (
+    Annotator,
+    Augmenter,
+    Component,
+    Evaluator,
+    Formatter,
+    Source,
+    Splitter,
+    Step,
+    TokenCounter,
+)
 from specc.counts import value_counts
 from specc.errors import DataError, SpeccError
 from specc.executor import RECORD_FILE, BuildOptions, BuildResult, Groups, Staged, Task, WorkerPool, build_record
@@ -90,16 +100,19 @@ def _in_worker(task: Task, group: str, batch: Any) -> tuple[pa.Table, Any]:
 def _augment_task(components: list[Component], batch: pa.Table, fitted: str | None) -> tuple[pa.Table, dict[str, Any]]:
     """Task: one batch of `augment_inputs` augmented, after loading the state `fit` wrote to `fitted`."""
     augmenter = components[0]
+    assert isinstance(augmenter, Augmenter)
     if fitted is not None:
-        load_fitted(augmenter, fitted)  # type: ignore[arg-type]
-    return augment_rows(augmenter, batch)  # type: ignore[arg-type]
+        load_fitted(augmenter, fitted)
+    return augment_rows(augmenter, batch)
 
 
 def _format_task(
     components: list[Component], batch: pa.RecordBatch, label_names: dict[str, list[str]]
 ) -> tuple[pa.Table, None]:
     """Task: one batch formatted (no statistics)."""
-    return format_rows(components[0], batch, label_names), None  # type: ignore[arg-type]
+    formatter = components[0]
+    assert isinstance(formatter, Formatter)
+    return format_rows(formatter, batch, label_names), None
 
 
 class _Pool:
@@ -155,12 +168,17 @@ def _step_record(step: PlanStep, stats: dict[str, Any]) -> dict[str, Any]:
     return {"id": step.id, "stage": step.stage, "type": step.type, "params": step.fingerprinted_params(), **stats}
 
 
+def _row_scoped(step: PlanStep) -> bool:
+    """Whether a step of a row stage runs batch by batch on the workers (`scope = "row"`), not on the whole table."""
+    cls = step.component.cls if step.component is not None else None
+    return cls is not None and issubclass(cls, Step) and cls.scope == "row"
+
+
 def _groups(steps: list[PlanStep]) -> list[list[PlanStep]]:
     """Consecutive row-scope steps fused into one pass; each global step alone."""
     groups: list[list[PlanStep]] = []
     for step in steps:
-        scope = step.component.cls.scope  # type: ignore[union-attr]
-        if scope == "row" and groups and groups[-1][-1].component.cls.scope == "row":  # type: ignore[union-attr]
+        if _row_scoped(step) and groups and _row_scoped(groups[-1][-1]):
             groups[-1].append(step)
         else:
             groups.append([step])
@@ -204,8 +222,8 @@ class _Run:
         try:
             entry, hit = self.cached(key, compute, [s.fingerprint for s in steps if s.fingerprint])
         except MissingValues as exc:
-            sources = (self.plan.instantiate(s) for s in self.plan.stage("sources"))
-            raise exc.located({source.context.step_id: source for source in sources}) from None  # type: ignore[misc]
+            sources = (self.plan.instance(s, Source) for s in self.plan.stage("sources"))
+            raise exc.located({source.context.step_id: source for source in sources}) from None
         self.digests[steps[-1].id] = {DIGEST: entry.digest, "rows": entry.meta["rows"]}
         self.timings.append(
             {
@@ -238,7 +256,7 @@ class _Run:
         labels: dict[str, tuple[str, list[str]]] = {}
         entries = []
         for step in self.plan.stage("sources"):
-            source = self.plan.instantiate(step)
+            source = self.plan.instance(step, Source)
             name = source.context.step_id
 
             def read(path: Path, source: Any = source, name: str = name) -> dict[str, Any]:
@@ -270,8 +288,8 @@ class _Run:
                 labels[column] = (name, list(names))
             sources[name] = {
                 "type": step.type,
-                "license": step.params.license,
-                "split": step.params.split,
+                "license": source.params.license,
+                "split": source.params.split,
                 "pins": {k: v for k, v in step.pins.items() if k != "files"},
                 "files": list(step.files),
                 "rows": entry.meta["rows"],
@@ -297,7 +315,7 @@ class _Run:
             def compute(path: Path, group: list[PlanStep] = group) -> dict[str, Any]:
                 totals = [new_step_stats() for _ in group]
                 self.options.report(f"running {', '.join(s.id for s in group)}")
-                if group[0].component.cls.scope == "row":  # type: ignore[union-attr]
+                if _row_scoped(group[0]):
                     results = self.pool.map(run_row_steps, group[0].id, iter_batches(self.paths, self.schema))
 
                     def kept(results: Iterator[Any] = results) -> Iterator[pa.Table]:
@@ -308,8 +326,8 @@ class _Run:
 
                     rows = self.store(path, kept())
                 else:
-                    step = self.plan.instantiate(group[0])
-                    table = self.pool.run_global(step, self.paths, self.schema, totals[0])  # type: ignore[arg-type]
+                    step = self.plan.instance(group[0], Step)
+                    table = self.pool.run_global(step, self.paths, self.schema, totals[0])
                     rows = self.store(path, [table])
                 return {"rows": rows, "records": [_step_record(s, t) for s, t in zip(group, totals)]}
 
@@ -321,23 +339,27 @@ class _Run:
 
         def compute(path: Path) -> dict[str, Any]:
             table = read_all(self.paths, self.schema)
-            annotators = [self.plan.instantiate(s) for s in self.plan.stage("annotate")]
-            check_labels(table, self.label_names, annotators)  # type: ignore[arg-type]
+            annotators = [self.plan.instance(s, Annotator) for s in self.plan.stage("annotate")]
+            check_labels(table, self.label_names, annotators)
             if steps:
-                splitter = self.plan.instantiate(steps[0])
+                splitter = self.plan.instance(steps[0], Splitter)
                 self.options.report(f"splitting ({splitter.name})")
                 check_used(splitter, table)
-                names = splitter.assign(table)  # type: ignore[attr-defined]
+                names = splitter.assign(table)
                 if len(names) != table.num_rows:
                     raise SpeccError(
                         f"error: splitter '{splitter.name}' (plugin bug) returned "
                         f"{len(names)} names for {table.num_rows} rows"
                     )
-                info = {"method": splitter.name, "seed": steps[0].seed, "params": steps[0].fingerprinted_params()}
-                configurations = splitter.configurations()  # type: ignore[attr-defined]
+                info: dict[str, Any] = {
+                    "method": splitter.name,
+                    "seed": steps[0].seed,
+                    "params": steps[0].fingerprinted_params(),
+                }
+                configurations = splitter.configurations()
                 if configurations:
                     info["configurations"] = configurations
-                preferred = splitter.split_names()  # type: ignore[attr-defined]
+                preferred = splitter.split_names()
             else:
                 names = table.column("_split").fill_null("train")
                 info, preferred = {"method": "source", "seed": None, "params": {}}, []
@@ -394,14 +416,14 @@ class _Run:
         for step in self.plan.stage("augment"):
 
             def compute(path: Path, step: PlanStep = step) -> dict[str, Any]:
-                augmenter = self.plan.instantiate(step)
+                augmenter = self.plan.instance(step, Augmenter)
                 self.options.report(f"augmenting ({step.id})")
                 table = read_all(self.paths, self.schema)
                 check_used(augmenter, table)
-                inputs = augment_inputs(augmenter, table)  # type: ignore[arg-type]
-                copies = augmenter.params.copies  # type: ignore[attr-defined]
+                inputs = augment_inputs(augmenter, table)
+                copies = augmenter.params.copies
                 info: dict[str, Any] = {"rows_chosen": inputs.num_rows // copies, "unchanged": 0}
-                state = augmenter.fit(fitting_rows(table))  # type: ignore[attr-defined]
+                state = augmenter.fit(fitting_rows(table))
                 fitted = None
                 if state is not None:
                     fitted = path.with_name("fitted.bin")
@@ -446,11 +468,11 @@ class _Run:
         for step in self.plan.stage("evaluate"):
 
             def compute(path: Path, step: PlanStep = step) -> dict[str, Any]:
-                evaluator = self.plan.instantiate(step)
+                evaluator = self.plan.instance(step, Evaluator)
                 self.options.report(f"evaluating ({step.id})")
                 table = read_all(self.paths, self.schema)
                 check_used(evaluator, table)
-                result = evaluator.evaluate(table, label_names)  # type: ignore[attr-defined]
+                result = evaluator.evaluate(table, label_names)
                 if not isinstance(result, dict) or not isinstance(result.get("splits"), dict):
                     raise SpeccError(
                         f"error: evaluator '{step.type}' (plugin bug) returned {type(result).__name__}, "
@@ -484,10 +506,10 @@ class _Run:
         step = self.plan.stage("tokens")[0]
 
         def compute(path: Path) -> dict[str, Any]:
-            counter = self.plan.instantiate(step)
-            self.options.report(f"counting tokens ({counter.shown()})")  # type: ignore[attr-defined]
+            counter = self.plan.instance(step, TokenCounter)
+            self.options.report(f"counting tokens ({counter.shown()})")
             table = read_all(self.paths, self.schema)
-            kept, tokens, dropped = apply_budget(counter, table, split_order)  # type: ignore[arg-type]
+            kept, tokens, dropped = apply_budget(counter, table, split_order)
             totals = new_step_stats()
             account(totals, table, kept, dropped)
             return {"rows": self.store(path, [kept]), "record": _step_record(step, totals), "tokens": tokens}
@@ -642,7 +664,7 @@ def _build(
         if not turn[0].rows and turn[0].kind not in _STAGE_RUNS:
             raise SpeccError(f"error: the local executor cannot run stage '{turn[0].name}' (kind '{turn[0].kind}')")
     passes = [_steps(plan, turn) for turn in order if turn[0].rows]
-    batched = [g for steps in passes for g in _groups(steps) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
+    batched = [g for steps in passes for g in _groups(steps) if _row_scoped(g[0])]
     batched += [[s] for s in plan.stage("format") + plan.stage("augment")]
     pool = pool_factory(options.num_proc, {g[0].id: [plan.instantiate(s) for s in g] for g in batched})
     staged = staging_dir(claim.path)
@@ -655,13 +677,9 @@ def _build(
                 _STAGE_RUNS[turn[0].kind](run, out)
                 continue
             out.steps += run.run_steps(_steps(plan, turn))
-            annotators = [
-                plan.instantiate(s)
-                for stage in turn
-                if issubclass(stage.base, Annotator)
-                for s in plan.stage(stage.name)
-            ]
-            out.label_names = annotated_label_names(annotators, out.label_names)  # type: ignore[arg-type]
+            annotating = [stage for stage in turn if issubclass(stage.base, Annotator)]
+            annotators = [plan.instance(s, Annotator) for s in _steps(plan, annotating)]
+            out.label_names = annotated_label_names(annotators, out.label_names)
         final = read_all(run.paths, run.schema)
         before = read_all(*out.unformatted) if out.unformatted is not None else None
         classification = before if _keeps_classification(plan) else None

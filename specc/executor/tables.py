@@ -305,13 +305,14 @@ def annotated_label_names(annotators: list[Annotator], label_names: dict[str, li
     return dict(sorted(merged.items()))
 
 
-def run_row_steps(steps: list[Step], batch: pa.RecordBatch) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Run consecutive row-wise steps over one batch; returns the rows kept and stats per step."""
+def run_row_steps(steps: list[Component], batch: pa.RecordBatch) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """Run a worker group's row-wise `Step`s over one batch; returns the rows kept and stats per step."""
     import pyarrow as pa
 
     table = pa.Table.from_batches([batch])
     all_stats = []
     for step in steps:
+        assert isinstance(step, Step)
         stats = new_step_stats()
         table = run_step(step, table, stats)
         all_stats.append(stats)

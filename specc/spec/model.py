@@ -44,6 +44,7 @@ LicenseId = Annotated[
     ),
 ]
 Language = Annotated[str, AfterValidator(hub.check_language)]
+SpecName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 TaskCategory = Annotated[
     str, AfterValidator(hub.check_task_category), Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES)})
 ]
@@ -296,7 +297,7 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
         "Spec",
         __base__=SpecBase,
         specc=(Literal[1], Field(..., description="The spec language version.")),
-        name=(Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")], ...),
+        name=(SpecName, ...),
         version=(str, "0.1.0"),
         description=(str, ...),
         license=(LicenseId, ...),
