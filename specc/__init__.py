@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import gc as _gc
+from typing import TYPE_CHECKING, Any
 
-import gc as _gc  # noqa: E402
+from specc.version import __version__
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from specc.compiler import Plan
+    from specc.spec import Spec
 
 # Importing builds pydantic's machinery and many model classes: the cyclic collector would walk those new
 # objects again and again (about 5% of `specc validate`), so it pauses for the imports.
@@ -35,27 +42,27 @@ try:
     )
     from specc.errors import DataError, SpeccError, SpecError  # noqa: E402
     from specc.hookspecs import hookimpl  # noqa: E402
-    from specc.spec.paths import NOT_FINGERPRINTED, InputPath, OutputPath  # noqa: E402
+    from specc.paths import NOT_FINGERPRINTED, InputPath, OutputPath  # noqa: E402
 finally:
     if _collecting:
         _gc.enable()
 
 
-def load_spec(path):  # type: ignore[no-untyped-def]
+def load_spec(path: str | Path) -> Spec:
     """Load and validate a spec file (see specc.spec.load_spec)."""
     from specc.spec import load_spec as _load
 
     return _load(path)
 
 
-def compile_spec(spec):  # type: ignore[no-untyped-def]
+def compile_spec(spec: Spec) -> Plan:
     """Compile a loaded spec into a Plan (see specc.compiler.compile_spec)."""
     from specc.compiler import compile_spec as _compile
 
     return _compile(spec)
 
 
-def build(spec_path, **options):  # type: ignore[no-untyped-def]
+def build(spec_path: str | Path, **options: Any) -> dict[str, Any]:
     """Validate, compile and build a spec; returns the build's statistics."""
     from specc.builder import build as _build
 

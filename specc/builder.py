@@ -9,13 +9,14 @@ from typing import Any
 
 from specc.cache import DIGEST
 from specc.compiler import Plan, compile_spec
-from specc.components import Context, Params
+from specc.components import Context, Executor, Params
 from specc.errors import SpeccError
 from specc.executor import BuildOptions, BuildResult
 from specc.lock import check_upgrade_sources, lock_data, lock_path, locked_pins, read_lock, write_lock
 from specc.output import all_outputs
 from specc.plan_diff import Change, diff_plan
 from specc.plugins import get_registry
+from specc.publish import write_outputs
 from specc.spec import Spec, load_spec
 
 
@@ -56,7 +57,7 @@ def plan_changes(
     path = lock_path(spec)
     previous = read_lock(path)
     plan = _plan(spec, previous, cache_dir)
-    return plan, diff_plan(plan, previous, StepCache(plan.cache_dir)), path, previous is not None
+    return plan, diff_plan(plan, previous, StepCache(plan.cache_dir).has), path, previous is not None
 
 
 def _check_fresh(changes: list[Change], spec: Spec) -> None:
@@ -80,6 +81,7 @@ def _run(plan: Plan, options: BuildOptions) -> BuildResult:
         _executor_params(executor, cls.Params, options.executor_options),
         Context(f"executor.{executor}", 0, plan.spec.dir),
     )
+    assert isinstance(runner, Executor)  # the registry takes subclasses of the kind's base only
     return runner.run(plan, options)
 
 
@@ -134,6 +136,7 @@ def build(
     result = _run(
         plan,
         BuildOptions(
+            write_outputs,
             num_proc=num_proc,
             executor=executor,
             progress=progress,
@@ -169,6 +172,7 @@ def verify(
         plan = _plan(spec, previous, Path(scratch) / "cache")
         _check_fresh(diff_plan(plan, previous), spec)
         options = BuildOptions(
+            write_outputs,
             num_proc=num_proc,
             executor=executor,
             progress=progress,

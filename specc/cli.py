@@ -227,7 +227,7 @@ def build(
 @_CACHE_DIR
 def card(spec: str, cache_dir: str | None) -> None:
     """Render the card (README.md) and croissant.json of the last build again, without rebuilding."""
-    from specc.card import rerender
+    from specc.rerender import rerender
 
     folder = rerender(spec, cache_dir=cache_dir)
     click.echo(f"rendered {folder / 'README.md'} and {folder / 'croissant.json'} from {folder / 'stats.json'}")
@@ -468,4 +468,4 @@ def run() -> None:
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code or 0)  # type: ignore[arg-type]
+    os._exit(code or 0)

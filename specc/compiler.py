@@ -8,17 +8,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from specc import __version__, stages
+from specc import stages
 from specc.components import Component, Context, Params
 from specc.errors import Diagnostic, SpecError
+from specc.paths import NotFingerprinted
 from specc.plugins import get_registry
 from specc.registry import Registered
 from specc.rowhash import derive_seed
 from specc.spec import Spec
 from specc.spec.model import OPERATIONAL
-from specc.spec.paths import NotFingerprinted
+from specc.version import __version__
+
+C = TypeVar("C", bound=Component)
 
 CACHE_ENV = "SPECC_CACHE_DIR"
 OUTPUT_FORMAT_VERSION = 2
@@ -79,9 +82,20 @@ class Plan:
             self.spec.dir, tuple(self.spec.model.languages), self.cache_dir, self.spec.model.allow_external_paths
         )
 
+    def instance(self, step: PlanStep, base: type[C]) -> C:
+        """`instantiate(step)`, typed as its stage's base class (the registry takes subclasses of it only)."""
+        component = self.instantiate(step)
+        assert isinstance(component, base), f"{step.id}: {type(component).__name__} is not a {base.__name__}"
+        return component
+
     def stage(self, stage: str) -> list[PlanStep]:
         """The steps of one stage, in order."""
         return [s for s in self.steps if s.stage == stage]
+
+    def row_steps(self) -> list[PlanStep]:
+        """The steps of every row stage of the stage table (`clean`, `annotate` …), in order."""
+        rows = {stage.name for stage in stages.pipeline() if stage.rows}
+        return [s for s in self.steps if s.stage in rows]
 
     @property
     def fingerprint(self) -> str:
@@ -156,7 +170,12 @@ def _fingerprinted_pins(pins: dict[str, Any]) -> dict[str, Any]:
 
 
 def _step_pins(
-    component: Registered, entry: Params, step_id: str, spec: Spec, cache_dir: Path, locked: Mapping[str, Any] | None
+    component: Registered,
+    entry: Params,
+    step_id: str,
+    spec: Spec,
+    cache_dir: Path | None,
+    locked: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """What a step reads besides its input, pinned by `Component.pin`: file hashes, Hub revisions."""
     if component.cls.files is Component.files and component.cls.pin is Component.pin:
@@ -200,15 +219,8 @@ def compile_spec(
         pinned: bool = False,
     ) -> PlanStep:
         component = registry.get(kind, name) if name else None
-        if pinned:  # what the step reads besides its input, as its component pins it
-            pins = _step_pins(
-                component,
-                params,
-                step_id,
-                spec,
-                cache_dir,  # type: ignore[arg-type]
-                locked_pins.get(step_id),
-            )
+        if pinned and component is not None and params is not None:  # what the step reads besides its input
+            pins = _step_pins(component, params, step_id, spec, cache_dir, locked_pins.get(step_id))
         operational = {
             key: value.model_dump(mode="json", exclude_none=True)
             for key in OPERATIONAL
@@ -266,8 +278,8 @@ def compile_spec(
             ).id
             previous = previous + (added,) if branch else (added,)
         after[stage.name] = previous
-    from specc.card.user_sections import template_files  # the card's own templates shape the output
     from specc.pins import file_pin
+    from specc.spec.card_sections import template_files  # the card's own templates shape the output
 
     templates = template_files(spec.dir, list(model.card.sections))
     add(

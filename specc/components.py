@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, final
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from specc.errors import SpeccError
-from specc.leakage import NearParams
+from specc.minhash import CHAR_SHARE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,6 +27,9 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+AnyParams = Params  # `Params` inside a component class is its parameters' class
+
+
 @dataclass(frozen=True)
 class Context:
     """What a component instance knows about its place in the build."""
@@ -41,13 +44,13 @@ class Context:
 
     def path(self, value: str) -> Path:
         """Resolve a path from the spec against the spec's folder (outside it only if the spec allows)."""
-        from specc.spec.paths import inside
+        from specc.paths import inside
 
         return inside(self.spec_dir, value, self.allow_external_paths)
 
     def files(self, pattern: str) -> list[Path]:
         """The files a path or glob pattern from the spec names, sorted (outside its folder only if the spec allows)."""
-        from specc.spec.paths import expand
+        from specc.paths import expand
 
         return expand(self.spec_dir, pattern, self.allow_external_paths)
 
@@ -65,8 +68,9 @@ class Component:
     name: ClassVar[str]
     version: ClassVar[int] = 1
     Params: ClassVar[type[Params]] = Params
+    params: AnyParams  # an instance of the class's `Params`; each kind's base names its own
 
-    def __init__(self, params: Params, context: Context):
+    def __init__(self, params: AnyParams, context: Context):
         self.params = params
         self.context = context
 
@@ -169,6 +173,7 @@ class Source(Component):
 
     kind = "source"
     Params = SourceParams
+    params: SourceParams
 
     def used_columns(self) -> list[str]:
         """None: a source makes columns, it reads none."""
@@ -262,6 +267,25 @@ class Annotator(Step):
         return {}
 
 
+class NearParams(BaseModel):
+    """How the leakage report finds near-duplicate pairs: Jaccard similarity of n-gram sets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(
+        0.8, gt=0, le=1, description="Pairs with Jaccard similarity at least this are near duplicates."
+    )
+    unit: Literal["auto", "word", "char"] = Field(
+        "auto",
+        description="Compare word or character n-grams. auto: characters when the spec's languages "
+        "include one written without spaces (zh, ja, ko, th, …) or, failing that, when at least "
+        f"{CHAR_SHARE:.0%} of the letters in a sample of the texts are in such a script; words otherwise "
+        "(as the near-dedup step decides).",
+    )
+    ngram: int | None = Field(None, ge=1, le=64, description="Units per n-gram; default 3 words or 5 characters.")
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations used to find candidate pairs.")
+
+
 class LeakageParams(Params):
     """Limits on rows shared between splits; the build fails with the report when one is exceeded."""
 
@@ -287,6 +311,7 @@ class Splitter(Component):
 
     kind = "splitter"
     Params = SplitterParams
+    params: SplitterParams
 
     def split_names(self) -> list[str]:
         """The splits this splitter can assign, in output order (ratio keys when it has ratios)."""
@@ -344,6 +369,7 @@ class Augmenter(Component):
 
     kind = "augmenter"
     Params = AugmenterParams
+    params: AugmenterParams
 
     def fit(self, table: pa.Table) -> bytes | None:
         """Learn from `table` (the train split's source rows) once, in the main process; the state as bytes, or None."""
@@ -377,6 +403,7 @@ class Formatter(Component):
 
     kind = "formatter"
     Params = FormatterParams
+    params: FormatterParams
     # class names per label column (index = label id); the executor sets them before `format`
     label_names: dict[str, list[str]] = {}
 
@@ -413,9 +440,9 @@ class TokenBudget(Params):
     def _counter_takes_it(self, info: ValidationInfo) -> TokenBudget:
         from pydantic import ValidationError
 
-        from specc.plugins import get_registry
-
-        registry = get_registry()
+        registry = (info.context or {}).get("registry")  # the spec's (specc.spec.load_spec passes it)
+        if registry is None:  # validated outside a spec: the spec checked its counter when it was loaded
+            return self
         installed = registry.names("tokenizer")
         if self.type not in installed:
             raise ValueError(
@@ -443,6 +470,7 @@ class TokenCounter(Component):
 
     kind = "tokenizer"
     Params = TokenBudget
+    params: TokenBudget
 
     def count(self, table: pa.Table) -> dict[str, np.ndarray]:
         """Tokens per row: {"prompt": int64 array, "completion": int64 array}, one value per row of `table`."""
@@ -474,6 +502,7 @@ class Evaluator(Component):
 
     kind = "evaluator"
     Params = EvaluatorParams
+    params: EvaluatorParams
 
     def used_columns(self) -> list[str]:
         """The text and the label column."""

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from specc.components import NearParams
 from specc.errors import SpeccError
 from specc.minhash import (
-    CHAR_SHARE,
     DEFAULT_NGRAM,
     TooManyCandidates,
     Unit,
@@ -34,25 +32,6 @@ if TYPE_CHECKING:
 EXAMPLES = 5
 EXAMPLE_CHARS = 200
 MAX_NEAR_CANDIDATES = 5_000_000
-
-
-class NearParams(BaseModel):
-    """How the leakage report finds near-duplicate pairs: Jaccard similarity of n-gram sets."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    threshold: float = Field(
-        0.8, gt=0, le=1, description="Pairs with Jaccard similarity at least this are near duplicates."
-    )
-    unit: Literal["auto", "word", "char"] = Field(
-        "auto",
-        description="Compare word or character n-grams. auto: characters when the spec's languages "
-        "include one written without spaces (zh, ja, ko, th, …) or, failing that, when at least "
-        f"{CHAR_SHARE:.0%} of the letters in a sample of the texts are in such a script; words otherwise "
-        "(as the near-dedup step decides).",
-    )
-    ngram: int | None = Field(None, ge=1, le=64, description="Units per n-gram; default 3 words or 5 characters.")
-    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations used to find candidate pairs.")
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -162,9 +141,9 @@ def leakage_report(
     cell = text_of * len(splits) + split_of
     counts = np.bincount(cell, minlength=len(texts) * len(splits)).reshape(len(texts), len(splits))
     unique_cells, first_index = np.unique(cell, return_index=True)
-    firsts = np.full(len(texts) * len(splits), table.num_rows, np.int64)
-    firsts[unique_cells] = row_of[first_index]
-    firsts = firsts.reshape(len(texts), len(splits))
+    first_of_cell = np.full(len(texts) * len(splits), table.num_rows, np.int64)
+    first_of_cell[unique_cells] = row_of[first_index]
+    firsts = first_of_cell.reshape(len(texts), len(splits))
 
     pair_names = [(a, b) for a in range(len(splits)) for b in range(a + 1, len(splits))]
     report_pairs: dict[str, dict[str, Any]] = {}

@@ -87,7 +87,7 @@ def resolve_unit(unit: str, languages: Iterable[str], values: pa.ChunkedArray | 
     import pyarrow.compute as pc
 
     if unit in ("word", "char"):
-        return unit  # type: ignore[return-value]
+        return "word" if unit == "word" else "char"
     primary = {lang.replace("_", "-").split("-")[0].lower() for lang in languages}
     if primary & CHAR_LANGUAGES:
         return "char"

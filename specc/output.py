@@ -1,16 +1,13 @@
-"""Writing the data set: Parquet per split with declared features, stats.json, card and Croissant."""
+"""The output folder's data: Parquet per split with declared features, its configurations and statistics."""
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
-from specc.licenses import license_report
 from specc.pins import sha256_file
-from specc.stats import STATS_FILE, build_stats
 
 if TYPE_CHECKING:
     import datasets
@@ -87,13 +84,16 @@ def write_split(
     }
 
 
+def configurations(stats: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """Configuration name -> split -> the output splits it is made of (one `default` unless k-fold)."""
+    return stats["split"].get("configurations") or {"default": {o["split"]: [o["split"]] for o in stats["outputs"]}}
+
+
 def classification_view(stats: dict[str, Any]) -> dict[str, Any] | None:
     """The classification configuration(s) shaped like stats (features, outputs, split.configurations), or None.
 
     It mirrors the output's configurations: `classification`, or `classification-<name>` per k-fold one.
     """
-    from specc.selfcheck import configurations
-
     kept = stats.get(CLASSIFICATION)
     if not kept:
         return None
@@ -116,7 +116,7 @@ def all_outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
     return [output for view in data_views(stats) for output in view["outputs"]]
 
 
-def _write_classification(
+def write_classification(
     table: pa.Table, folder: Path, split_order: list[str], label_names: dict[str, list[str]]
 ) -> dict[str, Any]:
     """The rows before formatting, one Parquet file per split under data/classification/."""
@@ -145,7 +145,7 @@ def write_json(path: Path, data: Any) -> None:
 
 def label_counts(table: pa.Table, label_names: dict[str, list[str]]) -> dict[str, dict[str, int]]:
     """Rows per label name of each label column the table holds, labels sorted."""
-    from specc.executor.tables import value_counts
+    from specc.counts import value_counts
 
     by_label: dict[str, dict[str, int]] = {}
     for column, names in label_names.items():
@@ -158,9 +158,9 @@ def label_counts(table: pa.Table, label_names: dict[str, list[str]]) -> dict[str
     return by_label
 
 
-def _split_stats(table: pa.Table, labelled: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
+def split_stats(table: pa.Table, labelled: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
     """A split's rows and rows per source of `table`, rows per label of `labelled` (the same rows before formatting)."""
-    from specc.executor.tables import value_counts
+    from specc.counts import value_counts
 
     return {
         "rows": table.num_rows,
@@ -198,7 +198,7 @@ def used_plugins(plan: Any) -> list[dict[str, str]]:
 
 def build_info(plan: Any, specc_version: str | None = None) -> dict[str, Any]:
     """`stats["build"]`: what made the build (specc version, by default this one; spec digest; plugins; plan fingerprint)."""
-    from specc import __version__
+    from specc.version import __version__
 
     return {
         "specc_version": specc_version or __version__,
@@ -207,84 +207,3 @@ def build_info(plan: Any, specc_version: str | None = None) -> dict[str, Any]:
         "plugins": used_plugins(plan),
         "fingerprint": plan.fingerprint,
     }
-
-
-def write_outputs(
-    plan: Any,
-    table: pa.Table,
-    folder: Path,
-    sources: dict[str, Any],
-    steps: list[dict[str, Any]],
-    split_info: dict[str, Any],
-    split_order: list[str],
-    label_names: dict[str, list[str]],
-    *,
-    evaluations: dict[str, Any] | None = None,
-    classification: pa.Table | None = None,
-    unformatted: pa.Table | None = None,
-    tokens: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write every split, stats.json, plots, the card and croissant.json into `folder`, then check them.
-
-    `evaluations` are the evaluators' results by step id (with a confusion matrix plot per scored
-    split); `classification` is the table before formatting, written as a second configuration;
-    a formatter with a LLaMA-Factory layout gets a dataset_info.json beside the data. `unformatted` (given
-    with a format) holds the rows before formatting, for the counts per label. `tokens` holds the
-    token counts of the format's `tokens:` budget (`specc.tokens.apply_budget`).
-    """
-    from specc.card import card_statistics, render_card
-    from specc.card.croissant import write_croissant
-    from specc.card.plots import write_plots
-    from specc.plugins import get_registry
-    from specc.selfcheck import check_output
-
-    spec = plan.spec
-    features = features_for(table, label_names)
-    parts = split_parts(table, split_order)
-    labelled = split_parts(labelled_rows(table, unformatted), split_order)
-    splits = {split: _split_stats(part, labelled[split], label_names) for split, part in parts.items()}
-    # Plots are drawn while the Parquet writer (which releases the GIL) works on the other core.
-    shown = {
-        "features": features.to_dict(),
-        "split": {"splits": splits},
-        "label_names": label_names,
-        "outputs": [{"split": s} for s in parts],
-    }
-    with ThreadPoolExecutor(1) as pool:
-        plots = pool.submit(write_plots, folder, shown, parts)
-        outputs = [write_split(part, folder, split, features) for split, part in parts.items()]
-        plots_written = plots.result()
-    stats = {
-        "build": build_info(plan),
-        "sources": sources,
-        "steps": steps,
-        "split": {**split_info, "splits": splits},
-        "label_names": label_names,
-        "features": shown["features"],
-        "outputs": outputs,
-        "license": license_report(spec.model),
-        "plots": plots_written,
-    }
-    if tokens:
-        stats["tokens"] = tokens
-    if classification is not None:
-        stats[CLASSIFICATION] = _write_classification(classification, folder, split_order, label_names)
-    if evaluations:
-        from specc.card.evaluation_plots import confusion_plots
-
-        stats["evaluate"] = {
-            step_id: {**result, "plots": confusion_plots(folder, step_id, result)}
-            for step_id, result in evaluations.items()
-        }
-    formats = plan.stage("format")
-    layout = plan.instantiate(formats[0]).llama_factory() if formats else None
-    if layout:
-        write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
-    stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
-    built = build_stats(stats)
-    stats = built.json_data()
-    write_json(folder / STATS_FILE, stats)
-    (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
-    write_croissant(folder, spec.model, built)
-    check_output(folder, built, unformatted)
-    return stats

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from specc.cache import StepCache
 from specc.compiler import Plan, PlanStep
 
 MARKS = {"new": "+", "changed": "~", "removed": "-", "unchanged": "="}
@@ -100,21 +100,24 @@ def step_causes(step: PlanStep, old: dict[str, Any], locked: dict[str, Any], cha
     return causes or ["fingerprint differs (lock edited by hand?)"]
 
 
-def diff_plan(plan: Plan, lock: dict[str, Any] | None, cache: StepCache | None = None) -> list[Change]:
-    """Every step of the plan and every step only in the lock, in plan order, then removed ones."""
+def diff_plan(plan: Plan, lock: dict[str, Any] | None, cached: Callable[[str], bool] | None = None) -> list[Change]:
+    """Every step of the plan and every step only in the lock, in plan order, then removed ones.
+
+    `cached(fingerprint)` tells whether the step cache holds a step's output (`StepCache.has`).
+    """
     locked = (lock or {}).get("steps", {})
     changes: list[Change] = []
     changed: set[str] = set()
     for step in plan.steps:
-        cached = cache.has(step.fingerprint) if cache is not None and step.stage != "output" else False
+        hit = cached(step.fingerprint) if cached is not None and step.stage != "output" else False
         old = locked.get(step.id)
         if old is None:
-            changes.append(Change(step.id, "new", [], cached))
+            changes.append(Change(step.id, "new", [], hit))
             changed.add(step.id)
         elif old.get("fingerprint") == step.fingerprint:
-            changes.append(Change(step.id, "unchanged", [], cached))
+            changes.append(Change(step.id, "unchanged", [], hit))
         else:
-            changes.append(Change(step.id, "changed", step_causes(step, old, locked, changed), cached))
+            changes.append(Change(step.id, "changed", step_causes(step, old, locked, changed), hit))
             changed.add(step.id)
     ids = {s.id for s in plan.steps}
     changes += [Change(step_id, "removed") for step_id in locked if step_id not in ids]

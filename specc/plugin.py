@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
     # errors
     **dict.fromkeys(["DataError", "PluginError", "SpecError", "SpeccError"], "specc.errors"),
     # parameter helpers: paths, names
-    **dict.fromkeys(["InputPath", "NOT_FINGERPRINTED", "OutputPath", "resolve_path"], "specc.spec.paths"),
+    **dict.fromkeys(["InputPath", "NOT_FINGERPRINTED", "OutputPath", "resolve_path"], "specc.paths"),
     "did_you_mean": "specc.spec.diagnose",
     # Hub pins of models and data sets
     **dict.fromkeys(["HubRepo", "check_repo_id", "check_revision"], "specc.hub_repo"),

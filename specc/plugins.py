@@ -9,9 +9,10 @@ from importlib import metadata
 
 import pluggy
 
-from specc import __version__, hookspecs, stages
+from specc import hookspecs, stages
 from specc.errors import PluginError
 from specc.registry import Registry
+from specc.version import __version__
 
 ENTRY_POINT_GROUP = "specc"
 LOAD_ENV = "SPECC_LOAD_PLUGINS"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
+from specc.output import configurations
 
 if TYPE_CHECKING:
     import datasets
@@ -113,11 +114,6 @@ def check_parquet(folder: Path, stats: dict[str, Any]) -> None:
         digest = sha256_file(path)
         if digest != output["sha256"]:
             raise _fail(f"{output['path']} has SHA-256 {digest}; stats.json says {output['sha256']}")
-
-
-def configurations(stats: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
-    """Configuration name -> split -> the output splits it is made of (one `default` unless k-fold)."""
-    return stats["split"].get("configurations") or {"default": {o["split"]: [o["split"]] for o in stats["outputs"]}}
 
 
 @contextmanager

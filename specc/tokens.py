@@ -91,7 +91,7 @@ def with_completions(table: pa.Table, layout: str, rows: np.ndarray, texts: list
 
 def token_summary(counts: dict[str, np.ndarray], splits: np.ndarray, split_order: list[str]) -> dict[str, Any]:
     """Per split: rows, min, median, p95, max and mean tokens of prompt, completion and both together."""
-    from specc.card import length_stats
+    from specc.lengths import length_stats
 
     columns = {
         "prompt": counts["prompt"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from specc.card import hub_metadata as hub
+from specc import hub_metadata as hub
 from specc.card import render_template
 from specc.errors import SpecError
 from specc.licenses import broken_terms, conflicts, license_report

@@ -172,6 +172,7 @@ from specc.components import Context
 from specc.errors import SpeccError
 from specc.executor import BuildOptions
 from specc.executor.local import run_local
+from specc.publish import write_outputs
 from specc.spec import load_spec
 
 results = []
@@ -182,7 +183,7 @@ for path, locked in json.loads(sys.argv[1]):
     plan = compile_spec(spec, locked_pins={"sources.hub": locked})
     out["plan_pins"] = plan.stage("sources")[0].pins
     try:
-        run_local(plan, BuildOptions())
+        run_local(plan, BuildOptions(write_outputs))
     except SpeccError as exc:
         out["error"] = str(exc)
     results.append(out)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 import tomllib
+from typing import Any
 
 import pytest
 
@@ -40,12 +42,26 @@ def test_importing_the_api_costs_what_importing_specc_costs() -> None:
     assert _imported("specc.plugin") - _imported("specc") == {"specc.plugin"}
 
 
-def test_the_import_contract_forbids_every_module_but_the_api() -> None:
+def _contracts(kind: str) -> list[dict[str, Any]]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
-    (contract,) = [
-        c
-        for c in config["contracts"]
-        if c["source_modules"] == ["specc_example", "specc_nlpaug", "specc_ray", "specc_transformers"]
-    ]
-    modules = {f"specc.{m.name}" for m in pkgutil.iter_modules(specc.__path__) if not m.name.startswith("_")}
-    assert set(contract["forbidden_modules"]) == modules - {"specc.plugin"}
+    return [c for c in config["contracts"] if c["type"] == kind]
+
+
+def _modules() -> set[str]:
+    return {f"specc.{m.name}" for m in pkgutil.iter_modules(specc.__path__) if not m.name.startswith("_")}
+
+
+def test_the_import_contract_forbids_every_module_but_the_api() -> None:
+    (contract,) = [c for c in _contracts("forbidden") if c["source_modules"][0].startswith("specc_")]
+    assert contract["source_modules"] == ["specc_example", "specc_nlpaug", "specc_ray", "specc_transformers"]
+    assert set(contract["forbidden_modules"]) == _modules() - {"specc.plugin"}
+
+
+def test_every_core_module_has_a_layer_and_none_imports_the_builtins() -> None:
+    (layers,) = _contracts("layers")
+    layered = [m for layer in layers["layers"] for m in re.split(r"[\s|:]+", layer) if m]
+    assert sorted(layered) == sorted(_modules() - {"specc.builtins"})
+    (core,) = [c for c in _contracts("forbidden") if c["forbidden_modules"] == ["specc.builtins"]]
+    assert set(core["source_modules"]) == _modules() - {"specc.builtins"}
+    (acyclic,) = _contracts("acyclic_siblings")
+    assert acyclic["ancestors"] == ["specc"]

@@ -27,6 +27,7 @@ from specc.components import Context, Params
 from specc.errors import DataError
 from specc.executor import BuildOptions
 from specc.plugins import get_registry
+from specc.publish import write_outputs
 from specc.spec import load_spec
 from tests.conftest import run_cli, write
 
@@ -138,7 +139,7 @@ def forget_steps(cache: Path) -> None:
 def run_plan(plan: Any) -> dict[str, Any]:
     """Build a compiled plan with the local executor; the statistics."""
     runner = get_registry().get("executor", "local").cls(Params(), Context("executor.local", 0, plan.spec.dir))
-    return runner.run(plan, BuildOptions()).stats
+    return runner.run(plan, BuildOptions(write_outputs)).stats
 
 
 def source_pins(spec: Path, cache: Path, locked: dict[str, Any] | None = None) -> dict[str, Any]:

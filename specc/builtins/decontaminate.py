@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from specc.components import Context, Params, Step, StepResult
 from specc.errors import SpeccError
-from specc.spec.paths import InputPath
+from specc.paths import InputPath
 
 if TYPE_CHECKING:
     import numpy as np

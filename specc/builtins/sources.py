@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from specc.components import Location, Source, SourceParams
 from specc.errors import DataError
-from specc.spec.paths import InputPath
+from specc.paths import InputPath
 
 if TYPE_CHECKING:
     import pyarrow as pa

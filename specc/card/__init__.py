@@ -57,9 +57,8 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
 
-    from specc.card.hub_metadata import size_category
-    from specc.output import data_views
-    from specc.selfcheck import configurations
+    from specc.hub_metadata import size_category
+    from specc.output import configurations, data_views
 
     infos, configs = {}, {}
     for view in data_views(stats):  # the formatted rows, and those before formatting if kept
@@ -169,30 +168,6 @@ def shown_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c == "_id" or not c.startswith("_")]
 
 
-def length_stats(lengths: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Characters per row -> rows, min, median, p95, max and mean (one decimal), per column and split."""
-    import numpy as np
-
-    result: dict[str, dict[str, dict[str, Any]]] = {}
-    for column, per_split in lengths.items():
-        result[column] = {}
-        for split, values in per_split.items():
-            values = np.asarray(values, dtype=np.int64)
-            if not values.size:
-                result[column][split] = {"rows": 0}
-                continue
-            median, p95 = np.percentile(values, [50, 95])
-            result[column][split] = {
-                "rows": int(values.size),
-                "min": int(values.min()),
-                "median": round(float(median), 1),
-                "p95": round(float(p95), 1),
-                "max": int(values.max()),
-                "mean": round(float(values.mean()), 1),
-            }
-    return result
-
-
 def card_statistics(table: pa.Table, split_order: list[str]) -> dict[str, Any]:
     """`lengths` (characters per row of each text column, per split) and `examples` (each split's first row).
 
@@ -204,6 +179,7 @@ def card_statistics(table: pa.Table, split_order: list[str]) -> dict[str, Any]:
     import pyarrow.compute as pc
 
     from specc.card.plots import row_chars, text_columns
+    from specc.lengths import length_stats
 
     data = table.drop_columns([c for c in ("_split", "_source") if c in table.column_names])
     splits = table.column("_split").combine_chunks()
@@ -220,113 +196,3 @@ def card_statistics(table: pa.Table, split_order: list[str]) -> dict[str, Any]:
             row = data.select(columns).slice(int(first[0]), 1).to_pylist()[0]
             examples[split] = _jsonable(row, EXAMPLE_CHARS)
     return {"lengths": length_stats(lengths), "examples": examples}
-
-
-# --- `specc card`: render the card of the last build again ----------------------------------------
-
-
-def _build_is_current(
-    spec: Any, stats: dict[str, Any], changes: list[Any], lock: dict[str, Any] | None, lock_file: Path
-) -> None:
-    """The output folder holds the build the lock records, and the spec still describes its data."""
-    rebuild = f"run `specc build {spec.shown}`"
-    if lock is None:
-        raise SpeccError(
-            f"{lock_file}: error: no lock, so specc cannot tell whether {spec.output_dir} was built from "
-            f"this spec; {rebuild}"
-        )
-    from specc.output import all_outputs
-
-    built = {o["path"]: o["sha256"] for o in all_outputs(stats)}
-    locked = {path: entry.get("sha256") for path, entry in (lock.get("outputs") or {}).get("files", {}).items()}
-    if built != locked:
-        raise SpeccError(
-            f"{lock_file}: error: the lock does not record the build in {spec.output_dir} (its output "
-            f"digests differ or are missing); {rebuild}"
-        )
-    changed = [c for c in changes if c.status != "unchanged" and c.step != "output"]
-    if changed:
-        lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in changed]
-        raise SpeccError(
-            f"{spec.shown}: error: the spec or its sources changed since the last build, so its card "
-            f"would not describe its data:\n" + "\n".join(lines) + f"\n{rebuild}"
-        )
-
-
-def _damaged(spec: Any, file: Path, what: str) -> SpeccError:
-    return SpeccError(
-        f"{file}: error: the output in {spec.output_dir} is damaged: {what}; "
-        f"run `specc build {spec.shown}` to build it again"
-    )
-
-
-def _data_files_intact(spec: Any, stats: dict[str, Any]) -> None:
-    """Every data file of the build has the bytes it was built with (the lock agrees with stats.json on them)."""
-    from specc.output import all_outputs
-    from specc.pins import sha256_file
-
-    for output in all_outputs(stats):
-        path = spec.output_dir / output["path"]
-        if not path.is_file():
-            raise _damaged(spec, path, "the file is missing")
-        if sha256_file(path) != output["sha256"]:
-            raise _damaged(spec, path, "its bytes differ from those the build wrote (truncated or changed)")
-
-
-def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path:
-    """Write README.md, croissant.json and stats.json of the last build again from its stats.json.
-
-    Nothing is rebuilt: the data files stay as they are. The spec's prose and templates may have
-    changed since the build; its data-affecting parts may not (the lock then says what changed).
-    Returns the output folder.
-    """
-    from specc.builder import plan_changes
-    from specc.card.croissant import CROISSANT_FILE, croissant_metadata
-    from specc.licenses import license_report
-    from specc.lock import read_lock
-    from specc.output import build_info, json_text
-    from specc.plugins import get_registry
-    from specc.selfcheck import check_output
-    from specc.staging import output_lock, owner
-    from specc.stats import STATS_FILE, Build, LicenseReport, read_stats
-
-    plan, changes, lock_file, _ = plan_changes(spec_path, cache_dir=cache_dir)
-    spec = plan.spec
-    folder = spec.output_dir
-    made_by = owner(folder)
-    if made_by is not None and made_by != spec.path:
-        raise SpeccError(
-            f"{folder}: error: the output there was built from another spec ({made_by}); render its card with that spec"
-        )
-    with output_lock(folder):  # no build publishes into the folder while its card is written
-        stats_file = folder / STATS_FILE
-        if not stats_file.is_file():
-            raise SpeccError(
-                f"{spec.shown}: error: no build to render a card for: {stats_file} does not exist; "
-                f"run `specc build {spec.shown}` first"
-            )
-        built = read_stats(stats_file, f"run `specc build {spec.shown}`")
-        read = built.json_data()
-        _build_is_current(spec, read, changes, read_lock(lock_file), lock_file)
-        _data_files_intact(spec, read)
-        built.build = Build.model_validate(build_info(plan, built.build.specc_version))
-        built.license = LicenseReport.model_validate(license_report(spec.model))
-        stats = built.json_data()
-        files = {
-            STATS_FILE: json_text(stats),
-            "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
-            CROISSANT_FILE: json_text(croissant_metadata(spec.model, built, folder)),
-        }
-        previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
-        try:
-            for name, text in files.items():
-                (folder / name).write_text(text, encoding="utf-8")
-            check_output(folder, built)
-        except BaseException:
-            for name, old in previous.items():
-                if old is None:
-                    (folder / name).unlink(missing_ok=True)
-                else:
-                    (folder / name).write_bytes(old)
-            raise
-    return folder

@@ -1,6 +1,6 @@
 """Croissant 1.1 JSON-LD metadata (with the Responsible AI vocabulary) for a built data set.
 
-`croissant_metadata` describes the output folder as written by `specc.output.write_outputs`:
+`croissant_metadata` describes the output folder as written by `specc.publish.write_outputs`:
 one `cr:FileObject` per Parquet file (pinned by the SHA-256 in stats.json), one `cr:RecordSet`
 per output split with a `cr:Field` per column, one enumeration record set per label column,
 and `rai:` properties filled from stats.json (sources, steps, split) and the spec's card prose.

@@ -1,4 +1,4 @@
-"""Running a plan: options shared by every executor, and the build's statistics."""
+"""Running a plan: options shared by every executor, what a run hands to publishing, and the build record."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from specc.compiler import Plan
     from specc.components import Component, Step
 
 # Worker groups: the components that run one unit's batches, by the id of the unit's first step.
@@ -23,9 +24,33 @@ RECORD_FILE = "build-record.json"
 
 
 @dataclass(frozen=True)
-class BuildOptions:
-    """How to run a build; none of these change the output."""
+class Staged:
+    """A run's final rows and what it measured, handed to publishing to write the staging folder."""
 
+    plan: Plan
+    table: pa.Table  # the final rows with `_split`, in output order
+    folder: Path  # the staging folder, moved into place after publishing
+    sources: dict[str, Any]
+    steps: list[dict[str, Any]]
+    split_info: dict[str, Any]
+    split_order: list[str]
+    label_names: dict[str, list[str]]
+    evaluations: dict[str, Any] | None = None  # the evaluators' results by step id
+    classification: pa.Table | None = None  # the rows before formatting, kept as a second configuration
+    unformatted: pa.Table | None = None  # with a format: the rows before it, for the counts per label
+    tokens: dict[str, Any] | None = None  # the token counts of the format's `tokens:` budget
+
+
+# Writes a run's output folder (data, stats.json, plots, card, Croissant) and checks it; returns the statistics.
+Publish = Callable[[Staged], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to run a build: what publishes it (`specc.publish.write_outputs` for `specc build`), and options
+    that never change the output."""
+
+    publish: Publish
     num_proc: int = 1
     executor: str = "local"
     progress: Callable[[str], None] | None = None
@@ -74,7 +99,7 @@ class BuildResult:
 
 def build_record(plan: Any, options: BuildOptions, started: datetime, units: list[dict[str, Any]]) -> dict[str, Any]:
     """The build record: when, where and how a build ran (never hashed, never in the card)."""
-    from specc import __version__
+    from specc.version import __version__
 
     return {
         "specc_version": __version__,

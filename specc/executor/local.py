@@ -12,17 +12,29 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specc import __version__, stages
+from specc import stages
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
-from specc.components import Augmenter, Component, Step
+from specc.components import (
+    Annotator,
+    Augmenter,
+    Component,
+    Evaluator,
+    Formatter,
+    Source,
+    Splitter,
+    Step,
+    TokenCounter,
+)
+from specc.counts import value_counts
 from specc.errors import DataError, SpeccError
-from specc.executor import RECORD_FILE, BuildOptions, BuildResult, Groups, Task, WorkerPool, build_record
+from specc.executor import RECORD_FILE, BuildOptions, BuildResult, Groups, Staged, Task, WorkerPool, build_record
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, read_table, write_batches
 from specc.executor.tables import (
     MissingValues,
@@ -42,13 +54,13 @@ from specc.executor.tables import (
     run_row_steps,
     run_step,
     source_batches,
-    value_counts,
 )
 from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
-from specc.output import json_text, order_splits, write_json, write_outputs
+from specc.output import json_text, order_splits, write_json
 from specc.staging import Claim, claim_output, discard, marker_text, output_lock, publish, recover, staging_dir
 from specc.text import forget_keys
 from specc.tokens import apply_budget
+from specc.version import __version__
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -88,16 +100,19 @@ def _in_worker(task: Task, group: str, batch: Any) -> tuple[pa.Table, Any]:
 def _augment_task(components: list[Component], batch: pa.Table, fitted: str | None) -> tuple[pa.Table, dict[str, Any]]:
     """Task: one batch of `augment_inputs` augmented, after loading the state `fit` wrote to `fitted`."""
     augmenter = components[0]
+    assert isinstance(augmenter, Augmenter)
     if fitted is not None:
-        load_fitted(augmenter, fitted)  # type: ignore[arg-type]
-    return augment_rows(augmenter, batch)  # type: ignore[arg-type]
+        load_fitted(augmenter, fitted)
+    return augment_rows(augmenter, batch)
 
 
 def _format_task(
     components: list[Component], batch: pa.RecordBatch, label_names: dict[str, list[str]]
 ) -> tuple[pa.Table, None]:
     """Task: one batch formatted (no statistics)."""
-    return format_rows(components[0], batch, label_names), None  # type: ignore[arg-type]
+    formatter = components[0]
+    assert isinstance(formatter, Formatter)
+    return format_rows(formatter, batch, label_names), None
 
 
 class _Pool:
@@ -153,12 +168,17 @@ def _step_record(step: PlanStep, stats: dict[str, Any]) -> dict[str, Any]:
     return {"id": step.id, "stage": step.stage, "type": step.type, "params": step.fingerprinted_params(), **stats}
 
 
+def _row_scoped(step: PlanStep) -> bool:
+    """Whether a step of a row stage runs batch by batch on the workers (`scope = "row"`), not on the whole table."""
+    cls = step.component.cls if step.component is not None else None
+    return cls is not None and issubclass(cls, Step) and cls.scope == "row"
+
+
 def _groups(steps: list[PlanStep]) -> list[list[PlanStep]]:
     """Consecutive row-scope steps fused into one pass; each global step alone."""
     groups: list[list[PlanStep]] = []
     for step in steps:
-        scope = step.component.cls.scope  # type: ignore[union-attr]
-        if scope == "row" and groups and groups[-1][-1].component.cls.scope == "row":  # type: ignore[union-attr]
+        if _row_scoped(step) and groups and _row_scoped(groups[-1][-1]):
             groups[-1].append(step)
         else:
             groups.append([step])
@@ -202,8 +222,8 @@ class _Run:
         try:
             entry, hit = self.cached(key, compute, [s.fingerprint for s in steps if s.fingerprint])
         except MissingValues as exc:
-            sources = (self.plan.instantiate(s) for s in self.plan.stage("sources"))
-            raise exc.located({source.context.step_id: source for source in sources}) from None  # type: ignore[misc]
+            sources = (self.plan.instance(s, Source) for s in self.plan.stage("sources"))
+            raise exc.located({source.context.step_id: source for source in sources}) from None
         self.digests[steps[-1].id] = {DIGEST: entry.digest, "rows": entry.meta["rows"]}
         self.timings.append(
             {
@@ -236,7 +256,7 @@ class _Run:
         labels: dict[str, tuple[str, list[str]]] = {}
         entries = []
         for step in self.plan.stage("sources"):
-            source = self.plan.instantiate(step)
+            source = self.plan.instance(step, Source)
             name = source.context.step_id
 
             def read(path: Path, source: Any = source, name: str = name) -> dict[str, Any]:
@@ -268,8 +288,8 @@ class _Run:
                 labels[column] = (name, list(names))
             sources[name] = {
                 "type": step.type,
-                "license": step.params.license,
-                "split": step.params.split,
+                "license": source.params.license,
+                "split": source.params.split,
                 "pins": {k: v for k, v in step.pins.items() if k != "files"},
                 "files": list(step.files),
                 "rows": entry.meta["rows"],
@@ -295,7 +315,7 @@ class _Run:
             def compute(path: Path, group: list[PlanStep] = group) -> dict[str, Any]:
                 totals = [new_step_stats() for _ in group]
                 self.options.report(f"running {', '.join(s.id for s in group)}")
-                if group[0].component.cls.scope == "row":  # type: ignore[union-attr]
+                if _row_scoped(group[0]):
                     results = self.pool.map(run_row_steps, group[0].id, iter_batches(self.paths, self.schema))
 
                     def kept(results: Iterator[Any] = results) -> Iterator[pa.Table]:
@@ -306,8 +326,8 @@ class _Run:
 
                     rows = self.store(path, kept())
                 else:
-                    step = self.plan.instantiate(group[0])
-                    table = self.pool.run_global(step, self.paths, self.schema, totals[0])  # type: ignore[arg-type]
+                    step = self.plan.instance(group[0], Step)
+                    table = self.pool.run_global(step, self.paths, self.schema, totals[0])
                     rows = self.store(path, [table])
                 return {"rows": rows, "records": [_step_record(s, t) for s, t in zip(group, totals)]}
 
@@ -319,23 +339,27 @@ class _Run:
 
         def compute(path: Path) -> dict[str, Any]:
             table = read_all(self.paths, self.schema)
-            annotators = [self.plan.instantiate(s) for s in self.plan.stage("annotate")]
-            check_labels(table, self.label_names, annotators)  # type: ignore[arg-type]
+            annotators = [self.plan.instance(s, Annotator) for s in self.plan.stage("annotate")]
+            check_labels(table, self.label_names, annotators)
             if steps:
-                splitter = self.plan.instantiate(steps[0])
+                splitter = self.plan.instance(steps[0], Splitter)
                 self.options.report(f"splitting ({splitter.name})")
                 check_used(splitter, table)
-                names = splitter.assign(table)  # type: ignore[attr-defined]
+                names = splitter.assign(table)
                 if len(names) != table.num_rows:
                     raise SpeccError(
                         f"error: splitter '{splitter.name}' (plugin bug) returned "
                         f"{len(names)} names for {table.num_rows} rows"
                     )
-                info = {"method": splitter.name, "seed": steps[0].seed, "params": steps[0].fingerprinted_params()}
-                configurations = splitter.configurations()  # type: ignore[attr-defined]
+                info: dict[str, Any] = {
+                    "method": splitter.name,
+                    "seed": steps[0].seed,
+                    "params": steps[0].fingerprinted_params(),
+                }
+                configurations = splitter.configurations()
                 if configurations:
                     info["configurations"] = configurations
-                preferred = splitter.split_names()  # type: ignore[attr-defined]
+                preferred = splitter.split_names()
             else:
                 names = table.column("_split").fill_null("train")
                 info, preferred = {"method": "source", "seed": None, "params": {}}, []
@@ -392,14 +416,14 @@ class _Run:
         for step in self.plan.stage("augment"):
 
             def compute(path: Path, step: PlanStep = step) -> dict[str, Any]:
-                augmenter = self.plan.instantiate(step)
+                augmenter = self.plan.instance(step, Augmenter)
                 self.options.report(f"augmenting ({step.id})")
                 table = read_all(self.paths, self.schema)
                 check_used(augmenter, table)
-                inputs = augment_inputs(augmenter, table)  # type: ignore[arg-type]
-                copies = augmenter.params.copies  # type: ignore[attr-defined]
+                inputs = augment_inputs(augmenter, table)
+                copies = augmenter.params.copies
                 info: dict[str, Any] = {"rows_chosen": inputs.num_rows // copies, "unchanged": 0}
-                state = augmenter.fit(fitting_rows(table))  # type: ignore[attr-defined]
+                state = augmenter.fit(fitting_rows(table))
                 fitted = None
                 if state is not None:
                     fitted = path.with_name("fitted.bin")
@@ -444,11 +468,11 @@ class _Run:
         for step in self.plan.stage("evaluate"):
 
             def compute(path: Path, step: PlanStep = step) -> dict[str, Any]:
-                evaluator = self.plan.instantiate(step)
+                evaluator = self.plan.instance(step, Evaluator)
                 self.options.report(f"evaluating ({step.id})")
                 table = read_all(self.paths, self.schema)
                 check_used(evaluator, table)
-                result = evaluator.evaluate(table, label_names)  # type: ignore[attr-defined]
+                result = evaluator.evaluate(table, label_names)
                 if not isinstance(result, dict) or not isinstance(result.get("splits"), dict):
                     raise SpeccError(
                         f"error: evaluator '{step.type}' (plugin bug) returned {type(result).__name__}, "
@@ -482,10 +506,10 @@ class _Run:
         step = self.plan.stage("tokens")[0]
 
         def compute(path: Path) -> dict[str, Any]:
-            counter = self.plan.instantiate(step)
-            self.options.report(f"counting tokens ({counter.shown()})")  # type: ignore[attr-defined]
+            counter = self.plan.instance(step, TokenCounter)
+            self.options.report(f"counting tokens ({counter.shown()})")
             table = read_all(self.paths, self.schema)
-            kept, tokens, dropped = apply_budget(counter, table, split_order)  # type: ignore[arg-type]
+            kept, tokens, dropped = apply_budget(counter, table, split_order)
             totals = new_step_stats()
             account(totals, table, kept, dropped)
             return {"rows": self.store(path, [kept]), "record": _step_record(step, totals), "tokens": tokens}
@@ -564,13 +588,70 @@ def run_local(
         return _build(plan, options, pool_factory, claim())
 
 
-# Where the row stages (`clean`, `annotate`, any kind whose base is a Step) run: between these stages of the table.
-_ROW_SEGMENTS = (("sources", "split"), ("split", "augment"), ("augment", "format"))
+@dataclass
+class _Outcome:
+    """What a run's stages make for publishing, filled in stage by stage."""
+
+    label_names: dict[str, list[str]]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    split_info: dict[str, Any] = field(default_factory=dict)
+    split_order: list[str] = field(default_factory=list)
+    evaluations: dict[str, Any] = field(default_factory=dict)
+    unformatted: tuple[list[Path], pa.Schema | None] | None = None  # the rows before a format
+    tokens: dict[str, Any] | None = None
 
 
-def _row_steps(plan: Plan, first: str, last: str) -> list[PlanStep]:
-    """The steps of the row stages the stage table places between stages `first` and `last`."""
-    return [step for stage in stages.between(first, last) if stage.rows for step in plan.stage(stage.name)]
+def _split(run: _Run, out: _Outcome) -> None:
+    out.split_info, out.split_order = run.split()
+
+
+def _augment(run: _Run, out: _Outcome) -> None:
+    out.steps += run.augment()
+
+
+def _evaluate(run: _Run, out: _Outcome) -> None:
+    out.evaluations = run.evaluate(out.label_names)
+
+
+def _format(run: _Run, out: _Outcome) -> None:
+    if run.plan.stage("format"):
+        out.unformatted = (run.paths, run.schema)
+        run.format(out.label_names)
+
+
+def _tokens(run: _Run, out: _Outcome) -> None:
+    if run.plan.stage("tokens"):
+        record, out.tokens = run.tokens(out.split_order)
+        out.steps.append(record)
+
+
+# How each kind of stage that is not a row stage runs; row stages (`Step` kinds) run as passes over batches.
+_STAGE_RUNS: dict[str, Callable[[_Run, _Outcome], None]] = {
+    "splitter": _split,
+    "augmenter": _augment,
+    "evaluator": _evaluate,
+    "formatter": _format,
+    "tokenizer": _tokens,
+}
+
+
+def _order() -> list[list[stages.Stage]]:
+    """The stage table's pipeline after the sources, as the executor runs it: consecutive row stages together
+    (their steps fuse into passes), each other stage alone, and a branch right after the stage it reads."""
+    order: list[list[stages.Stage]] = []
+    for stage in stages.pipeline()[1:]:
+        if stage.reads is not None:
+            continue
+        if stage.rows and order and order[-1][0].rows:
+            order[-1].append(stage)
+        else:
+            order.append([stage])
+        order += [[branch] for branch in stages.pipeline() if branch.reads == stage.name]
+    return order
+
+
+def _steps(plan: Plan, turn: list[stages.Stage]) -> list[PlanStep]:
+    return [step for stage in turn for step in plan.stage(stage.name)]
 
 
 def _build(
@@ -578,44 +659,45 @@ def _build(
 ) -> BuildResult:
     threading.Thread(target=_preload, args=(_OUTPUT_MODULES,), daemon=True).start()
     started = datetime.now(UTC)
-    row_steps = {first: _row_steps(plan, first, last) for first, last in _ROW_SEGMENTS}
-    batched = [g for segment in row_steps.values() for g in _groups(segment) if g[0].component.cls.scope == "row"]  # type: ignore[union-attr]
+    order = _order()
+    for turn in order:
+        if not turn[0].rows and turn[0].kind not in _STAGE_RUNS:
+            raise SpeccError(f"error: the local executor cannot run stage '{turn[0].name}' (kind '{turn[0].kind}')")
+    passes = [_steps(plan, turn) for turn in order if turn[0].rows]
+    batched = [g for steps in passes for g in _groups(steps) if _row_scoped(g[0])]
     batched += [[s] for s in plan.stage("format") + plan.stage("augment")]
     pool = pool_factory(options.num_proc, {g[0].id: [plan.instantiate(s) for s in g] for g in batched})
     staged = staging_dir(claim.path)
     try:
         run = _Run(plan, options, pool)
         sources, label_names = run.read_sources()
-        steps = run.run_steps(row_steps["sources"])
-        label_names = annotated_label_names([plan.instantiate(s) for s in plan.stage("annotate")], label_names)
-        split_info, split_order = run.split()
-        steps += run.run_steps(row_steps["split"])
-        steps += run.augment()
-        evaluations = run.evaluate(label_names)  # on the rows after augment, as the stage table says
-        steps += run.run_steps(row_steps["augment"])
-        unformatted = (run.paths, run.schema)
-        if plan.stage("format"):
-            run.format(label_names)
-        tokens = None
-        if plan.stage("tokens"):
-            record, tokens = run.tokens(split_order)
-            steps.append(record)
+        out = _Outcome(label_names)
+        for turn in order:
+            if not turn[0].rows:
+                _STAGE_RUNS[turn[0].kind](run, out)
+                continue
+            out.steps += run.run_steps(_steps(plan, turn))
+            annotating = [stage for stage in turn if issubclass(stage.base, Annotator)]
+            annotators = [plan.instance(s, Annotator) for s in _steps(plan, annotating)]
+            out.label_names = annotated_label_names(annotators, out.label_names)
         final = read_all(run.paths, run.schema)
-        before = read_all(*unformatted) if plan.stage("format") else None
+        before = read_all(*out.unformatted) if out.unformatted is not None else None
         classification = before if _keeps_classification(plan) else None
-        stats = write_outputs(
-            plan,
-            final,
-            staged,
-            sources,
-            steps,
-            split_info,
-            split_order,
-            label_names,
-            evaluations=evaluations,
-            classification=classification,
-            unformatted=before,
-            tokens=tokens,
+        stats = options.publish(
+            Staged(
+                plan,
+                final,
+                staged,
+                sources,
+                out.steps,
+                out.split_info,
+                out.split_order,
+                out.label_names,
+                evaluations=out.evaluations,
+                classification=classification,
+                unformatted=before,
+                tokens=out.tokens,
+            )
         )
         record = build_record(plan, options, started, run.timings)
         write_json(staged / RECORD_FILE, record)

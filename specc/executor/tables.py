@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from specc.components import Annotator, Augmenter, Component, Formatter, Source, Step, StepResult
+from specc.counts import value_counts
 from specc.errors import DataError, SpeccError
 
 if TYPE_CHECKING:
@@ -225,14 +226,6 @@ def encode_labels(source: Source, table: pa.Table, ids: pa.Array) -> pa.Table:
     return table
 
 
-def value_counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
-    """Rows per distinct value (as text)."""
-    import pyarrow.compute as pc
-
-    counts = pc.value_counts(values)
-    return {str(item["values"]): int(item["counts"]) for item in counts.to_pylist()}
-
-
 def new_step_stats() -> dict[str, Any]:
     """Empty row accounting for one step."""
     return {"rows_in": 0, "rows_out": 0, "dropped": {}, "by_source": {}}
@@ -312,13 +305,14 @@ def annotated_label_names(annotators: list[Annotator], label_names: dict[str, li
     return dict(sorted(merged.items()))
 
 
-def run_row_steps(steps: list[Step], batch: pa.RecordBatch) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Run consecutive row-wise steps over one batch; returns the rows kept and stats per step."""
+def run_row_steps(steps: list[Component], batch: pa.RecordBatch) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """Run a worker group's row-wise `Step`s over one batch; returns the rows kept and stats per step."""
     import pyarrow as pa
 
     table = pa.Table.from_batches([batch])
     all_stats = []
     for step in steps:
+        assert isinstance(step, Step)
         stats = new_step_stats()
         table = run_step(step, table, stats)
         all_stats.append(stats)

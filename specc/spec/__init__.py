@@ -61,7 +61,11 @@ def load_spec(path: str | Path, max_bytes: int | None = None) -> Spec:
         raise SpecError([Diagnostic(shown, 1, 1, "", "the spec must be a mapping of keys to values")])
     registry = get_registry()
     model = spec_model(registry, used_types(data, registry))
-    context = {"spec_dir": path.parent, "allow_external_paths": data.get("allow_external_paths") is True}
+    context = {
+        "spec_dir": path.parent,
+        "allow_external_paths": data.get("allow_external_paths") is True,
+        "registry": registry,
+    }
     try:
         validated = model.model_validate(data, context=context)
     except ValidationError as exc:

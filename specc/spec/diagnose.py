@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 
 from specc import stages
 from specc.errors import Diagnostic
@@ -106,7 +107,7 @@ def did_you_mean(word: str, choices: list[str]) -> str:
 
 
 def diagnose(
-    error: dict[str, Any], data: Any, positions: Positions, file: Path, root: type[BaseModel], registry: Registry
+    error: ErrorDetails, data: Any, positions: Positions, file: Path, root: type[BaseModel], registry: Registry
 ) -> Diagnostic:
     """One pydantic error as a diagnostic at the right line and column, with a fix."""
     kind = error["type"]

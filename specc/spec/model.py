@@ -16,12 +16,12 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from specc import hub_metadata as hub
 from specc import licenses, stages
-from specc.card import hub_metadata as hub
-from specc.card.user_sections import UserSections
 from specc.components import Params, Resources
+from specc.paths import OutputPath
 from specc.registry import Registry
-from specc.spec.paths import OutputPath
+from specc.spec.card_sections import UserSections
 
 STEP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -44,6 +44,7 @@ LicenseId = Annotated[
     ),
 ]
 Language = Annotated[str, AfterValidator(hub.check_language)]
+SpecName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 TaskCategory = Annotated[
     str, AfterValidator(hub.check_task_category), Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES)})
 ]
@@ -296,7 +297,7 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
         "Spec",
         __base__=SpecBase,
         specc=(Literal[1], Field(..., description="The spec language version.")),
-        name=(Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")], ...),
+        name=(SpecName, ...),
         version=(str, "0.1.0"),
         description=(str, ...),
         license=(LicenseId, ...),

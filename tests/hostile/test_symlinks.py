@@ -10,7 +10,7 @@ import pytest
 
 from specc.components import Context
 from specc.errors import SpeccError
-from specc.spec.paths import expand
+from specc.paths import expand
 from tests.conftest import run_cli, write
 
 HEAD = "specc: 1\nname: links\ndescription: d\nlicense: mit\ncard: {draft: true}\n"

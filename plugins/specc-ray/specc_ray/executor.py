@@ -19,9 +19,9 @@ def run_on_ray(plan: Plan, options: BuildOptions, address: str | None) -> BuildR
         def pool(num_proc: int, groups: Groups) -> RayPool:
             global_steps = [
                 plan.instantiate(s)
-                for s in plan.stage("clean") + plan.stage("annotate")
-                if s.component.cls.scope == "global"
-            ]  # type: ignore[union-attr]
+                for s in plan.row_steps()
+                if s.component.cls.scope == "global"  # type: ignore[union-attr]
+            ]
             check_nodes(plan, [c for group in groups.values() for c in group] + global_steps)
             options.report("running on Ray; its progress follows")
             return RayPool(plan, groups)

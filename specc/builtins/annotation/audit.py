@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from specc.components import Params
 from specc.errors import SpeccError
-from specc.spec.paths import OutputPath
+from specc.paths import OutputPath
 
 if TYPE_CHECKING:
     import numpy as np

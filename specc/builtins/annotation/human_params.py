@@ -11,8 +11,8 @@ from specc.annotation.agreement import metric_key
 from specc.annotation.labels import LabelNames
 from specc.builtins.annotation.audit import AuditParams, PendingPath
 from specc.components import Params
+from specc.paths import InputPath, OutputPath
 from specc.spec.model import located_errors
-from specc.spec.paths import InputPath, OutputPath
 
 Metric = Literal["percent-agreement", "cohen-kappa", "fleiss-kappa", "krippendorff-alpha"]
 EXPORT_FILES = ("tasks.json", "tasks.csv", "adjudication.json", "adjudication.csv")

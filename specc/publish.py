@@ -1,0 +1,94 @@
+"""Publishing a run: its output folder's data, stats.json, plots, card and Croissant, then the self-check."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from specc.components import Formatter
+from specc.licenses import license_report
+from specc.output import (
+    CLASSIFICATION,
+    LLAMA_FACTORY_FILE,
+    build_info,
+    features_for,
+    labelled_rows,
+    llama_factory_info,
+    split_parts,
+    split_stats,
+    write_classification,
+    write_json,
+    write_split,
+)
+from specc.stats import STATS_FILE, build_stats
+
+if TYPE_CHECKING:
+    from specc.executor import Staged
+
+
+def write_outputs(staged: Staged) -> dict[str, Any]:
+    """Write every split, stats.json, plots, the card and croissant.json into the staging folder, then check them.
+
+    Each evaluator's result gets a confusion matrix plot per scored split; the classification table is
+    written as a second configuration; a formatter with a LLaMA-Factory layout gets a dataset_info.json
+    beside the data. This is `BuildOptions.publish` for `specc build`: the executor calls it before it
+    moves the staging folder into place.
+    """
+    from specc.card import card_statistics, render_card
+    from specc.card.croissant import write_croissant
+    from specc.card.plots import write_plots
+    from specc.plugins import get_registry
+    from specc.selfcheck import check_output
+
+    plan, table, folder, unformatted = staged.plan, staged.table, staged.folder, staged.unformatted
+    split_order, label_names = staged.split_order, staged.label_names
+    spec = plan.spec
+    features = features_for(table, label_names)
+    parts = split_parts(table, split_order)
+    labelled = split_parts(labelled_rows(table, unformatted), split_order)
+    splits = {split: split_stats(part, labelled[split], label_names) for split, part in parts.items()}
+    # Plots are drawn while the Parquet writer (which releases the GIL) works on the other core.
+    shown = {
+        "features": features.to_dict(),
+        "split": {"splits": splits},
+        "label_names": label_names,
+        "outputs": [{"split": s} for s in parts],
+    }
+    with ThreadPoolExecutor(1) as pool:
+        plots = pool.submit(write_plots, folder, shown, parts)
+        outputs = [write_split(part, folder, split, features) for split, part in parts.items()]
+        plots_written = plots.result()
+    stats = {
+        "build": build_info(plan),
+        "sources": staged.sources,
+        "steps": staged.steps,
+        "split": {**staged.split_info, "splits": splits},
+        "label_names": label_names,
+        "features": shown["features"],
+        "outputs": outputs,
+        "license": license_report(spec.model),
+        "plots": plots_written,
+    }
+    if staged.tokens:
+        stats["tokens"] = staged.tokens
+    if staged.classification is not None:
+        stats[CLASSIFICATION] = write_classification(staged.classification, folder, split_order, label_names)
+    if staged.evaluations:
+        from specc.card.evaluation_plots import confusion_plots
+
+        stats["evaluate"] = {
+            step_id: {**result, "plots": confusion_plots(folder, step_id, result)}
+            for step_id, result in staged.evaluations.items()
+        }
+    formats = plan.stage("format")
+    layout = plan.instance(formats[0], Formatter).llama_factory() if formats else None
+    if layout:
+        write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
+    stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
+    built = build_stats(stats)
+    stats = built.json_data()
+    write_json(folder / STATS_FILE, stats)
+    (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
+    write_croissant(folder, spec.model, built)
+    check_output(folder, built, unformatted)
+    return stats
