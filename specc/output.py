@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 from specc.errors import SpeccError
 from specc.licenses import license_report
 from specc.pins import sha256_file
-from specc.stats import STATS_FILE, build_stats
+from specc.stats import CLASSIFICATION, STATS_FILE, BuildStats, build_stats
 
 if TYPE_CHECKING:
     import datasets
     import pyarrow as pa
 
 DATA_DIR = "data"
-CLASSIFICATION = "classification"  # the configuration of the rows before formatting
 LLAMA_FACTORY_FILE = "dataset_info.json"
 KNOWN_SPLIT_ORDER = ("train", "validation", "test")
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -87,33 +86,9 @@ def write_split(
     }
 
 
-def classification_view(stats: dict[str, Any]) -> dict[str, Any] | None:
-    """The classification configuration(s) shaped like stats (features, outputs, split.configurations), or None.
-
-    It mirrors the output's configurations: `classification`, or `classification-<name>` per k-fold one.
-    """
-    from specc.selfcheck import configurations
-
-    kept = stats.get(CLASSIFICATION)
-    if not kept:
-        return None
-    mirrored = {
-        CLASSIFICATION if name == "default" else f"{CLASSIFICATION}-{name}": parts
-        for name, parts in configurations(stats).items()
-    }
-    return {"features": kept["features"], "outputs": kept["outputs"], "split": {"configurations": mirrored}}
-
-
-def data_views(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """The build's configurations shaped like stats (features, outputs, split): the formatted rows', then
-    the classification configuration's if kept (`classification_view`)."""
-    kept = classification_view(stats)
-    return [stats] if kept is None else [stats, kept]
-
-
 def all_outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every data file of a build: the splits', then the classification configuration's (the lock pins them all)."""
-    return [output for view in data_views(stats) for output in view["outputs"]]
+    """Every data file of a build as stats.json lists them (`BuildStats.all_outputs`; the lock pins them all)."""
+    return [output.model_dump() for output in BuildStats.model_validate(stats).all_outputs()]
 
 
 def _write_classification(
@@ -244,14 +219,10 @@ def write_outputs(
     labelled = split_parts(labelled_rows(table, unformatted), split_order)
     splits = {split: _split_stats(part, labelled[split], label_names) for split, part in parts.items()}
     # Plots are drawn while the Parquet writer (which releases the GIL) works on the other core.
-    shown = {
-        "features": features.to_dict(),
-        "split": {"splits": splits},
-        "label_names": label_names,
-        "outputs": [{"split": s} for s in parts],
-    }
+    feature_dict = features.to_dict()
+    by_label = {split: counts["by_label"] for split, counts in splits.items()}
     with ThreadPoolExecutor(1) as pool:
-        plots = pool.submit(write_plots, folder, shown, parts)
+        plots = pool.submit(write_plots, folder, feature_dict, label_names, by_label, parts)
         outputs = [write_split(part, folder, split, features) for split, part in parts.items()]
         plots_written = plots.result()
     stats = {
@@ -260,7 +231,7 @@ def write_outputs(
         "steps": steps,
         "split": {**split_info, "splits": splits},
         "label_names": label_names,
-        "features": shown["features"],
+        "features": feature_dict,
         "outputs": outputs,
         "license": license_report(spec.model),
         "plots": plots_written,
@@ -284,7 +255,7 @@ def write_outputs(
     built = build_stats(stats)
     stats = built.json_data()
     write_json(folder / STATS_FILE, stats)
-    (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
+    (folder / "README.md").write_text(render_card(spec.model, built, get_registry(), spec.dir), encoding="utf-8")
     write_croissant(folder, spec.model, built)
     check_output(folder, built, unformatted)
     return stats

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import datasets
     import pyarrow as pa
 
-    from specc.stats import BuildStats
+    from specc.stats import BuildStats, DataView
 
 CROISSANT_FULL_COUNT = 10_000  # splits up to this many rows are read to the end with mlcroissant
 LOAD_FULL_COUNT = 200_000  # outputs up to this many rows are loaded whole by the datasets check
@@ -36,11 +36,11 @@ def _fail(what: str) -> SpeccError:
     return SpeccError(f"error: self-check: {what} ({BUG})")
 
 
-def declared_features(stats: dict[str, Any]) -> datasets.Features:
-    """The features stats.json declares (the card's header is written from the same)."""
+def declared_features(view: DataView) -> datasets.Features:
+    """The features stats.json declares for a configuration's files (the card's header is written from the same)."""
     import datasets
 
-    return datasets.Features.from_dict(stats["features"])
+    return datasets.Features.from_dict(view.features)
 
 
 def _normalized(arrow_type: Any) -> Any:
@@ -83,41 +83,37 @@ def _feature_differences(declared: datasets.Features, actual: datasets.Features)
     return differences
 
 
-def check_parquet(folder: Path, stats: dict[str, Any]) -> None:
-    """Each output file exists, has the declared schema (and Hub features), the rows and the digest in stats."""
+def check_parquet(folder: Path, view: DataView) -> None:
+    """Each file of a configuration exists, has the declared schema (and Hub features), the rows and the digest in
+    stats."""
     import datasets
     import pyarrow.parquet as pq
 
     from specc.pins import sha256_file
 
-    features = declared_features(stats)
+    features = declared_features(view)
     expected = features.arrow_schema
-    for output in stats["outputs"]:
-        path = folder / output["path"]
+    for output in view.outputs:
+        path = folder / output.path
         if not path.is_file():
-            raise _fail(f"{output['path']} (split '{output['split']}') is missing from the output")
+            raise _fail(f"{output.path} (split '{output.split}') is missing from the output")
         schema = pq.read_schema(path)
         differences = _type_differences(expected, schema)
         if differences:
-            raise _fail(f"{output['path']} does not match the declared features: {'; '.join(differences)}")
+            raise _fail(f"{output.path} does not match the declared features: {'; '.join(differences)}")
         embedded = datasets.Features.from_arrow_schema(schema)
         differences = _feature_differences(features, embedded)
         if differences:
             raise _fail(
-                f"{output['path']}: the features stored in its schema metadata differ from "
+                f"{output.path}: the features stored in its schema metadata differ from "
                 f"stats.json: {'; '.join(differences)}"
             )
         rows = pq.ParquetFile(path).metadata.num_rows
-        if rows != output["rows"]:
-            raise _fail(f"{output['path']} holds {rows:,} rows; stats.json says {output['rows']:,}")
+        if rows != output.rows:
+            raise _fail(f"{output.path} holds {rows:,} rows; stats.json says {output.rows:,}")
         digest = sha256_file(path)
-        if digest != output["sha256"]:
-            raise _fail(f"{output['path']} has SHA-256 {digest}; stats.json says {output['sha256']}")
-
-
-def configurations(stats: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
-    """Configuration name -> split -> the output splits it is made of (one `default` unless k-fold)."""
-    return stats["split"].get("configurations") or {"default": {o["split"]: [o["split"]] for o in stats["outputs"]}}
+        if digest != output.sha256:
+            raise _fail(f"{output.path} has SHA-256 {digest}; stats.json says {output.sha256}")
 
 
 @contextmanager
@@ -137,8 +133,8 @@ def _quiet_datasets() -> Iterator[None]:
             ds_logging.enable_progress_bar()
 
 
-def check_load_dataset(folder: Path, stats: dict[str, Any], full_count: int = LOAD_FULL_COUNT) -> None:
-    """`datasets.load_dataset` gives every configuration and split with the declared features and rows.
+def check_load_dataset(folder: Path, view: DataView, full_count: int = LOAD_FULL_COUNT) -> None:
+    """`datasets.load_dataset` gives every configuration of a view and split with the declared features and rows.
 
     With a card (README.md) the folder is loaded as users load it, so the card's `configs` and
     `dataset_info` are checked too; without one, the Parquet files are loaded per configuration.
@@ -147,13 +143,13 @@ def check_load_dataset(folder: Path, stats: dict[str, Any], full_count: int = LO
     (from the card) are checked; `check_parquet` checks the Parquet files against the same numbers.
     The Arrow cache goes to a temporary folder that is removed afterwards.
     """
-    features = declared_features(stats)
-    rows = {o["split"]: o["rows"] for o in stats["outputs"]}
-    paths = {o["split"]: str(folder / o["path"]) for o in stats["outputs"]}
+    features = declared_features(view)
+    rows = {o.split: o.rows for o in view.outputs}
+    paths = {o.split: str(folder / o.path) for o in view.outputs}
     has_card = (folder / "README.md").is_file()
     whole = sum(rows.values()) <= full_count
     with tempfile.TemporaryDirectory(prefix="specc-selfcheck-", ignore_cleanup_errors=True) as cache, _quiet_datasets():
-        for name, parts in configurations(stats).items():
+        for name, parts in view.configurations.items():
             want = {split: sum(rows[m] for m in members) for split, members in parts.items()}
             files = {split: [paths[m] for m in members] for split, members in parts.items()}
             try:
@@ -199,6 +195,7 @@ def _load(
     """
     import datasets
 
+    kwargs: dict[str, Any]
     if has_card:
         source, kwargs = str(folder), {"name": name}
     else:
@@ -229,7 +226,7 @@ def _quiet_absl() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def check_croissant(folder: Path, stats: dict[str, Any], full_count: int = CROISSANT_FULL_COUNT) -> None:
+def check_croissant(folder: Path, stats: BuildStats, full_count: int = CROISSANT_FULL_COUNT) -> None:
     """croissant.json validates with mlcroissant and each record set yields the rows stats.json counts.
 
     Reading records makes mlcroissant load a whole Parquet file into pandas (about a second per
@@ -252,11 +249,11 @@ def check_croissant(folder: Path, stats: dict[str, Any], full_count: int = CROIS
         except Exception as exc:
             raise _fail(f"{CROISSANT_FILE} does not validate with mlcroissant: {str(exc).strip()}") from exc
         names = {_text(rs.name): rs.id for rs in dataset.metadata.record_sets}
-        for output in stats["outputs"]:
-            split = output["split"]
+        for output in stats.outputs:
+            split = output.split
             if split not in names:
                 raise _fail(f"{CROISSANT_FILE} has no record set for split '{split}'")
-            want = output["rows"]
+            want = output.rows
             if want > full_count:
                 continue
             try:  # one record more than expected, to see that the split has no extra rows
@@ -267,8 +264,7 @@ def check_croissant(folder: Path, stats: dict[str, Any], full_count: int = CROIS
                 ) from exc
             if count != want:
                 raise _fail(
-                    f"record set '{split}' of {CROISSANT_FILE} yields {count:,} records; "
-                    f"stats.json says {output['rows']:,}"
+                    f"record set '{split}' of {CROISSANT_FILE} yields {count:,} records; stats.json says {want:,}"
                 )
 
 
@@ -294,14 +290,11 @@ def check_output(folder: Path, stats: BuildStats, unformatted: pa.Table | None =
     `unformatted` (the rows before a format, from the stage data) lets the audit count labels the
     output no longer holds; without it they are counted from the classification configuration, if kept.
     """
-    from specc.output import data_views
-
     folder = Path(folder)
-    data = stats.json_data()
-    for view in data_views(data):  # the classification configuration has its own features
+    for view in stats.views():  # the classification configuration has its own features
         check_parquet(folder, view)
         check_load_dataset(folder, view)
-    check_croissant(folder, data)
+    check_croissant(folder, stats)
     audit_card(folder, stats, unformatted)
 
 

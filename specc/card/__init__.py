@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from specc.components import CardData, Context, Params
+from specc.components import CardData, CardSection, Context, Params
 from specc.errors import SpeccError
 from specc.registry import Registry
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from specc.stats import BuildStats
 
 EXAMPLE_CHARS = 200  # strings in the card's example records are cut to this many characters
 
@@ -50,7 +52,7 @@ def render_template(name: str, **variables: Any) -> str:
         raise SpeccError(f"{where}: error: card template: {exc}") from None
 
 
-def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
+def metadata_yaml(spec: Any, stats: BuildStats) -> str:
     """The card's YAML header, built with the Hub's own card-data classes."""
     import datasets
     from datasets.info import DatasetInfo, DatasetInfosDict
@@ -58,21 +60,19 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
     from huggingface_hub import DatasetCardData
 
     from specc.card.hub_metadata import size_category
-    from specc.output import data_views
-    from specc.selfcheck import configurations
 
     infos, configs = {}, {}
-    for view in data_views(stats):  # the formatted rows, and those before formatting if kept
-        features = datasets.Features.from_dict(view["features"])
-        outputs = {out["split"]: out for out in view["outputs"]}
-        for name, parts in configurations(view).items():
+    for view in stats.views():  # the formatted rows, and those before formatting if kept
+        features = datasets.Features.from_dict(view.features)
+        outputs = {out.split: out for out in view.outputs}
+        for name, parts in view.configurations.items():
             splits = datasets.SplitDict(dataset_name=spec.name)
             for split, members in parts.items():
                 splits.add(
                     datasets.SplitInfo(
                         split,
-                        num_bytes=sum(outputs[m]["num_bytes"] for m in members),
-                        num_examples=sum(outputs[m]["rows"] for m in members),
+                        num_bytes=sum(outputs[m].num_bytes for m in members),
+                        num_examples=sum(outputs[m].rows for m in members),
                     )
                 )
             infos[name] = DatasetInfo(features=features, splits=splits)
@@ -80,14 +80,12 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
                 "data_files": [
                     {
                         "split": split,
-                        "path": outputs[members[0]]["path"]
-                        if len(members) == 1
-                        else [outputs[m]["path"] for m in members],
+                        "path": outputs[members[0]].path if len(members) == 1 else [outputs[m].path for m in members],
                     }
                     for split, members in parts.items()
                 ]
             }
-    total = sum(out["rows"] for out in stats["outputs"])
+    total = sum(out.rows for out in stats.outputs)
     languages = list(dict.fromkeys(code.split("-")[0] for code in spec.languages))
     details = [code for code in spec.languages if "-" in code]
     card = DatasetCardData(
@@ -120,26 +118,27 @@ def _render_installed(entry: Any, data: CardData, spec_dir: Path) -> str | None:
         ) from exc
 
 
-def render_card(spec: Any, stats: dict[str, Any], registry: Registry, spec_dir: Path) -> str:
+def render_card(spec: Any, stats: BuildStats, registry: Registry, spec_dir: Path) -> str:
     """The whole README.md: metadata header, then every card section in order.
 
     The installed sections (built-in and from plugins) render first; the spec's own sections
-    (`card.sections`) then render in the user sandbox with `spec`, `stats` and `sections` (the
-    installed sections' Markdown by name), replacing the installed section of the same name.
+    (`card.sections`) then render in the user sandbox with `spec`, `stats` (as stats.json holds it) and
+    `sections` (the installed sections' Markdown by name), replacing the installed section of the same name.
     """
     from specc.card.user_sections import arrange, render_user_section
 
     data = CardData(spec=spec, stats=stats)
     entries = {e.name: e for e in registry.entries("card_section")}
+    orders = {name: cast("type[CardSection]", e.cls).order for name, e in entries.items()}
     installed = {}
-    for name, entry in sorted(entries.items(), key=lambda item: (item[1].cls.order, item[0])):
-        text = _render_installed(entry, data, spec_dir)
+    for name in sorted(entries, key=lambda n: (orders[n], n)):
+        text = _render_installed(entries[name], data, spec_dir)
         if text and text.strip():
             installed[name] = text.strip() + "\n"
     own = list(getattr(spec.card, "sections", None) or [])
-    variables = {"spec": spec.model_dump(mode="json"), "stats": stats, "sections": installed} if own else {}
+    variables = {"spec": spec.model_dump(mode="json"), "stats": stats.json_data(), "sections": installed} if own else {}
     sections = []
-    for name, section in arrange({n: e.cls.order for n, e in entries.items()}, own):
+    for name, section in arrange(orders, own):
         text = render_user_section(section, spec_dir, variables) if section is not None else installed.get(name)
         if text and text.strip():
             sections.append(text.strip() + "\n")
@@ -226,7 +225,7 @@ def card_statistics(table: pa.Table, split_order: list[str]) -> dict[str, Any]:
 
 
 def _build_is_current(
-    spec: Any, stats: dict[str, Any], changes: list[Any], lock: dict[str, Any] | None, lock_file: Path
+    spec: Any, stats: BuildStats, changes: list[Any], lock: dict[str, Any] | None, lock_file: Path
 ) -> None:
     """The output folder holds the build the lock records, and the spec still describes its data."""
     rebuild = f"run `specc build {spec.shown}`"
@@ -235,9 +234,7 @@ def _build_is_current(
             f"{lock_file}: error: no lock, so specc cannot tell whether {spec.output_dir} was built from "
             f"this spec; {rebuild}"
         )
-    from specc.output import all_outputs
-
-    built = {o["path"]: o["sha256"] for o in all_outputs(stats)}
+    built = {o.path: o.sha256 for o in stats.all_outputs()}
     locked = {path: entry.get("sha256") for path, entry in (lock.get("outputs") or {}).get("files", {}).items()}
     if built != locked:
         raise SpeccError(
@@ -260,16 +257,15 @@ def _damaged(spec: Any, file: Path, what: str) -> SpeccError:
     )
 
 
-def _data_files_intact(spec: Any, stats: dict[str, Any]) -> None:
+def _data_files_intact(spec: Any, stats: BuildStats) -> None:
     """Every data file of the build has the bytes it was built with (the lock agrees with stats.json on them)."""
-    from specc.output import all_outputs
     from specc.pins import sha256_file
 
-    for output in all_outputs(stats):
-        path = spec.output_dir / output["path"]
+    for output in stats.all_outputs():
+        path = spec.output_dir / output.path
         if not path.is_file():
             raise _damaged(spec, path, "the file is missing")
-        if sha256_file(path) != output["sha256"]:
+        if sha256_file(path) != output.sha256:
             raise _damaged(spec, path, "its bytes differ from those the build wrote (truncated or changed)")
 
 
@@ -306,15 +302,13 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
                 f"run `specc build {spec.shown}` first"
             )
         built = read_stats(stats_file, f"run `specc build {spec.shown}`")
-        read = built.json_data()
-        _build_is_current(spec, read, changes, read_lock(lock_file), lock_file)
-        _data_files_intact(spec, read)
+        _build_is_current(spec, built, changes, read_lock(lock_file), lock_file)
+        _data_files_intact(spec, built)
         built.build = Build.model_validate(build_info(plan, built.build.specc_version))
         built.license = LicenseReport.model_validate(license_report(spec.model))
-        stats = built.json_data()
         files = {
-            STATS_FILE: json_text(stats),
-            "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
+            STATS_FILE: json_text(built.json_data()),
+            "README.md": render_card(spec.model, built, get_registry(), spec.dir),
             CROISSANT_FILE: json_text(croissant_metadata(spec.model, built, folder)),
         }
         previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
