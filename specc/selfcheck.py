@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 CROISSANT_FULL_COUNT = 10_000  # splits up to this many rows are read to the end with mlcroissant
 LOAD_FULL_COUNT = 200_000  # outputs up to this many rows are loaded whole by the datasets check
+AFTER_SPLIT = ("augment", "format", "tokens")  # the stages whose steps work on rows already split
 BUG = "this is a bug in specc or in a plugin; please report it with the spec and stats.json"
 
 
@@ -336,12 +337,11 @@ def _label_tables(
     }
 
 
-def _audit_splits(folder: Path, stats: BuildStats, written: dict[str, pa.Table], unformatted: pa.Table | None) -> None:
+def _audit_splits(stats: BuildStats, written: dict[str, pa.Table], labelled: dict[str, pa.Table] | None) -> None:
     from specc.output import label_counts
 
     for split, table in written.items():
         _audit("Splits", f"the rows of split '{split}'", table.num_rows, stats.split.splits[split].rows)
-    labelled = _label_tables(folder, stats, written, unformatted)
     if labelled is None:
         return
     for split, table in labelled.items():
@@ -372,12 +372,40 @@ def _audit_processing(stats: BuildStats, written: dict[str, pa.Table]) -> None:
     _audit("Processing", "the rows written", sum(t.num_rows for t in written.values()), rows)
 
 
-def _audit_leakage(stats: BuildStats) -> None:
+def _audit_leakage(stats: BuildStats, labelled: dict[str, pa.Table] | None) -> None:
+    """The leakage totals add up, and the exact duplicates between splits are found again in the rows written
+    when those are the rows that were split (no step after the split dropped any; augmented rows left out)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from specc.leakage import leakage_report
+
     leakage = stats.split.leakage
     for kind in ("exact_pairs", "near_pairs"):
         pairs = [getattr(pair, kind) for pair in leakage.pairs.values() if getattr(pair, kind) is not None]
         if kind in leakage.total or pairs:
             _audit("Splits", f"the total of {kind.replace('_', '-')} of leakage", sum(pairs), leakage.total.get(kind))
+    after_split = [step for step in stats.steps if step.stage in AFTER_SPLIT]
+    if labelled is None or any(step.dropped for step in after_split) or not leakage.columns:
+        return
+    tables = []
+    for split, table in labelled.items():
+        if any(column not in table.column_names for column in leakage.columns):
+            return
+        if "_origin_id" in table.column_names:
+            table = table.filter(pc.is_null(table.column("_origin_id")))
+        part = table.select(["_id", *leakage.columns])
+        tables.append(part.append_column("_split", pa.array([split] * part.num_rows, pa.string())))
+    found = leakage_report(pa.concat_tables(tables), leakage.columns, order=list(labelled))["pairs"]
+    for name, pair in leakage.pairs.items():
+        again = found.get(name, {})
+        for kind in ("exact_pairs", "exact_rows", "exact_texts"):
+            _audit(
+                "Splits",
+                f"the leakage {kind.replace('_', ' ')} of splits {name}",
+                again.get(kind),
+                getattr(pair, kind),
+            )
 
 
 def _audit_lengths(stats: BuildStats, written: dict[str, pa.Table]) -> None:
@@ -400,13 +428,30 @@ def _audit_lengths(stats: BuildStats, written: dict[str, pa.Table]) -> None:
 
 
 def _audit_tokens(stats: BuildStats, written: dict[str, pa.Table]) -> None:
-    if stats.tokens is None:
+    """Each split's rows counted in tokens are those written, and the rows over the budget are those the
+    budget's step dropped (or truncated)."""
+    from specc.tokens import OVER_BUDGET, PROMPT_OVER_BUDGET
+
+    tokens = stats.tokens
+    if tokens is None:
         return
-    for split, parts in stats.tokens.splits.items():
+    for split, parts in tokens.splits.items():
         for part, counts in parts.items():
             _audit(
                 "Tokens", f"the rows counted in {part} tokens of split '{split}'", written[split].num_rows, counts.rows
             )
+    dropped = {reason: n for step in stats.steps if step.stage == "tokens" for reason, n in step.dropped.items()}
+    over = sum(tokens.over_budget.values())
+    if tokens.action == "drop":
+        _audit("Tokens", "the rows over the token budget, dropped", dropped.get(OVER_BUDGET, 0), over)
+    elif tokens.action == "truncate":
+        cut = sum((tokens.truncated or {}).values())
+        _audit(
+            "Tokens",
+            "the rows over the token budget, truncated or dropped",
+            cut + dropped.get(PROMPT_OVER_BUDGET, 0),
+            over,
+        )
 
 
 def _audit_evaluation(stats: BuildStats) -> None:
@@ -432,13 +477,15 @@ def _audit_evaluation(stats: BuildStats) -> None:
 def audit_card(folder: Path, stats: BuildStats, unformatted: pa.Table | None = None) -> None:
     """Derive each number the card prints again from the written files and compare it with stats.json.
 
-    Rows per split and per label, the processing funnel, leakage totals, text lengths and examples,
-    token counts and evaluation scores; a mismatch fails naming the card section.
+    Rows per split and per label, the processing funnel (dropped rows per reason), the leakage between
+    splits, text lengths and examples, token counts and evaluation scores; a mismatch fails naming the
+    card section.
     """
     written = _read_outputs(Path(folder), stats)
-    _audit_splits(Path(folder), stats, written, unformatted)
+    labelled = _label_tables(Path(folder), stats, written, unformatted)
+    _audit_splits(stats, written, labelled)
     _audit_processing(stats, written)
-    _audit_leakage(stats)
+    _audit_leakage(stats, labelled)
     _audit_lengths(stats, written)
     _audit_tokens(stats, written)
     _audit_evaluation(stats)
