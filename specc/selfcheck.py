@@ -85,8 +85,7 @@ def _feature_differences(declared: datasets.Features, actual: datasets.Features)
 
 
 def check_parquet(folder: Path, view: DataView) -> None:
-    """Each file of a configuration exists, has the declared schema (and Hub features), the rows and the digest in
-    stats."""
+    """Each file of a view exists and has the declared schema (and Hub features), rows and digest."""
     import datasets
     import pyarrow.parquet as pq
 
@@ -135,7 +134,7 @@ def _quiet_datasets() -> Iterator[None]:
 
 
 def check_load_dataset(folder: Path, view: DataView, full_count: int = LOAD_FULL_COUNT) -> None:
-    """`datasets.load_dataset` gives every configuration of a view and split with the declared features and rows.
+    """`datasets.load_dataset` gives each configuration and split of a view with the declared features and rows.
 
     With a card (README.md) the folder is loaded as users load it, so the card's `configs` and
     `dataset_info` are checked too; without one, the Parquet files are loaded per configuration.
