@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from specc.compiler import Plan
     from specc.evaluation import LabelledRows
     from specc.executor import BuildOptions, BuildResult
+    from specc.stats import BuildStats
 
 
 class Params(BaseModel):
@@ -533,10 +534,10 @@ class CardSection(Component):
 
 @dataclass(frozen=True)
 class CardData:
-    """Everything a card section may show: the spec and the build's statistics."""
+    """Everything a card section may show: the spec and the build's statistics (`specc.stats.BuildStats`)."""
 
     spec: Any
-    stats: dict[str, Any]
+    stats: BuildStats
 
 
 class Resources(Params):

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
 from specc.pins import sha256_file
+from specc.stats import CLASSIFICATION, BuildStats
 
 if TYPE_CHECKING:
     import datasets
     import pyarrow as pa
 
 DATA_DIR = "data"
-CLASSIFICATION = "classification"  # the configuration of the rows before formatting
 LLAMA_FACTORY_FILE = "dataset_info.json"
 KNOWN_SPLIT_ORDER = ("train", "validation", "test")
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -84,36 +84,9 @@ def write_split(
     }
 
 
-def configurations(stats: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
-    """Configuration name -> split -> the output splits it is made of (one `default` unless k-fold)."""
-    return stats["split"].get("configurations") or {"default": {o["split"]: [o["split"]] for o in stats["outputs"]}}
-
-
-def classification_view(stats: dict[str, Any]) -> dict[str, Any] | None:
-    """The classification configuration(s) shaped like stats (features, outputs, split.configurations), or None.
-
-    It mirrors the output's configurations: `classification`, or `classification-<name>` per k-fold one.
-    """
-    kept = stats.get(CLASSIFICATION)
-    if not kept:
-        return None
-    mirrored = {
-        CLASSIFICATION if name == "default" else f"{CLASSIFICATION}-{name}": parts
-        for name, parts in configurations(stats).items()
-    }
-    return {"features": kept["features"], "outputs": kept["outputs"], "split": {"configurations": mirrored}}
-
-
-def data_views(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """The build's configurations shaped like stats (features, outputs, split): the formatted rows', then
-    the classification configuration's if kept (`classification_view`)."""
-    kept = classification_view(stats)
-    return [stats] if kept is None else [stats, kept]
-
-
 def all_outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every data file of a build: the splits', then the classification configuration's (the lock pins them all)."""
-    return [output for view in data_views(stats) for output in view["outputs"]]
+    """Every data file of a build as stats.json lists them (`BuildStats.all_outputs`; the lock pins them all)."""
+    return [output.model_dump() for output in BuildStats.model_validate(stats).all_outputs()]
 
 
 def write_classification(

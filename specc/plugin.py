@@ -55,7 +55,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["LabelNames", "write_column"], "specc.annotation.labels"),
     "LabelledRows": "specc.evaluation",
     # card sections' table cells
-    **dict.fromkeys(["added_text", "cell_text", "params_text"], "specc.builtins.card_sections"),
+    **dict.fromkeys(["added_text", "cell_text", "params_text"], "specc.card.cells"),
     "get_registry": "specc.plugins",
     "add_executor_option": "specc.cli",
     # the executor seam: a plan, the options and result of a build, the worker pool and what it runs

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from specc.components import Formatter
 from specc.licenses import license_report
 from specc.output import (
-    CLASSIFICATION,
     LLAMA_FACTORY_FILE,
     build_info,
     features_for,
@@ -20,7 +19,7 @@ from specc.output import (
     write_json,
     write_split,
 )
-from specc.stats import STATS_FILE, build_stats
+from specc.stats import CLASSIFICATION, STATS_FILE, build_stats
 
 if TYPE_CHECKING:
     from specc.executor import Staged
@@ -48,14 +47,10 @@ def write_outputs(staged: Staged) -> dict[str, Any]:
     labelled = split_parts(labelled_rows(table, unformatted), split_order)
     splits = {split: split_stats(part, labelled[split], label_names) for split, part in parts.items()}
     # Plots are drawn while the Parquet writer (which releases the GIL) works on the other core.
-    shown = {
-        "features": features.to_dict(),
-        "split": {"splits": splits},
-        "label_names": label_names,
-        "outputs": [{"split": s} for s in parts],
-    }
+    feature_dict = features.to_dict()
+    by_label = {split: counts["by_label"] for split, counts in splits.items()}
     with ThreadPoolExecutor(1) as pool:
-        plots = pool.submit(write_plots, folder, shown, parts)
+        plots = pool.submit(write_plots, folder, feature_dict, label_names, by_label, parts)
         outputs = [write_split(part, folder, split, features) for split, part in parts.items()]
         plots_written = plots.result()
     stats = {
@@ -64,7 +59,7 @@ def write_outputs(staged: Staged) -> dict[str, Any]:
         "steps": staged.steps,
         "split": {**staged.split_info, "splits": splits},
         "label_names": label_names,
-        "features": shown["features"],
+        "features": feature_dict,
         "outputs": outputs,
         "license": license_report(spec.model),
         "plots": plots_written,
@@ -88,7 +83,7 @@ def write_outputs(staged: Staged) -> dict[str, Any]:
     built = build_stats(stats)
     stats = built.json_data()
     write_json(folder / STATS_FILE, stats)
-    (folder / "README.md").write_text(render_card(spec.model, stats, get_registry(), spec.dir), encoding="utf-8")
+    (folder / "README.md").write_text(render_card(spec.model, built, get_registry(), spec.dir), encoding="utf-8")
     write_croissant(folder, spec.model, built)
     check_output(folder, built, unformatted)
     return stats

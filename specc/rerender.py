@@ -7,10 +7,11 @@ from typing import Any
 
 from specc.card import render_card
 from specc.errors import SpeccError
+from specc.stats import BuildStats
 
 
 def _build_is_current(
-    spec: Any, stats: dict[str, Any], changes: list[Any], lock: dict[str, Any] | None, lock_file: Path
+    spec: Any, stats: BuildStats, changes: list[Any], lock: dict[str, Any] | None, lock_file: Path
 ) -> None:
     """The output folder holds the build the lock records, and the spec still describes its data."""
     rebuild = f"run `specc build {spec.shown}`"
@@ -19,9 +20,7 @@ def _build_is_current(
             f"{lock_file}: error: no lock, so specc cannot tell whether {spec.output_dir} was built from "
             f"this spec; {rebuild}"
         )
-    from specc.output import all_outputs
-
-    built = {o["path"]: o["sha256"] for o in all_outputs(stats)}
+    built = {o.path: o.sha256 for o in stats.all_outputs()}
     locked = {path: entry.get("sha256") for path, entry in (lock.get("outputs") or {}).get("files", {}).items()}
     if built != locked:
         raise SpeccError(
@@ -44,16 +43,15 @@ def _damaged(spec: Any, file: Path, what: str) -> SpeccError:
     )
 
 
-def _data_files_intact(spec: Any, stats: dict[str, Any]) -> None:
+def _data_files_intact(spec: Any, stats: BuildStats) -> None:
     """Every data file of the build has the bytes it was built with (the lock agrees with stats.json on them)."""
-    from specc.output import all_outputs
     from specc.pins import sha256_file
 
-    for output in all_outputs(stats):
-        path = spec.output_dir / output["path"]
+    for output in stats.all_outputs():
+        path = spec.output_dir / output.path
         if not path.is_file():
             raise _damaged(spec, path, "the file is missing")
-        if sha256_file(path) != output["sha256"]:
+        if sha256_file(path) != output.sha256:
             raise _damaged(spec, path, "its bytes differ from those the build wrote (truncated or changed)")
 
 
@@ -90,15 +88,13 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
                 f"run `specc build {spec.shown}` first"
             )
         built = read_stats(stats_file, f"run `specc build {spec.shown}`")
-        read = built.json_data()
-        _build_is_current(spec, read, changes, read_lock(lock_file), lock_file)
-        _data_files_intact(spec, read)
+        _build_is_current(spec, built, changes, read_lock(lock_file), lock_file)
+        _data_files_intact(spec, built)
         built.build = Build.model_validate(build_info(plan, built.build.specc_version))
         built.license = LicenseReport.model_validate(license_report(spec.model))
-        stats = built.json_data()
         files = {
-            STATS_FILE: json_text(stats),
-            "README.md": render_card(spec.model, stats, get_registry(), spec.dir),
+            STATS_FILE: json_text(built.json_data()),
+            "README.md": render_card(spec.model, built, get_registry(), spec.dir),
             CROISSANT_FILE: json_text(croissant_metadata(spec.model, built, folder)),
         }
         previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}

@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
-from specc.output import configurations
 
 if TYPE_CHECKING:
     import datasets
     import pyarrow as pa
 
-    from specc.stats import BuildStats
+    from specc.stats import BuildStats, DataView
 
 CROISSANT_FULL_COUNT = 10_000  # splits up to this many rows are read to the end with mlcroissant
 LOAD_FULL_COUNT = 200_000  # outputs up to this many rows are loaded whole by the datasets check
+AFTER_SPLIT = ("augment", "format", "tokens")  # the stages whose steps work on rows already split
 BUG = "this is a bug in specc or in a plugin; please report it with the spec and stats.json"
 
 
@@ -37,11 +37,11 @@ def _fail(what: str) -> SpeccError:
     return SpeccError(f"error: self-check: {what} ({BUG})")
 
 
-def declared_features(stats: dict[str, Any]) -> datasets.Features:
-    """The features stats.json declares (the card's header is written from the same)."""
+def declared_features(view: DataView) -> datasets.Features:
+    """The features stats.json declares for a configuration's files (the card's header is written from the same)."""
     import datasets
 
-    return datasets.Features.from_dict(stats["features"])
+    return datasets.Features.from_dict(view.features)
 
 
 def _normalized(arrow_type: Any) -> Any:
@@ -84,36 +84,36 @@ def _feature_differences(declared: datasets.Features, actual: datasets.Features)
     return differences
 
 
-def check_parquet(folder: Path, stats: dict[str, Any]) -> None:
-    """Each output file exists, has the declared schema (and Hub features), the rows and the digest in stats."""
+def check_parquet(folder: Path, view: DataView) -> None:
+    """Each file of a view exists and has the declared schema (and Hub features), rows and digest."""
     import datasets
     import pyarrow.parquet as pq
 
     from specc.pins import sha256_file
 
-    features = declared_features(stats)
+    features = declared_features(view)
     expected = features.arrow_schema
-    for output in stats["outputs"]:
-        path = folder / output["path"]
+    for output in view.outputs:
+        path = folder / output.path
         if not path.is_file():
-            raise _fail(f"{output['path']} (split '{output['split']}') is missing from the output")
+            raise _fail(f"{output.path} (split '{output.split}') is missing from the output")
         schema = pq.read_schema(path)
         differences = _type_differences(expected, schema)
         if differences:
-            raise _fail(f"{output['path']} does not match the declared features: {'; '.join(differences)}")
+            raise _fail(f"{output.path} does not match the declared features: {'; '.join(differences)}")
         embedded = datasets.Features.from_arrow_schema(schema)
         differences = _feature_differences(features, embedded)
         if differences:
             raise _fail(
-                f"{output['path']}: the features stored in its schema metadata differ from "
+                f"{output.path}: the features stored in its schema metadata differ from "
                 f"stats.json: {'; '.join(differences)}"
             )
         rows = pq.ParquetFile(path).metadata.num_rows
-        if rows != output["rows"]:
-            raise _fail(f"{output['path']} holds {rows:,} rows; stats.json says {output['rows']:,}")
+        if rows != output.rows:
+            raise _fail(f"{output.path} holds {rows:,} rows; stats.json says {output.rows:,}")
         digest = sha256_file(path)
-        if digest != output["sha256"]:
-            raise _fail(f"{output['path']} has SHA-256 {digest}; stats.json says {output['sha256']}")
+        if digest != output.sha256:
+            raise _fail(f"{output.path} has SHA-256 {digest}; stats.json says {output.sha256}")
 
 
 @contextmanager
@@ -133,8 +133,8 @@ def _quiet_datasets() -> Iterator[None]:
             ds_logging.enable_progress_bar()
 
 
-def check_load_dataset(folder: Path, stats: dict[str, Any], full_count: int = LOAD_FULL_COUNT) -> None:
-    """`datasets.load_dataset` gives every configuration and split with the declared features and rows.
+def check_load_dataset(folder: Path, view: DataView, full_count: int = LOAD_FULL_COUNT) -> None:
+    """`datasets.load_dataset` gives each configuration and split of a view with the declared features and rows.
 
     With a card (README.md) the folder is loaded as users load it, so the card's `configs` and
     `dataset_info` are checked too; without one, the Parquet files are loaded per configuration.
@@ -143,13 +143,13 @@ def check_load_dataset(folder: Path, stats: dict[str, Any], full_count: int = LO
     (from the card) are checked; `check_parquet` checks the Parquet files against the same numbers.
     The Arrow cache goes to a temporary folder that is removed afterwards.
     """
-    features = declared_features(stats)
-    rows = {o["split"]: o["rows"] for o in stats["outputs"]}
-    paths = {o["split"]: str(folder / o["path"]) for o in stats["outputs"]}
+    features = declared_features(view)
+    rows = {o.split: o.rows for o in view.outputs}
+    paths = {o.split: str(folder / o.path) for o in view.outputs}
     has_card = (folder / "README.md").is_file()
     whole = sum(rows.values()) <= full_count
     with tempfile.TemporaryDirectory(prefix="specc-selfcheck-", ignore_cleanup_errors=True) as cache, _quiet_datasets():
-        for name, parts in configurations(stats).items():
+        for name, parts in view.configurations.items():
             want = {split: sum(rows[m] for m in members) for split, members in parts.items()}
             files = {split: [paths[m] for m in members] for split, members in parts.items()}
             try:
@@ -195,6 +195,7 @@ def _load(
     """
     import datasets
 
+    kwargs: dict[str, Any]
     if has_card:
         source, kwargs = str(folder), {"name": name}
     else:
@@ -225,7 +226,7 @@ def _quiet_absl() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def check_croissant(folder: Path, stats: dict[str, Any], full_count: int = CROISSANT_FULL_COUNT) -> None:
+def check_croissant(folder: Path, stats: BuildStats, full_count: int = CROISSANT_FULL_COUNT) -> None:
     """croissant.json validates with mlcroissant and each record set yields the rows stats.json counts.
 
     Reading records makes mlcroissant load a whole Parquet file into pandas (about a second per
@@ -248,11 +249,11 @@ def check_croissant(folder: Path, stats: dict[str, Any], full_count: int = CROIS
         except Exception as exc:
             raise _fail(f"{CROISSANT_FILE} does not validate with mlcroissant: {str(exc).strip()}") from exc
         names = {_text(rs.name): rs.id for rs in dataset.metadata.record_sets}
-        for output in stats["outputs"]:
-            split = output["split"]
+        for output in stats.outputs:
+            split = output.split
             if split not in names:
                 raise _fail(f"{CROISSANT_FILE} has no record set for split '{split}'")
-            want = output["rows"]
+            want = output.rows
             if want > full_count:
                 continue
             try:  # one record more than expected, to see that the split has no extra rows
@@ -263,8 +264,7 @@ def check_croissant(folder: Path, stats: dict[str, Any], full_count: int = CROIS
                 ) from exc
             if count != want:
                 raise _fail(
-                    f"record set '{split}' of {CROISSANT_FILE} yields {count:,} records; "
-                    f"stats.json says {output['rows']:,}"
+                    f"record set '{split}' of {CROISSANT_FILE} yields {count:,} records; stats.json says {want:,}"
                 )
 
 
@@ -290,14 +290,11 @@ def check_output(folder: Path, stats: BuildStats, unformatted: pa.Table | None =
     `unformatted` (the rows before a format, from the stage data) lets the audit count labels the
     output no longer holds; without it they are counted from the classification configuration, if kept.
     """
-    from specc.output import data_views
-
     folder = Path(folder)
-    data = stats.json_data()
-    for view in data_views(data):  # the classification configuration has its own features
+    for view in stats.views():  # the classification configuration has its own features
         check_parquet(folder, view)
         check_load_dataset(folder, view)
-    check_croissant(folder, data)
+    check_croissant(folder, stats)
     audit_card(folder, stats, unformatted)
 
 
@@ -339,12 +336,11 @@ def _label_tables(
     }
 
 
-def _audit_splits(folder: Path, stats: BuildStats, written: dict[str, pa.Table], unformatted: pa.Table | None) -> None:
+def _audit_splits(stats: BuildStats, written: dict[str, pa.Table], labelled: dict[str, pa.Table] | None) -> None:
     from specc.output import label_counts
 
     for split, table in written.items():
         _audit("Splits", f"the rows of split '{split}'", table.num_rows, stats.split.splits[split].rows)
-    labelled = _label_tables(folder, stats, written, unformatted)
     if labelled is None:
         return
     for split, table in labelled.items():
@@ -375,12 +371,40 @@ def _audit_processing(stats: BuildStats, written: dict[str, pa.Table]) -> None:
     _audit("Processing", "the rows written", sum(t.num_rows for t in written.values()), rows)
 
 
-def _audit_leakage(stats: BuildStats) -> None:
+def _audit_leakage(stats: BuildStats, labelled: dict[str, pa.Table] | None) -> None:
+    """The leakage totals add up, and the exact duplicates between splits are found again in the rows written
+    when those are the rows that were split (no step after the split dropped any; augmented rows left out)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from specc.leakage import leakage_report
+
     leakage = stats.split.leakage
     for kind in ("exact_pairs", "near_pairs"):
         pairs = [getattr(pair, kind) for pair in leakage.pairs.values() if getattr(pair, kind) is not None]
         if kind in leakage.total or pairs:
             _audit("Splits", f"the total of {kind.replace('_', '-')} of leakage", sum(pairs), leakage.total.get(kind))
+    after_split = [step for step in stats.steps if step.stage in AFTER_SPLIT]
+    if labelled is None or any(step.dropped for step in after_split) or not leakage.columns:
+        return
+    tables = []
+    for split, table in labelled.items():
+        if any(column not in table.column_names for column in leakage.columns):
+            return
+        if "_origin_id" in table.column_names:
+            table = table.filter(pc.is_null(table.column("_origin_id")))
+        part = table.select(["_id", *leakage.columns])
+        tables.append(part.append_column("_split", pa.array([split] * part.num_rows, pa.string())))
+    found = leakage_report(pa.concat_tables(tables), leakage.columns, order=list(labelled))["pairs"]
+    for name, pair in leakage.pairs.items():
+        again = found.get(name, {})
+        for kind in ("exact_pairs", "exact_rows", "exact_texts"):
+            _audit(
+                "Splits",
+                f"the leakage {kind.replace('_', ' ')} of splits {name}",
+                again.get(kind),
+                getattr(pair, kind),
+            )
 
 
 def _audit_lengths(stats: BuildStats, written: dict[str, pa.Table]) -> None:
@@ -403,13 +427,30 @@ def _audit_lengths(stats: BuildStats, written: dict[str, pa.Table]) -> None:
 
 
 def _audit_tokens(stats: BuildStats, written: dict[str, pa.Table]) -> None:
-    if stats.tokens is None:
+    """Each split's rows counted in tokens are those written, and the rows over the budget are those the
+    budget's step dropped (or truncated)."""
+    from specc.tokens import OVER_BUDGET, PROMPT_OVER_BUDGET
+
+    tokens = stats.tokens
+    if tokens is None:
         return
-    for split, parts in stats.tokens.splits.items():
+    for split, parts in tokens.splits.items():
         for part, counts in parts.items():
             _audit(
                 "Tokens", f"the rows counted in {part} tokens of split '{split}'", written[split].num_rows, counts.rows
             )
+    dropped = {reason: n for step in stats.steps if step.stage == "tokens" for reason, n in step.dropped.items()}
+    over = sum(tokens.over_budget.values())
+    if tokens.action == "drop":
+        _audit("Tokens", "the rows over the token budget, dropped", dropped.get(OVER_BUDGET, 0), over)
+    elif tokens.action == "truncate":
+        cut = sum((tokens.truncated or {}).values())
+        _audit(
+            "Tokens",
+            "the rows over the token budget, truncated or dropped",
+            cut + dropped.get(PROMPT_OVER_BUDGET, 0),
+            over,
+        )
 
 
 def _audit_evaluation(stats: BuildStats) -> None:
@@ -435,13 +476,15 @@ def _audit_evaluation(stats: BuildStats) -> None:
 def audit_card(folder: Path, stats: BuildStats, unformatted: pa.Table | None = None) -> None:
     """Derive each number the card prints again from the written files and compare it with stats.json.
 
-    Rows per split and per label, the processing funnel, leakage totals, text lengths and examples,
-    token counts and evaluation scores; a mismatch fails naming the card section.
+    Rows per split and per label, the processing funnel (dropped rows per reason), the leakage between
+    splits, text lengths and examples, token counts and evaluation scores; a mismatch fails naming the
+    card section.
     """
     written = _read_outputs(Path(folder), stats)
-    _audit_splits(Path(folder), stats, written, unformatted)
+    labelled = _label_tables(Path(folder), stats, written, unformatted)
+    _audit_splits(stats, written, labelled)
     _audit_processing(stats, written)
-    _audit_leakage(stats)
+    _audit_leakage(stats, labelled)
     _audit_lengths(stats, written)
     _audit_tokens(stats, written)
     _audit_evaluation(stats)

@@ -17,6 +17,7 @@ from specc.errors import SpeccError
 
 STATS_VERSION = 1
 STATS_FILE = "stats.json"
+CLASSIFICATION = "classification"  # the configuration of the rows before formatting
 
 Counts = dict[str, int]
 
@@ -200,6 +201,14 @@ class Classification(_Known):
     outputs: list[Output]
 
 
+class DataView(_Known):
+    """One family of configurations the build wrote: its features, its files and how they form configurations."""
+
+    features: dict[str, Any]
+    outputs: list[Output]
+    configurations: dict[str, dict[str, list[str]]]
+
+
 class BuildStats(_Known):
     """Everything a build measured: written as stats.json, read by the card, Croissant and the self-checks."""
 
@@ -220,6 +229,27 @@ class BuildStats(_Known):
     evaluate: dict[str, dict[str, Any]] | None = None
     lengths: dict[str, dict[str, Length]]
     examples: dict[str, dict[str, Any]]
+
+    def configurations(self) -> dict[str, dict[str, list[str]]]:
+        """Configuration name -> split -> the output splits it is made of (one `default` unless k-fold)."""
+        return self.split.configurations or {"default": {o.split: [o.split] for o in self.outputs}}
+
+    def views(self) -> list[DataView]:
+        """The formatted rows' configurations, then (if kept) the classification configuration's, which mirror
+        them as `classification` or `classification-<name>` per k-fold one."""
+        views = [DataView(features=self.features, outputs=self.outputs, configurations=self.configurations())]
+        if self.classification is not None:
+            mirrored = {
+                CLASSIFICATION if name == "default" else f"{CLASSIFICATION}-{name}": parts
+                for name, parts in self.configurations().items()
+            }
+            kept = self.classification
+            views.append(DataView(features=kept.features, outputs=kept.outputs, configurations=mirrored))
+        return views
+
+    def all_outputs(self) -> list[Output]:
+        """Every data file of the build: the splits', then the classification configuration's (the lock pins all)."""
+        return [output for view in self.views() for output in view.outputs]
 
     def json_data(self) -> dict[str, Any]:
         """The statistics as stats.json holds them: the sections a build made, in their order."""

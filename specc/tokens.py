@@ -98,8 +98,8 @@ def token_summary(counts: dict[str, np.ndarray], splits: np.ndarray, split_order
         "completion": counts["completion"],
         "total": counts["prompt"] + counts["completion"],
     }
-    stats = length_stats({name: {s: values[splits == s] for s in split_order} for name, values in columns.items()})
-    return {s: {name: stats[name][s] for name in columns} for s in split_order}
+    summary = length_stats({name: {s: values[splits == s] for s in split_order} for name, values in columns.items()})
+    return {s: {name: summary[name][s] for name in columns} for s in split_order}
 
 
 def apply_budget(
@@ -107,7 +107,7 @@ def apply_budget(
 ) -> tuple[pa.Table, dict[str, Any], dict[str, pa.Array]]:
     """Count every row and handle those over `max_tokens` as `action` says.
 
-    Returns the rows kept, `stats["tokens"]` and the drop masks over the rows given, by reason.
+    Returns the rows kept, the record of `BuildStats.tokens` and the drop masks over the rows given, by reason.
     """
     import numpy as np
     import pyarrow as pa

@@ -18,6 +18,7 @@ from specc.builtins.annotation.rules import RuleLabeler
 from specc.components import CardData, Context
 from specc.errors import SpeccError
 from specc.executor.tables import annotated_label_names, new_step_stats, run_step
+from specc.stats import BuildStats, Step
 from tests.conftest import write
 
 LABELS = ["pos", "neg"]
@@ -124,7 +125,7 @@ def card_of(step: HumanRound, info: dict) -> str:
     }
     return (
         AnnotationSection(step.params, Context("card", 0, step.context.spec_dir)).render(
-            CardData(None, {"steps": [record]})
+            CardData(None, BuildStats.model_construct(steps=[Step.model_construct(**record)]))
         )
         or ""
     )

@@ -23,7 +23,7 @@ from specc.output import build_info
 from specc.plugins import load_plugins
 from specc.selfcheck import audit_card
 from specc.spec import load_spec
-from specc.stats import read_stats
+from specc.stats import BuildStats, Source, Split, Step, read_stats
 from tests.conftest import ROOT, run_cli, write
 
 PLACEHOLDERS = ("[More Information Needed]", "None", "TODO", "{{", "{%", "nan", "null", "undefined")
@@ -659,41 +659,44 @@ def test_specc_card_rerenders_after_a_prose_edit_without_rebuilding(quickstart: 
 # --- sections from records the quickstart does not make ------------------------------------------
 
 
-def _render(section: type, stats: dict[str, Any]) -> str:
+def _render(section: type, **parts: Any) -> str:
+    """A section rendered from statistics holding only `parts` (no validation of the rest)."""
+    stats = BuildStats.model_construct(**parts)
     return section(Params(), Context("card", 0, Path("."))).render(CardData(spec=None, stats=stats))
 
 
 def test_sources_show_hub_commits_and_urls() -> None:
     commit = "0123456789abcdef0123456789abcdef01234567"
-    stats = {
-        "split": {"method": "random"},
-        "sources": {
-            "hub": {
-                "type": "hf",
-                "license": "mit",
-                "split": None,
-                "rows": 10,
-                "pins": {
-                    "repo": "org/data",
-                    "requested": "main",
-                    "revision": commit,
-                    "config": "default",
-                    "split": "train",
-                    "data_files": None,
-                },
-                "files": [{"path": "data/train.jsonl", "sha256": "a" * 64, "size": 120}],
+    sources = {
+        "hub": {
+            "type": "hf",
+            "license": "mit",
+            "split": None,
+            "rows": 10,
+            "pins": {
+                "repo": "org/data",
+                "requested": "main",
+                "revision": commit,
+                "config": "default",
+                "split": "train",
+                "data_files": None,
             },
-            "web": {
-                "type": "url",
-                "license": "cc0-1.0",
-                "split": "test",
-                "rows": 5,
-                "pins": {"url": "https://example.org/x.csv", "sha256": "b" * 64, "size": 50, "format": None},
-                "files": [{"path": "https://example.org/x.csv", "sha256": "b" * 64, "size": 50}],
-            },
+            "files": [{"path": "data/train.jsonl", "sha256": "a" * 64, "size": 120}],
+        },
+        "web": {
+            "type": "url",
+            "license": "cc0-1.0",
+            "split": "test",
+            "rows": 5,
+            "pins": {"url": "https://example.org/x.csv", "sha256": "b" * 64, "size": 50, "format": None},
+            "files": [{"path": "https://example.org/x.csv", "sha256": "b" * 64, "size": 50}],
         },
     }
-    text = _render(SourcesSection, stats)
+    text = _render(
+        SourcesSection,
+        split=Split.model_construct(method="random"),
+        sources={name: Source.model_validate(source) for name, source in sources.items()},
+    )
     assert (
         f"| `hub` | hf | Hugging Face Hub [`org/data`](https://huggingface.co/datasets/org/data) at commit "
         f"`{commit}` (`main` when locked), config `default`, split `train` | mit | assigned by the split step | 10 |"
@@ -703,33 +706,34 @@ def test_sources_show_hub_commits_and_urls() -> None:
 
 
 def test_processing_shows_augmented_rows() -> None:
-    stats = {
-        "sources": {"nums": {"rows": 6}},
-        "steps": [
-            {
-                "id": "clean.min-words",
-                "stage": "clean",
-                "type": "min-words",
-                "params": {"min_words": 4},
-                "rows_in": 6,
-                "rows_out": 5,
-                "dropped": {"too-few-words": 1},
-                "by_source": {"nums": {"rows_in": 6, "rows_out": 5, "dropped": {"too-few-words": 1}}},
-            },
-            {
-                "id": "augment.shout",
-                "stage": "augment",
-                "type": "shout",
-                "params": {"splits": ["train"]},
-                "rows_in": 5,
-                "rows_out": 9,
-                "dropped": {},
-                "added": {"train": 3, "validation": 1},
-                "by_source": {},
-            },
-        ],
-    }
-    text = _render(ProcessingSection, stats)
+    steps = [
+        {
+            "id": "clean.min-words",
+            "stage": "clean",
+            "type": "min-words",
+            "params": {"min_words": 4},
+            "rows_in": 6,
+            "rows_out": 5,
+            "dropped": {"too-few-words": 1},
+            "by_source": {"nums": {"rows_in": 6, "rows_out": 5, "dropped": {"too-few-words": 1}}},
+        },
+        {
+            "id": "augment.shout",
+            "stage": "augment",
+            "type": "shout",
+            "params": {"splits": ["train"]},
+            "rows_in": 5,
+            "rows_out": 9,
+            "dropped": {},
+            "added": {"train": 3, "validation": 1},
+            "by_source": {},
+        },
+    ]
+    text = _render(
+        ProcessingSection,
+        sources={"nums": Source.model_construct(rows=6)},
+        steps=[Step.model_validate(step) for step in steps],
+    )
     assert "| Step | Type | Parameters | Rows in | Rows out | Dropped | Added |" in text
     assert "| `clean.min-words` | min-words | min_words=4 | 6 | 5 | 1 too-few-words | 0 |" in text
     assert '| `augment.shout` | shout | splits=["train"] | 5 | 9 | 0 | 4 (train 3, validation 1) |' in text

@@ -13,7 +13,7 @@ import pytest
 
 from specc.card.croissant import CONFORMS_TO, CONTEXT, croissant_metadata, license_url, write_croissant
 from specc.spec import load_spec
-from specc.stats import BuildStats
+from specc.stats import BuildStats, Source
 from tests.conftest import ROOT, run_cli
 
 mlcroissant = pytest.importorskip("mlcroissant")
@@ -228,3 +228,34 @@ def test_key_order_of_stats_does_not_matter(quickstart: tuple[Path, Any, dict]) 
     assert croissant_metadata(spec, BuildStats.model_validate(_reordered(stats)), out) == croissant_metadata(
         spec, BuildStats.model_validate(stats), out
     )
+
+
+def test_collection_names_a_hub_sources_repository_and_commit_and_a_url_sources_address(
+    quickstart: tuple[Path, Any, dict],
+) -> None:
+    """The pins are read where the executor writes them (`sources.<name>.pins`)."""
+    out, spec, stats = quickstart
+    typed = BuildStats.model_validate(stats)
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    typed.sources = {
+        "hub": Source(
+            type="hf",
+            license="mit",
+            split=None,
+            rows=10,
+            pins={"repo": "org/data", "requested": "main", "revision": commit, "config": None, "split": "train"},
+            files=[],
+        ),
+        "web": Source(
+            type="url",
+            license="cc0-1.0",
+            split="test",
+            rows=5,
+            pins={"url": "https://example.org/x.csv", "sha256": "b" * 64, "size": 50, "format": None},
+            files=[],
+        ),
+    }
+    collection = croissant_metadata(spec, typed, out)["rai:dataCollection"]
+    assert f"Source `hub`: type hf; license mit; 10 rows read; repo org/data; revision {commit}." in collection
+    assert "Source `web`: type url; license cc0-1.0; 5 rows read; all rows to split `test`; " in collection
+    assert "url https://example.org/x.csv." in collection

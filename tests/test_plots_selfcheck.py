@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from specc.card.croissant import write_croissant
 from specc.card.plots import write_plots
 from specc.errors import SpeccError
 from specc.selfcheck import check_load_dataset, check_output
@@ -41,10 +40,14 @@ def _build(
     return out, loaded.model, stats, result
 
 
-def _publish(out: Path, spec: Any, stats: dict) -> list[dict]:
-    """What the build adds to an output: croissant.json and the plots."""
-    write_croissant(out, spec, BuildStats.model_validate(stats))
-    return write_plots(out, stats)
+def _plots(folder: Path, stats: dict, data: Path) -> list[dict]:
+    """The card's plots written into `folder` from a build's statistics and its Parquet files in `data`."""
+    import pyarrow.parquet as pq
+
+    typed = BuildStats.model_validate(stats)
+    parts = {o.split: pq.read_table(data / o.path) for o in typed.outputs}
+    by_label = {o.split: typed.split.splits[o.split].by_label for o in typed.outputs}
+    return write_plots(folder, typed.features, typed.label_names, by_label, parts)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -58,7 +61,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, Any, di
     for _ in range(2):
         out, spec, stats, result = _build(tmp_path_factory.mktemp("build"))
         assert result.returncode == 0, result.stderr
-        made.append((out, spec, stats, _publish(out, spec, stats)))
+        made.append((out, spec, stats, stats["plots"]))
     return made
 
 
@@ -108,13 +111,10 @@ def test_plots_have_identical_bytes_across_builds(builds: list) -> None:
 
 
 def test_plots_from_the_table_match_plots_read_back(builds: list, tmp_path: Path) -> None:
-    """write_outputs can pass its rows per split: same plots as reading the Parquet files back."""
-    import pyarrow.parquet as pq
-
+    """The plots the build drew from its rows are those drawn from the Parquet files read back."""
     out, _, stats, entries = builds[0]
-    parts = {output["split"]: pq.read_table(out / output["path"]) for output in stats["outputs"]}
     again = tmp_path / "again"
-    assert write_plots(again, stats, parts) == entries
+    assert _plots(again, stats, out) == entries
     for entry in entries:
         assert (again / entry["path"]).read_bytes() == (out / entry["path"]).read_bytes()
 
@@ -127,7 +127,7 @@ def test_plots_ignore_the_users_matplotlib_style(builds: list, tmp_path: Path, m
     monkeypatch.setitem(matplotlib.rcParams, "font.size", 17.0)
     copy = tmp_path / "copy"
     shutil.copytree(out, copy, ignore=shutil.ignore_patterns("plots"))
-    write_plots(copy, stats)
+    _plots(copy, stats, copy)
     for entry in entries:
         assert (copy / entry["path"]).read_bytes() == (out / entry["path"]).read_bytes()
     assert matplotlib.rcParams["axes.facecolor"] == "red"  # and leave it as it was
@@ -177,7 +177,6 @@ def test_selfcheck_passes_on_kfold_configurations(tmp_path: Path) -> None:
         pytest.skip(f"the k-fold split names do not build yet: {result.stderr.strip()}")
     assert result.returncode == 0, result.stderr
     assert len(stats["split"]["configurations"]) == 3
-    _publish(out, spec, stats)
     check_output(out, BuildStats.model_validate(stats))
 
 
@@ -278,14 +277,14 @@ def test_key_order_of_stats_does_not_matter(builds: list, tmp_path: Path) -> Non
     out, _, stats, entries = builds[0]
     copy = tmp_path / "copy"
     shutil.copytree(out, copy, ignore=shutil.ignore_patterns("plots"))
-    assert write_plots(copy, reordered(stats)) == entries
+    assert _plots(copy, reordered(stats), copy) == entries
     assert _files(copy) == _files(out)
 
 
 def test_builder_load_check_passes_on_a_good_output(built: tuple[Path, dict]) -> None:
     """Large outputs are checked through the builder instead of converted: the same output passes that way too."""
     folder, stats = built
-    check_load_dataset(folder, stats, full_count=0)
+    check_load_dataset(folder, BuildStats.model_validate(stats).views()[0], full_count=0)
 
 
 def test_builder_load_check_finds_a_card_that_declares_other_features(built: tuple[Path, dict]) -> None:
@@ -293,7 +292,7 @@ def test_builder_load_check_finds_a_card_that_declares_other_features(built: tup
     card = folder / "README.md"
     card.write_text(card.read_text(encoding="utf-8").replace("'4': technical", "'4': hardware"), encoding="utf-8")
     with pytest.raises(SpeccError, match=r"configuration 'default', split 'train' loads with other features"):
-        check_load_dataset(folder, stats, full_count=0)
+        check_load_dataset(folder, BuildStats.model_validate(stats).views()[0], full_count=0)
 
 
 def test_builder_load_check_finds_a_card_that_declares_other_row_counts(built: tuple[Path, dict]) -> None:
@@ -305,4 +304,4 @@ def test_builder_load_check_finds_a_card_that_declares_other_row_counts(built: t
     assert re.search(pattern, text), text
     card.write_text(re.sub(pattern, rf"\g<1>{rows + 1}\n", text), encoding="utf-8")
     with pytest.raises(SpeccError, match=rf"split 'test' loads {rows + 1:,} rows; stats\.json says {rows:,}"):
-        check_load_dataset(folder, stats, full_count=0)
+        check_load_dataset(folder, BuildStats.model_validate(stats).views()[0], full_count=0)

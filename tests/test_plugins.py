@@ -79,7 +79,7 @@ class Colophon(specc.CardSection):
     order = 950
 
     def render(self, card: specc.CardData) -> str:
-        return f"## Colophon\n\n{len(card.stats['outputs'])} splits, made with a test plugin.\n"
+        return f"## Colophon\n\n{len(card.stats.outputs)} splits, made with a test plugin.\n"
 
 
 class Counting(specc.Executor):

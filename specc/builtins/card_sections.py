@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import json
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specc.card import render_template
+from specc.card.cells import added_text, cell_text, params_text
 from specc.components import CardData, CardSection
 from specc.leakage import leakage_markdown
-from specc.licenses import license_report
+
+if TYPE_CHECKING:
+    from specc.stats import Step
 
 # what the internal columns a build may write mean
 INTERNAL_COLUMNS = {
@@ -39,32 +42,15 @@ INTERNAL_COLUMNS = {
 }
 
 
-def cell_text(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def params_text(params: dict[str, Any]) -> str:
-    shown = {k: v for k, v in params.items() if v is not None}
-    if not shown:
-        return "defaults"
-    return cell_text(", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(shown.items())))
-
-
 def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {reason}" for reason, n in sorted(counts.items()))
 
 
-def _dropped_text(step: dict[str, Any]) -> str:
+def _dropped_text(step: Step) -> str:
     """The rows a step dropped per reason, and the nulls it filled per column (`info.filled`) where there were any."""
-    text = _counts_text(step.get("dropped") or {}) or "0"
-    filled = sorted((column, n) for column, n in ((step.get("info") or {}).get("filled") or {}).items() if n)
+    text = _counts_text(step.dropped) or "0"
+    filled = sorted((column, n) for column, n in ((step.info or {}).get("filled") or {}).items() if n)
     return f"{text}; filled: {', '.join(f'{n:,} in {column}' for column, n in filled)}" if filled else text
-
-
-def added_text(added: dict[str, int]) -> str:
-    if not added:
-        return "0"
-    return f"{sum(added.values()):,} ({', '.join(f'{split} {n:,}' for split, n in added.items())})"
 
 
 def _feature_type(feature: Any) -> str:
@@ -99,9 +85,9 @@ def _feature_description(name: str, feature: Any) -> str:
     return "values as the sources and steps made them"
 
 
-def _spec_file(stats: dict[str, Any]) -> str:
+def _spec_file(command: str) -> str:
     """The spec's file name, from the build command `specc build NAME`."""
-    return str(stats["build"]["command"]).removeprefix("specc build ").strip()
+    return command.removeprefix("specc build ").strip()
 
 
 class SummarySection(CardSection):
@@ -122,10 +108,10 @@ class SummarySection(CardSection):
             license=spec.license,
             languages=spec.languages,
             task=spec.task,
-            total=sum(out["rows"] for out in card.stats["outputs"]),
+            total=sum(out.rows for out in card.stats.outputs),
             draft=spec.card.draft,
             missing_prose=spec.card.missing_prose(),
-            licensing=card.stats.get("license") or license_report(spec),
+            licensing=card.stats.license,
         )
 
 
@@ -154,14 +140,14 @@ class StructureSection(CardSection):
 
     def render(self, card: CardData) -> str:
         """The features table and the example records."""
-        features = card.stats["features"]
+        features = card.stats.features
         fields = [(name, cell_text(_feature_type(f)), _feature_description(name, f)) for name, f in features.items()]
         labels = {
             name: f["names"] for name, f in features.items() if isinstance(f, dict) and f.get("_type") == "ClassLabel"
         }
         examples = []
-        for out in card.stats["outputs"]:
-            row = (card.stats.get("examples") or {}).get(out["split"])
+        for out in card.stats.outputs:
+            row = card.stats.examples.get(out.split)
             if row is None:
                 continue
             named = [
@@ -169,13 +155,13 @@ class StructureSection(CardSection):
                 for c in labels
                 if isinstance(row.get(c), int) and 0 <= row[c] < len(labels[c])
             ]
-            examples.append((out["split"], out["path"], json.dumps(row, indent=2, ensure_ascii=False), named))
+            examples.append((out.split, out.path, json.dumps(row, indent=2, ensure_ascii=False), named))
         return render_template(
             "structure.md.j2",
             fields=fields,
             examples=examples,
-            splits=len(card.stats["outputs"]),
-            total=sum(o["rows"] for o in card.stats["outputs"]),
+            splits=len(card.stats.outputs),
+            total=sum(o.rows for o in card.stats.outputs),
         )
 
 
@@ -187,26 +173,25 @@ class SplitsSection(CardSection):
 
     def render(self, card: CardData) -> str:
         """The split tables."""
-        split = card.stats["split"]
-        splits = [(out["split"], split["splits"][out["split"]]) for out in card.stats["outputs"]]
+        split = card.stats.split
+        splits = [(out.split, split.splits[out.split]) for out in card.stats.outputs]
         labels = []
-        for column, names in sorted(card.stats["label_names"].items()):
-            rows = [(label, [info["by_label"].get(column, {}).get(label, 0) for _, info in splits]) for label in names]
+        for column, names in sorted(card.stats.label_names.items()):
+            rows = [(label, [info.by_label.get(column, {}).get(label, 0) for _, info in splits]) for label in names]
             labels.append((column, rows))
-        params = {k: v for k, v in (split.get("params") or {}).items() if k != "leakage"}
-        leakage = split.get("leakage")
+        params = {k: v for k, v in split.params.items() if k != "leakage"}
         return render_template(
             "splits.md.j2",
-            method=split["method"],
-            seed=split["seed"],
+            method=split.method,
+            seed=split.seed,
             params_text=params_text(params) if params else "",
             splits=splits,
-            source_names=sorted(card.stats["sources"]),
+            source_names=sorted(card.stats.sources),
             labels=labels,
-            total=sum(info["rows"] for _, info in splits),
-            configurations=split.get("configurations") or {},
-            leakage=leakage,
-            leakage_table=leakage_markdown(leakage) if leakage else "",
+            total=sum(info.rows for _, info in splits),
+            configurations=split.configurations or {},
+            leakage=split.leakage,
+            leakage_table=leakage_markdown(split.leakage.model_dump()),
         )
 
 
@@ -218,10 +203,10 @@ class LengthsSection(CardSection):
 
     def render(self, card: CardData) -> str | None:
         """One table per text column."""
-        lengths = card.stats.get("lengths") or {}
+        lengths = card.stats.lengths
         if not lengths:
             return None
-        order = [out["split"] for out in card.stats["outputs"]]
+        order = [out.split for out in card.stats.outputs]
         tables = [
             (column, [(s, per_split[s]) for s in order if s in per_split]) for column, per_split in lengths.items()
         ]
@@ -236,16 +221,16 @@ class TokensSection(CardSection):
 
     def render(self, card: CardData) -> str | None:
         """One table: each split's prompt, completion and total tokens."""
-        tokens = card.stats.get("tokens")
-        if not tokens:
+        tokens = card.stats.tokens
+        if tokens is None:
             return None
         action = {
             "drop": "dropped (see Processing)",
             "error": "an error (there were none)",
             "truncate": "truncated: the completion cut at a token boundary (rows whose prompt alone is over "
             "were dropped, see Processing)",
-        }[tokens["action"]]
-        rows = [(split, list(parts.items())) for split, parts in tokens["splits"].items()]
+        }[tokens.action]
+        rows = [(split, list(parts.items())) for split, parts in tokens.splits.items()]
         return render_template("tokens.md.j2", tokens=tokens, rows=rows, action=action)
 
 
@@ -257,7 +242,7 @@ class PlotsSection(CardSection):
 
     def render(self, card: CardData) -> str | None:
         """The plots, linked."""
-        plots = card.stats.get("plots") or []
+        plots = card.stats.plots
         return render_template("plots.md.j2", plots=plots) if plots else None
 
 
@@ -270,8 +255,8 @@ class SourcesSection(CardSection):
     def render(self, card: CardData) -> str:
         """The source tables."""
         sources = []
-        for name, source in sorted(card.stats["sources"].items()):
-            pins = source.get("pins") or {}
+        for name, source in sorted(card.stats.sources.items()):
+            pins = source.pins
             if pins.get("repo") and pins.get("revision"):
                 origin = (
                     f"Hugging Face Hub [`{pins['repo']}`](https://huggingface.co/datasets/{pins['repo']}) at "
@@ -283,18 +268,18 @@ class SourcesSection(CardSection):
                 origin += f", {', '.join(details)}" if details else ""
             elif pins.get("url"):
                 origin = f"<{pins['url']}>, SHA-256 `{pins.get('sha256', '')}`"
-            elif source.get("files"):
-                files = source["files"]
+            elif source.files:
+                files = source.files
                 origin = f"{len(files):,} local file{'s' if len(files) != 1 else ''}"
             else:
-                origin = f"made by the `{source['type']}` source, from no files"
+                origin = f"made by the `{source.type}` source, from no files"
             sources.append((name, source, cell_text(origin)))
-        unsplit = "train (no split step)" if card.stats["split"]["method"] == "source" else "assigned by the split step"
+        unsplit = "train (no split step)" if card.stats.split.method == "source" else "assigned by the split step"
         return render_template(
             "sources.md.j2",
             sources=sources,
             unsplit=unsplit,
-            any_files=any(source.get("files") for _, source, _ in sources),
+            any_files=any(source.files for _, source, _ in sources),
         )
 
 
@@ -308,29 +293,34 @@ class ProcessingSection(CardSection):
     def render(self, card: CardData) -> str | None:
         """The funnel table, overall and per source."""
         steps = [
-            dict(
-                step,
-                params_text=params_text(step.get("params") or {}),
-                dropped_text=_dropped_text(step),
-                added_text=added_text(step.get("added") or {}),
-            )
-            for step in card.stats["steps"]
+            {
+                "id": step.id,
+                "type": step.type,
+                "rows_in": step.rows_in,
+                "rows_out": step.rows_out,
+                "params_text": params_text(step.params),
+                "dropped_text": _dropped_text(step),
+                "added_text": added_text(step.added or {}),
+            }
+            for step in card.stats.steps
         ]
         if not steps:
             return None
-        names = sorted(card.stats["sources"])
+        names = sorted(card.stats.sources)
         per_source = []
-        for step in steps:
-            by_source = step.get("by_source") or {}
-            if not by_source:
+        for step in card.stats.steps:
+            if not step.by_source:
                 continue
             cells = []
             for name in names:
-                counts = by_source.get(name, {"rows_in": 0, "rows_out": 0, "dropped": {}})
-                dropped = _counts_text(counts.get("dropped") or {})
-                cells.append(f"{counts['rows_in']:,} → {counts['rows_out']:,}" + (f" ({dropped})" if dropped else ""))
-            per_source.append((step["id"], cells))
-        read = {name: card.stats["sources"][name]["rows"] for name in names}
+                counts = step.by_source.get(name)
+                if counts is None:
+                    cells.append("0 → 0")
+                    continue
+                dropped = _counts_text(counts.dropped)
+                cells.append(f"{counts.rows_in:,} → {counts.rows_out:,}" + (f" ({dropped})" if dropped else ""))
+            per_source.append((step.id, cells))
+        read = {name: card.stats.sources[name].rows for name in names}
         return render_template(
             "processing.md.j2",
             steps=steps,
@@ -338,7 +328,7 @@ class ProcessingSection(CardSection):
             read=read,
             total_read=sum(read.values()),
             per_source=per_source,
-            any_added=any(step.get("added") for step in steps),
+            any_added=any(step.added for step in card.stats.steps),
         )
 
 
@@ -378,16 +368,16 @@ class ReproducibilitySection(CardSection):
 
     def render(self, card: CardData) -> str:
         """How to rebuild exactly this data set."""
-        build = card.stats["build"]
-        spec_file = _spec_file(card.stats)
+        build = card.stats.build
+        spec_file = _spec_file(build.command)
         lock_file = PurePosixPath(spec_file).with_suffix(".lock").name  # as specc.lock.lock_path names it
         return render_template(
             "reproducibility.md.j2",
-            specc_version=build["specc_version"],
-            spec_sha256=build["spec_sha256"],
+            specc_version=build.specc_version,
+            spec_sha256=build.spec_sha256,
             spec_file=spec_file,
             lock_file=lock_file,
-            fingerprint=build.get("fingerprint"),
-            plugins=build["plugins"],
-            outputs=card.stats["outputs"],
+            fingerprint=build.fingerprint,
+            plugins=build.plugins,
+            outputs=card.stats.outputs,
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from specc.builtins.card_sections import params_text
 from specc.card import render_template
+from specc.card.cells import params_text
 from specc.components import CardData, CardSection
 from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE
 
@@ -16,7 +16,7 @@ class EvaluationSection(CardSection):
 
     def render(self, card: CardData) -> str | None:
         """The scores, or None when the spec evaluates nothing."""
-        results = card.stats.get("evaluate") or {}
+        results = card.stats.evaluate or {}
         if not results:
             return None
         runs = []

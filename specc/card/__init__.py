@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from specc.components import CardData, Context, Params
+from specc.components import CardData, CardSection, Context, Params
 from specc.errors import SpeccError
 from specc.registry import Registry
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from specc.stats import BuildStats
 
 EXAMPLE_CHARS = 200  # strings in the card's example records are cut to this many characters
 
@@ -50,7 +52,7 @@ def render_template(name: str, **variables: Any) -> str:
         raise SpeccError(f"{where}: error: card template: {exc}") from None
 
 
-def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
+def metadata_yaml(spec: Any, stats: BuildStats) -> str:
     """The card's YAML header, built with the Hub's own card-data classes."""
     import datasets
     from datasets.info import DatasetInfo, DatasetInfosDict
@@ -58,20 +60,19 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
     from huggingface_hub import DatasetCardData
 
     from specc.hub_metadata import size_category
-    from specc.output import configurations, data_views
 
     infos, configs = {}, {}
-    for view in data_views(stats):  # the formatted rows, and those before formatting if kept
-        features = datasets.Features.from_dict(view["features"])
-        outputs = {out["split"]: out for out in view["outputs"]}
-        for name, parts in configurations(view).items():
+    for view in stats.views():  # the formatted rows, and those before formatting if kept
+        features = datasets.Features.from_dict(view.features)
+        outputs = {out.split: out for out in view.outputs}
+        for name, parts in view.configurations.items():
             splits = datasets.SplitDict(dataset_name=spec.name)
             for split, members in parts.items():
                 splits.add(
                     datasets.SplitInfo(
                         split,
-                        num_bytes=sum(outputs[m]["num_bytes"] for m in members),
-                        num_examples=sum(outputs[m]["rows"] for m in members),
+                        num_bytes=sum(outputs[m].num_bytes for m in members),
+                        num_examples=sum(outputs[m].rows for m in members),
                     )
                 )
             infos[name] = DatasetInfo(features=features, splits=splits)
@@ -79,14 +80,12 @@ def metadata_yaml(spec: Any, stats: dict[str, Any]) -> str:
                 "data_files": [
                     {
                         "split": split,
-                        "path": outputs[members[0]]["path"]
-                        if len(members) == 1
-                        else [outputs[m]["path"] for m in members],
+                        "path": outputs[members[0]].path if len(members) == 1 else [outputs[m].path for m in members],
                     }
                     for split, members in parts.items()
                 ]
             }
-    total = sum(out["rows"] for out in stats["outputs"])
+    total = sum(out.rows for out in stats.outputs)
     languages = list(dict.fromkeys(code.split("-")[0] for code in spec.languages))
     details = [code for code in spec.languages if "-" in code]
     card = DatasetCardData(
@@ -119,26 +118,27 @@ def _render_installed(entry: Any, data: CardData, spec_dir: Path) -> str | None:
         ) from exc
 
 
-def render_card(spec: Any, stats: dict[str, Any], registry: Registry, spec_dir: Path) -> str:
+def render_card(spec: Any, stats: BuildStats, registry: Registry, spec_dir: Path) -> str:
     """The whole README.md: metadata header, then every card section in order.
 
     The installed sections (built-in and from plugins) render first; the spec's own sections
-    (`card.sections`) then render in the user sandbox with `spec`, `stats` and `sections` (the
-    installed sections' Markdown by name), replacing the installed section of the same name.
+    (`card.sections`) then render in the user sandbox with `spec`, `stats` (as stats.json holds it) and
+    `sections` (the installed sections' Markdown by name), replacing the installed section of the same name.
     """
     from specc.card.user_sections import arrange, render_user_section
 
     data = CardData(spec=spec, stats=stats)
     entries = {e.name: e for e in registry.entries("card_section")}
+    orders = {name: cast("type[CardSection]", e.cls).order for name, e in entries.items()}
     installed = {}
-    for name, entry in sorted(entries.items(), key=lambda item: (item[1].cls.order, item[0])):
-        text = _render_installed(entry, data, spec_dir)
+    for name in sorted(entries, key=lambda n: (orders[n], n)):
+        text = _render_installed(entries[name], data, spec_dir)
         if text and text.strip():
             installed[name] = text.strip() + "\n"
     own = list(getattr(spec.card, "sections", None) or [])
-    variables = {"spec": spec.model_dump(mode="json"), "stats": stats, "sections": installed} if own else {}
+    variables = {"spec": spec.model_dump(mode="json"), "stats": stats.json_data(), "sections": installed} if own else {}
     sections = []
-    for name, section in arrange({n: e.cls.order for n, e in entries.items()}, own):
+    for name, section in arrange(orders, own):
         text = render_user_section(section, spec_dir, variables) if section is not None else installed.get(name)
         if text and text.strip():
             sections.append(text.strip() + "\n")

@@ -363,7 +363,7 @@ def _rai(spec: Any, stats: BuildStats) -> dict[str, Any]:
         ]
     if annotation:
         rai["rai:dataAnnotationProtocol"] = annotation
-    card = getattr(spec, "card", None)
+    card: Any = getattr(spec, "card", None)
     uses = [text for text in (getattr(card, "uses", None),) if text]
     if getattr(card, "out_of_scope", None):
         uses.append(f"Out of scope: {card.out_of_scope}")
@@ -452,7 +452,7 @@ def croissant_metadata(spec: Any, stats: BuildStats, output_folder: Path) -> dic
         record_sets.append(record_set)
     record_sets += [_label_record_set(label_sets[c], c, label_names[c]) for c in sorted(label_names)]
 
-    card = getattr(spec, "card", None)
+    card: Any = getattr(spec, "card", None)
     description = spec.description.strip()
     if getattr(card, "summary", None):
         description += "\n\n" + card.summary.strip()

@@ -209,36 +209,32 @@ def length_plot(folder: Path, column: str, lengths: dict[str, np.ndarray]) -> di
     }
 
 
-def write_plots(folder: Path, stats: dict[str, Any], parts: dict[str, pa.Table] | None = None) -> list[dict[str, Any]]:
+def write_plots(
+    folder: Path,
+    features: dict[str, Any],
+    label_names: dict[str, list[str]],
+    by_label: dict[str, dict[str, dict[str, int]]],
+    parts: dict[str, pa.Table],
+) -> list[dict[str, Any]]:
     """Write the card's plots into `folder/plots/`; returns one entry per plot for the card to link.
 
-    `stats` is the build's statistics (outputs, split counts by label, label names, features). `parts` are the
-    rows of each output split (`specc.output.split_parts`); without them the text columns are read
-    back from the Parquet files in `folder`. Each entry has `path` (relative to `folder`), `title`,
-    `alt`, `kind` ("labels" or "length") and `column`.
+    `features` are the output's (`datasets.Features.to_dict()`), `by_label` each output split's rows per
+    label of each label column (`SplitCounts.by_label`, in output order) and `parts` the rows of each
+    split. Each entry has `path` (relative to `folder`), `title`, `alt`, `kind` ("labels" or "length")
+    and `column`.
     """
     import datasets
-    import pyarrow.parquet as pq
 
     folder = Path(folder)
-    features = datasets.Features.from_dict(stats["features"])
-    schema = features.arrow_schema
+    schema = datasets.Features.from_dict(features).arrow_schema
     entries = []
-    splits_stats = stats["split"]["splits"]
-    splits = [out["split"] for out in stats["outputs"]]
+    splits = list(by_label)
     # label_names, not the features: a format replaces the label columns, whose counts stay in by_label
-    for column, names in sorted(stats["label_names"].items()):
-        if any(column in splits_stats[s].get("by_label", {}) for s in splits):
-            counts = {s: dict(splits_stats[s]["by_label"].get(column, {})) for s in splits}
+    for column, names in sorted(label_names.items()):
+        if any(column in by_label[s] for s in splits):
+            counts = {s: dict(by_label[s].get(column, {})) for s in splits}
             entries.append(label_plot(folder, column, list(names), counts))
-    columns = text_columns(schema)
-    if columns:
-        tables = (
-            parts
-            if parts is not None
-            else {out["split"]: pq.read_table(folder / out["path"], columns=columns) for out in stats["outputs"]}
-        )
-        for column in sorted(columns):
-            lengths = {s: row_chars(tables[s].column(column).combine_chunks()) for s in splits}
-            entries.append(length_plot(folder, column, lengths))
+    for column in sorted(text_columns(schema)):
+        lengths = {s: row_chars(parts[s].column(column).combine_chunks()) for s in splits}
+        entries.append(length_plot(folder, column, lengths))
     return entries

@@ -10,14 +10,14 @@ from specc.plugin import added_text, cell_text, params_text
 SHARED = set(specc.AugmenterParams.model_fields)
 
 
-def _method(step: dict[str, Any]) -> str:
+def _method(kind: str) -> str:
     """The augmenter's one-line description, from the installed plugin (its type when not installed)."""
     from specc.plugin import get_registry
 
     try:
-        doc = get_registry().get("augmenter", step["type"]).cls.__doc__ or ""
+        doc = get_registry().get("augmenter", kind).cls.__doc__ or ""
     except KeyError:
-        return step["type"]
+        return kind
     return cell_text(" ".join(doc.split("\n\n")[0].split()))
 
 
@@ -26,9 +26,8 @@ def _quoted(text: Any) -> str:
     return "`" + cell_text(shown).replace("`", "'") + "`"
 
 
-def _pinned(step: dict[str, Any]) -> list[str]:
-    """What the step read from outside the spec: trained models, model files, Hub commits."""
-    info, pins = step.get("info") or {}, step.get("pins") or {}
+def _pinned(info: dict[str, Any], pins: dict[str, Any]) -> list[str]:
+    """What a step read from outside the spec (its info and pins): trained models, model files, Hub commits."""
     lines = []
     if info.get("fitted"):
         lines.append(
@@ -53,12 +52,12 @@ class AugmentationSection(specc.CardSection):
 
     def render(self, card: specc.CardData) -> str | None:
         """The section, when the build has augment steps."""
-        steps = [s for s in card.stats["steps"] if s.get("stage") == "augment"]
+        steps = [s for s in card.stats.steps if s.stage == "augment"]
         if not steps:
             return None
         added: dict[str, int] = {}
         for step in steps:
-            for split, n in (step.get("added") or {}).items():
+            for split, n in (step.added or {}).items():
                 added[split] = added.get(split, 0) + n
         out = [
             "## Augmentation",
@@ -71,11 +70,10 @@ class AugmentationSection(specc.CardSection):
             "",
         ]
         for step in steps:
-            params = step.get("params") or {}
-            evaluation = [s for s in params.get("splits", []) if s != "train"]
+            evaluation = [s for s in step.params.get("splits", []) if s != "train"]
             if evaluation:
                 out += [
-                    f"> **Warning:** step `{step['id']}` augmented the evaluation split"
+                    f"> **Warning:** step `{step.id}` augmented the evaluation split"
                     f"{'s' if len(evaluation) > 1 else ''} {', '.join(f'`{s}`' for s in evaluation)} "
                     f"(`allow_eval: true`): scores measured on them include made-up rows.",
                     "",
@@ -85,19 +83,19 @@ class AugmentationSection(specc.CardSection):
             "|---|---|---|---:|---:|---|---:|---|---:|",
         ]
         for step in steps:
-            params, info = step.get("params") or {}, step.get("info") or {}
+            params, info = step.params, step.info or {}
             out.append(
-                f"| `{step['id']}` | {_method(step)} | {', '.join(params.get('splits', []))} | "
+                f"| `{step.id}` | {_method(step.type)} | {', '.join(params.get('splits', []))} | "
                 f"{params.get('fraction', 1)} | {params.get('copies', 1)} | "
                 f"{', '.join(params.get('columns', []))} | {info.get('rows_chosen', 0):,} | "
-                f"{added_text(step.get('added') or {})} | {info.get('unchanged', 0):,} |"
+                f"{added_text(step.added or {})} | {info.get('unchanged', 0):,} |"
             )
         out += ["", "Each step's own parameters, and what it read besides the rows:", ""]
         for step in steps:
-            own = {k: v for k, v in (step.get("params") or {}).items() if k not in SHARED}
-            out.append(f"- `{step['id']}` ({step['type']}): {params_text(own)}")
-            out += [f"  - {line}" for line in _pinned(step)]
-        examples = [(s, (s.get("info") or {}).get("example")) for s in steps]
+            own = {k: v for k, v in step.params.items() if k not in SHARED}
+            out.append(f"- `{step.id}` ({step.type}): {params_text(own)}")
+            out += [f"  - {line}" for line in _pinned(step.info or {}, step.pins or {})]
+        examples = [(s.id, (s.info or {}).get("example")) for s in steps]
         if any(example for _, example in examples):
             out += [
                 "",
@@ -106,10 +104,10 @@ class AugmentationSection(specc.CardSection):
                 "| Step | Row | Column | Before | After |",
                 "|---|---|---|---|---|",
             ]
-            for step, example in examples:
+            for step_id, example in examples:
                 if example:
                     out.append(
-                        f"| `{step['id']}` | `{cell_text(example['_id'])}` | {example['column']} | "
+                        f"| `{step_id}` | `{cell_text(example['_id'])}` | {example['column']} | "
                         f"{_quoted(example['before'])} | {_quoted(example['after'])} |"
                     )
         return "\n".join(out) + "\n"

@@ -15,12 +15,12 @@ class ModelLabelsSection(CardSection):
 
     def render(self, card: CardData) -> str | None:
         """Markdown for the model labelers of the build, or None when it has none."""
-        steps = [s for s in card.stats.get("steps", []) if s.get("type") == ModelLabeler.name and s.get("info")]
+        steps = [s for s in card.stats.steps if s.type == ModelLabeler.name and s.info]
         if not steps:
             return None
         lines = ["## Model labels", ""]
         for step in steps:
-            params, info = step["params"], step["info"]
+            params, info = step.params, step.info or {}
             below = (
                 "left without a label"
                 if params["below_threshold"] == "unlabeled"
@@ -28,7 +28,7 @@ class ModelLabelsSection(CardSection):
             )
             given = ", ".join(f"{label} {n:,}" for label, n in info["by_label"].items()) or "none"
             lines += [
-                f"### `{step['id']}`",
+                f"### `{step.id}`",
                 "",
                 f"Model `{info['model']}` ({params['task']}) labels column `{params['column']}` from "
                 f"`{params['text']}` ({params['mode']} mode). It scored {info['scored']:,} of "

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specc.annotation.agreement import METRICS, metric_key, value_text
-from specc.builtins.card_sections import cell_text
+from specc.card.cells import cell_text
 from specc.components import CardData, CardSection
+
+if TYPE_CHECKING:
+    from specc.stats import Step
 
 METRIC_NAMES = {key: name[0].upper() + name[1:] for key, name in METRICS.items()}
 TIE_BREAK_TEXT = {
@@ -36,9 +39,9 @@ def _table(header: list[str], align: list[str], rows: list[list[Any]]) -> list[s
     return lines + ["| " + " | ".join(cell_text(str(c)) for c in row) + " |" for row in rows]
 
 
-def rules_markdown(step: dict[str, Any]) -> list[str]:
+def rules_markdown(step: Step) -> list[str]:
     """A rules step: coverage, overlaps and conflicts per rule and overall, and the labels given."""
-    params, info = step["params"], step["info"]
+    params, info = step.params, step.info or {}
     rows = info["rows"]
     combine = (
         "vote: the label most of the matching rules give (a tie leaves the row unlabelled)"
@@ -62,7 +65,7 @@ def rules_markdown(step: dict[str, Any]) -> list[str]:
     given = ", ".join(f"{label} {n:,}" for label, n in info["by_label"].items())
     ties = f" ({info['ties']:,} of them vote ties)" if info["ties"] else ""
     lines = [
-        f"### Rules: `{step['id']}`",
+        f"### Rules: `{step.id}`",
         "",
         f"{len(table)} keyword and regex rules label column `{params['column']}` ({params['mode']} mode), "
         f"combined by {combine}. Of {rows:,} rows, {_share(info['covered'], rows)} are matched by at least one "
@@ -283,11 +286,11 @@ def _exports(info: dict[str, Any]) -> list[str]:
     return [line for text in lines for line in (text, "")]
 
 
-def human_markdown(step: dict[str, Any], guidelines_link: str) -> list[str]:
+def human_markdown(step: Step, guidelines_link: str) -> list[str]:
     """A human round: guidelines, files, annotators, agreement with intervals, gates, aggregation, audit."""
-    params, info = step["params"], step["info"]
+    params, info = step.params, step.info or {}
     return (
-        [f"### Human annotation: `{step['id']}`", ""]
+        [f"### Human annotation: `{step.id}`", ""]
         + _guidelines(info, guidelines_link)
         + _files(info)
         + _annotators(info)
@@ -309,13 +312,13 @@ class AnnotationSection(CardSection):
     def render(self, card: CardData) -> str | None:
         """One subsection per rules or human step of the build."""
         parts: list[str] = []
-        for step in card.stats["steps"]:
-            if step.get("stage") != "annotate" or "info" not in step:
+        for step in card.stats.steps:
+            if step.stage != "annotate" or step.info is None:
                 continue
-            if step["type"] == "rules":
+            if step.type == "rules":
                 parts += rules_markdown(step) + [""]
-            elif step["type"] == "human":
-                guidelines = (step["info"].get("guidelines") or {}).get("path")
+            elif step.type == "human":
+                guidelines = (step.info.get("guidelines") or {}).get("path")
                 parts += human_markdown(step, self.guidelines_link(card.spec, guidelines))
         if not parts:
             return None
