@@ -54,6 +54,8 @@ _EXPORTS: dict[str, str] = {
     # labels and evaluation
     **dict.fromkeys(["LabelNames", "write_column"], "specc.annotation.labels"),
     "LabelledRows": "specc.evaluation",
+    # what a build measured, as card sections read it (`CardData.stats`)
+    "BuildStats": "specc.stats",
     # card sections' table cells
     **dict.fromkeys(["added_text", "cell_text", "params_text"], "specc.card.cells"),
     "get_registry": "specc.plugins",
@@ -86,5 +88,47 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # the same names, for type checkers (tests/test_plugin_api.py keeps both lists equal)
+    from specc.annotation.labels import LabelNames, write_column  # noqa: F401
+    from specc.card.cells import added_text, cell_text, params_text  # noqa: F401
+    from specc.cli import add_executor_option  # noqa: F401
+    from specc.compiler import Plan  # noqa: F401
+    from specc.components import (  # noqa: F401
+        Annotator,
+        Augmenter,
+        AugmenterParams,
+        CardData,
+        CardSection,
+        Component,
+        Context,
+        Evaluator,
+        EvaluatorParams,
+        Executor,
+        Formatter,
+        Params,
+        Source,
+        SourceParams,
+        Splitter,
+        SplitterParams,
+        Step,
+        StepResult,
+        TokenBudget,
+        TokenCounter,
+    )
+    from specc.errors import DataError, PluginError, SpeccError, SpecError  # noqa: F401
+    from specc.evaluation import LabelledRows  # noqa: F401
+    from specc.executor import BuildOptions, BuildResult, Groups, Task, WorkerPool  # noqa: F401
+    from specc.executor.local import run_local  # noqa: F401
+    from specc.executor.stagefiles import BATCH_ROWS, read_all  # noqa: F401
+    from specc.executor.tables import account, checked_apply, merge_info, new_step_stats, run_step  # noqa: F401
+    from specc.hookspecs import Register, hookimpl  # noqa: F401
+    from specc.hub_repo import HubRepo, check_repo_id, check_revision  # noqa: F401
+    from specc.layouts import CHAT_LAYOUTS, KNOWN_ROLES  # noqa: F401
+    from specc.paths import NOT_FINGERPRINTED, InputPath, OutputPath, resolve_path  # noqa: F401
+    from specc.plugins import get_registry  # noqa: F401
+    from specc.quiet import quiet_transformers  # noqa: F401
+    from specc.rowhash import row_hashes  # noqa: F401
+    from specc.spec.diagnose import did_you_mean  # noqa: F401
+    from specc.stats import BuildStats  # noqa: F401
+    from specc.testing import modules_imported, top_level  # noqa: F401
+    from specc.tokens import chats, last_assistant, layout_of, plain_pairs, with_completions  # noqa: F401

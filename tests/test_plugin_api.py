@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import pkgutil
 import re
@@ -31,6 +32,13 @@ def test_every_declared_name_resolves_to_its_definition() -> None:
         value = getattr(specc.plugin, name)
         assert value is not None, name
     assert specc.plugin.Step is specc.Step and specc.plugin.hookimpl is specc.hookimpl
+
+
+def test_type_checkers_see_the_same_names_from_the_same_modules() -> None:
+    tree = ast.parse((ROOT / "specc" / "plugin.py").read_text())
+    guarded = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    seen = {a.name: node.module for node in guarded.body if isinstance(node, ast.ImportFrom) for a in node.names}
+    assert seen == specc.plugin._EXPORTS
 
 
 def test_an_undeclared_name_says_what_the_api_is() -> None:
