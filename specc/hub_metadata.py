@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Literal, get_args
 
 LICENSES_URL = "https://huggingface.co/docs/hub/repositories-licenses"
 TASKS_URL = "https://huggingface.co/tasks"
@@ -238,16 +239,12 @@ SIZE_CATEGORIES: tuple[str, ...] = (
     "100B<n<1T",
     "n>1T",
 )
-ANNOTATIONS_CREATORS: tuple[str, ...] = (
-    "crowdsourced",
-    "expert-generated",
-    "found",
-    "machine-generated",
-    "no-annotation",
-    "other",
-)
-LANGUAGE_CREATORS: tuple[str, ...] = ("crowdsourced", "expert-generated", "found", "machine-generated", "other")
-MULTILINGUALITY: tuple[str, ...] = ("monolingual", "multilingual", "translation", "other")
+AnnotationsCreator = Literal["crowdsourced", "expert-generated", "found", "machine-generated", "no-annotation", "other"]
+LanguageCreator = Literal["crowdsourced", "expert-generated", "found", "machine-generated", "other"]
+Multilinguality = Literal["monolingual", "multilingual", "translation", "other"]
+ANNOTATIONS_CREATORS: tuple[str, ...] = get_args(AnnotationsCreator)
+LANGUAGE_CREATORS: tuple[str, ...] = get_args(LanguageCreator)
+MULTILINGUALITY: tuple[str, ...] = get_args(Multilinguality)
 SOURCE_DATASETS: tuple[str, ...] = ("original", "extended")
 # values of `language:` that are not language codes
 SPECIAL_LANGUAGES: frozenset[str] = frozenset({"code", "multilingual"})

@@ -91,13 +91,9 @@ class CardModel(Params):
     limitations: str | None = Field(None, description=PROSE["limitations"].capitalize() + ".")
     personal_information: str | None = Field(None, description=PROSE["personal_information"].capitalize() + ".")
     task_ids: list[TaskId] = Field([], description="The Hub's task ids (subtasks of `task`).")
-    annotations_creators: list[Literal[hub.ANNOTATIONS_CREATORS]] = Field(  # type: ignore[valid-type]
-        [], description="Who made the labels."
-    )
-    language_creators: list[Literal[hub.LANGUAGE_CREATORS]] = Field(  # type: ignore[valid-type]
-        [], description="Who wrote the text."
-    )
-    multilinguality: list[Literal[hub.MULTILINGUALITY]] = Field([])  # type: ignore[valid-type]
+    annotations_creators: list[hub.AnnotationsCreator] = Field([], description="Who made the labels.")
+    language_creators: list[hub.LanguageCreator] = Field([], description="Who wrote the text.")
+    multilinguality: list[hub.Multilinguality] = Field([])
     source_datasets: list[SourceDataset] = Field([], description="`original`, `extended`, or `extended|<data set id>`.")
     sections: UserSections = []
 
