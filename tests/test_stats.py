@@ -19,6 +19,7 @@ from specc.errors import SpeccError
 from specc.selfcheck import audit_card
 from specc.stats import STATS_VERSION, BuildStats, read_stats, stats_schema
 from tests.conftest import ROOT, run_cli
+from tests.test_plugins import Words
 
 SCHEMA = ROOT / "schemas" / "stats.schema.json"
 REGENERATE = (
@@ -168,20 +169,6 @@ class Shout(specc.Augmenter):
     def augment(self, table: pa.Table) -> pa.Table:
         upper = table.set_column(table.column_names.index("text"), "text", pc.utf8_upper(table["text"]))
         return upper.append_column("_origin_id", table["_id"])
-
-
-class Words(specc.TokenCounter):
-    """Whitespace-separated words as tokens."""
-
-    name = "words"
-
-    def count(self, table: pa.Table) -> dict[str, Any]:
-        import numpy as np
-
-        return {
-            part: np.asarray(pc.list_value_length(pc.utf8_split_whitespace(table[part])).to_numpy(), np.int64)
-            for part in ("prompt", "completion")
-        }
 
 
 class AuditPlugin:
