@@ -63,7 +63,7 @@ def plan_changes(
 def _check_fresh(changes: list[Change], spec: Spec) -> None:
     stale = [c for c in changes if c.status != "unchanged"]
     if stale:
-        lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in stale]
+        lines = [c.summary() for c in stale]
         raise SpeccError(
             f"{lock_path(spec)}: error: the lock is stale (--frozen); it differs from the spec and "
             "sources in:\n" + "\n".join(lines) + f"\nrun `specc lock {spec.path.name}` and commit the "

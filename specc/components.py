@@ -528,7 +528,11 @@ class CardSection(Component):
     title: ClassVar[str] = ""
 
     def render(self, card: CardData) -> str | None:
-        """Markdown for this section, or None to leave it out."""
+        """Markdown for this section, or None to leave it out.
+
+        `card.stats` is the typed `BuildStats` (`specc.plugin.BuildStats`): read attributes
+        (`card.stats.steps[0].rows_out`); a step's `params` and `info` and an evaluator's result stay dicts.
+        """
         raise NotImplementedError
 
 
@@ -555,5 +559,10 @@ class Executor(Component):
     kind = "executor"
 
     def run(self, plan: Plan, options: BuildOptions) -> BuildResult:
-        """Build `plan` as `options` say (an executor on its own pool calls `specc.plugin.run_local`)."""
+        """Build `plan` as `options` say (an executor on its own pool calls `specc.plugin.run_local`).
+
+        One that writes its output itself hands the final rows to `options.publish(Staged(...))` before it moves
+        the staging folder into place: that writes the data files, stats.json, the card and Croissant, and checks
+        them.
+        """
         raise NotImplementedError

@@ -26,6 +26,10 @@ class Change:
         """`+`, `~`, `-` or `=`."""
         return MARKS[self.status]
 
+    def summary(self) -> str:
+        """The change as one indented line of an error: mark, step and causes."""
+        return f"  {self.mark} {self.step}" + (f": {'; '.join(self.causes)}" if self.causes else "")
+
 
 def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)

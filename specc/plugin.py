@@ -62,7 +62,9 @@ _EXPORTS: dict[str, str] = {
     "add_executor_option": "specc.cli",
     # the executor seam: a plan, the options and result of a build, the worker pool and what it runs
     "Plan": "specc.compiler",
-    **dict.fromkeys(["BuildOptions", "BuildResult", "Groups", "Task", "WorkerPool"], "specc.executor"),
+    **dict.fromkeys(
+        ["BuildOptions", "BuildResult", "Groups", "Publish", "Staged", "Task", "WorkerPool"], "specc.executor"
+    ),
     "run_local": "specc.executor.local",
     **dict.fromkeys(["BATCH_ROWS", "read_all"], "specc.executor.stagefiles"),
     **dict.fromkeys(["account", "checked_apply", "merge_info", "new_step_stats", "run_step"], "specc.executor.tables"),
@@ -117,7 +119,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_plugin_api.py
     )
     from specc.errors import DataError, PluginError, SpeccError, SpecError  # noqa: F401
     from specc.evaluation import LabelledRows  # noqa: F401
-    from specc.executor import BuildOptions, BuildResult, Groups, Task, WorkerPool  # noqa: F401
+    from specc.executor import BuildOptions, BuildResult, Groups, Publish, Staged, Task, WorkerPool  # noqa: F401
     from specc.executor.local import run_local  # noqa: F401
     from specc.executor.stagefiles import BATCH_ROWS, read_all  # noqa: F401
     from specc.executor.tables import account, checked_apply, merge_info, new_step_stats, run_step  # noqa: F401

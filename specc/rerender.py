@@ -29,7 +29,7 @@ def _build_is_current(
         )
     changed = [c for c in changes if c.status != "unchanged" and c.step != "output"]
     if changed:
-        lines = [f"  {c.mark} {c.step}" + (f": {'; '.join(c.causes)}" if c.causes else "") for c in changed]
+        lines = [c.summary() for c in changed]
         raise SpeccError(
             f"{spec.shown}: error: the spec or its sources changed since the last build, so its card "
             f"would not describe its data:\n" + "\n".join(lines) + f"\n{rebuild}"

@@ -101,9 +101,3 @@ def kinds() -> dict[str, Stage]:
 def pipeline() -> tuple[Stage, ...]:
     """The stages a spec names, in the fixed order of the plan."""
     return tuple(stage for stage in STAGES if stage.field is not None)
-
-
-def between(first: str, last: str) -> tuple[Stage, ...]:
-    """The pipeline stages after `first` and before `last`."""
-    names = [s.name for s in pipeline()]
-    return pipeline()[names.index(first) + 1 : names.index(last)]

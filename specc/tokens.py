@@ -144,7 +144,6 @@ def apply_budget(
         "splits": token_summary({k: v[keep] for k, v in counts.items()}, splits[keep], split_order),
     }
     if budget.action == "truncate":
-        record["truncated"] = {
-            s: n - int((dropped[PROMPT_OVER_BUDGET] & (splits == s)).sum()) for s, n in shown.items()
-        }
+        still_over = dropped.get(PROMPT_OVER_BUDGET, np.zeros(len(over), bool))  # absent when no row was over
+        record["truncated"] = {s: n - int((still_over & (splits == s)).sum()) for s, n in shown.items()}
     return kept, record, {reason: pa.array(mask) for reason, mask in dropped.items()}

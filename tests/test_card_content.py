@@ -15,7 +15,7 @@ import pytest
 import specc
 from specc.builtins.card_sections import ProcessingSection, SourcesSection
 from specc.card import card_statistics
-from specc.card.user_sections import DEFAULT_ORDER, UserSection, arrange
+from specc.card.user_sections import arrange
 from specc.compiler import compile_spec
 from specc.components import CardData, Context, Params
 from specc.errors import SpeccError
@@ -23,6 +23,7 @@ from specc.output import build_info
 from specc.plugins import load_plugins
 from specc.selfcheck import audit_card
 from specc.spec import load_spec
+from specc.spec.card_sections import DEFAULT_ORDER, UserSection
 from specc.stats import BuildStats, Source, Split, Step, read_stats
 from tests.conftest import ROOT, run_cli, write
 

@@ -163,6 +163,14 @@ def test_broken_evaluation_file_names_the_step_file_and_line(tmp_path: Path) -> 
     )
 
 
+def test_evaluation_file_gone_after_validation_names_the_step(tmp_path: Path) -> None:
+    eval_file = jsonl(tmp_path / "eval.jsonl", [{"text": "a held-out row"}])
+    decontaminate = step(tmp_path, against=[{"path": "eval.jsonl"}])
+    eval_file.unlink()
+    with pytest.raises(SpeccError, match=r"^error: step 'clean.decontaminate' \(decontaminate\): cannot read the eval"):
+        list(decontaminate.eval_texts(0, decontaminate.params.against[0]))
+
+
 def test_evaluation_file_bytes_change_the_fingerprint(tmp_path: Path) -> None:
     from specc.compiler import compile_spec
     from specc.spec import load_spec

@@ -96,7 +96,8 @@ def test_a_kind_added_to_the_table_runs(
     monkeypatch.setattr(stages, "STAGES", table)
     reset_plugins()
     register_plugin(FilterPlugin(), "filters")
-    write(tmp_path / "rows.csv", "text,label\n" + "".join(f"row {i},{i}\n" for i in range(100)))
+    # texts repeat, so the split leaks; a filter after it changes what the written rows share
+    write(tmp_path / "rows.csv", "text,label\n" + "".join(f"row {i % 10},{i}\n" for i in range(100)))
     with pytest.raises(
         SpecError,
         match=r"filtered.yaml:8:12: error: filter\[0\].type: unknown type 'odd-onyl'; "

@@ -287,6 +287,16 @@ def test_each_kind_of_build_passes_the_audit_and_a_changed_number_fails_it(
         audit_card(out, tampered(out, change))
 
 
+def test_a_truncating_budget_no_row_reaches_records_nothing_truncated(
+    register_plugin: Callable[[object, str], None], tmp_path: Path
+) -> None:
+    register_plugin(AuditPlugin(), "audit-plugin")
+    roomy = TOKENS.replace("max_tokens: 12}", "max_tokens: 1000, action: truncate}")
+    spec = _quickstart(tmp_path / "specs", lambda text: SPLIT.sub(lambda m: m[0] + roomy, text))
+    stats = specc.build(spec)
+    assert set(stats["tokens"]["truncated"].values()) == {0} and set(stats["tokens"]["over_budget"].values()) == {0}
+
+
 def test_an_annotated_build_passes_the_audit_and_a_changed_drop_fails_it(tmp_path: Path) -> None:
     folder = tmp_path / "specs"
     shutil.copytree(ROOT / "specs", folder, ignore=shutil.ignore_patterns("build", ".specc"))
@@ -303,6 +313,7 @@ def test_a_build_whose_label_counts_are_wrong_fails_naming_the_section(
     """With a format (and no classification configuration kept), only the build has the labels of the rows:
     the audit counts them from the rows before formatting."""
     import specc.output
+    import specc.publish
 
     def split_stats(table: pa.Table, labelled: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
         counts = real(table, labelled, label_names)
@@ -310,8 +321,8 @@ def test_a_build_whose_label_counts_are_wrong_fails_naming_the_section(
         by_label[next(iter(by_label))] += 1
         return counts
 
-    real = specc.output._split_stats
-    monkeypatch.setattr(specc.output, "_split_stats", split_stats)
+    real = specc.output.split_stats
+    monkeypatch.setattr(specc.publish, "split_stats", split_stats)
     spec = _quickstart(tmp_path / "specs", _formatted)
     with pytest.raises(SpeccError, match="^error: self-check: card section 'Splits': the rows per label of split "):
         specc.build(spec)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from specc.components import Context, Params, Step, StepResult
 from specc.errors import SpeccError
@@ -181,13 +181,14 @@ class Decontaminate(Step):
         if spec.field is not None:
             options["field"] = spec.field
         step_id = self.context.step_id
-        source = cls(
-            cls.Params.model_validate(
-                options,
-                context={"spec_dir": self.context.spec_dir, "allow_external_paths": self.context.allow_external_paths},
-            ),
-            Context(step_id, 0, self.context.spec_dir, allow_external_paths=self.context.allow_external_paths),
-        )
+        allow = self.context.allow_external_paths
+        try:  # checked when the spec was read; the file may have gone since
+            params = cls.Params.model_validate(
+                options, context={"spec_dir": self.context.spec_dir, "allow_external_paths": allow}
+            )
+        except ValidationError as exc:
+            raise self.fail(f"cannot read the eval set {spec.path}: {exc.errors()[0]['msg']}") from None
+        source = cls(params, Context(step_id, 0, self.context.spec_dir, allow_external_paths=allow))
         wanted = ["text"] if fmt == "text" else spec.columns
         try:
             for batch in source.read():

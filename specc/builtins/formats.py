@@ -69,9 +69,9 @@ def _variables(source: str) -> frozenset[str]:
     """The names a template looks up in what it is given (its columns, `<label>_name`, `label_names`, …)."""
     from jinja2 import meta
 
-    from specc.card.user_sections import user_environment
+    from specc.sandbox import FORMAT_LIMITS, sandbox
 
-    return frozenset(meta.find_undeclared_variables(user_environment().parse(source)))
+    return frozenset(meta.find_undeclared_variables(sandbox(FORMAT_LIMITS).parse(source)))
 
 
 class _Templated(Formatter):

@@ -661,7 +661,7 @@ def _build(
     started = datetime.now(UTC)
     order = _order()
     for turn in order:
-        if not turn[0].rows and turn[0].kind not in _STAGE_RUNS:
+        if not turn[0].rows and turn[0].kind not in _STAGE_RUNS and plan.stage(turn[0].name):
             raise SpeccError(f"error: the local executor cannot run stage '{turn[0].name}' (kind '{turn[0].kind}')")
     passes = [_steps(plan, turn) for turn in order if turn[0].rows]
     batched = [g for steps in passes for g in _groups(steps) if _row_scoped(g[0])]
@@ -674,7 +674,8 @@ def _build(
         out = _Outcome(label_names)
         for turn in order:
             if not turn[0].rows:
-                _STAGE_RUNS[turn[0].kind](run, out)
+                if turn[0].kind in _STAGE_RUNS:
+                    _STAGE_RUNS[turn[0].kind](run, out)
                 continue
             out.steps += run.run_steps(_steps(plan, turn))
             annotating = [stage for stage in turn if issubclass(stage.base, Annotator)]
