@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -179,3 +180,18 @@ def test_the_committed_quickstart_lock_is_current() -> None:
     assert result.returncode == 0, (
         f"specs/quickstart.lock is stale; run `specc lock specs/quickstart.yaml`:\n{result.stdout}{result.stderr}"
     )
+
+
+@pytest.mark.parametrize("name", ["quickstart", "rule-labels", "human-round", "augment"])
+def test_each_committed_lock_pins_the_bytes_a_build_writes(name: str, tmp_path: Path) -> None:
+    """A refactor that changes a written byte of an example data set changes its lock: this catches it."""
+    if name == "augment":
+        pytest.importorskip("specc_nlpaug")
+    folder = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", folder, ignore=shutil.ignore_patterns("build", ".specc"))
+    result = run_cli("build", "--frozen", str(folder / f"{name}.yaml"))
+    assert result.returncode == 0, result.stderr
+    locked = json.loads((folder / f"{name}.lock").read_text())["outputs"]["files"]
+    out = next(d for d in (folder / "build").iterdir() if (d / next(iter(locked))).is_file())
+    written = {path: hashlib.sha256((out / path).read_bytes()).hexdigest() for path in locked}
+    assert written == {path: entry["sha256"] for path, entry in locked.items()}
