@@ -433,8 +433,9 @@ def _audit_lengths(stats: BuildStats, written: dict[str, pa.Table]) -> None:
 
 
 def _audit_tokens(stats: BuildStats, written: dict[str, pa.Table]) -> None:
-    """Each split's rows counted in tokens are those written, and the rows over the budget are those the
-    budget's step dropped (or truncated)."""
+    """Each split's rows counted in tokens are those written, and the Tokens section's rows over the budget agree
+    with what the Processing section says the budget's step dropped (or truncated); the token counts themselves
+    are not recounted, which would run the tokenizer again."""
     from specc.tokens import OVER_BUDGET, PROMPT_OVER_BUDGET
 
     tokens = stats.tokens
