@@ -52,8 +52,8 @@ def _hints(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _placeholder(token: str) -> bool:
-    """An f-string field, a shell variable, or a NAME the reader fills in."""
-    return bool(re.search(r"[{}$<>]|\*|[A-Z]{2,}", token)) or "://" in token
+    """An f-string field, a shell variable, a URL, or a NAME or ... the reader fills in."""
+    return bool(re.search(r"[{}$<>*]|\.\.\.|[A-Z]{2,}", token)) or "://" in token
 
 
 def _problems(where: str, text: str, projects: dict[Path, dict]) -> Iterator[str]:
