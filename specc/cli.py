@@ -321,12 +321,17 @@ def plugins(as_json: bool) -> None:
             click.echo(f"    {kind}: {', '.join(sorted(names))}")
 
 
+def installed_schema() -> str:
+    """The JSON Schema of specs for the installed plugins, as `specc schema` prints it."""
+    from specc.spec import spec_model
+
+    return json.dumps(spec_schema(spec_model()), indent=2, sort_keys=True) + "\n"
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of specs for the installed plugins."""
-    from specc.spec import spec_model
-
-    click.echo(json.dumps(spec_schema(spec_model()), indent=2, sort_keys=True))
+    click.echo(installed_schema(), nl=False)
 
 
 def spec_schema(model: Any) -> dict[str, Any]:
@@ -338,16 +343,21 @@ def spec_schema(model: Any) -> dict[str, Any]:
     }
 
 
+SCHEMA_FILE = "specc.schema.json"
+
+
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 def init(directory: str) -> None:
-    """Create DIRECTORY with a working spec and sample data."""
+    """Create DIRECTORY with a working spec, sample data, the specs' JSON Schema and a .gitignore."""
     target = Path(directory)
     if target.exists() and any(target.iterdir()):
         raise SpeccError(f"error: {target} exists and is not empty; choose a new folder")
     template = resources.files("specc") / "init_template"
     with resources.as_file(template) as source:
         shutil.copytree(source, target, dirs_exist_ok=True)
+    # beside the spec, which names it in its yaml-language-server modeline: the types of the installed plugins
+    (target / SCHEMA_FILE).write_text(installed_schema(), encoding="utf-8")
     click.echo(f"created {target}/spec.yaml; next: specc build {target}/spec.yaml")
 
 

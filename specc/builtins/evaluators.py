@@ -63,7 +63,7 @@ class TfidfLogReg(Evaluator):
             from sklearn.linear_model import LogisticRegression
             from threadpoolctl import threadpool_limits
         except ImportError:
-            raise self.fail("needs scikit-learn; install it with `pip install scikit-learn`") from None
+            raise self.fail("needs scikit-learn; install it with `pip install 'specc-sft[evaluate]'`") from None
         params = self.params
         vectorizer = TfidfVectorizer(
             analyzer=params.analyzer,

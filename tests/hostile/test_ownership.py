@@ -58,7 +58,8 @@ def test_a_refused_output_changes_no_byte(tmp_path: Path, folder: str, external:
             continue  # moving a foreign folder aside is what the flag asks for: see the next test
         assert result.returncode == 1, result.stderr
         assert problem in result.stderr and "output.dir" in result.stderr
-        assert f"{spec}:{12 if external else 11}:" in result.stderr  # the spec's line of output.dir
+        line = spec.read_text(encoding="utf-8").splitlines().index(f"output: {{dir: '{folder}'}}") + 1
+        assert f"{spec}:{line}:" in result.stderr  # the spec's line of output.dir
         assert "choose another `output.dir`" in result.stderr and "Traceback" not in result.stderr
         assert _snapshot(tmp_path) == before
 

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 CONNECT_SECONDS = 5
 MISSING = "(not installed)"
 # The distributions every node needs besides the plan's plugins.
-CORE = ("specc", "specc-ray")
+CORE = ("specc-sft", "specc-ray")
+# The name plans and locks give the core's own components (fingerprinted, so it kept the import package's name).
+BUILTIN = "specc"
 START_HINT = "start one with `ray start --head` and pass the address it prints, or fix --ray-address"
 
 
@@ -181,7 +183,7 @@ def node_problems(wanted: list[tuple[str, str, str, str, bytes]], ours: dict[str
             )
     for step_id, plugin, dist, version, pickled in wanted:
         fix = f"install it on every node: pip install '{dist}=={version}'"
-        installed = _version(dist) if dist not in CORE and dist != "(local)" else version
+        installed = _version(dist) if dist not in (*CORE, BUILTIN, "(local)") else version
         if installed != version:
             there = "which the node lacks" if installed == MISSING else f"but the node has {dist} {installed}"
             problems.append(f"step '{step_id}' needs plugin '{plugin}' (distribution {dist} {version}), {there}; {fix}")
