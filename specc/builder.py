@@ -13,7 +13,6 @@ from specc.components import Context, Executor, Params
 from specc.errors import SpeccError
 from specc.executor import BuildOptions, BuildResult
 from specc.lock import check_upgrade_sources, lock_data, lock_path, locked_pins, read_lock, write_lock
-from specc.output import all_outputs
 from specc.plan_diff import Change, diff_plan
 from specc.plugins import get_registry
 from specc.publish import write_outputs
@@ -147,8 +146,10 @@ def build(
         ),
     )
     if not frozen:
-        write_lock(path, lock_data(plan, previous, result.digests, all_outputs(result.stats)))
-    return result.stats
+        write_lock(
+            path, lock_data(plan, previous, result.digests, [o.model_dump() for o in result.stats.all_outputs()])
+        )
+    return result.stats.json_data()
 
 
 def verify(
@@ -190,7 +191,7 @@ def verify(
                     f"  step {step_id}: {DIGEST} {str(entry['output'].get(DIGEST))[:12]} in the lock, "
                     f"{str(got)[:12]} rebuilt"
                 )
-    built = {o["path"]: o["sha256"] for o in all_outputs(result.stats)}
+    built = {o.path: o.sha256 for o in result.stats.all_outputs()}
     for file, entry in previous["outputs"]["files"].items():
         checked.append(file)
         if built.get(file) != entry["sha256"]:

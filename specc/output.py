@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
 from specc.pins import sha256_file
-from specc.stats import CLASSIFICATION, BuildStats
+from specc.stats import CLASSIFICATION
 
 if TYPE_CHECKING:
     import datasets
@@ -82,11 +82,6 @@ def write_split(
         "sha256": sha256_file(path),
         "num_bytes": table.nbytes,
     }
-
-
-def all_outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every data file of a build as stats.json lists them (`BuildStats.all_outputs`; the lock pins them all)."""
-    return [output.model_dump() for output in BuildStats.model_validate(stats).all_outputs()]
 
 
 def write_classification(

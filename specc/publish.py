@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from specc.components import Formatter
 from specc.licenses import license_report
@@ -19,13 +19,13 @@ from specc.output import (
     write_json,
     write_split,
 )
-from specc.stats import CLASSIFICATION, STATS_FILE, build_stats
+from specc.stats import CLASSIFICATION, STATS_FILE, BuildStats, build_stats
 
 if TYPE_CHECKING:
     from specc.executor import Staged
 
 
-def write_outputs(staged: Staged) -> dict[str, Any]:
+def write_outputs(staged: Staged) -> BuildStats:
     """Write every split, stats.json, plots, the card and croissant.json into the staging folder, then check them.
 
     Each evaluator's result gets a confusion matrix plot per scored split; the classification table is
@@ -81,9 +81,8 @@ def write_outputs(staged: Staged) -> dict[str, Any]:
         write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
     built = build_stats(stats)
-    stats = built.json_data()
-    write_json(folder / STATS_FILE, stats)
+    write_json(folder / STATS_FILE, built.json_data())
     (folder / "README.md").write_text(render_card(spec.model, built, get_registry(), spec.dir), encoding="utf-8")
     write_croissant(folder, spec.model, built)
     check_output(folder, built, unformatted)
-    return stats
+    return built

@@ -139,7 +139,7 @@ def forget_steps(cache: Path) -> None:
 def run_plan(plan: Any) -> dict[str, Any]:
     """Build a compiled plan with the local executor; the statistics."""
     runner = get_registry().get("executor", "local").cls(Params(), Context("executor.local", 0, plan.spec.dir))
-    return runner.run(plan, BuildOptions(write_outputs)).stats
+    return runner.run(plan, BuildOptions(write_outputs)).stats.json_data()
 
 
 def source_pins(spec: Path, cache: Path, locked: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from specc.compiler import Plan
     from specc.components import Component, Step
+    from specc.stats import BuildStats
 
 # Worker groups: the components that run one unit's batches, by the id of the unit's first step.
 Groups = dict[str, list["Component"]]
@@ -42,7 +43,7 @@ class Staged:
 
 
 # Writes a run's output folder (data, stats.json, plots, card, Croissant) and checks it; returns the statistics.
-Publish = Callable[[Staged], dict[str, Any]]
+Publish = Callable[[Staged], "BuildStats"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class WorkerPool(Protocol):
 class BuildResult:
     """What an executor hands back: the statistics, each unit's output digest, the build record."""
 
-    stats: dict[str, Any]
+    stats: BuildStats
     digests: dict[str, dict[str, Any]] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
 
