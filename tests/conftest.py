@@ -43,6 +43,11 @@ def register_plugin() -> Iterator:
     reset_plugins()
 
 
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every file and folder under root with its bytes (None for folders), by relative path."""
+    return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+
+
 def write(path: Path, text: str) -> Path:
     """Write `text` to `path`, creating folders."""
     path.parent.mkdir(parents=True, exist_ok=True)

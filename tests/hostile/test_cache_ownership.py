@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from specc.cache import SIGNATURE, TAG
-from tests.conftest import run_cli, write
+from tests.conftest import run_cli, snapshot, write
 
 SPEC = """specc: 1
 name: owned
@@ -47,12 +47,6 @@ def spec(tmp_path: Path) -> Path:
     return path
 
 
-def _snapshot(folder: Path) -> dict[str, bytes | None]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))
-    }
-
-
 def _someone_elses(folder: Path) -> Path:
     """A folder shaped like a specc cache that specc did not make."""
     write(folder / "tmp" / "build-0123456789abcdef0123456789abcdef" / "data.arrow", "precious")
@@ -71,13 +65,13 @@ def test_a_folder_specc_did_not_make_is_refused_and_left_as_it_was(
     other = _someone_elses(tmp_path / "other")
     if tag is not None:
         write(other / TAG, tag)
-    before = _snapshot(other)
+    before = snapshot(other)
     result = run_cli(*command.split(), str(spec), "--cache-dir", str(other))
     assert result.returncode == 1, result.stdout
     assert "Traceback" not in result.stderr
     assert f"error: {other} is not a specc cache" in result.stderr
     assert "pass another --cache-dir" in result.stderr
-    assert _snapshot(other) == before
+    assert snapshot(other) == before
 
 
 def test_a_new_or_empty_folder_becomes_a_tagged_cache(spec: Path, tmp_path: Path) -> None:
@@ -155,12 +149,12 @@ def test_a_killed_builds_scratch_is_counted_then_reclaimed(
 
 def test_a_running_builds_scratch_is_left_alone(spec: Path, holder: tuple[subprocess.Popen, Path]) -> None:
     process, folder = holder
-    before = _snapshot(folder)
+    before = snapshot(folder)
     for command in ("build", "cache gc"):
         result = run_cli(*command.split(), str(spec))
         assert result.returncode == 0, result.stderr
     assert "removed 0 step entries and 0 downloads and 0 scratch folders" in result.stdout
-    assert _snapshot(folder) == before
+    assert snapshot(folder) == before
     info = _info(spec)
     assert "scratch         1 entries" in info and "(1 of the scratch folders belong to builds still running" in info
     assert process.poll() is None
@@ -194,7 +188,7 @@ def test_gc_waits_for_no_build_while_one_uses_the_cache(spec: Path) -> None:
     cache = spec.parent / ".specc" / "cache"
     spec.write_text(spec.read_text().replace("0.5, test: 0.5", "0.6, test: 0.4"))  # the lock no longer reaches all
     assert run_cli("lock", str(spec)).returncode == 0
-    before = _snapshot(cache / "steps")
+    before = snapshot(cache / "steps")
     build = subprocess.Popen([sys.executable, "-c", HOLD_CACHE, str(cache)], stdout=subprocess.PIPE, text=True)
     try:
         assert build.stdout is not None and build.stdout.readline() == "held\n"
@@ -204,6 +198,6 @@ def test_gc_waits_for_no_build_while_one_uses_the_cache(spec: Path) -> None:
         build.wait()
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert f"{cache / 'builds.lock'}: error: a build is using the cache {cache}" in refused.stderr
-    assert _snapshot(cache / "steps") == before
+    assert snapshot(cache / "steps") == before
     collected = run_cli("cache", "gc", str(spec))
     assert collected.returncode == 0 and not collected.stdout.startswith("removed 0 step"), collected.stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from specc.staging import MARKER
-from tests.conftest import run_cli, write
+from tests.conftest import run_cli, snapshot, write
 
 
 def _project(root: Path) -> Path:
@@ -27,11 +27,6 @@ def _set_output(spec: Path, folder: str, external: bool = False) -> None:
     text = spec.read_text(encoding="utf-8")
     extra = "allow_external_paths: true\n" if external else ""
     spec.write_text(text.replace("seed: 1\n", f"seed: 1\n{extra}output: {{dir: '{folder}'}}\n"), encoding="utf-8")
-
-
-def _snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every file and folder under root with its bytes (None for folders)."""
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
 
 
 @pytest.mark.parametrize(
@@ -51,7 +46,7 @@ def test_a_refused_output_changes_no_byte(tmp_path: Path, folder: str, external:
     spec = _project(tmp_path)
     _set_output(spec, folder, external)
     (spec.parent / ".specc" / "cache").mkdir(parents=True)
-    before = _snapshot(tmp_path)
+    before = snapshot(tmp_path)
     for flags in ([], ["--replace-foreign"]):
         result = run_cli("build", str(spec), *flags)
         if folder == "notes" and flags:
@@ -61,7 +56,7 @@ def test_a_refused_output_changes_no_byte(tmp_path: Path, folder: str, external:
         line = spec.read_text(encoding="utf-8").splitlines().index(f"output: {{dir: '{folder}'}}") + 1
         assert f"{spec}:{line}:" in result.stderr  # the spec's line of output.dir
         assert "choose another `output.dir`" in result.stderr and "Traceback" not in result.stderr
-        assert _snapshot(tmp_path) == before
+        assert snapshot(tmp_path) == before
 
 
 def test_replace_foreign_moves_the_folder_aside(tmp_path: Path) -> None:
@@ -86,14 +81,14 @@ def test_an_output_of_another_spec_is_refused(tmp_path: Path) -> None:
         spec.read_text(encoding="utf-8").replace("seed: 1\n", "seed: 2\noutput: {dir: build/my-dataset}\n"),
         encoding="utf-8",
     )
-    before = _snapshot(spec.parent / "build")
+    before = snapshot(spec.parent / "build")
     result = run_cli("build", str(other))
     assert result.returncode == 1
     assert f"was built from another spec ({spec})" in result.stderr and "--replace-foreign" in result.stderr
     card = run_cli("card", str(other))
     assert card.returncode == 1 and "Traceback" not in card.stderr
     assert f"the output there was built from another spec ({spec}); render its card with that spec" in card.stderr
-    assert _snapshot(spec.parent / "build") == before
+    assert snapshot(spec.parent / "build") == before
 
 
 def test_an_empty_folder_is_used(tmp_path: Path) -> None:
@@ -146,3 +141,25 @@ def test_an_output_set_aside_mid_publish_comes_back(tmp_path: Path) -> None:
     result = run_cli("build", str(spec))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (out / MARKER).is_file() and not aside.exists()
+
+
+def test_builds_and_card_renders_change_no_user_file_in_any_folder_they_touch(tmp_path: Path) -> None:
+    """Build, rebuild from the cache, rebuild with a change and render the card: user files in the spec's
+    folder, the data folder, the output's parent, the cache's parent and a sibling project keep every byte,
+    and everything new is specc's (the output, the cache, the lock)."""
+    spec = _project(tmp_path)
+    for mine in ("demo/build/mine.txt", "demo/.specc/mine.txt", "demo/data/mine.txt"):
+        write(tmp_path / mine, f"{mine}\n")
+    before = snapshot(tmp_path)
+    for step in ("build", "build", "edit", "build", "card"):
+        if step == "edit":
+            spec.write_text(spec.read_text(encoding="utf-8").replace("seed: 1\n", "seed: 2\n"), encoding="utf-8")
+            continue
+        result = run_cli(step, str(spec))
+        assert result.returncode == 0, result.stderr
+    after = snapshot(tmp_path)
+    owned = ("demo/build/my-dataset", "demo/.specc/cache", "demo/spec.lock")
+    assert {path: after.get(path) for path in before if path != "demo/spec.yaml" and not path.startswith(owned)} == {
+        path: data for path, data in before.items() if path != "demo/spec.yaml" and not path.startswith(owned)
+    }
+    assert all(path.startswith(owned) for path in set(after) - set(before))
