@@ -40,27 +40,26 @@ def test_the_core_as_it_is_keeps_every_contract(copy: Path) -> None:
     assert f"{LAYERS} KEPT" in done.stdout and f"{ACYCLIC} KEPT" in done.stdout
 
 
-def test_an_import_from_a_lower_layer_upward_breaks_the_layers_and_makes_a_cycle(copy: Path) -> None:
-    compiler = copy / "specc" / "compiler.py"
-    text = compiler.read_text(encoding="utf-8")
+def _lint_with(folder: Path, module: str, statement: str) -> subprocess.CompletedProcess[str]:
+    """lint-imports on the copy with `statement` added to `module`, imported inside a function (as most of specc's
+    imports are: they count all the same); the module is restored after."""
+    path = folder / "specc" / module
+    text = path.read_text(encoding="utf-8")
     try:
-        # imported inside a function, as most of specc's imports are: it counts all the same
-        compiler.write_text(text + "\n\ndef _upward() -> None:\n    from specc.builder import build  # noqa\n")
-        done = _lint(copy)
+        path.write_text(f"{text}\n\ndef _added() -> None:\n    {statement}  # noqa\n", encoding="utf-8")
+        return _lint(folder)
     finally:
-        compiler.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
+
+
+def test_an_import_from_a_lower_layer_upward_breaks_the_layers_and_makes_a_cycle(copy: Path) -> None:
+    done = _lint_with(copy, "compiler.py", "from specc.builder import build")
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"{LAYERS} BROKEN" in done.stdout and f"{ACYCLIC} BROKEN" in done.stdout
     assert "specc.compiler -> specc.builder" in done.stdout
 
 
 def test_an_import_of_the_builtins_from_the_core_breaks_its_contract(copy: Path) -> None:
-    stages = copy / "specc" / "stages.py"
-    text = stages.read_text(encoding="utf-8")
-    try:
-        stages.write_text(text + "\n\ndef _builtin() -> None:\n    import specc.builtins.clean  # noqa\n")
-        done = _lint(copy)
-    finally:
-        stages.write_text(text, encoding="utf-8")
+    done = _lint_with(copy, "stages.py", "import specc.builtins.clean")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "The core does not import the built-ins (plugins.py loads them by name) BROKEN" in done.stdout
