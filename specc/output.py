@@ -1,4 +1,5 @@
-"""The output folder's data: Parquet per split with declared features, its configurations and statistics."""
+"""The output folder's data side: Parquet per split with declared features, the classification copy, and the
+counts and build facts stats.json records (publishing them is `specc.publish`)."""
 
 from __future__ import annotations
 
