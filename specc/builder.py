@@ -146,6 +146,8 @@ def build(
         ),
     )
     if not frozen:
+        if progress is not None:
+            progress("writing the lock")
         write_lock(
             path, lock_data(plan, previous, result.digests, [o.model_dump() for o in result.stats.all_outputs()])
         )

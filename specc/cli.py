@@ -5,10 +5,9 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import shutil
 import sys
-import time
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,11 @@ from typing import Any
 import click
 
 from specc import __version__
-from specc.errors import SpeccError
+from specc.errors import SpeccError, SpecError
+from specc.progress import Progress, Verbosity
 
 EXIT_CODES = """Exit codes: 0 success; 1 an error in a spec, the data or a plugin (printed without a
 traceback); 2 a mistake in the command line itself."""
-
-
-def _progress() -> Callable[[str], None] | None:
-    """Progress lines on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        return None
-    start = time.monotonic()
-    return lambda message: click.echo(f"[{time.monotonic() - start:7.1f}s] {message}", err=True)
 
 
 def _fail(exc: SpeccError) -> None:
@@ -35,12 +27,105 @@ def _fail(exc: SpeccError) -> None:
     sys.exit(1)
 
 
+# --- verbosity: -v/-q on the group and on every command ------------------------------------------------------
+
+VERBOSITY = "specc.verbosity"  # in click's context meta, which nested contexts share
+_VERBOSITY_FLAGS = {"-v", "--verbose", "-q", "--quiet"}
+
+
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        level = Verbosity.VERBOSE if param.name == "verbose" else Verbosity.QUIET
+        if ctx.meta.setdefault(VERBOSITY, level) != level:
+            raise click.UsageError("-v and -q contradict each other; give one of them", ctx)
+    return value
+
+
+def _verbosity_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["-v", "--verbose"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_verbosity,
+            help="Say more: progress lines even off a terminal, and details such as cache hits and timings.",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_verbosity,
+            help="Print only errors and the result.",
+        ),
+    ]
+
+
+def verbosity() -> Verbosity:
+    """The verbosity the command line asked for (`-v`, `-q`, before or after the command's name)."""
+    return click.get_current_context().meta.get(VERBOSITY, Verbosity.NORMAL)
+
+
+class _VerbosityGroup(click.Group):
+    """A group whose commands, specc's and the plugins', all take -v and -q."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Add `cmd` with -v and -q (unless it has options of those names itself)."""
+        if not any(_VERBOSITY_FLAGS & set(p.opts) for p in cmd.params):
+            cmd.params.extend(_verbosity_options())
+        super().add_command(cmd, name)
+
+
+# --- errors as JSON objects ----------------------------------------------------------------------------------
+
+# `FILE:LINE:COL: error: MESSAGE`, `FILE:LINE: error: …`, `FILE: error: …` or `error: …`
+_LOCATED = re.compile(
+    r"(?:(?P<file>[^\n]+?)(?::(?P<line>\d+))?(?::(?P<column>\d+))?: )?(?P<severity>error|warning): (?P<message>.*)",
+    re.DOTALL,
+)
+
+
+def error_objects(exc: SpeccError) -> list[dict[str, Any]]:
+    """An error as JSON objects: file, line, column (null where unknown), severity and message."""
+    if isinstance(exc, SpecError):
+        return [
+            {
+                "file": str(d.file),
+                "line": d.line,
+                "column": d.column,
+                "severity": "error",
+                "path": d.path,
+                "message": d.message,
+            }
+            for d in exc.diagnostics
+        ]
+    text = str(exc)
+    found = _LOCATED.fullmatch(text)
+    if found is None:
+        return [{"file": None, "line": None, "column": None, "severity": "error", "message": text}]
+    line, column = found["line"], found["column"]
+    return [
+        {
+            "file": found["file"],
+            "line": int(line) if line else None,
+            "column": int(column) if column else None,
+            "severity": found["severity"],
+            "message": found["message"],
+        }
+    ]
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 # Commands that only read specs and print: the cyclic collector stays paused for them (see `run`).
 QUICK_COMMANDS = frozenset({"validate", "plan", "schema", "plugins"})
 
 
-class _Group(click.Group):
+class _Group(_VerbosityGroup):
     """A group that turns user errors into messages without tracebacks."""
+
+    group_class = _VerbosityGroup
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
         """The subcommand to run; any but QUICK_COMMANDS turns the cyclic collector back on first."""
@@ -64,7 +149,7 @@ class _Group(click.Group):
             )
 
 
-@click.group(cls=_Group, epilog=EXIT_CODES)
+@click.group(cls=_Group, epilog=EXIT_CODES, params=_verbosity_options())
 @click.version_option(__version__, prog_name="specc")
 @click.option(
     "--max-spec-bytes",
@@ -80,22 +165,34 @@ def cli(max_spec_bytes: int | None) -> None:
         os.environ[MAX_BYTES_ENV] = str(max_spec_bytes)  # every spec this command loads, wherever it loads it
 
 
+_JSON = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (errors as objects) and nothing else."
+)
+
+
 @cli.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(specs: tuple[str, ...]) -> None:
+@_JSON
+def validate(specs: tuple[str, ...], as_json: bool) -> None:
     """Check specs; print every problem as FILE:LINE:COL: error: PATH: MESSAGE."""
-    from specc.errors import SpecError
     from specc.spec import load_spec
 
-    failed = False
+    results = []
     for path in specs:
         try:
             load_spec(path)
-            click.echo(f"{path}: ok")
+            errors: list[dict[str, Any]] = []
+            if not as_json and verbosity() > Verbosity.QUIET:
+                click.echo(f"{path}: ok")
         except SpecError as exc:
-            click.echo(str(exc), err=True)
-            failed = True
-    sys.exit(1 if failed else 0)
+            errors = error_objects(exc)
+            if not as_json:
+                click.echo(str(exc), err=True)
+        results.append({"file": path, "ok": not errors, "errors": errors})
+    ok = all(r["ok"] for r in results)
+    if as_json:
+        _echo_json({"ok": ok, "specs": results})
+    sys.exit(0 if ok else 1)
 
 
 _CACHE_DIR = click.option(
@@ -186,6 +283,7 @@ def add_executor_option(group: click.Group, *decls: str, key: str, help: str) ->
 )
 @click.option("--wait", is_flag=True, help="Wait for another build of the same output instead of failing at once.")
 @_CACHE_DIR
+@_JSON
 def build(
     spec: str,
     num_proc: int,
@@ -195,31 +293,73 @@ def build(
     replace_foreign: bool,
     wait: bool,
     cache_dir: str | None,
+    as_json: bool,
 ) -> None:
     """Build the data set, its stats.json and its card, through the step cache; update the lock."""
     from specc.builder import build as run_build
     from specc.builder import verify as run_verify
-    from specc.spec import load_spec
 
     options = click.get_current_context().meta.get(EXECUTOR_OPTIONS, {})
-    if verify:
-        checked = run_verify(spec, num_proc=num_proc, executor=executor, progress=_progress(), executor_options=options)
-        click.echo(f"verified: {len(checked)} digests in the lock match a rebuild from scratch")
-        return
-    stats = run_build(
-        spec,
-        num_proc=num_proc,
-        executor=executor,
-        progress=_progress(),
-        frozen=frozen,
-        cache_dir=cache_dir,
-        executor_options=options,
-        replace_foreign=replace_foreign,
-        wait=wait,
-        notify=lambda message: click.echo(message, err=True),
-    )
-    rows = ", ".join(f"{out['split']} {out['rows']:,}" for out in stats["outputs"])
-    click.echo(f"built {load_spec(spec).output_dir} ({rows})")
+    progress = Progress.on(sys.stderr, verbosity(), as_json)
+    notices: list[str] = []
+
+    def notify(message: str) -> None:
+        notices.append(message)
+        if verbosity() > Verbosity.QUIET:
+            click.echo(message, err=True)
+
+    try:
+        if verify:
+            checked = run_verify(
+                spec, num_proc=num_proc, executor=executor, progress=progress, executor_options=options
+            )
+            result: dict[str, Any] = {"verified": len(checked)}
+        else:
+            stats = run_build(
+                spec,
+                num_proc=num_proc,
+                executor=executor,
+                progress=progress,
+                frozen=frozen,
+                cache_dir=cache_dir,
+                executor_options=options,
+                replace_foreign=replace_foreign,
+                wait=wait,
+                notify=notify,
+            )
+            result = _build_result(spec, stats)
+    except SpeccError as exc:
+        if not as_json:
+            raise
+        _echo_json({"ok": False, "errors": error_objects(exc), "notices": notices})
+        sys.exit(1)
+    progress.detail(f"step cache: {progress.cache['hits']} hits, {progress.cache['misses']} misses")
+    if as_json:
+        _echo_json({"ok": True, **result, "cache": progress.cache, "notices": notices, "errors": []})
+    elif verify:
+        click.echo(f"verified: {result['verified']} digests in the lock match a rebuild from scratch")
+    else:
+        rows = ", ".join(f"{split} {count:,}" for split, count in result["rows"].items())
+        click.echo(f"built {result['output_dir']} ({rows})")
+
+
+def _build_result(spec: str, stats: dict[str, Any]) -> dict[str, Any]:
+    """What `build --json` reports of a build: its folder, files, rows per split and configurations."""
+    from specc.spec import load_spec
+    from specc.stats import build_stats
+
+    built = build_stats(stats)
+    configurations: dict[str, dict[str, list[str]]] = {}
+    for view in built.views():
+        paths = {output.split: output.path for output in view.outputs}
+        for name, splits in view.configurations.items():
+            configurations[name] = {split: [paths[part] for part in parts] for split, parts in splits.items()}
+    return {
+        "output_dir": str(load_spec(spec).output_dir),
+        "rows": {output.split: output.rows for output in built.outputs},
+        "outputs": [output.model_dump() for output in built.all_outputs()],
+        "configurations": configurations,
+    }
 
 
 @cli.command()

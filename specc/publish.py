@@ -39,6 +39,7 @@ def write_outputs(staged: Staged) -> BuildStats:
     from specc.plugins import get_registry
     from specc.selfcheck import check_output
 
+    staged.report("writing the splits and plots")
     plan, table, folder, unformatted = staged.plan, staged.table, staged.folder, staged.unformatted
     split_order, label_names = staged.split_order, staged.label_names
     spec = plan.spec
@@ -79,10 +80,12 @@ def write_outputs(staged: Staged) -> BuildStats:
     layout = plan.instance(formats[0], Formatter).llama_factory() if formats else None
     if layout:
         write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
+    staged.report("writing stats.json, the card and croissant.json")
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
     built = build_stats(stats)
     write_json(folder / STATS_FILE, built.json_data())
     (folder / "README.md").write_text(render_card(spec.model, built, get_registry(), spec.dir), encoding="utf-8")
     write_croissant(folder, spec.model, built)
+    staged.report("checking the output folder")
     check_output(folder, built, unformatted)
     return built

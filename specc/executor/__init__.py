@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from specc.progress import silent
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -40,6 +42,7 @@ class Staged:
     classification: pa.Table | None = None  # the rows before formatting, kept as a second configuration
     unformatted: pa.Table | None = None  # with a format: the rows before it, for the counts per label
     tokens: dict[str, Any] | None = None  # the token counts of the format's `tokens:` budget
+    report: Callable[[str], None] = silent  # where publishing sends its progress lines: `BuildOptions.report`
 
 
 # Writes a run's output folder (data, stats.json, plots, card, Croissant) and checks it; returns the statistics.

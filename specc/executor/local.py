@@ -57,6 +57,7 @@ from specc.executor.tables import (
 )
 from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
 from specc.output import json_text, order_splits, write_json
+from specc.progress import row_bar, unit_done
 from specc.staging import Claim, claim_output, discard, marker_text, output_lock, publish, recover, staging_dir
 from specc.text import forget_keys
 from specc.tokens import apply_budget
@@ -196,6 +197,7 @@ class _Run:
         self.paths: list[Path] = []
         self.schema: pa.Schema | None = None
         self.input_digest = ""
+        self.rows = 0  # of the current input
         self.digests: dict[str, dict[str, Any]] = {}
         self.timings: list[dict[str, Any]] = []
         self.notes: dict[str, Any] = {}  # added to the build record's entry of the unit running now
@@ -225,21 +227,24 @@ class _Run:
             sources = (self.plan.instance(s, Source) for s in self.plan.stage("sources"))
             raise exc.located({source.context.step_id: source for source in sources}) from None
         self.digests[steps[-1].id] = {DIGEST: entry.digest, "rows": entry.meta["rows"]}
+        seconds, cache = round(time.perf_counter() - started, 3), "hit" if hit else "miss"
         self.timings.append(
             {
                 "steps": [s.id for s in steps],
-                "cache": "hit" if hit else "miss",
-                "seconds": round(time.perf_counter() - started, 3),
+                "cache": cache,
+                "seconds": seconds,
                 **self.notes,
             }
         )
         self.notes = {}
+        unit_done(self.options.progress, [s.id for s in steps], cache, entry.meta["rows"], seconds)
         return entry
 
     def advance(self, steps: list[PlanStep], compute: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         """The `unit` of `steps`, made the input of the next unit; returns its meta."""
         entry = self.unit(steps, compute)
         self.paths, self.schema, self.input_digest = [entry.data], read_schema(entry.data), entry.digest
+        self.rows = entry.meta["rows"]
         return entry.meta
 
     def store(self, path: Path, tables: Iterable[pa.Table]) -> int:
@@ -262,11 +267,12 @@ class _Run:
             def read(path: Path, source: Any = source, name: str = name) -> dict[str, Any]:
                 self.options.report(f"reading source '{name}'")
                 exploded: dict[str, Any] = {}
-                batches = source_batches(source, exploded)
-                first = next(batches, None)
-                if first is None:
-                    raise DataError(name, None, None, "no rows; check the files the source names")
-                rows = write_batches(path, first.schema, _chain(first, batches))
+                with row_bar(self.options.progress, None) as bar:
+                    batches = bar.outputs(bar.inputs(source_batches(source, exploded)))
+                    first = next(batches, None)
+                    if first is None:
+                        raise DataError(name, None, None, "no rows; check the files the source names")
+                    rows = write_batches(path, first.schema, _chain(first, batches))
                 return {
                     "rows": rows,
                     "label_names": {k: list(v) for k, v in source.label_names().items()},
@@ -304,6 +310,7 @@ class _Run:
                 f"map them to common names and types with `columns:`"
             ) from None
         self.paths = [e.data for e in entries]
+        self.rows = sum(e.meta["rows"] for e in entries)
         self.input_digest = fingerprint({"sources": [e.digest for e in entries]})
         self.label_names = {column: names for column, (_, names) in sorted(labels.items())}
         return sources, self.label_names
@@ -316,15 +323,17 @@ class _Run:
                 totals = [new_step_stats() for _ in group]
                 self.options.report(f"running {', '.join(s.id for s in group)}")
                 if _row_scoped(group[0]):
-                    results = self.pool.map(run_row_steps, group[0].id, iter_batches(self.paths, self.schema))
+                    with row_bar(self.options.progress, self.rows) as bar:
+                        batches = bar.inputs(iter_batches(self.paths, self.schema))
+                        results = bar.outputs(self.pool.map(run_row_steps, group[0].id, batches))
 
-                    def kept(results: Iterator[Any] = results) -> Iterator[pa.Table]:
-                        for table, parts in results:
-                            for total, part in zip(totals, parts):
-                                merge_info(total, part)
-                            yield table
+                        def kept(results: Iterator[Any] = results) -> Iterator[pa.Table]:
+                            for table, parts in results:
+                                for total, part in zip(totals, parts):
+                                    merge_info(total, part)
+                                yield table
 
-                    rows = self.store(path, kept())
+                        rows = self.store(path, kept())
                 else:
                     step = self.plan.instance(group[0], Step)
                     table = self.pool.run_global(step, self.paths, self.schema, totals[0])
@@ -431,11 +440,13 @@ class _Run:
                     info["fitted"] = {"sha256": hashlib.sha256(state).hexdigest(), "bytes": len(state)}
                 task = partial(_augment_task, fitted=str(fitted) if fitted else None)
                 made = []
-                for rows, part in self.pool.map(task, step.id, augment_batches(inputs, copies)):
-                    made.append(rows)
-                    info["unchanged"] += part["unchanged"]
-                    if "example" not in info and part["example"] is not None:
-                        info["example"] = part["example"]
+                with row_bar(self.options.progress, inputs.num_rows) as bar:
+                    batches = bar.inputs(augment_batches(inputs, copies))
+                    for rows, part in bar.outputs(self.pool.map(task, step.id, batches)):
+                        made.append(rows)
+                        info["unchanged"] += part["unchanged"]
+                        if "example" not in info and part["example"] is not None:
+                            info["example"] = part["example"]
                 combined = pa.concat_tables([table, *made], promote_options="permissive")
                 added = value_counts(pa.chunked_array([m.column("_split") for m in made], pa.string()))
                 record = _step_record(
@@ -495,8 +506,9 @@ class _Run:
         def compute(path: Path) -> dict[str, Any]:
             self.options.report(f"formatting ({step.type})")
             task = partial(_format_task, label_names=label_names)
-            tables = (t for t, _ in self.pool.map(task, step.id, iter_batches(self.paths, self.schema)))
-            return {"rows": self.store(path, tables)}
+            with row_bar(self.options.progress, self.rows) as bar:
+                results = bar.outputs(self.pool.map(task, step.id, bar.inputs(iter_batches(self.paths, self.schema))))
+                return {"rows": self.store(path, (t for t, _ in results))}
 
         self.with_labels(label_names)
         self.advance([step], compute)
@@ -698,8 +710,10 @@ def _build(
                 classification=classification,
                 unformatted=before,
                 tokens=out.tokens,
+                report=options.report,
             )
         )
+        options.report("moving the output into place")
         record = build_record(plan, options, started, run.timings)
         write_json(staged / RECORD_FILE, record)
         moved = publish(staged, claim, marker_text(plan.spec.path, claim.path))
