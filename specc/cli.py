@@ -168,17 +168,36 @@ def cli(max_spec_bytes: int | None) -> None:
 _JSON = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (errors as objects) and nothing else."
 )
+_SPECS_ONLY = click.option(
+    "--specs-only",
+    is_flag=True,
+    help="Skip files without a top-level `specc:` key (for hooks that are given every YAML file).",
+)
+_SPEC_KEY = re.compile(rb"^specc[ \t]*:", re.MULTILINE)
+
+
+def _chosen(paths: tuple[str, ...], specs_only: bool) -> list[str]:
+    """`paths`, without the files that are not specs when `specs_only` (unreadable ones stay, to be reported)."""
+
+    def is_spec(path: str) -> bool:
+        try:
+            return _SPEC_KEY.search(Path(path).read_bytes()) is not None
+        except OSError:
+            return True
+
+    return [path for path in paths if not specs_only or is_spec(path)]
 
 
 @cli.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_JSON
-def validate(specs: tuple[str, ...], as_json: bool) -> None:
+@_SPECS_ONLY
+def validate(specs: tuple[str, ...], as_json: bool, specs_only: bool) -> None:
     """Check specs; print every problem as FILE:LINE:COL: error: PATH: MESSAGE."""
     from specc.spec import load_spec
 
     results = []
-    for path in specs:
+    for path in _chosen(specs, specs_only):
         try:
             load_spec(path)
             errors: list[dict[str, Any]] = []
@@ -203,27 +222,36 @@ _CACHE_DIR = click.option(
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the plan and its diff as JSON.")
-@click.option("--check", is_flag=True, help="Exit 0 when nothing changed against the lock, 2 when something did.")
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan and its diff as JSON (one spec only).")
+@click.option("--check", is_flag=True, help="Exit 0 when nothing changed against the locks, 2 when something did.")
 @click.option("--steps", is_flag=True, help="Also list every step with its parameters, seed and fingerprint.")
 @_CACHE_DIR
-def plan(spec: str, as_json: bool, check: bool, steps: bool, cache_dir: str | None) -> None:
-    """Compare the plan with the lock: + new, ~ changed (with the cause), - removed, = unchanged."""
+@_SPECS_ONLY
+def plan(
+    specs: tuple[str, ...], as_json: bool, check: bool, steps: bool, cache_dir: str | None, specs_only: bool
+) -> None:
+    """Compare each spec's plan with its lock: + new, ~ changed (with the cause), - removed, = unchanged."""
     from specc.builder import plan_changes
     from specc.plan_diff import diff_json, diff_text
     from specc.plan_view import plan_json, plan_text
 
-    compiled, changes, lock, exists = plan_changes(spec, cache_dir=cache_dir)
-    if as_json:
-        click.echo(json.dumps({"plan": plan_json(compiled), "diff": diff_json(compiled, changes)}, indent=2))
-    else:
-        shown = lock.name if lock.parent == Path(spec).resolve().parent else str(lock)
-        click.echo(diff_text(compiled, changes, shown, exists))
-        if steps:
-            click.echo(plan_text(compiled))
+    chosen = _chosen(specs, specs_only)
+    if as_json and len(chosen) > 1:
+        raise click.UsageError("--json takes one spec; run `specc plan --json` once per spec")
+    changed = False
+    for spec in chosen:
+        compiled, changes, lock, exists = plan_changes(spec, cache_dir=cache_dir)
+        changed = changed or any(c.status != "unchanged" for c in changes)
+        if as_json:
+            click.echo(json.dumps({"plan": plan_json(compiled), "diff": diff_json(compiled, changes)}, indent=2))
+        else:
+            shown = lock.name if lock.parent == Path(spec).resolve().parent else str(lock)
+            click.echo(diff_text(compiled, changes, shown, exists))
+            if steps:
+                click.echo(plan_text(compiled))
     if check:
-        sys.exit(0 if all(c.status == "unchanged" for c in changes) else 2)
+        sys.exit(2 if changed else 0)
 
 
 @cli.command()
