@@ -44,8 +44,20 @@ class _Spec:
         )
         return self.registry.get(kind, name).cls(entry, context)
 
+    def files(self, source: Source) -> str:
+        """The source's file as the spec's folder shows it, or "the source's files"."""
+        files = _quietly(source.files, [])
+        if len(files) != 1:
+            return "the source's files"
+        try:
+            return files[0].relative_to(self.spec_dir.resolve()).as_posix()
+        except ValueError:
+            return str(files[0])
+
     def problem(self, loc: Loc, message: str, key: bool = False) -> Diagnostic:
         """A diagnostic at the value (or the key) at `loc`."""
+        while loc and loc not in self.positions.values and loc not in self.positions.keys:
+            loc = loc[:-1]  # a default the entry does not write, or one template written without a list
         line, col = self.positions.key(loc) if key else self.positions.value(loc)
         return Diagnostic(self.shown, line, col, dotted(loc), message)
 
@@ -65,7 +77,7 @@ def column_problems(
         for loc, component in _entries(at, stage):
             if seen is None:
                 break
-            problems += _missing(at, component, loc, seen, f"before `{stage.name}:`")
+            problems += _missing(at, component, loc, seen, "in the rows it reads")
             if stage.reads is None:
                 seen = columns = component.columns_after(seen)
         if stage.reads is None:
@@ -82,7 +94,7 @@ def _sources(at: _Spec, problems: list[Diagnostic]) -> list[str] | None:
         assert isinstance(source, Source)  # the registry takes subclasses of the kind's base only
         own = _quietly(source.header, None)
         if own is not None:
-            problems += _missing(at, source, loc, own, "in the source's data")
+            problems += _missing(at, source, loc, own, f"in {at.files(source)}")
             rows = source.columns_after(own)
         else:
             rows = list(source.params.columns) if source.params.columns is not None else None
@@ -90,7 +102,9 @@ def _sources(at: _Spec, problems: list[Diagnostic]) -> list[str] | None:
             for column in source.params.labels or {}:
                 if column not in rows:
                     problems.append(
-                        at.problem((*loc, "labels", column), _no_column(column, rows, "in the source's rows"), key=True)
+                        at.problem(
+                            (*loc, "labels", column), _no_column(column, rows, "among the source's columns"), key=True
+                        )
                     )
         if columns is not None and rows is not None:
             extra = ["_parent_id"] if source.params.explode is not None else []
@@ -116,6 +130,7 @@ def _missing(at: _Spec, component: Component, loc: Loc, columns: list[str], wher
     seen = list(columns)
     if isinstance(component, Formatter):  # a template also sees `<label>_name` (a label column's class name)
         seen += [f"{c}_name" for c in columns if not c.startswith("_")]
+        where += " (a template sees the columns, `<label column>_name` and `label_names`)"
     read: dict[str, Where] = component.columns_read()
     return [
         at.problem((*loc, *inner), _no_column(column, columns, where, seen))
