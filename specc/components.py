@@ -115,9 +115,10 @@ class Component:
         return used
 
     def columns_read(self) -> dict[str, Where]:
-        """Columns that must be in this component's input, each with where its entry names it (keys inside it).
+        """Columns that must be in this component's input, each with where in its entry the spec names it.
 
-        `specc validate`, `plan` and `build` check them against the columns the stages before leave, before any
+        Where: the keys and list indexes inside the entry, such as `("columns", 0)`; `()` for a default the entry
+        does not write. `specc validate`, `plan` and `build` check them against the columns the stages before leave, before any
         work starts. By default none, so nothing is reported for a component that does not say.
         """
         return {}
@@ -132,8 +133,10 @@ class Component:
 
     @final
     def columns_named(self, *fields: str) -> dict[str, Where]:
-        """The columns that the given parameters name (a name, a list of names or a mapping keyed by name), each
-        with where the entry names it: the usual `columns_read`."""
+        """The columns the given parameters name, each with where: the usual `columns_read`.
+
+        A parameter may hold a name, a list of names or a mapping keyed by names (`fill-missing`'s `columns`).
+        """
         named: dict[str, Where] = {}
         for name in fields:
             value = getattr(self.params, name, None)
@@ -215,8 +218,11 @@ class Source(Component):
         return []
 
     def header(self) -> list[str] | None:
-        """The source's own column names, read cheaply (a header, a schema, the first lines: never the whole
-        data), or None when only reading it all could tell; the column checks before a build start from them."""
+        """The source's own column names, or None when only reading all of its data could tell.
+
+        Read cheaply: a header, a schema, the first records, never the whole data. The column checks before a
+        build start from them.
+        """
         return None
 
     def columns_read(self) -> dict[str, Where]:
