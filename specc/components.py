@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from specc.stats import BuildStats
 
 
+Where = tuple[str | int, ...]  # keys and list indexes from a spec entry down to one of its values
+
+
 class Params(BaseModel):
     """Parameters of a component; unknown keys are errors."""
 
@@ -111,6 +114,40 @@ class Component:
                 used.extend(v for v in value if isinstance(v, str))
         return used
 
+    def columns_read(self) -> dict[str, Where]:
+        """Columns that must be in this component's input, each with where in its entry the spec names it.
+
+        Where: the keys and list indexes inside the entry, such as `("columns", 0)`; `()` for a default the entry
+        does not write. `specc validate`, `plan` and `build` check them against the columns the stages before leave, before any
+        work starts. By default none, so nothing is reported for a component that does not say.
+        """
+        return {}
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The columns of this component's output given those of its input; None when only the data can tell.
+
+        None (the default) stops the column checks of the stages after it: an unknown set of columns reports
+        nothing.
+        """
+        return None
+
+    @final
+    def columns_named(self, *fields: str) -> dict[str, Where]:
+        """The columns the given parameters name, each with where: the usual `columns_read`.
+
+        A parameter may hold a name, a list of names or a mapping keyed by names (`fill-missing`'s `columns`).
+        """
+        named: dict[str, Where] = {}
+        for name in fields:
+            value = getattr(self.params, name, None)
+            if isinstance(value, str):
+                named.setdefault(value, (name,))
+            elif isinstance(value, (list, dict)):
+                for i, item in enumerate(value):
+                    if isinstance(item, str):
+                        named.setdefault(item, (name, item if isinstance(value, dict) else i))
+        return named
+
     @final
     def column(self, table: pa.Table, name: str) -> pa.ChunkedArray:
         """A column of `table`, or a clear error listing the columns there are."""
@@ -179,6 +216,27 @@ class Source(Component):
     def used_columns(self) -> list[str]:
         """None: a source makes columns, it reads none."""
         return []
+
+    def header(self) -> list[str] | None:
+        """The source's own column names, or None when only reading all of its data could tell.
+
+        Read cheaply: a header, a schema, the first records, never the whole data. The column checks before a
+        build start from them.
+        """
+        return None
+
+    def columns_read(self) -> dict[str, Where]:
+        """The columns of its own data that `explode:` and `columns:` name (checked against `header()`)."""
+        explode = self.params.explode
+        if explode is not None:  # the columns the elements bring are known only from the data
+            return {explode.column: ("explode", "column")}
+        return {column: ("columns", out) for out, column in (self.params.columns or {}).items()}
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """Its rows' columns once `explode:` and `columns:` apply (unknown after `explode:` without `columns:`)."""
+        if self.params.columns is not None:
+            return list(self.params.columns)
+        return None if self.params.explode is not None else columns
 
     def locate(self, position: int) -> Location:
         """Where the row at `position` (0-based over all files in reading order, as in `_id`) is.
@@ -322,6 +380,10 @@ class Splitter(Component):
         """One split name per row of `table`."""
         raise NotImplementedError
 
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The input's columns: a splitter only assigns each row's `_split`."""
+        return columns
+
     def configurations(self) -> dict[str, dict[str, list[str]]]:
         """Output configurations built from the assigned splits (k-fold), or {} for one default."""
         return {}
@@ -386,6 +448,14 @@ class Augmenter(Component):
         """New rows made from `table` (same columns, one row per copy to make), each with `_origin_id`."""
         raise NotImplementedError
 
+    def columns_read(self) -> dict[str, Where]:
+        """The `columns` it changes."""
+        return self.columns_named("columns")
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The input's columns: new rows have the columns of the rows they come from."""
+        return columns
+
 
 class FormatterParams(Params):
     """Options shared by every formatter."""
@@ -411,6 +481,10 @@ class Formatter(Component):
     def format(self, table: pa.Table) -> pa.Table:
         """The formatted rows; `_id` and `_split` must be kept."""
         raise NotImplementedError
+
+    def columns_read(self) -> dict[str, Where]:
+        """The `keep_columns`."""
+        return self.columns_named("keep_columns")
 
     def llama_factory(self) -> dict[str, Any] | None:
         """LLaMA-Factory's `formatting`, `columns` and `tags` for this layout (dataset_info.json), or None."""
@@ -508,6 +582,10 @@ class Evaluator(Component):
     def used_columns(self) -> list[str]:
         """The text and the label column."""
         return [self.params.text, self.params.label]
+
+    def columns_read(self) -> dict[str, Where]:
+        """The text and the label column."""
+        return self.columns_named("text", "label")
 
     def evaluate(self, table: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
         """Scores on `table` (every row after augment, before format, with `_split`): `specc.evaluation.evaluation_report`."""

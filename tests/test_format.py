@@ -192,12 +192,14 @@ def test_template_syntax_error_names_role_index_and_line_at_validate(tmp_path: P
 
 
 def test_template_runtime_error_names_template_line_and_row(tmp_path: Path) -> None:
-    bad = FORMATS["alpaca"].replace('input: "{{ text }}"', 'input: ["{{ text }}", "{{ text }}\\n{{ txet }}"]')
+    bad = FORMATS["alpaca"].replace(
+        'input: "{{ text }}"', 'input: ["{{ text }}", "{{ text }}\\n{{ label_names.lable }}"]'
+    )
     with pytest.raises(SpeccError) as info:
         build(make(tmp_path, bad))
     message = str(info.value)
     assert message.startswith(
-        "error: step 'format' (alpaca): template input[1] line 2: 'txet' is undefined (row _id 'rows:"
+        "error: step 'format' (alpaca): template input[1] line 2: 'dict object' has no attribute 'lable' (row _id 'rows:"
     ), message
     assert "a template sees: text, label, label_name, label_names" in message
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from specc.components import Params, Step, StepResult
+from specc.components import Params, Step, StepResult, Where
 from specc.text import WHITESPACE, clean_text, comparison_key, remember_keys
 
 if TYPE_CHECKING:
@@ -41,7 +41,19 @@ def _text(step: Step, table: pa.Table, name: str) -> pa.ChunkedArray:
     return values
 
 
-class Normalize(Step):
+class ColumnStep(Step):
+    """A step that reads the columns its `column` or `columns` parameter names and leaves the columns as they are."""
+
+    def columns_read(self) -> dict[str, Where]:
+        """The columns `column` or `columns` names (a fill-missing mapping: its keys)."""
+        return self.columns_named("column", "columns")
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The input's columns."""
+        return columns
+
+
+class Normalize(ColumnStep):
     """Unicode-normalize text columns, remove control characters and collapse whitespace."""
 
     name = "normalize"
@@ -81,7 +93,7 @@ class Normalize(Step):
         return StepResult(table)
 
 
-class DropMissing(Step):
+class DropMissing(ColumnStep):
     """Drop rows whose value is null (or, for strings, empty or blank) in any listed column."""
 
     name = "drop-missing"
@@ -122,7 +134,7 @@ class DropMissing(Step):
         return StepResult(table.filter(pc.invert(gone)), dropped)
 
 
-class FillMissing(Step):
+class FillMissing(ColumnStep):
     """Put a value in place of each null of the listed columns; the rows filled are counted per column."""
 
     name = "fill-missing"
@@ -180,7 +192,7 @@ class FillMissing(Step):
             ) from None
 
 
-class Length(Step):
+class Length(ColumnStep):
     """Drop rows whose text is shorter or longer than given bounds, in Unicode code points."""
 
     name = "length"
@@ -218,7 +230,7 @@ class Length(Step):
         return StepResult(table.filter(kept), {"too-short": short, "too-long": long})
 
 
-class Dedup(Step):
+class Dedup(ColumnStep):
     """Drop exact duplicates on key columns, keeping each key's first row in input order.
 
     Null keys compare equal to each other, as in SQL DISTINCT.
@@ -336,7 +348,7 @@ def re2_syntax(pattern: str) -> str:
     return "".join(out)
 
 
-class Regex(Step):
+class Regex(ColumnStep):
     """Keep or drop rows whose text matches a regular expression (RE2 syntax)."""
 
     name = "regex"

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from specc.components import Context, Params, Step, StepResult
+from specc.builtins.clean import ColumnStep
+from specc.components import Context, Params, StepResult
 from specc.errors import SpeccError
 from specc.paths import InputPath
 
@@ -81,7 +82,7 @@ class EvalSet(Params):
         return [self.column] if isinstance(self.column, str) else list(self.column)
 
 
-class Decontaminate(Step):
+class Decontaminate(ColumnStep):
     """Drop rows that share an n-gram (or, for short texts, the whole text) with an evaluation set."""
 
     name = "decontaminate"

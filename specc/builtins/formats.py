@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from specc.components import Formatter, FormatterParams
+from specc.components import Formatter, FormatterParams, Where
 from specc.layouts import CHAT_LAYOUTS, KNOWN_ROLES, ROLES, SHAREGPT_ROLES
 
 if TYPE_CHECKING:
@@ -93,6 +93,28 @@ class _Templated(Formatter):
                 label = name.removesuffix("_name")
                 used += [name, label] if label != name and label in self.label_names else [name]
         return used
+
+    def columns_read(self) -> dict[str, Where]:
+        """The columns the templates look up, each at its template (`<label>_name` reads the label column), and
+        `keep_columns`."""
+        from specc.sandbox import FORMAT_LIMITS, sandbox
+
+        given = {"label_names", *sandbox(FORMAT_LIMITS).globals}  # what every template sees besides the row
+        read: dict[str, Where] = {}
+        for role, sources in self.templates().items():
+            for i, source in enumerate(sources):
+                for name in sorted(_variables(source) - given):
+                    label = name.removesuffix("_name")
+                    read.setdefault(label if label != name and label in self.label_names else name, (role, i))
+        return {**read, **super().columns_read()}
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The roles' columns (or the formatter's own column) and `keep_columns`."""
+        return [*self.output_columns(), *self.params.keep_columns]
+
+    def output_columns(self) -> list[str]:
+        """The columns the formatted rows hold besides `keep_columns`."""
+        return list(self.roles)
 
     def variables(self, table: pa.Table) -> list[dict[str, Any]]:
         """What each row's templates see: its columns, `<label>_name` and `label_names`."""
@@ -195,6 +217,14 @@ class Chat(_Templated):
     def used_columns(self) -> list[str]:
         """The templates' columns, and the `messages` column passed through."""
         return super().used_columns() + ([self.params.messages] if self.params.messages else [])
+
+    def columns_read(self) -> dict[str, Where]:
+        """The templates' columns, and the `messages` column passed through."""
+        return {**super().columns_read(), **self.columns_named("messages")}
+
+    def output_columns(self) -> list[str]:
+        """The conversation column."""
+        return [self.output_column]
 
     def format(self, table: pa.Table) -> pa.Table:
         """One conversation per row."""

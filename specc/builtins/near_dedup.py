@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from specc.components import Params, Step, StepResult
+from specc.builtins.clean import ColumnStep
+from specc.components import Params, StepResult
 from specc.minhash import (
     CHAR_SHARE,
     DEFAULT_NGRAM,
@@ -45,7 +46,7 @@ GROUP_COLUMN = "_near_dup_group"
 BUCKET_ALL_PAIRS = 32  # buckets up to this size yield all their pairs; larger ones go in rounds
 
 
-class NearDedup(Step):
+class NearDedup(ColumnStep):
     """Find near-duplicate texts (Jaccard similarity of n-gram sets) and drop or group them."""
 
     name = "near-dedup"
@@ -103,6 +104,11 @@ class NearDedup(Step):
             return self
 
     params: Params
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The input's columns, and `_near_dup_group` in group mode."""
+        grouped = self.params.mode == "group" and GROUP_COLUMN not in columns
+        return [*columns, GROUP_COLUMN] if grouped else columns
 
     def apply(self, table: pa.Table) -> StepResult:
         """Drop mode: rows kept, the rest `near-duplicate`; group mode: every row with its group."""

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import pyarrow.csv
 
 BATCH_ROWS = 65_536
+HEADER_BYTES = 1 << 16  # what `header()` reads of a JSON Lines file at most
+HEADER_RECORDS = 100
 BLOCK_BYTES = 1 << 24  # text parsed at once: bounds memory, and JSON errors stay within one block
 SPACE = re.compile(r"[ \t\n\r]*")
 CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to [^:]+: invalid value '(.*)'", re.S)
@@ -273,6 +275,25 @@ class JsonlSource(_JsonRecords):
 
     name = "jsonl"
     version = 1
+
+    def header(self) -> list[str] | None:
+        """The fields of the first records of each file, when they all have the same fields (else unknown)."""
+        fields: list[str] | None = None
+        for path in self.files():
+            with path.open("rb") as f:
+                data = f.read(HEADER_BYTES + 1)
+            lines = data.splitlines()
+            if len(data) > HEADER_BYTES:  # the last line may be cut short
+                lines.pop()
+            for line in [line for line in lines if line.strip()][:HEADER_RECORDS]:
+                try:
+                    record = json.loads(line.decode("utf-8-sig"))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    return None
+                if not isinstance(record, dict) or (fields is not None and set(fields) != set(record)):
+                    return None
+                fields = fields or list(record)
+        return fields
 
     def chunks(self, path: Path) -> Iterator[_Chunk]:
         """The file in blocks of whole lines."""
@@ -563,6 +584,19 @@ class _DelimitedSource(_PathSource):
                 pass
         return self.error(path, None, f"cannot read the file: {exc}")
 
+    def header(self) -> list[str] | None:
+        """The names in each file's header row, in order of appearance (None if a file cannot be read)."""
+        names: list[str] = []
+        try:
+            for path in self.files():
+                first = next(self.records(path), None)
+                if first is None:
+                    return None
+                names += [name for name in (n.removeprefix("\ufeff") for n in first[1]) if name not in names]
+        except (csv.Error, UnicodeDecodeError):
+            return None
+        return names
+
     def records(self, path: Path) -> Iterator[tuple[int, list[str]]]:
         """The records of `path` as Python's csv module reads them, header first, each with the line it starts on;
         blank lines hold none (pyarrow skips them too)."""
@@ -632,6 +666,19 @@ class ParquetSource(_PathSource):
 
     name = "parquet"
     version = 1
+
+    def header(self) -> list[str] | None:
+        """The columns of each file's schema (its footer only), in order of appearance."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        names: list[str] = []
+        for path in self.files():
+            try:
+                names += [name for name in pq.read_schema(path).names if name not in names]
+            except (pa.ArrowException, OSError):
+                return None
+        return names
 
     def read(self) -> Iterator[pa.RecordBatch]:
         """The rows of every file, with a schema that fits every file."""
@@ -730,6 +777,10 @@ class TextLinesSource(_FileSource):
     version = 1
     Params: ClassVar[type[SourceParams]] = TextLinesParams
     params: TextLinesParams
+
+    def header(self) -> list[str] | None:
+        """`text`, and `label` with a label file."""
+        return ["text"] if self.params.label is None else ["text", "label"]
 
     def files(self) -> list[Path]:
         """Each text file with its label file, then the mapping file."""

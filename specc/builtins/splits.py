@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
-from specc.components import Splitter, SplitterParams
+from specc.components import Splitter, SplitterParams, Where
 
 if TYPE_CHECKING:
     import numpy as np
@@ -299,6 +299,10 @@ class _Grouping(Splitter):
 
     params: RandomParams | HashParams | KFoldParams
 
+    def columns_read(self) -> dict[str, Where]:
+        """The `group`, `stratify` and `key` columns given, and the content `columns` of a hash split."""
+        return self.columns_named("group", "stratify", "key", "columns")
+
     def group_codes(self, table: pa.Table) -> list[np.ndarray]:
         """Codes per grouping column present: the `group:` column, then `_near_dup_group`."""
         found = []
@@ -465,6 +469,11 @@ class HashSplit(_Grouping):
     def used_columns(self) -> list[str]:
         """The `key` column, or the content columns hashed (a null `group` leaves the row ungrouped)."""
         return [self.params.key] if self.params.key is not None else self.params.columns or ["text"]
+
+    def columns_read(self) -> dict[str, Where]:
+        """As for every grouping splitter; `text` when neither `key` nor `columns` is given (the entry names it)."""
+        defaults: dict[str, Where] = {"text": ()} if self.params.key is None and self.params.columns is None else {}
+        return {**super().columns_read(), **defaults}
 
     def salt(self) -> int:
         """The hash seed: from `salt:` when given, else the step seed."""
@@ -682,6 +691,10 @@ class PredefinedSplit(Splitter):
     def split_names(self) -> list[str]:
         """Known only from the data."""
         return []
+
+    def columns_read(self) -> dict[str, Where]:
+        """The `column` holding the split names."""
+        return self.columns_named("column")
 
     def assign(self, table: pa.Table) -> pa.Array:
         """Split names per row, renamed as the spec says."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from specc.errors import Diagnostic, SpecError
 from specc.plugins import get_registry
 from specc.registry import Registry
+from specc.spec.columns import column_problems
 from specc.spec.diagnose import diagnose
 from specc.spec.model import build_spec_model, used_types
 from specc.spec.yaml_loader import Positions, load_yaml
@@ -70,4 +71,7 @@ def load_spec(path: str | Path, max_bytes: int | None = None) -> Spec:
         validated = model.model_validate(data, context=context)
     except ValidationError as exc:
         raise SpecError([diagnose(e, data, positions, shown, model, registry) for e in exc.errors()]) from None
+    problems = column_problems(validated, positions, shown, path.parent, registry)
+    if problems:
+        raise SpecError(problems)
     return Spec(path, validated, positions, hashlib.sha256(path.read_bytes()).hexdigest(), shown)

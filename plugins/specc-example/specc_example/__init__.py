@@ -24,6 +24,14 @@ class MinWords(specc.Step):
         column: str = Field("text", description="The text column to count words in.")
         min_words: int = Field(2, ge=1, description="Rows with fewer words are dropped.")
 
+    def columns_read(self) -> dict[str, tuple[str | int, ...]]:
+        """The `column` it counts words in: `specc validate` checks it is there."""
+        return self.columns_named("column")
+
+    def columns_after(self, columns: list[str]) -> list[str]:
+        """The input's columns: it only drops rows."""
+        return columns
+
     def apply(self, table: pa.Table) -> specc.StepResult:
         """Keep rows with at least `min_words` words."""
         import pyarrow.compute as pc

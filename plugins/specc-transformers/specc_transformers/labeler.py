@@ -116,6 +116,17 @@ class ModelLabeler(UsesModel, Annotator):
         """The class names of the label column this step writes."""
         return {self.params.column: self.names()}
 
+    def columns_read(self) -> dict[str, tuple[str | int, ...]]:
+        """The `text` the model reads, and in fill mode the `column` it fills."""
+        return self.columns_named("text", *(["column"] if self.params.mode == "fill" else []))
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The input's columns, the label and score columns, and the review column when rows go to review."""
+        p = self.params
+        review = [p.review_column] if p.below_threshold == "review" else []
+        written = [p.column, p.score_column or f"{p.column}_score", *review]
+        return [*columns, *(c for c in written if c not in columns)]
+
     # --- the model -------------------------------------------------------------------------------
 
     @cached_property

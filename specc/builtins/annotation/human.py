@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from specc.annotation.labels import ColumnLabeler, label_counts, write_column
 from specc.builtins.annotation.human_params import AnnotationFile, HumanParams
-from specc.components import Params, StepResult
+from specc.components import Params, StepResult, Where
 from specc.errors import SpeccError
 
 if TYPE_CHECKING:
@@ -48,6 +48,30 @@ class HumanRound(ColumnLabeler):
     scope = "global"
     Params: ClassVar[type[Params]] = HumanParams
     params: HumanParams
+
+    def columns_read(self) -> dict[str, Where]:
+        """The `key`, the gold column, the exported text and the audited columns (those the step does not write)."""
+        p = self.params
+        read = self.columns_named("key")
+        if p.gold is not None and p.gold.column is not None:
+            read.setdefault(p.gold.column, ("gold", "column"))
+        if p.export is not None:
+            read.setdefault(p.export.text, ("export", "text"))
+        written = self.written()
+        for i, column in enumerate(p.audit.columns if p.audit is not None else []):
+            if column not in written:
+                read.setdefault(column, ("audit", "columns", i))
+        return read
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The input's columns and those the step writes."""
+        return [*columns, *(c for c in self.written() if c not in columns)]
+
+    def written(self) -> list[str]:
+        """The label column, and the agreement and flag columns when asked for."""
+        p = self.params
+        flag = p.item_agreement.column if p.item_agreement is not None and p.item_agreement.action == "flag" else None
+        return [c for c in (p.column, p.agreement_column, flag) if c is not None]
 
     def files(self) -> list[Path]:
         """Every file the round reads that exists: results, adjudications, verdicts, gold items, guidelines."""

@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from specc.annotation.labels import ColumnLabeler, LabelNames, label_counts, write_column
 from specc.builtins.clean import re2_syntax
-from specc.components import Params, StepResult
+from specc.components import Params, StepResult, Where
 from specc.spec.diagnose import did_you_mean
 from specc.spec.model import located_errors
 
@@ -182,6 +182,14 @@ class RuleLabeler(ColumnLabeler):
     scope = "row"
     Params: ClassVar[type[Params]] = RulesParams
     params: RulesParams
+
+    def columns_read(self) -> dict[str, Where]:
+        """The `text` the rules read, and in fill mode the `column` they fill."""
+        return self.columns_named("text", *(["column"] if self.params.mode == "fill" else []))
+
+    def columns_after(self, columns: list[str]) -> list[str] | None:
+        """The input's columns and the label `column`."""
+        return columns if self.params.column in columns else [*columns, self.params.column]
 
     def matches(self, table: pa.Table) -> np.ndarray:
         """Rows x rules: whether each rule matches each row's text (null text matches nothing)."""
