@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from specc import __version__
-from specc.errors import SpeccError
+from specc.errors import CommandLineError, SpeccError
 
 EXIT_CODES = """Exit codes: 0 success; 1 an error in a spec, the data or a plugin (printed without a
 traceback); 2 a mistake in the command line itself."""
@@ -32,7 +32,7 @@ def _progress() -> Callable[[str], None] | None:
 
 def _fail(exc: SpeccError) -> None:
     click.echo(str(exc), err=True)
-    sys.exit(1)
+    sys.exit(exc.exit_code)
 
 
 # Commands that only read specs and print: the cyclic collector stays paused for them (see `run`).
@@ -87,15 +87,15 @@ def validate(specs: tuple[str, ...]) -> None:
     from specc.errors import SpecError
     from specc.spec import load_spec
 
-    failed = False
+    code = 0
     for path in specs:
         try:
             load_spec(path)
             click.echo(f"{path}: ok")
         except SpecError as exc:
             click.echo(str(exc), err=True)
-            failed = True
-    sys.exit(1 if failed else 0)
+            code = max(code, exc.exit_code)
+    sys.exit(code)
 
 
 _CACHE_DIR = click.option(
@@ -428,6 +428,8 @@ def agreement(
     from specc.annotation.agreement import agreement_report, report_text
     from specc.annotation.readers import count_kinds, read_annotations
 
+    if not Path(file).exists():
+        raise CommandLineError(f"{file}: error: no such file; check the path")
     annotators = annotator.split(",") if annotator and "," in annotator else annotator
     table, problems = read_annotations(
         file, file_format, item=item, annotator=annotators, label=label, from_name=from_name, exclude=exclude.split(",")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from specc import known_plugins
 from specc.errors import SpeccError
 from specc.minhash import CHAR_SHARE
 
@@ -447,8 +448,8 @@ class TokenBudget(Params):
         installed = registry.names("tokenizer")
         if self.type not in installed:
             raise ValueError(
-                f"no token counter '{self.type}' is installed (installed: {', '.join(installed) or 'none'})"
-                f"; `pip install specc-transformers` for `transformers`"
+                known_plugins.install_hint("tokenizer", self.type)
+                or f"no token counter '{self.type}' is installed (installed: {', '.join(installed) or 'none'})"
             )
         model = registry.get("tokenizer", self.type).cls.Params
         if not isinstance(self, model):

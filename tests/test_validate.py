@@ -48,10 +48,22 @@ def test_several_specs_exit_1_when_any_fails() -> None:
     assert "syntax.yaml:5:6: error:" in result.stderr
 
 
-def test_missing_spec_file(tmp_path: Path) -> None:
-    result = run_cli("validate", "nope.yaml", cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.startswith("nope.yaml:1:1: error: cannot read the spec")
+@pytest.mark.parametrize("command", [["validate"], ["plan"], ["build"], ["lock"], ["card"], ["cache", "info"]])
+def test_a_missing_spec_file_is_a_command_line_mistake(tmp_path: Path, command: list[str]) -> None:
+    result = run_cli(*command, "nope.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (2, "nope.yaml:1:1: error: no such file; check the spec's path\n")
+
+
+def test_a_missing_file_outranks_a_bad_spec(tmp_path: Path) -> None:
+    result = run_cli("validate", str(BAD / "syntax.yaml"), "nope.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "syntax.yaml:4:9: error:" in result.stderr
+    assert "nope.yaml:1:1: error: no such file" in result.stderr
+
+
+def test_a_missing_annotation_file_is_a_command_line_mistake(tmp_path: Path) -> None:
+    result = run_cli("agreement", "nope.csv", "--format", "long-csv", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (2, "nope.csv: error: no such file; check the path\n")
 
 
 def test_empty_and_non_mapping_specs(tmp_path: Path) -> None:
@@ -114,5 +126,5 @@ def test_validate_imports_no_heavy_library() -> None:
 
 
 def test_modules_imported_fails_when_the_command_fails(tmp_path: Path) -> None:
-    with pytest.raises(AssertionError, match="specc validate missing.yaml exited with 1:\n.*missing.yaml"):
+    with pytest.raises(AssertionError, match="specc validate missing.yaml exited with 2:\n.*missing.yaml"):
         modules_imported("validate", "missing.yaml", cwd=tmp_path)

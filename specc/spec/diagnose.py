@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from specc import stages
+from specc import known_plugins, stages
 from specc.errors import Diagnostic
 from specc.registry import Registry
 from specc.spec.yaml_loader import Loc, Positions, dotted
@@ -98,7 +98,25 @@ def model_at(root: type[BaseModel], loc: Loc, data: Any) -> type[BaseModel] | No
 
 
 def _installed(registry: Registry, kind: str) -> str:
-    return ", ".join(registry.names(kind)) or "(none installed)"
+    names = registry.names(kind)
+    if names:
+        return f"installed: {', '.join(names)}"
+    providers = " ".join(known_plugins.distributions(kind))
+    if not providers:
+        return f"no {kind} is installed"
+    return f"no {kind} is installed; plugins provide them: pip install {providers}"
+
+
+def _unknown_type(registry: Registry, kind: str, tag: str, given: str) -> str:
+    """Why `given` is no installed type of `kind`: the plugin that provides it, or the closest names."""
+    hint = known_plugins.install_hint(kind, given)
+    if hint is not None:
+        return hint
+    installed = registry.names(kind)
+    close = difflib.get_close_matches(given, installed + known_plugins.known_names(kind), n=1, cutoff=0.6)
+    if close and close[0] not in installed:
+        return f"unknown {tag} '{given}'; did you mean '{close[0]}'? {known_plugins.install_hint(kind, close[0])}"
+    return f"unknown {tag} '{given}'{did_you_mean(given, installed) or ';'} {_installed(registry, kind)}"
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
@@ -113,20 +131,22 @@ def diagnose(
     kind = error["type"]
     loc = _strip_tag(tuple(error["loc"]), data)
     line, col = positions.value(loc)
+    if loc and loc[-1] == "[key]":  # pydantic's loc of a mapping key's own error
+        loc = loc[:-1]
+        line, col = positions.key(loc)
     path = dotted(loc)
     message = error["msg"]
     unions = _unions()
     if kind in ("union_tag_invalid", "union_tag_not_found") and loc and loc[0] in unions:
         _, comp_kind, tag = unions[loc[0]]
-        installed = _installed(registry, comp_kind)
         if kind == "union_tag_invalid":
-            given = str(error["ctx"]["tag"])
-            hint = did_you_mean(given, registry.names(comp_kind))
-            message = f"unknown {tag} '{given}'{hint or ';'} installed: {installed}"
+            message = _unknown_type(registry, comp_kind, tag, str(error["ctx"]["tag"]))
             line, col = positions.value(loc + (tag,))
             path = dotted(loc + (tag,))
+        elif registry.names(comp_kind):
+            message = f"missing `{tag}`; set it to one of: {', '.join(registry.names(comp_kind))}"
         else:
-            message = f"missing `{tag}`; set it to one of: {installed}"
+            message = f"missing `{tag}`; {_installed(registry, comp_kind)}"
     elif kind == "extra_forbidden":
         line, col = positions.key(loc)
         model = model_at(root, loc[:-1], data)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import yaml
 from yaml.constructor import ConstructorError
 
-from specc.errors import Diagnostic, SpeccError, SpecError
+from specc.errors import Diagnostic, SpeccError, SpecError, SpecNotFound
 
 Loc = tuple[str | int, ...]
 PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -282,6 +282,8 @@ def _read(file: Path, max_bytes: int) -> str:
     try:
         with file.open("rb") as stream:
             raw = stream.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise SpecNotFound([Diagnostic(file, 1, 1, "", "no such file; check the spec's path")]) from None
     except OSError as exc:
         raise SpecError([Diagnostic(file, 1, 1, "", f"cannot read the spec: {exc.strerror}")]) from None
     if len(raw) > max_bytes:
