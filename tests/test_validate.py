@@ -45,7 +45,7 @@ def test_several_specs_exit_1_when_any_fails() -> None:
     result = run_cli("validate", str(ROOT / "specs/quickstart.yaml"), str(BAD / "syntax.yaml"))
     assert result.returncode == 1
     assert "quickstart.yaml: ok" in result.stdout
-    assert "syntax.yaml:5:6: error:" in result.stderr
+    assert "syntax.yaml:4:9: error:" in result.stderr
 
 
 @pytest.mark.parametrize("command", [["validate"], ["plan"], ["build"], ["lock"], ["card"], ["cache", "info"]])

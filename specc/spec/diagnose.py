@@ -124,6 +124,31 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def _written_outside(loc: Loc, data: Any, positions: Positions) -> str:
+    """For a missing key written further out (indented too little): where it is and where it belongs."""
+    key = loc[-1]
+    for end in range(len(loc) - 2, -1, -1):
+        outer = _get(data, loc[:end])
+        if isinstance(outer, dict) and key in outer:
+            line, _ = positions.key(loc[:end] + (key,))
+            return (
+                f"; the `{key}` on line {line} is a key of `{dotted(loc[:end]) or 'the spec'}`: "
+                f"indent it under `{dotted(loc[:-1])}`"
+            )
+    return ""
+
+
+def _taken_by_sibling(root: type[BaseModel], loc: Loc, data: Any, positions: Positions) -> str:
+    """For an unknown key that a neighbouring entry takes (it was indented too little): which one."""
+    neighbours = _get(data, loc[:-1])
+    for name, value in neighbours.items() if isinstance(neighbours, dict) else ():
+        model = model_at(root, loc[:-1] + (name,), data) if isinstance(value, dict) else None
+        if model is not None and loc[-1] in model.model_fields and loc[-1] not in value:
+            line, _ = positions.key(loc[:-1] + (name,))
+            return f"; `{name}` (line {line}) takes it: indent it under `{name}`"
+    return ""
+
+
 def diagnose(
     error: ErrorDetails, data: Any, positions: Positions, file: Path, root: type[BaseModel], registry: Registry
 ) -> Diagnostic:
@@ -152,10 +177,11 @@ def diagnose(
         model = model_at(root, loc[:-1], data)
         allowed = sorted(model.model_fields) if model else []
         hint = did_you_mean(str(loc[-1]), allowed)
-        message = f"unknown key '{loc[-1]}'{hint or ';'} allowed keys: {', '.join(allowed)}"
+        under = _taken_by_sibling(root, loc, data, positions)
+        message = f"unknown key '{loc[-1]}'" + (under or f"{hint or ';'} allowed keys: {', '.join(allowed)}")
     elif kind == "missing":
         line, col = positions.value(loc[:-1])
-        message = f"missing required key '{loc[-1]}'"
+        message = f"missing required key '{loc[-1]}'{_written_outside(loc, data, positions)}"
     elif kind == "value_error":
         message = str(error["ctx"]["error"]) if "ctx" in error else message
     elif kind == "literal_error":
