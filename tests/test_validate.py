@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,80 @@ def test_validate_imports_no_heavy_library() -> None:
 def test_modules_imported_fails_when_the_command_fails(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="specc validate missing.yaml exited with 2:\n.*missing.yaml"):
         modules_imported("validate", "missing.yaml", cwd=tmp_path)
+
+
+NUMERIC_LABELS = """\
+specc: 1
+name: numeric-labels
+description: Reviews rated 1 to 3 stars, the ratings written as numbers.
+license: mit
+sources:
+  reviews: {type: jsonl, path: rows.jsonl, labels: {stars: [1, 3, 2]}}
+annotate:
+  - type: rules
+    column: mood
+    labels: [0, 1]
+    rules:
+      - {label: 1, keywords: [great, wonderful, superb, lovely, fine, okay, average]}
+      - {label: 0, keywords: [cold, never, terrible]}
+split:
+  method: stratified
+  ratios: {train: 0.6, test: 0.4}
+  stratify: stars
+format:
+  type: chat
+  user: "{{ text }}"
+  assistant: "{{ stars_name }} stars, mood {{ mood_name }}"
+card: {draft: true}
+"""
+REVIEWS = [
+    ("great food, fast delivery", 3),
+    ("cold and late", 1),
+    ("fine I guess", 2),
+    ("wonderful, will order again", 3),
+    ("never again", 1),
+    ("okay portion", 2),
+    ("superb taste", 3),
+    ("terrible service", 1),
+    ("average", 2),
+    ("lovely", 3),
+]
+
+
+def _numeric_labels(folder: Path) -> None:
+    write(folder / "spec.yaml", NUMERIC_LABELS)
+    write(folder / "rows.jsonl", "".join(json.dumps({"text": t, "stars": s}) + "\n" for t, s in REVIEWS))
+
+
+def test_numeric_labels_are_valid(tmp_path: Path) -> None:
+    _numeric_labels(tmp_path)
+    result = run_cli("validate", "spec.yaml", cwd=tmp_path, env=BUILTINS_ONLY)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "spec.yaml: ok\n", "")
+
+
+def test_numeric_labels_name_the_numbers_in_the_data(tmp_path: Path) -> None:
+    """`labels: [1, 3, 2]` over a column of numbers: 3 is the class named "3" (id 1), not id 3."""
+    import pyarrow.parquet as pq
+
+    _numeric_labels(tmp_path)
+    assert run_cli("build", "spec.yaml", cwd=tmp_path, env=BUILTINS_ONLY).returncode == 0
+    out = tmp_path / "build" / "numeric-labels"
+    rows = [r for f in sorted(out.glob("data/*.parquet")) for r in pq.read_table(f).to_pylist()]
+    answers = {r["messages"][0]["content"]: r["messages"][1]["content"] for r in rows}
+    for text, stars in REVIEWS:
+        mood = "0" if any(word in text for word in ("cold", "never", "terrible")) else "1"
+        assert answers[text] == f"{stars} stars, mood {mood}"
+    card = (out / "README.md").read_text()
+    assert "| stars | train | test |\n|---|---:|---:|\n| 1 |" in card
+
+
+def test_labels_that_are_not_whole_numbers_or_text_are_quoted(tmp_path: Path) -> None:
+    _numeric_labels(tmp_path)
+    write(tmp_path / "spec.yaml", NUMERIC_LABELS.replace("[1, 3, 2]", "[1.5, true, 2]"))
+    result = run_cli("validate", "spec.yaml", cwd=tmp_path, env=BUILTINS_ONLY)
+    assert result.stderr == (
+        "spec.yaml:6:61: error: sources.reviews.labels.stars[0]: write this label in quotes, such as '1.5', so that "
+        "it keeps the text you wrote\n"
+        "spec.yaml:6:66: error: sources.reviews.labels.stars[1]: write this label in quotes, such as 'True', so that "
+        "it keeps the text you wrote\n"
+    )
