@@ -124,6 +124,16 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def _only_value(root: type[BaseModel], loc: Loc, data: Any) -> str:
+    """For a missing key that takes one value only (`specc: 1`): the line to add."""
+    model = model_at(root, loc[:-1], data)
+    field = model.model_fields.get(str(loc[-1])) if model else None
+    if field is None or typing.get_origin(field.annotation) is not typing.Literal:
+        return ""
+    values = typing.get_args(field.annotation)
+    return f"; add `{loc[-1]}: {values[0]}`" if len(values) == 1 else ""
+
+
 def _written_outside(loc: Loc, data: Any, positions: Positions) -> str:
     """For a missing key written further out (indented too little): where it is and where it belongs."""
     key = loc[-1]
@@ -181,12 +191,23 @@ def diagnose(
         message = f"unknown key '{loc[-1]}'" + (under or f"{hint or ';'} allowed keys: {', '.join(allowed)}")
     elif kind == "missing":
         line, col = positions.value(loc[:-1])
-        message = f"missing required key '{loc[-1]}'{_written_outside(loc, data, positions)}"
+        message = (
+            f"missing required key '{loc[-1]}'{_only_value(root, loc, data)}{_written_outside(loc, data, positions)}"
+        )
     elif kind == "value_error":
         message = str(error["ctx"]["error"]) if "ctx" in error else message
     elif kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
         message = f"{message}; got {error['input']!r}{did_you_mean(str(error['input']), choices)}"
+    elif kind in ("dict_type", "model_attributes_type", "model_type"):
+        shown = "a list" if isinstance(error["input"], list) else repr(error["input"])
+        message = f"write a mapping of keys to values; got {shown}"
+    elif kind == "list_type" and not isinstance(error["input"], dict):
+        message = f"write a list, such as [{error['input']}]; got {error['input']!r}"
+    elif kind == "string_type" and isinstance(error["input"], list):
+        message = f"write one value, not a list; got {error['input']}"
+    elif kind == "too_short" and error["ctx"]["actual_length"] == 0:
+        message = "empty; give at least one entry"
     elif "input" in error and not isinstance(error["input"], (dict, list)):
         message = f"{message}; got {error['input']!r}"
     return Diagnostic(file, line, col, path, message)

@@ -87,8 +87,22 @@ def _value_with_colon(line: str, column: int) -> str | None:
         return None
     value = value.strip()
     quote = "'" if '"' in value else '"'
-    shown = value if len(value) <= _QUOTE_MAX and quote not in value else "..."
+    shown = value if len(value) <= 2 * _QUOTE_MAX and quote not in value else "..."
     return f"YAML syntax: ': ' inside a value starts a key; put the value in quotes: {key}: {quote}{shown}{quote}"
+
+
+def _unclosed(lines: list[str], number: int, quote: str) -> tuple[int, int, str] | None:
+    """Where a quoted value that ran on past its line began: the line above with an odd number of `quote`."""
+    for above in range(number - 1, max(number - 20, 0), -1):
+        line = lines[above - 1]
+        if line.count(quote) % 2:
+            return (
+                above,
+                line.rindex(quote) + 1,
+                f"YAML syntax: the value quoted here has no closing {quote}, so it runs on to line {number}; "
+                f"end it with {quote}",
+            )
+    return None
 
 
 def explain(lines: list[str], error: yaml.MarkedYAMLError) -> tuple[int, int, str]:
@@ -108,7 +122,7 @@ def explain(lines: list[str], error: yaml.MarkedYAMLError) -> tuple[int, int, st
                 return (
                     line,
                     column,
-                    "bad indentation: a tab indents this line; YAML indents with spaces only: use spaces",
+                    "bad indentation: a tab indents this line; YAML indents with spaces only: replace the tab with spaces",
                 )
             return line, column, "YAML syntax: a tab here; YAML separates with spaces: replace the tab with a space"
         return line, column, f"YAML syntax: a value cannot start with '{char}'; put the value in quotes"
@@ -135,8 +149,13 @@ def explain(lines: list[str], error: yaml.MarkedYAMLError) -> tuple[int, int, st
         found = problem.partition("but found ")[2]
         if found.startswith("'<block") or found in ("'?'", "'-'"):  # a mapping or a list starts, a key, an item
             return line, _indent(at) + 1, _misindented(lines, line)
-        if found == "'<scalar>'" and at[: column - 1].rstrip().endswith(("'", '"')):
-            return line, column, "YAML syntax: text after a quoted value; put all of the value inside the quotes"
+        quote = at[: column - 1].rstrip()[-1:]
+        if found == "'<scalar>'" and quote in ("'", '"'):
+            return _unclosed(lines, line, quote) or (
+                line,
+                column,
+                "YAML syntax: text after a quoted value; put all of the value inside the quotes",
+            )
     if context.startswith("while parsing a flow") and problem.startswith("expected ','") and start is not None:
         opening = "{" if "mapping" in context else "["
         closing = "}" if opening == "{" else "]"
