@@ -19,7 +19,7 @@ from specc import __version__
 from specc.errors import CommandLineError, SpeccError
 
 EXIT_CODES = """Exit codes: 0 success; 1 an error in a spec, the data or a plugin (printed without a
-traceback); 2 a mistake in the command line itself."""
+traceback); 2 a mistake in the command line itself (such as a file it names that does not exist)."""
 
 
 def _progress() -> Callable[[str], None] | None:

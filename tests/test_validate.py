@@ -206,3 +206,30 @@ def test_labels_that_are_not_whole_numbers_or_text_are_quoted(tmp_path: Path) ->
         "spec.yaml:6:66: error: sources.reviews.labels.stars[1]: write this label in quotes, such as 'True', so that "
         "it keeps the text you wrote\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: {type: jsonl path: x}\n", "1:21: error: YAML syntax: a ',' is missing; separate the entries inside '{ }'"),
+        ("a: [x, y\nb: 1\n", "1:4: error: YAML syntax: this '[' is not closed; end it with ']'"),
+        ("a: @user\n", "1:4: error: YAML syntax: a value cannot start with '@'; put the value in quotes"),
+        ("a: *bold*\n", "1:4: error: YAML syntax: a value cannot start with '*' (YAML reads an alias); put the value"),
+        ('a: "x" y\n', "1:8: error: YAML syntax: text after a quoted value; put all of the value inside the quotes"),
+        ("a:\tb\n", "1:3: error: YAML syntax: a tab here; YAML separates with spaces: replace the tab with a space"),
+        ("a: 'it''s\nb: 1\n", "1:4: error: YAML syntax: this quoted value has no closing '; add one"),
+        (
+            "a:\n  - b: 1\n    c: 2\n    - d\n",
+            "4:5: error: bad indentation: this '-' is at the column of `c` on line 3",
+        ),
+        ("a: *x\n", "1:4: error: YAML syntax: found undefined alias 'x'"),  # rare: PyYAML's own words
+    ],
+)
+def test_yaml_mistakes_in_words(tmp_path: Path, text: str, expected: str) -> None:
+    from specc import load_spec
+    from specc.errors import SpecError
+
+    write(tmp_path / "s.yaml", text)
+    with pytest.raises(SpecError) as raised:
+        load_spec(tmp_path / "s.yaml")
+    assert str(raised.value).startswith(f"{tmp_path / 's.yaml'}:{expected}")
