@@ -134,12 +134,13 @@ def _only_value(root: type[BaseModel], loc: Loc, data: Any) -> str:
     return f"; add `{loc[-1]}: {values[0]}`" if len(values) == 1 else ""
 
 
-def _written_outside(loc: Loc, data: Any, positions: Positions) -> str:
-    """For a missing key written further out (indented too little): where it is and where it belongs."""
+def _written_outside(root: type[BaseModel], loc: Loc, data: Any, positions: Positions) -> str:
+    """For a missing key written further out, where it is no key of its own (indented too little): where it is
+    and where it belongs."""
     key = loc[-1]
     for end in range(len(loc) - 2, -1, -1):
-        outer = _get(data, loc[:end])
-        if isinstance(outer, dict) and key in outer:
+        outer, model = _get(data, loc[:end]), model_at(root, loc[:end], data)
+        if isinstance(outer, dict) and key in outer and (model is None or key not in model.model_fields):
             line, _ = positions.key(loc[:end] + (key,))
             return (
                 f"; the `{key}` on line {line} is a key of `{dotted(loc[:end]) or 'the spec'}`: "
@@ -191,9 +192,7 @@ def diagnose(
         message = f"unknown key '{loc[-1]}'" + (under or f"{hint or ';'} allowed keys: {', '.join(allowed)}")
     elif kind == "missing":
         line, col = positions.value(loc[:-1])
-        message = (
-            f"missing required key '{loc[-1]}'{_only_value(root, loc, data)}{_written_outside(loc, data, positions)}"
-        )
+        message = f"missing required key '{loc[-1]}'{_only_value(root, loc, data)}{_written_outside(root, loc, data, positions)}"
     elif kind == "value_error":
         message = str(error["ctx"]["error"]) if "ctx" in error else message
     elif kind == "literal_error":

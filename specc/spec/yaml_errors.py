@@ -51,30 +51,27 @@ def _misindented(lines: list[str], number: int) -> str:
     line = lines[number - 1]
     word, indent = _word(line), _indent(line)
     levels = _levels_above(lines, number, indent)
-    same = [level for level in levels if level[2] == indent]
-    if word == "-" and same:
-        (at, key, _), *_ = same
+    same = next(((at, key) for at, key, n in levels if n == indent), None)
+    if same is not None and word == "-" and same[1] != "-":
         return (
-            f"bad indentation: this '-' is at the column of `{key}` on line {at}, a key, so it cannot start a list "
-            "item there; put a list item's '-' at the column of the other '-' of its list"
+            f"bad indentation: this '-' is at the column of `{same[1]}` on line {same[0]}, a key, so it cannot start "
+            "a list item there; put a list item's '-' at the column of the other '-' of its list"
         )
-    if same:
-        (at, _, _), *_ = same
-        item = lines[at - 1][indent + 1 :]
+    if same is not None and word != "-" and same[1] == "-":
+        item = lines[same[0] - 1][indent + 1 :]
         inner = 1 + len(item) - len(item.lstrip(" ")) if item.strip() else 2
         return (
-            f"bad indentation: `{word}` is at the column of the '-' on line {at}, so it belongs to neither that list "
-            f"item nor the mapping around the list; indent it {_spaces(inner)} more to put it in the item"
+            f"bad indentation: `{word}` is at the column of the '-' on line {same[0]}, so it belongs to neither that "
+            f"list item nor the mapping around the list; indent it {_spaces(inner)} more to put it in the item"
         )
+    if same is not None:
+        return f"bad indentation: `{word}` does not fit here; check that it lines up with the lines it belongs with"
     shown = ", ".join(f"`{key}` on line {at} has {_spaces(n)}" for at, key, n in levels[:3])
-    if word == "-":
-        return (
-            f"bad indentation: this '-' is indented {_spaces(indent)} and lines up with nothing above it ({shown}); "
-            "indent it as much as the other '-' of its list"
-        )
+    siblings = "the other '-' of its list" if word == "-" else "the keys it belongs with"
+    what = "this '-'" if word == "-" else f"`{word}`"
     return (
-        f"bad indentation: `{word}` is indented {_spaces(indent)} and lines up with nothing above it ({shown}); "
-        "indent it as much as the keys it belongs with"
+        f"bad indentation: {what} is indented {_spaces(indent)} and lines up with nothing above it ({shown}); "
+        f"indent it as much as {siblings}"
     )
 
 
@@ -143,7 +140,8 @@ def explain(lines: list[str], error: yaml.MarkedYAMLError) -> tuple[int, int, st
             line,
             _indent(at) + 1,
             f"bad indentation: `{_word(at)}` is indented more than {above}, so YAML reads it as more of that "
-            f"line's value; indent `{_word(at)}` as much as the keys it belongs with",
+            f"line's value; indent `{_word(at)}` as much as the keys it belongs with (or, if it is more text, put "
+            "the whole value in quotes)",
         )
     if problem.startswith("expected <block end>, but found"):
         found = problem.partition("but found ")[2]
