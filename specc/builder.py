@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from specc import known_plugins
 from specc.cache import DIGEST
 from specc.compiler import Plan, compile_spec
 from specc.components import Context, Executor, Params
-from specc.errors import SpeccError
+from specc.errors import CommandLineError, SpeccError
 from specc.executor import BuildOptions, BuildResult
 from specc.lock import check_upgrade_sources, lock_data, lock_path, locked_pins, read_lock, write_lock
 from specc.plan_diff import Change, diff_plan
@@ -74,7 +75,11 @@ def _run(plan: Plan, options: BuildOptions) -> BuildResult:
     registry = get_registry()
     executor = options.executor
     if executor not in registry.names("executor"):
-        raise SpeccError(f"error: unknown executor '{executor}'; installed: {', '.join(registry.names('executor'))}")
+        hint = known_plugins.install_hint("executor", executor)
+        installed = ", ".join(registry.names("executor"))
+        raise CommandLineError(
+            f"error: executor {hint}" if hint else f"error: unknown executor '{executor}'; installed: {installed}"
+        )
     cls = registry.get("executor", executor).cls
     runner = cls(
         _executor_params(executor, cls.Params, options.executor_options),

@@ -15,16 +15,16 @@ from typing import Any
 import click
 
 from specc import __version__
-from specc.errors import SpeccError, SpecError
+from specc.errors import CommandLineError, SpeccError, SpecError
 from specc.progress import Progress, Verbosity
 
 EXIT_CODES = """Exit codes: 0 success; 1 an error in a spec, the data or a plugin (printed without a
-traceback); 2 a mistake in the command line itself."""
+traceback); 2 a mistake in the command line itself (such as a file it names that does not exist)."""
 
 
 def _fail(exc: SpeccError) -> None:
     click.echo(str(exc), err=True)
-    sys.exit(1)
+    sys.exit(exc.exit_code)
 
 
 # --- verbosity: -v/-q on the group and on every command ------------------------------------------------------
@@ -197,6 +197,7 @@ def validate(specs: tuple[str, ...], as_json: bool, specs_only: bool) -> None:
     from specc.spec import load_spec
 
     results = []
+    code = 0
     for path in _chosen(specs, specs_only):
         try:
             load_spec(path)
@@ -205,13 +206,13 @@ def validate(specs: tuple[str, ...], as_json: bool, specs_only: bool) -> None:
                 click.echo(f"{path}: ok")
         except SpecError as exc:
             errors = error_objects(exc)
+            code = max(code, exc.exit_code)
             if not as_json:
                 click.echo(str(exc), err=True)
         results.append({"file": path, "ok": not errors, "errors": errors})
-    ok = all(r["ok"] for r in results)
     if as_json:
-        _echo_json({"ok": ok, "specs": results})
-    sys.exit(0 if ok else 1)
+        _echo_json({"ok": not code, "specs": results})
+    sys.exit(code)
 
 
 _CACHE_DIR = click.option(
@@ -596,6 +597,8 @@ def agreement(
     from specc.annotation.agreement import agreement_report, report_text
     from specc.annotation.readers import count_kinds, read_annotations
 
+    if not Path(file).exists():
+        raise CommandLineError(f"{file}: error: no such file; check the path")
     annotators = annotator.split(",") if annotator and "," in annotator else annotator
     table, problems = read_annotations(
         file, file_format, item=item, annotator=annotators, label=label, from_name=from_name, exclude=exclude.split(",")

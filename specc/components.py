@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from specc import known_plugins
 from specc.errors import SpeccError
 from specc.minhash import CHAR_SHARE
 
@@ -164,6 +165,16 @@ class ExplodeParams(Params):
     prefix: str = Field("", description="Put before the field names of struct elements, which become columns.")
 
 
+def _label_text(value: Any) -> Any:
+    """A label name written as a whole number (`labels: [1, 3, 2]`) is kept as its text ("1", "3", "2")."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"write this label in quotes, such as '{value}', so that it keeps the text you wrote")
+    return str(value) if isinstance(value, int) else value
+
+
+LabelName = Annotated[str, BeforeValidator(_label_text, json_schema_input_type=str | int)]
+
+
 def _explode_shorthand(value: Any) -> Any:
     return {"column": value} if isinstance(value, str) else value
 
@@ -174,7 +185,7 @@ class SourceParams(Params):
     license: str = "unknown"
     columns: dict[str, str] | None = None
     split: str | None = None
-    labels: dict[str, list[str]] | None = None
+    labels: dict[str, list[LabelName]] | None = None
     # left out of the fingerprint when unset, so that specs without it keep their locks
     explode: Annotated[
         ExplodeParams | None,
@@ -521,8 +532,8 @@ class TokenBudget(Params):
         installed = registry.names("tokenizer")
         if self.type not in installed:
             raise ValueError(
-                f"no token counter '{self.type}' is installed (installed: {', '.join(installed) or 'none'})"
-                f"; `pip install specc-transformers` for `transformers`"
+                known_plugins.install_hint("tokenizer", self.type)
+                or f"no token counter '{self.type}' is installed (installed: {', '.join(installed) or 'none'})"
             )
         model = registry.get("tokenizer", self.type).cls.Params
         if not isinstance(self, model):

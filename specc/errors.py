@@ -7,7 +7,15 @@ from pathlib import Path
 
 
 class SpeccError(Exception):
-    """A user-facing error: printed without a traceback, exit code 1."""
+    """A user-facing error: printed without a traceback, exit code `exit_code`."""
+
+    exit_code = 1  # the README's rule: 1 an error in a spec, the data or a plugin; 2 a mistake in the command line
+
+
+class CommandLineError(SpeccError):
+    """A mistake in the command line itself, such as a file it names that does not exist: exit code 2."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,12 @@ class SpecError(SpeccError):
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = sorted(diagnostics, key=lambda d: (str(d.file), d.line, d.column))
         super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class SpecNotFound(SpecError):
+    """The spec file a command names does not exist: a mistake in the command line, exit code 2."""
+
+    exit_code = 2
 
 
 class DataError(SpeccError):

@@ -54,8 +54,13 @@ def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:
 def test_unknown_executor(tmp_path: Path) -> None:
     run_cli("init", "p", cwd=tmp_path)
     result = run_cli("build", "p/spec.yaml", "--executor", "spark", cwd=tmp_path, env={"SPECC_LOAD_PLUGINS": ""})
-    assert result.returncode == 1
+    assert result.returncode == 2  # a mistake in the command line
     assert result.stderr.strip() == "error: unknown executor 'spark'; installed: local"
+    result = run_cli("build", "p/spec.yaml", "--executor", "ray", cwd=tmp_path, env={"SPECC_LOAD_PLUGINS": ""})
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        "error: executor 'ray' is provided by the plugin specc-ray; install it with pip install specc-ray",
+    )
 
 
 def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import ROOT
+from specc import known_plugins
+from tests.conftest import ROOT, run_cli
 
 # Third-party distributions the hints may name (the tests' own fake plugins are not scanned).
 KNOWN = {"pip", "scikit-learn", "datasketch", "atheris", "torch", "transformers", "trl", "llamafactory", "label-studio"}
@@ -119,3 +121,26 @@ def test_the_check_catches_the_taken_name_and_unknown_extras() -> None:
         "specc-sft has no extra ['nope']",
         "`specc` on the package index is another project; the core is specc-sft",
     ]
+
+
+def test_the_table_of_first_party_types_is_what_the_plugins_register() -> None:
+    """specc.known_plugins names, for each distribution under plugins/, exactly the types its entry points register."""
+    defined = {p["name"]: set(p.get("entry-points", {}).get("specc", {})) for p in _projects().values()}
+    loaded = json.loads(run_cli("plugins", "--json").stdout)
+    registered = {i["distribution"]: {k: tuple(v) for k, v in i["provides"].items()} for i in loaded}
+    plugins = {name for name, entry_points in defined.items() if entry_points}
+    assert plugins <= set(registered), "install every plugin under plugins/ (pip install -e plugins/NAME)"
+    assert {i["name"] for i in loaded if i["distribution"] in plugins} == set().union(*(defined[d] for d in plugins))
+    assert known_plugins.FIRST_PARTY == {name: registered[name] for name in sorted(plugins)}
+
+
+def test_a_spec_naming_a_missing_plugins_type_names_the_distribution(tmp_path: Path) -> None:
+    (tmp_path / "rows.jsonl").write_text('{"text": "a"}\n')
+    spec = "specc: 1\nname: s\ndescription: d\nlicense: mit\nsources: {rows: {type: jsonl, path: rows.jsonl}}\n"
+    (tmp_path / "spec.yaml").write_text(spec + "clean: [{type: min-words, min_words: 2}]\ncard: {draft: true}\n")
+    only_nlpaug = run_cli("validate", "spec.yaml", cwd=tmp_path, env={"SPECC_LOAD_PLUGINS": "nlpaug"})
+    assert only_nlpaug.stderr == (
+        "spec.yaml:6:16: error: clean[0].type: 'min-words' is provided by the plugin specc-example; "
+        "install it with pip install specc-example\n"
+    )
+    assert run_cli("validate", "spec.yaml", cwd=tmp_path).returncode == 0  # the plugin installed: no hint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -45,13 +46,25 @@ def test_several_specs_exit_1_when_any_fails() -> None:
     result = run_cli("validate", str(ROOT / "specs/quickstart.yaml"), str(BAD / "syntax.yaml"))
     assert result.returncode == 1
     assert "quickstart.yaml: ok" in result.stdout
-    assert "syntax.yaml:5:6: error:" in result.stderr
+    assert "syntax.yaml:4:9: error:" in result.stderr
 
 
-def test_missing_spec_file(tmp_path: Path) -> None:
-    result = run_cli("validate", "nope.yaml", cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.startswith("nope.yaml:1:1: error: cannot read the spec")
+@pytest.mark.parametrize("command", [["validate"], ["plan"], ["build"], ["lock"], ["card"], ["cache", "info"]])
+def test_a_missing_spec_file_is_a_command_line_mistake(tmp_path: Path, command: list[str]) -> None:
+    result = run_cli(*command, "nope.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (2, "nope.yaml:1:1: error: no such file; check the spec's path\n")
+
+
+def test_a_missing_file_outranks_a_bad_spec(tmp_path: Path) -> None:
+    result = run_cli("validate", str(BAD / "syntax.yaml"), "nope.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "syntax.yaml:4:9: error:" in result.stderr
+    assert "nope.yaml:1:1: error: no such file" in result.stderr
+
+
+def test_a_missing_annotation_file_is_a_command_line_mistake(tmp_path: Path) -> None:
+    result = run_cli("agreement", "nope.csv", "--format", "long-csv", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (2, "nope.csv: error: no such file; check the path\n")
 
 
 def test_empty_and_non_mapping_specs(tmp_path: Path) -> None:
@@ -114,5 +127,109 @@ def test_validate_imports_no_heavy_library() -> None:
 
 
 def test_modules_imported_fails_when_the_command_fails(tmp_path: Path) -> None:
-    with pytest.raises(AssertionError, match="specc validate missing.yaml exited with 1:\n.*missing.yaml"):
+    with pytest.raises(AssertionError, match="specc validate missing.yaml exited with 2:\n.*missing.yaml"):
         modules_imported("validate", "missing.yaml", cwd=tmp_path)
+
+
+NUMERIC_LABELS = """\
+specc: 1
+name: numeric-labels
+description: Reviews rated 1 to 3 stars, the ratings written as numbers.
+license: mit
+sources:
+  reviews: {type: jsonl, path: rows.jsonl, labels: {stars: [1, 3, 2]}}
+annotate:
+  - type: rules
+    column: mood
+    labels: [0, 1]
+    rules:
+      - {label: 1, keywords: [great, wonderful, superb, lovely, fine, okay, average]}
+      - {label: 0, keywords: [cold, never, terrible]}
+split:
+  method: stratified
+  ratios: {train: 0.6, test: 0.4}
+  stratify: stars
+format:
+  type: chat
+  user: "{{ text }}"
+  assistant: "{{ stars_name }} stars, mood {{ mood_name }}"
+card: {draft: true}
+"""
+REVIEWS = [
+    ("great food, fast delivery", 3),
+    ("cold and late", 1),
+    ("fine I guess", 2),
+    ("wonderful, will order again", 3),
+    ("never again", 1),
+    ("okay portion", 2),
+    ("superb taste", 3),
+    ("terrible service", 1),
+    ("average", 2),
+    ("lovely", 3),
+]
+
+
+def _numeric_labels(folder: Path) -> None:
+    write(folder / "spec.yaml", NUMERIC_LABELS)
+    write(folder / "rows.jsonl", "".join(json.dumps({"text": t, "stars": s}) + "\n" for t, s in REVIEWS))
+
+
+def test_numeric_labels_are_valid(tmp_path: Path) -> None:
+    _numeric_labels(tmp_path)
+    result = run_cli("validate", "spec.yaml", cwd=tmp_path, env=BUILTINS_ONLY)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "spec.yaml: ok\n", "")
+
+
+def test_numeric_labels_name_the_numbers_in_the_data(tmp_path: Path) -> None:
+    """`labels: [1, 3, 2]` over a column of numbers: 3 is the class named "3" (id 1), not id 3."""
+    import pyarrow.parquet as pq
+
+    _numeric_labels(tmp_path)
+    assert run_cli("build", "spec.yaml", cwd=tmp_path, env=BUILTINS_ONLY).returncode == 0
+    out = tmp_path / "build" / "numeric-labels"
+    rows = [r for f in sorted(out.glob("data/*.parquet")) for r in pq.read_table(f).to_pylist()]
+    answers = {r["messages"][0]["content"]: r["messages"][1]["content"] for r in rows}
+    for text, stars in REVIEWS:
+        mood = "0" if any(word in text for word in ("cold", "never", "terrible")) else "1"
+        assert answers[text] == f"{stars} stars, mood {mood}"
+    card = (out / "README.md").read_text()
+    assert "| stars | train | test |\n|---|---:|---:|\n| 1 |" in card
+
+
+def test_labels_that_are_not_whole_numbers_or_text_are_quoted(tmp_path: Path) -> None:
+    _numeric_labels(tmp_path)
+    write(tmp_path / "spec.yaml", NUMERIC_LABELS.replace("[1, 3, 2]", "[1.5, true, 2]"))
+    result = run_cli("validate", "spec.yaml", cwd=tmp_path, env=BUILTINS_ONLY)
+    assert result.stderr == (
+        "spec.yaml:6:61: error: sources.reviews.labels.stars[0]: write this label in quotes, such as '1.5', so that "
+        "it keeps the text you wrote\n"
+        "spec.yaml:6:66: error: sources.reviews.labels.stars[1]: write this label in quotes, such as 'True', so that "
+        "it keeps the text you wrote\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: {type: jsonl path: x}\n", "1:21: error: YAML syntax: a ',' is missing; separate the entries inside '{ }'"),
+        ("a: [x, y\nb: 1\n", "1:4: error: YAML syntax: this '[' is not closed; end it with ']'"),
+        ("a: @user\n", "1:4: error: YAML syntax: a value cannot start with '@'; put the value in quotes"),
+        ("a: *bold*\n", "1:4: error: YAML syntax: a value cannot start with '*' (YAML reads an alias); put the value"),
+        ('a: "x" y\n', "1:8: error: YAML syntax: text after a quoted value; put all of the value inside the quotes"),
+        ("a:\tb\n", "1:3: error: YAML syntax: a tab here; YAML separates with spaces: replace the tab with a space"),
+        ("a: 'it''s\nb: 1\n", "1:4: error: YAML syntax: this quoted value has no closing '; add one"),
+        (
+            "a:\n  - b: 1\n    c: 2\n    - d\n",
+            "4:5: error: bad indentation: this '-' is at the column of `c` on line 3",
+        ),
+        ("a: *x\n", "1:4: error: YAML syntax: found undefined alias 'x'"),  # rare: PyYAML's own words
+    ],
+)
+def test_yaml_mistakes_in_words(tmp_path: Path, text: str, expected: str) -> None:
+    from specc import load_spec
+    from specc.errors import SpecError
+
+    write(tmp_path / "s.yaml", text)
+    with pytest.raises(SpecError) as raised:
+        load_spec(tmp_path / "s.yaml")
+    assert str(raised.value).startswith(f"{tmp_path / 's.yaml'}:{expected}")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 
 from pydantic import AfterValidator, Field
 
-from specc.components import Annotator
+from specc.components import Annotator, LabelName
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +28,7 @@ def check_label_names(names: list[str]) -> list[str]:
 
 
 LabelNames = Annotated[
-    list[str],
+    list[LabelName],
     Field(
         min_length=1,
         description="The class names; the label written is the index in this list (the output's ClassLabel).",

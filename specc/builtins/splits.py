@@ -50,11 +50,16 @@ class RatioParams(SplitterParams):
     def _check(cls, ratios: dict[str, float]) -> dict[str, float]:
         if not ratios:
             raise ValueError("give at least one split, e.g. {train: 0.9, test: 0.1}")
+        if math.isclose(sum(ratios.values()), 100, abs_tol=1e-6):
+            shown = ", ".join(f"{name}: {ratio / 100:g}" for name, ratio in ratios.items())
+            raise ValueError(f"ratios are fractions of 1, not percentages: write {{{shown}}}")
         for name, ratio in ratios.items():
             if not re.match(SPLIT_NAME, name):
                 raise ValueError(f"split name '{name}' must be letters, digits and _ (dots between)")
             if not 0 < ratio <= 1:
-                raise ValueError(f"ratio of '{name}' is {ratio}; each ratio must be in (0, 1]")
+                raise ValueError(
+                    f"ratio of '{name}' is {ratio:g}; a ratio is a fraction above 0 and at most 1, such as 0.8"
+                )
         total = sum(ratios.values())
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(f"ratios sum to {total:g}; they must sum to 1")

@@ -204,10 +204,16 @@ def encode_labels(source: Source, table: pa.Table, ids: pa.Array) -> pa.Table:
     import pyarrow.compute as pc
 
     name = source.context.step_id
+    declared = source.params.labels or {}
     for column, names in source.label_names().items():
-        if column not in table.column_names or not pa.types.is_string(table.schema.field(column).type):
+        if column not in table.column_names:
             continue
         values = table.column(column)
+        numbers = column in declared and all(n.lstrip("-").isdigit() for n in declared[column])
+        if numbers and pa.types.is_integer(values.type):
+            values = values.cast(pa.string())  # `labels: [1, 3, 2]` names the numbers the data holds, not ids
+        elif not pa.types.is_string(values.type):
+            continue
         labels = pc.index_in(values, value_set=pa.array(names, pa.string()))
         # a blank label is a missing one (a null id), not an unknown name: drop-missing or fill-missing decide
         given = pc.not_equal(pc.utf8_trim_whitespace(values), "")

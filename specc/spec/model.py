@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -11,10 +13,11 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     create_model,
     model_validator,
 )
-from pydantic_core import InitErrorDetails
+from pydantic_core import InitErrorDetails, PydanticKnownError
 
 from specc import hub_metadata as hub
 from specc import licenses, stages
@@ -24,6 +27,27 @@ from specc.registry import Registry
 from specc.spec.card_sections import UserSections
 
 STEP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+SPEC_NAME = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+def _name(pattern: str, allowed: str, lower: bool = False) -> Callable[[str], str]:
+    """A check that a name matches `pattern`; a mismatch says what a valid name looks like and suggests one."""
+
+    def check(value: str) -> str:
+        if re.fullmatch(pattern, value):
+            return value
+        suggestion = re.sub(r"[^A-Za-z0-9._-]+", "-", value.lower() if lower else value).strip("-._")
+        such = f", such as '{suggestion}'" if re.fullmatch(pattern, suggestion) else ""
+        raise ValueError(f"'{value}' is not a valid name; use {allowed}, starting with a letter or a digit{such}")
+
+    return check
+
+
+StepId = Annotated[
+    str,
+    AfterValidator(_name(STEP_ID, "letters, digits, '_', '.' and '-'")),
+    Field(json_schema_extra={"pattern": STEP_ID}),
+]
 
 
 # the card's prose the build cannot know: field -> what to write there
@@ -44,7 +68,11 @@ LicenseId = Annotated[
     ),
 ]
 Language = Annotated[str, AfterValidator(hub.check_language)]
-SpecName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+SpecName = Annotated[
+    str,
+    AfterValidator(_name(SPEC_NAME, "lowercase letters, digits, '.', '_' and '-'", lower=True)),
+    Field(json_schema_extra={"pattern": SPEC_NAME}),
+]
 TaskCategory = Annotated[
     str, AfterValidator(hub.check_task_category), Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES)})
 ]
@@ -248,7 +276,7 @@ def entry_model(stage: stages.Stage, name: str, params: type[Params]) -> type[Ba
     """The model of one spec entry: the component's params plus its tag, an optional id and operational params."""
     fields: dict[str, Any] = {stage.tag: (Literal[name], ...)}
     if stage.shape == "list":
-        fields["id"] = (Annotated[str, Field(pattern=STEP_ID)] | None, None)
+        fields["id"] = (StepId | None, None)
     if stage.operational:
         fields.update(OPERATIONAL)
     for nested in stages.pipeline():  # `format.tokens`: a plan step of its own, written inside this entry
@@ -258,6 +286,20 @@ def entry_model(stage: stages.Stage, name: str, params: type[Params]) -> type[Ba
     return create_model(model_name, __base__=params, **fields)
 
 
+def _none_installed(stage: stages.Stage) -> Any:
+    """An entry of a stage with no component installed: it fails as an unknown (or missing) tag would."""
+
+    def refuse(value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise PydanticKnownError("dict_type")
+        if stage.tag not in value:
+            raise PydanticKnownError("union_tag_not_found", {"discriminator": repr(stage.tag)})
+        context = {"discriminator": repr(stage.tag), "tag": str(value[stage.tag]), "expected_tags": ""}
+        raise PydanticKnownError("union_tag_invalid", context)
+
+    return Annotated[Any, BeforeValidator(refuse), WithJsonSchema({"not": {}})]
+
+
 def _union(registry: Registry, stage: stages.Stage, only: frozenset[tuple[str, str]] | None) -> Any:
     models = [
         entry_model(stage, e.name, e.cls.Params)
@@ -265,17 +307,17 @@ def _union(registry: Registry, stage: stages.Stage, only: frozenset[tuple[str, s
         if only is None or (stage.kind, e.name) in only
     ]
     if not models:
-        return None
+        return _none_installed(stage)
     return Annotated[Union[tuple(models)], Field(discriminator=stage.tag)]  # noqa: UP007 (a union of a runtime tuple)
 
 
 def _stage_field(union: Any, shape: stages.Shape) -> Any:
     """The spec field of a stage: its entries' union as a mapping of names, a list, or one optional entry."""
     if shape == "map":
-        return (Annotated[dict[Annotated[str, Field(pattern=STEP_ID)], union], Field(min_length=1)], ...)
+        return (Annotated[dict[StepId, union], Field(min_length=1)], ...)
     if shape == "list":
-        return (list[union], []) if union is not None else (Annotated[list[Any], Field(max_length=0)], [])
-    return (union | None if union is not None else None, None)
+        return (list[union], [])
+    return (union | None, None)
 
 
 def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None = None) -> type[BaseModel]:

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 import yaml
 from yaml.constructor import ConstructorError
 
-from specc.errors import Diagnostic, SpeccError, SpecError
+from specc.errors import Diagnostic, SpeccError, SpecError, SpecNotFound
+from specc.spec.yaml_errors import explain
 
 Loc = tuple[str | int, ...]
 PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -199,6 +200,13 @@ class _Builder:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
+                if node.flow_style and key_node.start_mark.index == node.start_mark.index + 1:
+                    raise ConstructorError(
+                        None,
+                        None,
+                        'a value that starts with {{ must be in quotes, such as "{{ text }}"',
+                        node.start_mark,
+                    )
                 raise ConstructorError(None, None, "a key must be text, not a list or a mapping", key_node.start_mark)
             key = self.scalar(key_node)
             if not isinstance(key, (str, int)):
@@ -282,6 +290,8 @@ def _read(file: Path, max_bytes: int) -> str:
     try:
         with file.open("rb") as stream:
             raw = stream.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise SpecNotFound([Diagnostic(file, 1, 1, "", "no such file; check the spec's path")]) from None
     except OSError as exc:
         raise SpecError([Diagnostic(file, 1, 1, "", f"cannot read the spec: {exc.strerror}")]) from None
     if len(raw) > max_bytes:
@@ -346,10 +356,8 @@ def load_yaml(file: Path, max_bytes: int | None = None) -> tuple[Any, Positions]
         builder = _Builder(loader, file)
         data = builder.build(node, ())
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError([Diagnostic(file, line, col, "", f"YAML syntax: {problem}")]) from None
+        line, col, message = explain(_LINE_BREAK.split(text), exc)
+        raise SpecError([Diagnostic(file, line, col, "", message)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(file, 1, 1, "", f"YAML syntax: {exc}")]) from None
     finally:

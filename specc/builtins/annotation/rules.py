@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from specc.annotation.labels import ColumnLabeler, LabelNames, label_counts, write_column
 from specc.builtins.clean import re2_syntax
-from specc.components import Params, StepResult, Where
+from specc.components import LabelName, Params, StepResult, Where
 from specc.spec.diagnose import did_you_mean
 from specc.spec.model import located_errors
 
@@ -37,7 +37,7 @@ class Rule(Params):
         description="A name for the card and stats.json; default `<label>-keywords` or "
         "`<label>-regex` (with -2, -3 ... when repeated).",
     )
-    label: str = Field(description="The label this rule gives; one of the step's `labels`.")
+    label: LabelName = Field(description="The label this rule gives; one of the step's `labels`.")
     keywords: list[str] | None = Field(
         None,
         min_length=1,
