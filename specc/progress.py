@@ -19,6 +19,7 @@ T = TypeVar("T")
 
 # A bar appears only when its step has run this long: short steps leave just their stage line.
 BAR_DELAY_SECONDS = 1.0
+BAR_REDRAW_SECONDS = 0.1  # at most this often
 
 
 class Verbosity(IntEnum):
@@ -115,6 +116,12 @@ def row_bar(progress: Callable[[str], None] | None, total: int | None, unit: str
     from tqdm import tqdm
 
     with tqdm(
-        total=total, unit=unit, unit_scale=True, file=progress.stream, leave=False, delay=BAR_DELAY_SECONDS
+        total=total,
+        unit=unit,
+        unit_scale=True,
+        file=progress.stream,
+        leave=False,
+        delay=BAR_DELAY_SECONDS,
+        mininterval=BAR_REDRAW_SECONDS,
     ) as bar:
         yield RowBar(bar)

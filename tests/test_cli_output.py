@@ -82,6 +82,8 @@ def test_build_json_reports_folders_counts_and_cache(project: Path) -> None:
     assert built["cache"]["hits"] == 0 and built["cache"]["misses"] > 0
     again = json.loads(run_cli("build", "--json", "spec.yaml", cwd=project).stdout)
     assert again["cache"] == {"hits": built["cache"]["misses"], "misses": 0}
+    verified = json.loads(run_cli("build", "--verify", "--json", "spec.yaml", cwd=project).stdout)
+    assert verified["ok"] is True and verified["verified"] > len(built["outputs"])
 
 
 def test_build_json_gives_errors_as_objects_with_the_exit_code_unchanged(project: Path) -> None:
@@ -191,7 +193,7 @@ def test_a_row_bar_counts_the_rows_of_the_results_and_shows_an_eta(monkeypatch: 
     from specc import progress
 
     monkeypatch.setattr(progress, "BAR_DELAY_SECONDS", 0)
-    monkeypatch.setenv("TQDM_MININTERVAL", "0")  # every update drawn (tqdm reads its defaults from TQDM_*)
+    monkeypatch.setattr(progress, "BAR_REDRAW_SECONDS", 0)
     terminal = _Terminal()
     shown = progress.Progress.on(terminal, progress.Verbosity.NORMAL)
     batches = [list(range(300))] * 4
