@@ -33,7 +33,7 @@ def write_outputs(staged: Staged) -> BuildStats:
     beside the data. This is `BuildOptions.publish` for `specc build`: the executor calls it before it
     moves the staging folder into place.
     """
-    from specc.card import card_statistics, render_card
+    from specc.card import card_statistics, copy_license_file, render_card
     from specc.card.croissant import write_croissant
     from specc.card.plots import write_plots
     from specc.plugins import get_registry
@@ -83,6 +83,7 @@ def write_outputs(staged: Staged) -> BuildStats:
     built = build_stats(stats)
     write_json(folder / STATS_FILE, built.json_data())
     (folder / "README.md").write_text(render_card(spec.model, built, get_registry(), spec.dir), encoding="utf-8")
+    copy_license_file(spec.model, spec.dir, folder)
     write_croissant(folder, spec.model, built)
     check_output(folder, built, unformatted)
     return built

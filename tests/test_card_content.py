@@ -106,6 +106,8 @@ name: tweet-emotion
 version: 1.2.0
 description: English tweets from the TweetEval benchmark, each labelled with one of four emotions.
 license: other
+license_name: tweeteval
+license_link: https://github.com/cardiffnlp/tweeteval
 allow_external_paths: true
 languages: [en]
 task: text-classification
