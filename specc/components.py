@@ -150,6 +150,7 @@ class SourceParams(Params):
     columns: dict[str, str] | None = None
     split: str | None = None
     labels: dict[str, list[str]] | None = None
+
     # left out of the fingerprint when unset, so that specs without it keep their locks
     @field_validator("homepage")
     @classmethod

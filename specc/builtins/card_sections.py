@@ -202,14 +202,18 @@ def _fields(features: dict[str, Any]) -> list[tuple[str, str, str]]:
 def _examples(card: CardData) -> list[tuple[str, str, str, list[tuple[str, Any, str]]]]:
     """The first row of each split of the written rows: (split, file, JSON, the class names of label ids)."""
     features = card.stats.features
-    labels = {name: f["names"] for name, f in features.items() if isinstance(f, dict) and f.get("_type") == "ClassLabel"}
+    labels = {
+        name: f["names"] for name, f in features.items() if isinstance(f, dict) and f.get("_type") == "ClassLabel"
+    }
     examples = []
     for out in card.stats.outputs:
         row = card.stats.examples.get(out.split)
         if row is None:
             continue
         named = [
-            (c, row[c], labels[c][row[c]]) for c in labels if isinstance(row.get(c), int) and 0 <= row[c] < len(labels[c])
+            (c, row[c], labels[c][row[c]])
+            for c in labels
+            if isinstance(row.get(c), int) and 0 <= row[c] < len(labels[c])
         ]
         examples.append((out.split, out.path, json.dumps(row, indent=2, ensure_ascii=False), named))
     return examples
@@ -500,7 +504,9 @@ class CitationSection(CardSection):
             own=own,
             own_fence=fence(own or ""),
             total=len(card.stats.sources),
-            cited=[(names, homepage, citation, fence(citation or "")) for (homepage, citation), names in grouped.items()],
+            cited=[
+                (names, homepage, citation, fence(citation or "")) for (homepage, citation), names in grouped.items()
+            ],
             uncited=uncited,
         )
 
