@@ -233,7 +233,7 @@ class StructureSection(CardSection):
 
     def render(self, card: CardData) -> str:
         """The configurations table (when there are several), each one's fields, and the example records."""
-        views = []
+        views: list[dict[str, Any]] = []
         for index, view in enumerate(card.stats.views()):
             rows = {out.split: out.rows for out in view.outputs}
             configurations = [

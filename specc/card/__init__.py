@@ -107,9 +107,9 @@ def metadata_yaml(spec: Any, stats: BuildStats) -> str:
         size_categories=[size_category(total)],
         pretty_name=spec.card.pretty_name or spec.name,
     )
-    if spec.license == "other":
-        card.license_name = spec.license_name
-        card.license_link = license_link_file(spec.license_link) or spec.license_link
+    if spec.license == "other":  # the Hub's fields for a license not on its list (DatasetCardData keeps extra keys)
+        card["license_name"] = spec.license_name
+        card["license_link"] = license_link_file(spec.license_link) or spec.license_link
     DatasetInfosDict(infos).to_dataset_card_data(card)
     MetadataConfigs(configs).to_dataset_card_data(card)
     return card.to_yaml()

@@ -490,7 +490,7 @@ class _Run:
         return results
 
     def format(self, label_names: dict[str, list[str]]) -> dict[str, Any]:
-        """Format the rows; the format step's record (rows in and out, its templates)."""
+        """Format the rows; the format step's record (its rows in and out)."""
         step = self.plan.stage("format")[0]
 
         def compute(path: Path) -> dict[str, Any]:
@@ -501,9 +501,7 @@ class _Run:
 
         self.with_labels(label_names)
         rows = self.advance([step], compute)["rows"]
-        texts = self.plan.instance(step, Formatter).describe()
-        counts = {"rows_in": rows, "rows_out": rows, "dropped": {}, "by_source": {}}
-        return _step_record(step, {**counts, **({"texts": texts} if texts else {})})
+        return _step_record(step, {"rows_in": rows, "rows_out": rows, "dropped": {}, "by_source": {}})
 
     def tokens(self, split_order: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The token budget (`format.tokens`) over the formatted rows: its step record and `stats["tokens"]`."""
