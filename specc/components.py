@@ -150,15 +150,7 @@ class SourceParams(Params):
     columns: dict[str, str] | None = None
     split: str | None = None
     labels: dict[str, list[str]] | None = None
-
     # left out of the fingerprint when unset, so that specs without it keep their locks
-    @field_validator("homepage")
-    @classmethod
-    def _homepage_is_a_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError(f"'{value}' is not a URL; give the address of the source's page (https://…)")
-        return value
-
     explode: Annotated[
         ExplodeParams | None,
         BeforeValidator(_explode_shorthand, json_schema_input_type=ExplodeParams | str | None),
@@ -170,6 +162,13 @@ class SourceParams(Params):
             "`<parent _id>.<element index>` and `_parent_id` keeps the parent's."
         ),
     )
+
+    @field_validator("homepage")
+    @classmethod
+    def _homepage_is_a_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"'{value}' is not a URL; give the address of the source's page (https://…)")
+        return value
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,11 @@ def test_license_other_without_its_name_and_link_is_an_error(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     "lines, where, message",
     [
-        ("license: other\nlicense_name: My License\nlicense_link: https://example.org/l\n", "license_name", "pattern"),
+        (
+            "license: other\nlicense_name: My License\nlicense_link: https://example.org/l\n",
+            "license_name",
+            "such as my-license",
+        ),
         ("license: other\nlicense_name: mine-1.0\nlicense_link: /etc/passwd\n", "license_link", "neither a URL"),
         ("license: other\nlicense_name: mine-1.0\nlicense_link: NOTICE.md\n", "license_link", "no file 'NOTICE.md'"),
         ("license: other\nlicense_name: mine-1.0\nlicense_link: README.md\n", "license_link", "a file specc writes"),

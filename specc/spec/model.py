@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -208,10 +209,22 @@ class SpecBase(Params):
 # --- the card's license details and citation (license_name / license_link for `other`) ---------------------
 
 LICENSE_NAME = r"^[a-z0-9-.]+$"  # the Hub's rule for `license_name` (an id like my-license-1.0)
+
+
+def _check_license_name(value: str) -> str:
+    if not re.fullmatch(LICENSE_NAME, value):
+        raise ValueError(
+            f"'{value}' is not a license id the Hub takes; use lower-case letters, digits, `-` and `.`, "
+            f"such as {re.sub(r'[^a-z0-9.-]+', '-', value.lower()).strip('-') or 'my-license-1.0'}"
+        )
+    return value
+
+
 LicenseName = Annotated[
     str,
+    AfterValidator(_check_license_name),
     Field(
-        pattern=LICENSE_NAME,
+        json_schema_extra={"pattern": LICENSE_NAME},
         description="For `license: other`: an id for the license, lower-case letters, digits, `-` and `.` "
         "(such as my-license-1.0), as the Hub wants it.",
     ),
