@@ -194,9 +194,16 @@ class UsesSection(CardSection):
         return render_template("prose.md.j2", title="Uses", parts=parts) if parts else None
 
 
-def _fields(features: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(name, type, description) of each field of a configuration."""
-    return [(name, cell_text(_feature_type(f)), _feature_description(name, f)) for name, f in features.items()]
+def _fields(features: dict[str, Any], formatted: Step | None = None) -> list[tuple[str, str, str]]:
+    """(name, type, description) of each field of a configuration; `formatted`: the format step that wrote it."""
+    kept = set(formatted.params.get("keep_columns") or []) if formatted is not None else set()
+    fields = []
+    for name, feature in features.items():
+        description = _feature_description(name, feature)
+        if formatted is not None and not name.startswith("_") and name not in kept:
+            description = f"written by the format step ({formatted.type}) from its templates, shown under Processing"
+        fields.append((name, cell_text(_feature_type(feature)), description))
+    return fields
 
 
 def _examples(card: CardData) -> list[tuple[str, str, str, list[tuple[str, Any, str]]]]:
@@ -234,6 +241,7 @@ class StructureSection(CardSection):
     def render(self, card: CardData) -> str:
         """The configurations table (when there are several), each one's fields, and the example records."""
         views: list[dict[str, Any]] = []
+        formatted = next((step for step in card.stats.steps if step.stage == "format"), None)
         for index, view in enumerate(card.stats.views()):
             rows = {out.split: out.rows for out in view.outputs}
             configurations = [
@@ -248,7 +256,7 @@ class StructureSection(CardSection):
                 {
                     "names": list(view.configurations),
                     "configurations": configurations,
-                    "fields": _fields(view.features),
+                    "fields": _fields(view.features, formatted if index == 0 else None),
                     "before_format": index > 0,
                 }
             )
