@@ -9,15 +9,18 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import specc
 from specc.hub_metadata import source_datasets
 from tests.conftest import ROOT, run_cli, write
 from tests.hub_cache import add_commit
 from tests.test_card_content import sections, table_after
+from tests.test_plugins import Words
 
 BIBTEX = """@article{doe-2024-intents,
   title = {Support {Intents}},
@@ -323,3 +326,41 @@ def test_a_hub_source_is_named_as_extended_from_it(tmp_path: Path) -> None:
 )
 def test_source_datasets_name_the_hub_data_sets(declared: list[str], repos: list[str], expected: list[str]) -> None:
     assert source_datasets(declared, repos) == expected
+
+
+class BudgetPlugin:
+    """A whitespace token counter."""
+
+    @specc.hookimpl
+    def register_tokenizers(self, register: specc.Register) -> None:
+        register(Words)
+
+
+BUDGET = (
+    "\nformat:\n  type: prompt-completion\n  prompt: 'Which intent? {{ text }}'\n  completion: '{{ label_name }}'\n"
+    "  tokens: {type: words, tokenizer: whitespace, max_tokens: 12}\n"
+)
+
+
+def test_the_token_budget_is_in_the_processing_section_and_croissant(
+    register_plugin: Callable[[object, str], None], tmp_path: Path
+) -> None:
+    register_plugin(BudgetPlugin(), "budget-plugin")
+    folder = _copy_specs(tmp_path / "specs")
+    spec = folder / "quickstart.yaml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(re.sub(r"\nsplit:\n(?:  .*\n)+", lambda m: m[0] + BUDGET, text), encoding="utf-8")
+    specc.build(spec)
+    card, stats, croissant = _read(folder / "build" / "support-intents")
+    step = next(s for s in stats["steps"] if s["stage"] == "tokens")
+    assert step["params"]["max_tokens"] == 12 and step["params"]["tokenizer"] == "whitespace"
+    dropped = sum(step["dropped"].values())
+    assert dropped > 0
+    processing = sections(card)["Processing"]
+    assert (
+        f"Token budget (step `{step['id']}`): at most 12 tokens per row, prompt and completion together, counted "
+        "with the tokenizer `whitespace`; rows over it were dropped."
+    ) in processing
+    assert "```jinja\nWhich intent? {{ text }}\n```" in processing
+    budget = next(p for p in croissant["rai:dataPreprocessingProtocol"] if p.startswith(step["id"]))
+    assert "max_tokens=12" in budget and f"dropped {dropped:,}" in budget
