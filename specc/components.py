@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from specc import known_plugins
 from specc.errors import SpeccError
 from specc.minhash import CHAR_SHARE
+from specc.paths import NOT_FINGERPRINTED
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,6 +95,11 @@ class Component:
 
         files = self.files()
         return {"files": [file_pin(p, self.context.spec_dir) for p in files]} if files else {}
+
+    def describe(self) -> dict[str, list[str]]:
+        """Texts a reader needs besides the parameters (a formatter's templates per role), by name; the card and
+        Croissant show them. None by default."""
+        return {}
 
     @final
     def fail(self, message: str) -> SpeccError:
@@ -183,6 +189,12 @@ class SourceParams(Params):
     """Options shared by every source."""
 
     license: str = "unknown"
+    homepage: Annotated[str | None, NOT_FINGERPRINTED] = Field(
+        None, description="Where the source's data is described (a URL); the card's citation section links it."
+    )
+    citation: Annotated[str | None, NOT_FINGERPRINTED] = Field(
+        None, description="How to cite the source (a BibTeX entry); the card's citation section shows it."
+    )
     columns: dict[str, str] | None = None
     split: str | None = None
     labels: dict[str, list[LabelName]] | None = None
@@ -198,6 +210,13 @@ class SourceParams(Params):
             "`<parent _id>.<element index>` and `_parent_id` keeps the parent's."
         ),
     )
+
+    @field_validator("homepage")
+    @classmethod
+    def _homepage_is_a_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"'{value}' is not a URL; give the address of the source's page (https://…)")
+        return value
 
 
 @dataclass(frozen=True)

@@ -320,6 +320,23 @@ def check_source_dataset(value: str) -> str:
     )
 
 
+def source_datasets(declared: list[str], hub_repos: list[str]) -> list[str]:
+    """The card's `source_datasets`: a bare `extended` (or nothing) becomes `extended|<repo>` per Hub source read.
+
+    The Hub's convention names the data set a card extends; specc knows it for every source read from
+    the Hub. `original` and values the spec spells out stay as written.
+    """
+    named = [f"extended|{repo}" for repo in dict.fromkeys(hub_repos)]
+    if not named:
+        return list(declared)
+    if not declared:
+        return named
+    result = [value for value in declared if value != "extended"]
+    if "extended" in declared:
+        result += [value for value in named if value not in result]
+    return result
+
+
 # BCP-47 (RFC 5646) after the language subtag: script, region, variants, extensions, private use
 # (no extlang: the Hub wants the language itself, e.g. `yue`, not `zh-yue`)
 _BCP47_REST = (

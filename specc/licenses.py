@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationInfo
+
 NON_COMMERCIAL = "non-commercial"
 SHARE_ALIKE = "share-alike"
 NO_DERIVATIVES = "no-derivatives"
@@ -191,3 +193,48 @@ def license_report(spec: Any) -> dict[str, Any]:
         "unknown": [name for name, lic in sources.items() if lic == "unknown"],
         "other": [name for name, lic in sources.items() if lic == "other"],
     }
+
+
+# the files specc writes at the top of an output folder, which a copied license file may not replace
+WRITTEN_FILES = frozenset({"README.md", "stats.json", "croissant.json", "dataset_info.json", "build-record.json"})
+
+
+def is_url(value: str) -> bool:
+    """Whether `value` is an http(s) address."""
+    return value.startswith(("https://", "http://")) and len(value.split("//", 1)[1]) > 0
+
+
+def check_license_link(value: str, info: ValidationInfo) -> str:
+    """A URL, or a relative path to a file beside the spec that the build copies into the output folder."""
+    from pathlib import Path, PurePosixPath
+
+    if is_url(value):
+        return value
+    path = PurePosixPath(value)
+    if not value or path.is_absolute() or ".." in path.parts or "\\" in value or ":" in value:
+        raise ValueError(
+            f"'{value}' is neither a URL (https://…) nor a file beside the spec; give a URL, or a relative "
+            f"path such as LICENSE.md (the build copies it into the output folder)"
+        )
+    if path.name in WRITTEN_FILES:
+        raise ValueError(f"'{path.name}' is a file specc writes in the output folder; name the license file otherwise")
+    spec_dir = (info.context or {}).get("spec_dir")
+    if spec_dir is not None and not (Path(spec_dir) / value).is_file():
+        raise ValueError(f"no file '{value}' beside the spec; write the license there, or give its URL")
+    return value
+
+
+def license_link_file(link: str | None) -> str | None:
+    """The spec's `license_link` file as the output folder holds it (its name), or None for a URL or none."""
+    from pathlib import PurePosixPath
+
+    return PurePosixPath(link).name if link and not is_url(link) else None
+
+
+def license_phrase(license_id: str, name: str | None = None) -> str:
+    """The data set's license in a sentence: `under cc-by-4.0`, `under its own license (name)`, `without a known license`."""
+    if license_id == "unknown":
+        return "without a known license"
+    if license_id == "other":
+        return f"under its own license ({name})" if name else "under its own license"
+    return f"under {license_id}"

@@ -152,8 +152,9 @@ def labelled_rows(table: pa.Table, unformatted: pa.Table | None) -> pa.Table:
 
 
 def used_plugins(plan: Any) -> list[dict[str, str]]:
-    """The plugins whose components the plan runs or whose card sections render, sorted."""
-    from specc.plugins import load_plugins
+    """The plugins whose components the plan runs, and specc's built-ins (their card sections render every card),
+    sorted; as the lock lists them."""
+    from specc.plugins import DEFAULT_PLUGINS, load_plugins
 
     used = {
         (s.component.plugin, s.component.distribution, s.component.dist_version)
@@ -161,7 +162,7 @@ def used_plugins(plan: Any) -> list[dict[str, str]]:
         if s.component is not None
     }
     infos = load_plugins().infos
-    used |= {(i.name, i.distribution, i.version) for i in infos.values() if "card_section" in i.provides}
+    used |= {(i.name, i.distribution, i.version) for i in infos.values() if i.name in DEFAULT_PLUGINS}
     return [{"name": n, "distribution": d, "version": v} for n, d, v in sorted(used)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from specc.components import Formatter
 from specc.licenses import license_report
@@ -22,7 +22,19 @@ from specc.output import (
 from specc.stats import CLASSIFICATION, STATS_FILE, BuildStats, build_stats
 
 if TYPE_CHECKING:
+    from specc.compiler import Plan
     from specc.executor import Staged
+
+
+def described_steps(plan: Plan, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The step records with the texts each step's component shows readers (`Component.describe`), where any."""
+    steps = {step.id: step for step in plan.steps}
+    described = []
+    for record in records:
+        step = steps.get(record["id"])
+        texts = plan.instantiate(step).describe() if step is not None and step.component is not None else {}
+        described.append({**record, "texts": texts} if texts else record)
+    return described
 
 
 def write_outputs(staged: Staged) -> BuildStats:
@@ -33,7 +45,7 @@ def write_outputs(staged: Staged) -> BuildStats:
     beside the data. This is `BuildOptions.publish` for `specc build`: the executor calls it before it
     moves the staging folder into place.
     """
-    from specc.card import card_statistics, render_card
+    from specc.card import card_statistics, copy_license_file, render_card
     from specc.card.croissant import write_croissant
     from specc.card.plots import write_plots
     from specc.plugins import get_registry
@@ -57,7 +69,7 @@ def write_outputs(staged: Staged) -> BuildStats:
     stats = {
         "build": build_info(plan),
         "sources": staged.sources,
-        "steps": staged.steps,
+        "steps": described_steps(plan, staged.steps),
         "split": {**staged.split_info, "splits": splits},
         "label_names": label_names,
         "features": feature_dict,
@@ -85,6 +97,7 @@ def write_outputs(staged: Staged) -> BuildStats:
     built = build_stats(stats)
     write_json(folder / STATS_FILE, built.json_data())
     (folder / "README.md").write_text(render_card(spec.model, built, get_registry(), spec.dir), encoding="utf-8")
+    copy_license_file(spec.model, spec.dir, folder)
     write_croissant(folder, spec.model, built)
     staged.report("checking the output folder")
     check_output(folder, built, unformatted)

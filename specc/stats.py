@@ -131,6 +131,8 @@ class Step(_Known):
     """The same counts per source."""
     info: dict[str, Any] | None = None
     """The component's own report (the plugin's own shape)."""
+    texts: dict[str, list[str]] | None = None
+    """The texts the component shows readers, by name (a formatter's templates per role): its `describe()`."""
     pins: dict[str, Any] | None = None
     """What the lock pins for the step (model revisions, file digests)."""
 

@@ -129,6 +129,7 @@ def test_tweeteval_emotion_with_predefined_splits(shared_data: Path, tmp_path: P
     write(
         tmp_path / "emotion.yaml",
         "specc: 1\nname: tweet-emotion\ndescription: TweetEval emotion.\nlicense: other\n"
+        "license_name: tweeteval\nlicense_link: https://github.com/cardiffnlp/tweeteval\n"
         "allow_external_paths: true\nlanguages: [en]\ntask: text-classification\ncard: {draft: true}\n"
         f"sources:\n{sources}split:\n  method: predefined\n  rename: {{val: validation}}\n",
     )

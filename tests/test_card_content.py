@@ -106,6 +106,8 @@ name: tweet-emotion
 version: 1.2.0
 description: English tweets from the TweetEval benchmark, each labelled with one of four emotions.
 license: other
+license_name: tweeteval
+license_link: https://github.com/cardiffnlp/tweeteval
 allow_external_paths: true
 languages: [en]
 task: text-classification
@@ -193,6 +195,7 @@ def test_tweeteval_card_is_complete_and_true(shared_data: Path, tmp_path: Path) 
         "Processing",
         "Personal and sensitive information",
         "Bias, risks and limitations",
+        "Citation",
         "Reproducibility",
     ]
     assert "\n# TweetEval Emotion, cleaned\n" in card
@@ -248,7 +251,11 @@ def test_tweeteval_card_is_complete_and_true(shared_data: Path, tmp_path: Path) 
                 assert cell == f"{w['after_length']:,} → {len(w['kept']):,} ({w['links']:,} match)"
 
     # splits: rows per split, per source and per label, as counted from the files
-    assert 'Method: `predefined` (column="_split", rename={"val": "validation"}), seed ' in parts["Splits"]
+    assert (  # the sources' own splits: no seed, no internal column
+        "Predefined splits: each row keeps the split its source gives (the source's `split:`); renamed val → "
+        "validation. Nothing is drawn at random."
+    ) in parts["Splits"]
+    assert "seed" not in parts["Splits"] and "_split" not in card
     assert f"Rows per split ({kept:,} in all)" in parts["Splits"]
     per_split = table_after(parts["Splits"], "| Split | Rows")
     assert per_split[0] == ["Split", "Rows", "`test`", "`train`", "`validation`"]

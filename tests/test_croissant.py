@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -259,3 +260,33 @@ def test_collection_names_a_hub_sources_repository_and_commit_and_a_url_sources_
     assert f"Source `hub`: type hf; license mit; 10 rows read; repo org/data; revision {commit}." in collection
     assert "Source `web`: type url; license cc0-1.0; 5 rows read; all rows to split `test`; " in collection
     assert "url https://example.org/x.csv." in collection
+
+
+KFOLD = (
+    "\nsplit:\n  method: kfold\n  folds: 3\n  test: 0.2\n  stratify: label\n"
+    "\nformat:\n  type: prompt-completion\n  keep_classification: true\n"
+    "  prompt: 'Which intent? {{ text }}'\n  completion: '{{ label_name }}'\n"
+)
+
+
+def test_every_configuration_and_split_has_a_record_set(tmp_path: Path) -> None:
+    text = (ROOT / "specs" / "quickstart.yaml").read_text(encoding="utf-8")
+    out, _, stats = _build(tmp_path, re.sub(r"\nsplit:\n(?:  .*\n)+", KFOLD, text))
+    data = json.loads((out / "croissant.json").read_text(encoding="utf-8"))
+    sets = {rs["@id"]: rs for rs in data["recordSet"]}
+    configurations = stats["split"]["configurations"]
+    wanted = [o["split"] for o in stats["outputs"]]  # the written folds, as files
+    wanted += [f"{c}/{s}" for c, parts in configurations.items() for s in parts]
+    wanted += [f"classification-{c}/{s}" for c, parts in configurations.items() for s in parts]
+    assert list(sets) == wanted + ["label-classes"]
+    files = {d["@id"]: d for d in data["distribution"]}
+    train = sets["fold-0/train"]["field"][0]["source"]["fileSet"]["@id"]
+    members = configurations["fold-0"]["train"]
+    paths = {o["split"]: o["path"] for o in stats["outputs"]}
+    assert files[train]["@type"] == "cr:FileSet" and files[train]["includes"] == [paths[m] for m in members]
+    jsonld = out / "croissant.json"
+    result = _cli("validate", "--jsonld", str(jsonld))
+    assert result.returncode == 0 and "error(s)" not in result.stderr, result.stderr[-3000:]
+    rows = {o["split"]: o["rows"] for o in stats["outputs"]}
+    assert _records(jsonld, "fold-0/train") == sum(rows[m] for m in members)  # read from both files
+    assert _records(jsonld, "classification-fold-1/validation") == rows[configurations["fold-1"]["validation"][0]]

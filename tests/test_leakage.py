@@ -505,6 +505,7 @@ def test_tweeteval_hate_predefined_build_reports_and_max_exact_fails(shared_data
     )
     head = (
         "specc: 1\nname: tweet-hate\ndescription: TweetEval hate.\nlicense: other\n"
+        "license_name: tweeteval\nlicense_link: https://github.com/cardiffnlp/tweeteval\n"
         f"allow_external_paths: true\nlanguages: [en]\ncard: {{draft: true}}\nsources:\n{sources}"
     )
     write(tmp_path / "ok.yaml", head + "split:\n  method: predefined\n  rename: {val: validation}\n")

@@ -168,7 +168,8 @@ def test_every_component_hook_in_one_build(register_plugin, tmp_path: Path) -> N
     assert {r["completion"] for r in loaded["test"]} == {"odd"}
     assert train[3]["_id"] == "nums:0~augment.shout.1" and train[3]["_origin_id"] == "nums:0"
     assert train[3]["_augmenter"] == "shout"
-    assert stats["steps"][-1]["added"] == {"train": 3}
+    assert next(s for s in stats["steps"] if s["stage"] == "augment")["added"] == {"train": 3}
+    assert stats["steps"][-1]["stage"] == "format"  # the format step, after augmentation
     assert "## Colophon\n\n2 splits, made with a test plugin." in (out / "README.md").read_text()
 
 

@@ -52,6 +52,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     },
     "card_section": {
         "annotation": "specc.builtins.annotation.card_section:AnnotationSection",
+        "citation": "specc.builtins.card_sections:CitationSection",
         "evaluation": "specc.builtins.evaluation_section:EvaluationSection",
         "lengths": "specc.builtins.card_sections:LengthsSection",
         "limitations": "specc.builtins.card_sections:LimitationsSection",

@@ -13,6 +13,7 @@
 | 700 | processing | Processing: each step's rows in, out, dropped (and added, and nulls filled) | stats.steps |
 | 800 | personal_information | Personal and sensitive information | spec.card |
 | 850 | limitations | Bias, risks and limitations | spec.card |
+| 870 | citation | Citation: the data set's (`card.citation`) and each source's homepage and BibTeX | spec |
 | 900 | reproducibility | Reproducibility: versions, digests, the rebuild command | stats.build, stats.outputs |
 
 Plugins that annotate or augment add their own sections between processing and personal
@@ -22,16 +23,18 @@ information (orders 710-790).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from specc.card import render_template
-from specc.card.cells import added_text, cell_text, params_text
+from specc.card.cells import added_text, cell_text, params_text, predefined_text
 from specc.components import CardData, CardSection
 from specc.leakage import leakage_markdown
+from specc.licenses import license_link_file, license_phrase
 
 if TYPE_CHECKING:
-    from specc.stats import Step
+    from specc.stats import Leakage, Step
 
 # what the internal columns a build may write mean
 INTERNAL_COLUMNS = {
@@ -85,9 +88,65 @@ def _feature_description(name: str, feature: Any) -> str:
     return "values as the sources and steps made them"
 
 
+LEAKAGE_EXAMPLES = 3  # examples of each kind per pair of splits the card shows (stats.json keeps up to five)
+
+
+def _ids_text(example: dict[str, Any], split: str) -> str:
+    shown, count = example["ids"][split], example["rows"][split]
+    more = f" and {count - len(shown):,} more" if count > len(shown) else ""
+    return f"{split} {', '.join(f'`{i}`' for i in shown)}{more}"
+
+
+def _quoted(text: Any) -> str:
+    return cell_text(json.dumps(text, ensure_ascii=False))
+
+
+def _leakage_examples(leakage: Leakage | None) -> list[tuple[str, list[str]]]:
+    """A few shared texts per pair of splits: (pair, Markdown list items), pairs without examples left out."""
+    if leakage is None:
+        return []
+    result = []
+    for pair, entry in leakage.pairs.items():
+        items = [
+            f"exact: {_quoted(e['text'])}: {'; '.join(_ids_text(e, s) for s in e['ids'])}"
+            for e in entry.examples[:LEAKAGE_EXAMPLES]
+        ]
+        items += [
+            f"near (Jaccard {e['jaccard']}): "
+            + "; ".join(f"{_ids_text(e, s)}: {_quoted(e['texts'][s])}" for s in e["ids"])
+            for e in (entry.near_examples or [])[:LEAKAGE_EXAMPLES]
+        ]
+        if items:
+            result.append((pair, items))
+    return result
+
+
 def _spec_file(command: str) -> str:
     """The spec's file name, from the build command `specc build NAME`."""
     return command.removeprefix("specc build ").strip()
+
+
+def fence(text: str) -> str:
+    """A Markdown code fence longer than any run of backticks in `text`."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+BUDGET_ACTIONS = {"drop": "dropped", "truncate": "truncated at a token boundary", "error": "an error"}
+
+
+def _budget(card: CardData) -> dict[str, Any] | None:
+    """The token budget's step id, limit, tokenizer and what happened to rows over it, or None."""
+    tokens = card.stats.tokens
+    step = next((s for s in card.stats.steps if s.stage == "tokens"), None)
+    if tokens is None or step is None:
+        return None
+    return {
+        "id": step.id,
+        "max_tokens": tokens.max_tokens,
+        "tokenizer": tokens.tokenizer,
+        "action": BUDGET_ACTIONS.get(tokens.action, tokens.action),
+    }
 
 
 class SummarySection(CardSection):
@@ -112,6 +171,9 @@ class SummarySection(CardSection):
             draft=spec.card.draft,
             missing_prose=spec.card.missing_prose(),
             licensing=card.stats.license,
+            license_phrase=license_phrase(spec.license, getattr(spec, "license_name", None)),
+            license_name=getattr(spec, "license_name", None),
+            license_link=license_link_file(getattr(spec, "license_link", None)) or getattr(spec, "license_link", None),
         )
 
 
@@ -132,34 +194,78 @@ class UsesSection(CardSection):
         return render_template("prose.md.j2", title="Uses", parts=parts) if parts else None
 
 
+def _fields(features: dict[str, Any], formatted: Step | None = None) -> list[tuple[str, str, str]]:
+    """(name, type, description) of each field of a configuration; `formatted`: the format step that wrote it."""
+    kept = set(formatted.params.get("keep_columns") or []) if formatted is not None else set()
+    fields = []
+    for name, feature in features.items():
+        description = _feature_description(name, feature)
+        if formatted is not None and not name.startswith("_") and name not in kept:
+            description = f"written by the format step ({formatted.type}) from its templates, shown under Processing"
+        fields.append((name, cell_text(_feature_type(feature)), description))
+    return fields
+
+
+def _examples(card: CardData) -> list[tuple[str, str, str, list[tuple[str, Any, str]]]]:
+    """The first row of each split of the written rows: (split, file, JSON, the class names of label ids)."""
+    features = card.stats.features
+    labels = {
+        name: f["names"] for name, f in features.items() if isinstance(f, dict) and f.get("_type") == "ClassLabel"
+    }
+    examples = []
+    for out in card.stats.outputs:
+        row = card.stats.examples.get(out.split)
+        if row is None:
+            continue
+        named = [
+            (c, row[c], labels[c][row[c]])
+            for c in labels
+            if isinstance(row.get(c), int) and 0 <= row[c] < len(labels[c])
+        ]
+        examples.append((out.split, out.path, json.dumps(row, indent=2, ensure_ascii=False), named))
+    return examples
+
+
+def _folder(paths: list[str]) -> str:
+    """The folder that holds a configuration's files, as a glob (`data/classification/*.parquet`)."""
+    folders = sorted({str(PurePosixPath(p).parent) for p in paths})
+    return ", ".join(f"`{folder}/*.parquet`" for folder in folders)
+
+
 class StructureSection(CardSection):
-    """The fields with their types, and the first row of each split."""
+    """Every configuration with its splits and fields, and the first row of each split."""
 
     name = "structure"
     order = 300
 
     def render(self, card: CardData) -> str:
-        """The features table and the example records."""
-        features = card.stats.features
-        fields = [(name, cell_text(_feature_type(f)), _feature_description(name, f)) for name, f in features.items()]
-        labels = {
-            name: f["names"] for name, f in features.items() if isinstance(f, dict) and f.get("_type") == "ClassLabel"
-        }
-        examples = []
-        for out in card.stats.outputs:
-            row = card.stats.examples.get(out.split)
-            if row is None:
-                continue
-            named = [
-                (c, row[c], labels[c][row[c]])
-                for c in labels
-                if isinstance(row.get(c), int) and 0 <= row[c] < len(labels[c])
+        """The configurations table (when there are several), each one's fields, and the example records."""
+        views: list[dict[str, Any]] = []
+        formatted = next((step for step in card.stats.steps if step.stage == "format"), None)
+        for index, view in enumerate(card.stats.views()):
+            rows = {out.split: out.rows for out in view.outputs}
+            configurations = [
+                (
+                    name,
+                    [(split, sum(rows[m] for m in members)) for split, members in parts.items()],
+                    _folder([out.path for out in view.outputs]),
+                )
+                for name, parts in view.configurations.items()
             ]
-            examples.append((out.split, out.path, json.dumps(row, indent=2, ensure_ascii=False), named))
+            views.append(
+                {
+                    "names": list(view.configurations),
+                    "configurations": configurations,
+                    "fields": _fields(view.features, formatted if index == 0 else None),
+                    "before_format": index > 0,
+                }
+            )
         return render_template(
             "structure.md.j2",
-            fields=fields,
-            examples=examples,
+            views=views,
+            several=sum(len(v["names"]) for v in views) > 1,
+            fields=views[0]["fields"],
+            examples=_examples(card),
             splits=len(card.stats.outputs),
             total=sum(o.rows for o in card.stats.outputs),
         )
@@ -180,11 +286,13 @@ class SplitsSection(CardSection):
             rows = [(label, [info.by_label.get(column, {}).get(label, 0) for _, info in splits]) for label in names]
             labels.append((column, rows))
         params = {k: v for k, v in split.params.items() if k != "leakage"}
+        predefined = split.method == "predefined"
         return render_template(
             "splits.md.j2",
             method=split.method,
-            seed=split.seed,
-            params_text=params_text(params) if params else "",
+            predefined=predefined_text(params) if predefined else None,
+            seed=None if predefined else split.seed,
+            params_text=params_text(params) if params and not predefined else "",
             splits=splits,
             source_names=sorted(card.stats.sources),
             labels=labels,
@@ -192,6 +300,8 @@ class SplitsSection(CardSection):
             configurations=split.configurations or {},
             leakage=split.leakage,
             leakage_table=leakage_markdown(split.leakage.model_dump()),
+            leakage_examples=_leakage_examples(split.leakage),
+            examples_shown=LEAKAGE_EXAMPLES,
         )
 
 
@@ -298,7 +408,8 @@ class ProcessingSection(CardSection):
                 "type": step.type,
                 "rows_in": step.rows_in,
                 "rows_out": step.rows_out,
-                "params_text": params_text(step.params),
+                "params_text": params_text({k: v for k, v in step.params.items() if k not in (step.texts or {})})
+                + ("; templates below" if step.texts else ""),
                 "dropped_text": _dropped_text(step),
                 "added_text": added_text(step.added or {}),
             }
@@ -321,6 +432,16 @@ class ProcessingSection(CardSection):
                 cells.append(f"{counts.rows_in:,} → {counts.rows_out:,}" + (f" ({dropped})" if dropped else ""))
             per_source.append((step.id, cells))
         read = {name: card.stats.sources[name].rows for name in names}
+        described = [
+            {
+                "id": step.id,
+                "type": step.type,
+                "stage": step.stage,
+                "texts": [(name, [(text, fence(text)) for text in texts]) for name, texts in step.texts.items()],
+            }
+            for step in card.stats.steps
+            if step.texts
+        ]
         return render_template(
             "processing.md.j2",
             steps=steps,
@@ -329,6 +450,8 @@ class ProcessingSection(CardSection):
             total_read=sum(read.values()),
             per_source=per_source,
             any_added=any(step.added for step in card.stats.steps),
+            described=described,
+            budget=_budget(card),
         )
 
 
@@ -358,6 +481,42 @@ class LimitationsSection(CardSection):
         if not (text and text.strip()):
             return None
         return render_template("prose.md.j2", title="Bias, risks and limitations", parts=[(None, text)])
+
+
+class CitationSection(CardSection):
+    """How to cite the data set (the spec's `card.citation`) and each source (its `homepage` and `citation`)."""
+
+    name = "citation"
+    order = 870
+
+    def render(self, card: CardData) -> str:
+        """The data set's citation, then the sources', those with the same homepage and citation together."""
+        spec = card.spec
+        grouped: dict[tuple[str | None, str | None], list[str]] = {}
+        uncited = []
+        for name, source in sorted(card.stats.sources.items()):
+            entry = spec.sources.get(name)
+            homepage = getattr(entry, "homepage", None)
+            if homepage is None and source.pins.get("repo"):
+                homepage = f"https://huggingface.co/datasets/{source.pins['repo']}"
+            elif homepage is None and source.pins.get("url"):
+                homepage = source.pins["url"]
+            citation = (getattr(entry, "citation", None) or "").strip() or None
+            if homepage is None and citation is None:
+                uncited.append(name)
+            else:
+                grouped.setdefault((homepage, citation), []).append(name)
+        own = (getattr(spec.card, "citation", None) or "").strip() or None
+        return render_template(
+            "citation.md.j2",
+            own=own,
+            own_fence=fence(own or ""),
+            total=len(card.stats.sources),
+            cited=[
+                (names, homepage, citation, fence(citation or "")) for (homepage, citation), names in grouped.items()
+            ],
+            uncited=uncited,
+        )
 
 
 class ReproducibilitySection(CardSection):

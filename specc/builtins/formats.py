@@ -84,6 +84,11 @@ class _Templated(Formatter):
         """The templates given for each role, in role order (roles left out have none)."""
         return {role: list(getattr(self.params, role)) for role in self.roles if getattr(self.params, role)}
 
+    def describe(self) -> dict[str, list[str]]:
+        """The templates of each role, as the card and Croissant show them (roles whose templates are all empty
+        left out)."""
+        return {role: sources for role, sources in self.templates().items() if any(sources)}
+
     def used_columns(self) -> list[str]:
         """The names the templates look up, with the label column of each `<label>_name`; those that are not
         columns are left to rendering."""

@@ -52,6 +52,11 @@ def render_template(name: str, **variables: Any) -> str:
         raise SpeccError(f"{where}: error: card template: {exc}") from None
 
 
+def hub_repos(stats: BuildStats) -> list[str]:
+    """The Hub repositories the sources read, in source order."""
+    return [source.pins["repo"] for _, source in sorted(stats.sources.items()) if source.pins.get("repo")]
+
+
 def metadata_yaml(spec: Any, stats: BuildStats) -> str:
     """The card's YAML header, built with the Hub's own card-data classes."""
     import datasets
@@ -59,7 +64,8 @@ def metadata_yaml(spec: Any, stats: BuildStats) -> str:
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
 
-    from specc.hub_metadata import size_category
+    from specc.hub_metadata import size_category, source_datasets
+    from specc.licenses import license_link_file
 
     infos, configs = {}, {}
     for view in stats.views():  # the formatted rows, and those before formatting if kept
@@ -97,13 +103,27 @@ def metadata_yaml(spec: Any, stats: BuildStats) -> str:
         annotations_creators=list(spec.card.annotations_creators) or None,
         language_creators=list(spec.card.language_creators) or None,
         multilinguality=list(spec.card.multilinguality) or None,
-        source_datasets=list(spec.card.source_datasets) or None,
+        source_datasets=source_datasets(list(spec.card.source_datasets), hub_repos(stats)) or None,
         size_categories=[size_category(total)],
         pretty_name=spec.card.pretty_name or spec.name,
     )
+    if spec.license == "other":  # the Hub's fields for a license not on its list (DatasetCardData keeps extra keys)
+        card["license_name"] = spec.license_name
+        card["license_link"] = license_link_file(spec.license_link) or spec.license_link
     DatasetInfosDict(infos).to_dataset_card_data(card)
     MetadataConfigs(configs).to_dataset_card_data(card)
     return card.to_yaml()
+
+
+def copy_license_file(spec: Any, spec_dir: Path, folder: Path) -> None:
+    """Copy the file the spec's `license_link` names (beside the spec) into the output folder, where the card links it."""
+    import shutil
+
+    from specc.licenses import license_link_file
+
+    name = license_link_file(getattr(spec, "license_link", None))
+    if name is not None:
+        shutil.copyfile(spec_dir / spec.license_link, folder / name)
 
 
 def _render_installed(entry: Any, data: CardData, spec_dir: Path) -> str | None:

@@ -24,3 +24,17 @@ def added_text(added: dict[str, int]) -> str:
     if not added:
         return "0"
     return f"{sum(added.values()):,} ({', '.join(f'{split} {n:,}' for split, n in added.items())})"
+
+
+def predefined_text(params: dict[str, Any]) -> str:
+    """Where a predefined split takes each row's split from, and the renames, in words."""
+    column = params.get("column", "_split")
+    text = (
+        "each row keeps the split its source gives (the source's `split:`)"
+        if column == "_split"
+        else f"each row keeps the split named in its column `{column}`"
+    )
+    renames = params.get("rename") or {}
+    if renames:
+        text += "; renamed " + ", ".join(f"{old} → {new}" for old, new in sorted(renames.items()))
+    return text

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+
+from specc import stages
+from specc.card.cells import predefined_text
+from specc.output import DATA_DIR
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from specc.stats import BuildStats, Step
+    from specc.stats import BuildStats, DataView, Step
 
 CROISSANT_FILE = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -175,7 +179,7 @@ def _field(
     field_id: str,
     name: str,
     arrow_type: pa.DataType,
-    file_id: str,
+    origin: dict[str, Any],
     column: str,
     path: tuple[str, ...],
     description: str,
@@ -196,7 +200,7 @@ def _field(
                 f"{field_id}/{child.name}",
                 child.name,
                 child.type,
-                file_id,
+                origin,
                 column,
                 path + (child.name,),
                 f"Field `{child.name}` of `{name}` ({child.type}).",
@@ -210,7 +214,7 @@ def _field(
         field["isArray"] = True
         field["arrayShape"] = "-1"
     field["dataType"] = _data_type(element) or "sc:Text"
-    source: dict[str, Any] = {"fileObject": {"@id": file_id}, "extract": {"column": column}}
+    source: dict[str, Any] = {**origin, "extract": {"column": column}}
     if path:
         steps = [{"jsonPath": _json_path(p)} for p in path]
         source["transform"] = steps if len(steps) > 1 else steps[0]
@@ -258,8 +262,11 @@ def _label_record_set(set_id: str, column: str, names: list[str]) -> dict[str, A
     }
 
 
-def _unique_id(wanted: str, taken: set[str]) -> str:
+def _unique_id(wanted: str, taken: set[str], configuration: str | None = None) -> str:
+    """An id not yet taken, made of safe characters; `<configuration>/<id>` when a configuration is given."""
     base = _ID_SAFE.sub("_", wanted) or "x"
+    if configuration is not None:
+        base = f"{_ID_SAFE.sub('_', configuration) or 'x'}/{base}"
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
@@ -298,7 +305,8 @@ def _collection(stats: BuildStats) -> str:
 
 
 def _step_text(step: Step) -> str:
-    params = _params_text(step.params)
+    texts = step.texts or {}
+    params = _params_text({k: v for k, v in step.params.items() if k not in texts})
     text = (
         f"{step.id} ({step.type}{'; ' + params if params else ''}): "
         f"{step.rows_in:,} rows in, {step.rows_out:,} rows out"
@@ -309,6 +317,12 @@ def _step_text(step: Step) -> str:
     added = step.added
     if added:
         text += f"; added {sum(added.values()):,} ({_counts_text(added)})"
+    if texts:
+        text += "; " + "; ".join(
+            f"{name} {'template' if len(sources) == 1 else f'templates ({len(sources)}, one per row)'}: "
+            + " | ".join(json.dumps(source, ensure_ascii=False) for source in sources)
+            for name, sources in texts.items()
+        )
     return text + "."
 
 
@@ -326,11 +340,12 @@ def _split_text(stats: BuildStats) -> str:
     rows = ", ".join(f"{name} {counts[name].rows:,}" for name in order)
     params = _params_text(split.params)
     method = split.method
-    text = (
-        f"split ({method}{'; ' + params if params else ''}; seed {split.seed}): {rows}."
-        if method != "source"
-        else f"split (each row keeps its source's split): {rows}."
-    )
+    if method == "source":
+        text = f"split (each row keeps its source's split): {rows}."
+    elif method == "predefined":
+        text = f"split (predefined: {predefined_text(split.params)}): {rows}."
+    else:
+        text = f"split ({method}{'; ' + params if params else ''}; seed {split.seed}): {rows}."
     configurations = split.configurations or {}
     if configurations:
         text += (
@@ -348,10 +363,12 @@ def _rai(spec: Any, stats: BuildStats) -> dict[str, Any]:
     """The Responsible AI properties: collection, processing and annotation from the build, prose from the card."""
     steps = stats.steps
     rai: dict[str, Any] = {"rai:dataCollection": _collection(stats)}
+    names = [stage.name for stage in stages.pipeline()]
+    after_split = set(names[names.index("split") + 1 :])
     preprocessing = (
-        [_step_text(s) for s in steps if s.stage not in ("annotate", "augment")]
+        [_step_text(s) for s in steps if s.stage != "annotate" and s.stage not in after_split]
         + [_split_text(stats)]
-        + [_step_text(s) for s in steps if s.stage == "augment"]
+        + [_step_text(s) for s in steps if s.stage in after_split]
     )
     rai["rai:dataPreprocessingProtocol"] = preprocessing
     annotation = [_step_text(s) for s in steps if s.stage == "annotate"]
@@ -380,76 +397,146 @@ def _rai(spec: Any, stats: BuildStats) -> dict[str, Any]:
     return rai
 
 
-def _output_schema(output_folder: Path, stats: BuildStats) -> pa.Schema:
-    """The Arrow schema of the built Parquet files (all splits share it), else of stats' features."""
+def _view_schema(output_folder: Path, view: DataView) -> pa.Schema:
+    """The Arrow schema of a view's Parquet files (all its splits share it), else of its features."""
     import pyarrow.parquet as pq
 
-    for output in stats.outputs:
+    for output in view.outputs:
         path = output_folder / output.path
         if path.is_file():
             return pq.read_schema(path)
     import datasets
 
-    return datasets.Features.from_dict(stats.features).arrow_schema
+    return datasets.Features.from_dict(view.features).arrow_schema
+
+
+def _class_names(views: list[DataView]) -> dict[str, list[str]]:
+    """Each label column's class names (ClassLabel features), from the first view that declares the column."""
+    names: dict[str, list[str]] = {}
+    for view in views:
+        for column, feature in view.features.items():
+            if isinstance(feature, dict) and feature.get("_type") == "ClassLabel":
+                names.setdefault(column, list(feature["names"]))
+    return names
+
+
+def _record_set(
+    set_id: str,
+    name: str,
+    description: str,
+    columns: list[tuple[str, pa.DataType]],
+    source: dict[str, Any],
+    label_names: dict[str, list[str]],
+    label_sets: dict[str, str],
+) -> dict[str, Any]:
+    """A record set with a field per column, read from one FileObject or FileSet (`source`)."""
+    record_set: dict[str, Any] = {"@type": "cr:RecordSet", "@id": set_id, "name": name, "description": description}
+    if "_id" in dict(columns):
+        record_set["key"] = {"@id": f"{set_id}/_id"}
+    record_set["field"] = [
+        _field(
+            f"{set_id}/{column}",
+            column,
+            arrow_type,
+            source,
+            column,
+            (),
+            _column_description(column, arrow_type, label_names.get(column)),
+            label_sets.get(column),
+        )
+        for column, arrow_type in columns
+    ]
+    return record_set
 
 
 def croissant_metadata(spec: Any, stats: BuildStats, output_folder: Path) -> dict[str, Any]:
-    """Croissant 1.1 JSON-LD for the output folder; `spec` is the spec's model (`Spec.model`)."""
-    schema = _output_schema(Path(output_folder), stats)
-    label_names: dict[str, list[str]] = {
-        column: list(feature["names"])
-        for column, feature in stats.features.items()
-        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel"
-    }
-    columns = [(f.name, f.type) for f in schema if f.name not in ("_split", "_source")]
+    """Croissant 1.1 JSON-LD for the output folder; `spec` is the spec's model (`Spec.model`).
 
+    Every Parquet file is a FileObject. The written splits of the rows (`train`, `fold_0` …) are record sets
+    named after the split; every configuration other than `default` (`classification`, k-fold's `fold-0` …)
+    has a record set per split named `<configuration>/<split>`, read from a FileSet when the split is made
+    of several files.
+    """
+    views = stats.views()
+    label_names = _class_names(views)
     taken: set[str] = set()
-    distribution, record_sets = [], []
+    distribution: list[dict[str, Any]] = []
+    record_sets: list[dict[str, Any]] = []
     label_sets = {column: _unique_id(f"{column}-classes", taken) for column in sorted(label_names)}
-    configurations = stats.split.configurations or {}
-    for output in stats.outputs:
-        split = output.split
-        file_id = _unique_id(f"{split}-parquet", taken)
-        distribution.append(
-            {
-                "@type": "cr:FileObject",
-                "@id": file_id,
-                "name": file_id,
-                "description": f"Split `{split}` as Parquet.",
-                "contentUrl": output.path,
-                "encodingFormat": PARQUET_FORMAT,
-                "sha256": output.sha256,
-            }
-        )
-        set_id = _unique_id(split, taken)
-        in_configs = sorted(
-            {
-                f"{config}/{part}"
-                for config, parts in configurations.items()
-                for part, members in parts.items()
-                if split in members
-            }
-        )
-        description = f"The {output.rows:,} rows of split `{split}`."
-        if in_configs:
-            description += f" Part of configuration split{'s' if len(in_configs) > 1 else ''} {', '.join(in_configs)}."
-        record_set: dict[str, Any] = {"@type": "cr:RecordSet", "@id": set_id, "name": split, "description": description}
-        if "_id" in dict(columns):
-            record_set["key"] = {"@id": f"{set_id}/_id"}
-        record_set["field"] = [
-            _field(
-                f"{set_id}/{column}",
-                column,
-                arrow_type,
-                file_id,
-                column,
-                (),
-                _column_description(column, arrow_type, label_names.get(column)),
-                label_sets.get(column),
+    for index, view in enumerate(views):
+        schema = _view_schema(Path(output_folder), view)
+        columns = [(f.name, f.type) for f in schema if f.name not in ("_split", "_source")]
+        folder = str(PurePosixPath(view.outputs[0].path).parent.relative_to(DATA_DIR)) if view.outputs else "."
+        prefix = "" if folder == "." else f"{folder}/"
+        files: dict[str, str] = {}
+        for output in view.outputs:
+            file_id = _unique_id(f"{prefix.replace('/', '-')}{output.split}-parquet", taken)
+            files[output.split] = file_id
+            distribution.append(
+                {
+                    "@type": "cr:FileObject",
+                    "@id": file_id,
+                    "name": file_id,
+                    "description": f"Split `{output.split}`{f' of `{folder}`' if prefix else ''} as Parquet.",
+                    "contentUrl": output.path,
+                    "encodingFormat": PARQUET_FORMAT,
+                    "sha256": output.sha256,
+                }
             )
-            for column, arrow_type in columns
-        ]
-        record_sets.append(record_set)
+        if index == 0:  # the written splits of the rows, each its own record set
+            for output in view.outputs:
+                in_configs = sorted(
+                    f"{config}/{part}"
+                    for config, parts in view.configurations.items()
+                    for part, members in parts.items()
+                    if output.split in members and config != "default"
+                )
+                description = f"The {output.rows:,} rows of split `{output.split}`."
+                if in_configs:
+                    description += (
+                        f" Part of configuration split{'s' if len(in_configs) > 1 else ''} {', '.join(in_configs)}."
+                    )
+                source = {"fileObject": {"@id": files[output.split]}}
+                record_sets.append(
+                    _record_set(
+                        _unique_id(output.split, taken),
+                        output.split,
+                        description,
+                        columns,
+                        source,
+                        label_names,
+                        label_sets,
+                    )
+                )
+        rows = {output.split: output.rows for output in view.outputs}
+        paths = {output.split: output.path for output in view.outputs}
+        for config, parts in view.configurations.items():
+            if config == "default" and index == 0:
+                continue  # its splits are the record sets above
+            for part in _part_order(parts):
+                members = parts[part]
+                if len(members) == 1:
+                    source = {"fileObject": {"@id": files[members[0]]}}
+                else:
+                    set_id = _unique_id(f"{config}-{part}-files", taken)
+                    distribution.append(
+                        {
+                            "@type": "cr:FileSet",
+                            "@id": set_id,
+                            "name": set_id,
+                            "description": f"The files of split `{part}` of configuration `{config}`.",
+                            "encodingFormat": PARQUET_FORMAT,
+                            "includes": [paths[m] for m in members],
+                        }
+                    )
+                    source = {"fileSet": {"@id": set_id}}
+                description = (
+                    f"The {sum(rows[m] for m in members):,} rows of split `{part}` of configuration `{config}`"
+                    + (f" (files of {' + '.join(members)})" if members != [part] else "")
+                    + ("; the rows before the format step." if index > 0 else ".")
+                )
+                set_id = _unique_id(part, taken, config)
+                record_sets.append(_record_set(set_id, set_id, description, columns, source, label_names, label_sets))
     record_sets += [_label_record_set(label_sets[c], c, label_names[c]) for c in sorted(label_names)]
 
     card: Any = getattr(spec, "card", None)

@@ -500,7 +500,8 @@ class _Run:
         self.input_digest = input_digest
         return results
 
-    def format(self, label_names: dict[str, list[str]]) -> None:
+    def format(self, label_names: dict[str, list[str]]) -> dict[str, Any]:
+        """Format the rows; the format step's record (its rows in and out)."""
         step = self.plan.stage("format")[0]
 
         def compute(path: Path) -> dict[str, Any]:
@@ -511,7 +512,8 @@ class _Run:
                 return {"rows": self.store(path, (t for t, _ in results))}
 
         self.with_labels(label_names)
-        self.advance([step], compute)
+        rows = self.advance([step], compute)["rows"]
+        return _step_record(step, {"rows_in": rows, "rows_out": rows, "dropped": {}, "by_source": {}})
 
     def tokens(self, split_order: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The token budget (`format.tokens`) over the formatted rows: its step record and `stats["tokens"]`."""
@@ -628,7 +630,7 @@ def _evaluate(run: _Run, out: _Outcome) -> None:
 def _format(run: _Run, out: _Outcome) -> None:
     if run.plan.stage("format"):
         out.unformatted = (run.paths, run.schema)
-        run.format(out.label_names)
+        out.steps.append(run.format(out.label_names))
 
 
 def _tokens(run: _Run, out: _Outcome) -> None:

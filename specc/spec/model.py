@@ -122,7 +122,11 @@ class CardModel(Params):
     annotations_creators: list[hub.AnnotationsCreator] = Field([], description="Who made the labels.")
     language_creators: list[hub.LanguageCreator] = Field([], description="Who wrote the text.")
     multilinguality: list[hub.Multilinguality] = Field([])
-    source_datasets: list[SourceDataset] = Field([], description="`original`, `extended`, or `extended|<data set id>`.")
+    source_datasets: list[SourceDataset] = Field(
+        [],
+        description="`original`, `extended`, or `extended|<data set id>` (a bare `extended` names each Hub source).",
+    )
+    citation: str | None = Field(None, description="How to cite this data set (a BibTeX entry); the card shows it.")
     sections: UserSections = []
 
     def missing_prose(self) -> list[str]:
@@ -226,6 +230,74 @@ class SpecBase(Params):
             )
         if problems:
             raise located_errors("Spec", problems)
+        return self
+
+
+# --- the card's license details and citation (license_name / license_link for `other`) ---------------------
+
+LICENSE_NAME = r"^[a-z0-9-.]+$"  # the Hub's rule for `license_name` (an id like my-license-1.0)
+
+
+def _check_license_name(value: str) -> str:
+    if not re.fullmatch(LICENSE_NAME, value):
+        raise ValueError(
+            f"'{value}' is not a license id the Hub takes; use lower-case letters, digits, `-` and `.`, "
+            f"such as {re.sub(r'[^a-z0-9.-]+', '-', value.lower()).strip('-') or 'my-license-1.0'}"
+        )
+    return value
+
+
+LicenseName = Annotated[
+    str,
+    AfterValidator(_check_license_name),
+    Field(
+        json_schema_extra={"pattern": LICENSE_NAME},
+        description="For `license: other`: an id for the license, lower-case letters, digits, `-` and `.` "
+        "(such as my-license-1.0), as the Hub wants it.",
+    ),
+]
+LicenseLink = Annotated[
+    str,
+    AfterValidator(licenses.check_license_link),
+    Field(
+        description="For `license: other`: where the license is, a URL or a file beside the spec "
+        "(such as LICENSE.md) that the build copies into the output folder.",
+    ),
+]
+
+
+class LicenseDetails(Params):
+    """`license_name` and `license_link`: required with `license: other`, refused with any other license."""
+
+    @model_validator(mode="after")
+    def _other_has_details(self) -> LicenseDetails:
+        spec: Any = self
+        details = {"license_name": spec.license_name, "license_link": spec.license_link}
+        if spec.license == "other":
+            missing = [name for name, value in details.items() if value is None]
+            if missing:
+                raise located_errors(
+                    "Spec",
+                    [
+                        (
+                            ("license",),
+                            spec.license,
+                            f"`license: other` needs {' and '.join(f'`{m}`' for m in missing)}: an id for the "
+                            f"license (such as my-license-1.0) and where to read it (a URL, or a file beside the "
+                            f"spec such as LICENSE.md); the card's metadata gives both",
+                        )
+                    ],
+                )
+            return self
+        extra = [name for name, value in details.items() if value is not None]
+        if extra:
+            raise located_errors(
+                "Spec",
+                [
+                    ((name,), details[name], f"only for `license: other`; '{spec.license}' is on the Hub's list")
+                    for name in extra
+                ],
+            )
         return self
 
 
@@ -333,13 +405,15 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
     }
     return create_model(
         "Spec",
-        __base__=SpecBase,
+        __base__=(SpecBase, LicenseDetails),
         specc=(Literal[1], Field(..., description="The spec language version.")),
         name=(SpecName, ...),
         version=(str, "0.1.0"),
         description=(str, ...),
         license=(LicenseId, ...),
         license_override=(LicenseOverride | None, None),
+        license_name=(LicenseName | None, None),
+        license_link=(LicenseLink | None, None),
         languages=(
             list[Language],
             Field([], description="ISO 639-1 codes (ISO 639-3 when there is none), or BCP-47 tags such as en-US."),
