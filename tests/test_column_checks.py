@@ -179,3 +179,14 @@ def test_an_explode_column_is_checked_and_its_elements_left_unknown(tmp_path: Pa
     ]
     spec.write_text(spec.read_text().replace("instancez", "instances"))
     assert problems(spec) == []  # the elements' fields are known only from the data
+
+
+def test_a_bad_gold_label_names_its_row(tmp_path: Path) -> None:
+    from tests.test_annotate_human import long_csv, round_step, rows
+
+    long_csv(tmp_path / "ann.csv", {f"rows:{i}": ["pos", "pos", "neg"] for i in range(3)})
+    step = round_step(
+        tmp_path, results=[{"path": "ann.csv", "format": "long-csv"}], gold={"column": "gold", "min_accuracy": 0.5}
+    )
+    with pytest.raises(specc.SpeccError, match=r"gold column 'gold' holds 'postive' \(row _id 'rows:1'\), which is"):
+        step.apply(rows(3, gold=[None, "postive", "pos"]))
