@@ -190,3 +190,19 @@ def test_a_bad_gold_label_names_its_row(tmp_path: Path) -> None:
     )
     with pytest.raises(specc.SpeccError, match=r"gold column 'gold' holds 'postive' \(row _id 'rows:1'\), which is"):
         step.apply(rows(3, gold=[None, "postive", "pos"]))
+
+
+def test_a_bad_label_id_in_a_later_file_names_its_line_and_row(tmp_path: Path) -> None:
+    """The `_id` counts the rows of the files before; the line is the file's own."""
+    from specc.builtins.sources import TextLinesSource
+    from tests.test_sources import data_error, make
+
+    write(tmp_path / "a_text.txt", "x\ny\n")
+    write(tmp_path / "a_labels.txt", "0\n1\n")
+    write(tmp_path / "b_text.txt", "z\nw\n")
+    write(tmp_path / "b_labels.txt", "1\n7\n")
+    write(tmp_path / "mapping.txt", "0\tno\n1\tyes\n")
+    source = make(TextLinesSource, tmp_path, text="*_text.txt", label="*_labels.txt", label_names="mapping.txt")
+    assert data_error(source).startswith(
+        "b_labels.txt:2: error: source 'src': label id 7 (row _id 'src:3') has no name"
+    )
