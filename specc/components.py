@@ -125,8 +125,8 @@ class Component:
         """Columns that must be in this component's input, each with where in its entry the spec names it.
 
         Where: the keys and list indexes inside the entry, such as `("columns", 0)`; `()` for a default the entry
-        does not write. `specc validate`, `plan` and `build` check them against the columns the stages before leave, before any
-        work starts. By default none, so nothing is reported for a component that does not say.
+        does not write. `specc validate`, `plan` and `build` check them against the columns the stages before
+        leave, before any work starts. By default none, so nothing is reported for a component that does not say.
         """
         return {}
 

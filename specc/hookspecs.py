@@ -152,7 +152,8 @@ def _signature(function: Callable[..., Any]) -> str:
 
     params = []
     for param in list(signature.parameters.values())[1:]:
-        text = param.name
+        stars = "*" if param.kind is param.VAR_POSITIONAL else "**" if param.kind is param.VAR_KEYWORD else ""
+        text = stars + param.name
         if param.annotation is not param.empty:
             text += f": {shown(param.annotation)}"
         if param.default is not param.empty:

@@ -113,7 +113,10 @@ def test_missing_column_names_the_step(tmp_path: Path) -> None:
     )
     result = run_cli("build", "s.yaml", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == ("error: step 'clean.length' (length): no column 'body'; the columns are: text")
+    assert (
+        result.stderr.strip()
+        == "s.yaml:8:28: error: clean[0].column: no column 'body' in the rows it reads; the columns are: text"
+    )
 
 
 def test_tweeteval_emotion_with_predefined_splits(shared_data: Path, tmp_path: Path) -> None:

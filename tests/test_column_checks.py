@@ -179,3 +179,30 @@ def test_an_explode_column_is_checked_and_its_elements_left_unknown(tmp_path: Pa
     ]
     spec.write_text(spec.read_text().replace("instancez", "instances"))
     assert problems(spec) == []  # the elements' fields are known only from the data
+
+
+def test_a_bad_gold_label_names_its_row(tmp_path: Path) -> None:
+    from tests.test_annotate_human import long_csv, round_step, rows
+
+    long_csv(tmp_path / "ann.csv", {f"rows:{i}": ["pos", "pos", "neg"] for i in range(3)})
+    step = round_step(
+        tmp_path, results=[{"path": "ann.csv", "format": "long-csv"}], gold={"column": "gold", "min_accuracy": 0.5}
+    )
+    with pytest.raises(specc.SpeccError, match=r"gold column 'gold' holds 'postive' \(row _id 'rows:1'\), which is"):
+        step.apply(rows(3, gold=[None, "postive", "pos"]))
+
+
+def test_a_bad_label_id_in_a_later_file_names_its_line_and_row(tmp_path: Path) -> None:
+    """The `_id` counts the rows of the files before; the line is the file's own."""
+    from specc.builtins.sources import TextLinesSource
+    from tests.test_sources import data_error, make
+
+    write(tmp_path / "a_text.txt", "x\ny\n")
+    write(tmp_path / "a_labels.txt", "0\n1\n")
+    write(tmp_path / "b_text.txt", "z\nw\n")
+    write(tmp_path / "b_labels.txt", "1\n7\n")
+    write(tmp_path / "mapping.txt", "0\tno\n1\tyes\n")
+    source = make(TextLinesSource, tmp_path, text="*_text.txt", label="*_labels.txt", label_names="mapping.txt")
+    assert data_error(source).startswith(
+        "b_labels.txt:2: error: source 'src': label id 7 (row _id 'src:3') has no name"
+    )

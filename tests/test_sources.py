@@ -320,14 +320,14 @@ def test_text_lines_errors(tmp_path: Path) -> None:
     assert message.startswith("text.txt: error: source 'src': text.txt has 3 lines but short.txt has 2")
     write(tmp_path / "words.txt", "0\none\n1\n")
     message = data_error(make(sources.TextLinesSource, tmp_path, text="text.txt", label="words.txt"))
-    assert message.startswith("words.txt:2: error: source 'src': label 'one' is not an integer")
+    assert message.startswith("words.txt:2: error: source 'src': label 'one' is not an integer (row _id 'src:1')")
     write(tmp_path / "labels.txt", "0\n1\n2\n")
     write(tmp_path / "mapping.txt", "0\tno\n1\tyes\n")
     message = data_error(
         make(sources.TextLinesSource, tmp_path, text="text.txt", label="labels.txt", label_names="mapping.txt")
     )
     assert message.startswith(
-        "labels.txt:3: error: source 'src': label id 2 has no name: mapping.txt names the ids 0 to 1"
+        "labels.txt:3: error: source 'src': label id 2 (row _id 'src:2') has no name: mapping.txt names the ids 0 to 1"
     )
     write(tmp_path / "empty.txt", "")
     assert "the file is empty" in data_error(make(sources.TextLinesSource, tmp_path, text="empty.txt"))

@@ -100,7 +100,7 @@ class _Templated(Formatter):
         return used
 
     def columns_read(self) -> dict[str, Where]:
-        """The columns the templates look up, each at its template (`<label>_name` reads the label column), and
+        """The names the templates look up (a column, or `<label column>_name`), each at its first template, and
         `keep_columns`."""
         from specc.sandbox import FORMAT_LIMITS, sandbox
 
@@ -109,8 +109,7 @@ class _Templated(Formatter):
         for role, sources in self.templates().items():
             for i, source in enumerate(sources):
                 for name in sorted(_variables(source) - given):
-                    label = name.removesuffix("_name")
-                    read.setdefault(label if label != name and label in self.label_names else name, (role, i))
+                    read.setdefault(name, (role, i))
         return {**read, **super().columns_read()}
 
     def columns_after(self, columns: list[str]) -> list[str] | None:

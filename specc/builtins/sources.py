@@ -861,6 +861,7 @@ class TextLinesSource(_FileSource):
         """Columns `text` (string) and, with `label`, `label` (int64), in blocks of lines."""
         import pyarrow as pa
 
+        offset = 0  # the rows of the text files before this one
         for text_path, label_path in self.pairs():
             if text_path.stat().st_size == 0:
                 raise self.error(text_path, None, "the file is empty; remove it or fill it")
@@ -875,7 +876,8 @@ class TextLinesSource(_FileSource):
                         f"{self.shown(label_path)} has {counts[1]}; the files must be parallel, "
                         f"one label line per text line",
                     )
-                labels = self.label_ids(label_path)
+                labels = self.label_ids(label_path, offset)
+                offset += counts[0]
             pending = pa.array([], pa.int64())
             for chunk in _line_chunks(text_path):
                 texts = self.decode(text_path, chunk)
@@ -896,6 +898,10 @@ class TextLinesSource(_FileSource):
             position -= lines
         return Location()
 
+    def row_id(self, offset: int, line: int) -> str:
+        """The `_id` of the row on `line` of a file after `offset` rows of the files before it."""
+        return f"{self.context.step_id}:{offset + line - 1}"
+
     def decode(self, path: Path, chunk: _Chunk) -> pa.StringArray:
         """The lines of `chunk` as strings, without line breaks; invalid UTF-8 is an error at its line."""
         import pyarrow as pa
@@ -911,8 +917,9 @@ class TextLinesSource(_FileSource):
                     raise self.error(path, line, "not valid UTF-8 text; re-save the file as UTF-8") from None
             raise
 
-    def label_ids(self, path: Path) -> Iterator[pa.Int64Array]:
-        """The label ids of a label file in blocks, checked against the mapping."""
+    def label_ids(self, path: Path, offset: int) -> Iterator[pa.Int64Array]:
+        """The label ids of a label file in blocks, checked against the mapping; `offset` is the number of rows
+        before the file's (errors name the row's `_id`)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -925,7 +932,10 @@ class TextLinesSource(_FileSource):
                 for line, value in zip(chunk.lines, values.to_pylist()):
                     if not LABEL.fullmatch(value):
                         raise self.error(
-                            path, line, f"label {value!r} is not an integer; write one label id such as 0 per line"
+                            path,
+                            line,
+                            f"label {value!r} is not an integer (row _id '{self.row_id(offset, line)}'); "
+                            f"write one label id such as 0 per line",
                         ) from None
                 raise self.error(path, None, f"cannot read the label ids: {exc}") from None
             if self.names is not None and mapping is not None:
@@ -935,7 +945,7 @@ class TextLinesSource(_FileSource):
                     raise self.error(
                         path,
                         chunk.lines[row],
-                        f"label id {ids[row]} has no name: "
+                        f"label id {ids[row]} (row _id '{self.row_id(offset, chunk.lines[row])}') has no name: "
                         f"{self.shown(mapping)} names the ids 0 to {len(self.names) - 1}",
                     )
             yield ids

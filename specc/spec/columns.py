@@ -147,8 +147,8 @@ def _no_column(column: str, columns: list[str], where: str, candidates: list[str
 
 
 def _quietly(method: Any, default: Any) -> Any:
-    """What `method()` returns, or `default` when it meets a problem with the data: the build reports it."""
+    """What `method()` returns, or `default` when it meets a problem with the data or a file: the build reports it."""
     try:
         return method()
-    except SpeccError:
+    except (SpeccError, OSError):
         return default

@@ -105,11 +105,11 @@ def test_a_step_error_on_a_worker_reads_as_it_does_locally(tmp_path: Path, ray_c
     spec = copy_specs(tmp_path) / "quickstart.yaml"
     text = spec.read_text()
     assert "{type: length, column: text," in text
-    spec.write_text(text.replace("{type: length, column: text,", "{type: length, column: body,"))
+    spec.write_text(text.replace("{type: length, column: text,", "{type: length, column: label,"))
     with pytest.raises(SpeccError) as local:
         build(spec)
     with pytest.raises(SpeccError) as on_ray:  # raised in a Ray task, inside Ray Data's own exceptions
         build(spec, executor="ray")
     assert type(on_ray.value) is SpeccError
     assert str(on_ray.value) == str(local.value)
-    assert str(local.value).startswith("error: step 'clean.length' (length): no column 'body'")
+    assert str(local.value).startswith("error: step 'clean.length' (length): column 'label' has type int64")

@@ -188,12 +188,12 @@ class HumanRound(ColumnLabeler):
         names = self.column(table, gold.column).to_pylist()
         index = {name: i for i, name in enumerate(self.params.labels)}
         found: dict[str, int] = {}
-        for key, name in zip(keys, names):
+        for key, name, row_id in zip(keys, names, table.column("_id").to_pylist()):
             if key is None or name is None or name == "":
                 continue
             if name not in index:
                 raise self.fail(
-                    f"gold column '{gold.column}' holds {name!r}, which is not among `labels` "
+                    f"gold column '{gold.column}' holds {name!r} (row _id '{row_id}'), which is not among `labels` "
                     f"{self.params.labels}; gold labels are label names"
                 )
             found[key] = index[name]
