@@ -160,13 +160,20 @@ def test_text_lines_give_text_and_label(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("spec", sorted(p.name for p in (BAD / "build").glob("columns_*.yaml")))
+DATA_ERRORS = sorted(p.name for p in (BAD / "data_errors").glob("*.yaml"))
+
+
+def test_the_data_error_corpus_is_there() -> None:
+    assert len(DATA_ERRORS) >= 2
+
+
+@pytest.mark.parametrize("spec", DATA_ERRORS)
 def test_data_errors_name_the_file_the_line_and_the_row(tmp_path: Path, spec: str) -> None:
     shutil.copytree(BAD / "data", tmp_path / "data")
-    shutil.copy(BAD / "build" / spec, tmp_path / spec)
+    shutil.copy(BAD / "data_errors" / spec, tmp_path / spec)
     result = run_cli("build", spec, cwd=tmp_path, env=BUILTINS_ONLY)
     assert result.returncode == 1
-    assert result.stderr == (BAD / "build" / spec).with_suffix(".expected").read_text()
+    assert result.stderr == (BAD / "data_errors" / spec).with_suffix(".expected").read_text()
 
 
 def test_an_explode_column_is_checked_and_its_elements_left_unknown(tmp_path: Path) -> None:
