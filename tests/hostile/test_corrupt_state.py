@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from specc.executor import record_path
 from tests.conftest import run_cli, write
 
 SPEC = """specc: 1
@@ -55,7 +56,7 @@ def _outputs(project: Path) -> dict[str, bytes]:
 
 
 def _units(project: Path) -> dict[tuple[str, ...], dict]:
-    record = json.loads((project / "build" / "small" / "build-record.json").read_text())
+    record = json.loads(record_path(project, project / "build" / "small").read_text())
     return {tuple(u["steps"]): u for u in record["units"]}
 
 
