@@ -224,3 +224,41 @@ def test_machine_paths_names_and_outside_links_are_refused(output: Path, hub: Fa
     assert f"{output}/README.md: a link to '../up.png', outside the folder" in stderr
     assert f"{output}/link: a symbolic link to a place outside the folder" in stderr
     assert "fix: clean such paths out of the sources' data" in stderr
+
+
+LEAKY = """\
+specc: 1
+name: leaky
+description: Rows that name the folder they were made in.
+license: mit
+seed: 1
+sources:
+  rows: {type: jsonl, path: rows.jsonl, labels: {label: [a, b]}, license: mit}
+card:
+  draft: true
+  sections:
+    - {name: notes, template: notes.md.j2}
+"""
+
+
+def test_a_build_whose_output_would_leak_fails_naming_file_and_leak(tmp_path: Path) -> None:
+    """The self-check at the end of a build: a data value holding the spec's absolute folder, and a card
+    template linking a file outside the output folder, fail the build; no output is published."""
+    rows = [{"text": f"row {i} of {tmp_path}/notes" if i == 3 else f"row {i}", "label": "ab"[i % 2]} for i in range(8)]
+    write(tmp_path / "rows.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+    write(tmp_path / "notes.md.j2", "## Notes\n\nSee [the notes](../../notes.md).\n")
+    spec = write(tmp_path / "spec.yaml", LEAKY)
+    result = run_cli("build", str(spec))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "error: the output folder would publish the build machine or point outside itself:" in result.stderr
+    assert f"data/train-00000-of-00001.parquet: the absolute path '{tmp_path}/notes' in column 'text'" in result.stderr
+    assert "README.md: a link to '../../notes.md', outside the folder" in result.stderr
+    assert "fix: clean such paths out of the sources' data (a `regex` step)" in result.stderr
+    assert not (tmp_path / "build" / "leaky").exists()
+
+    write(tmp_path / "notes.md.j2", "## Notes\n\nSee [the spec's home](https://example.org/notes).\n")
+    spec.write_text(
+        LEAKY.replace("card:", "clean:\n  - {type: regex, column: text, pattern: ' of /', action: drop}\ncard:")
+    )
+    result = run_cli("build", str(spec))
+    assert result.returncode == 0, result.stderr
