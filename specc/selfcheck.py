@@ -530,29 +530,30 @@ class Machine:
         return re.compile("(?:" + "|".join(map(re.escape, self.paths)) + r")(?:[/\\][^\s\"'`()<>\[\]]*)?(?![\w.-])")
 
     @cached_property
-    def name_patterns(self) -> list[tuple[str, re.Pattern[str]]]:
-        """The host name as a word, the user name as a folder of a path (`/home/alice`: a user name such as
-        `root` or `data` is a word too, so it is looked for in paths only)."""
-        patterns = []
-        if self.host:
-            patterns.append(
-                (f"the host name '{self.host}'", re.compile(rf"(?<![\w.-]){re.escape(self.host)}(?![\w-])"))
-            )
-        if self.user:
-            patterns.append((f"the user name '{self.user}'", re.compile(rf"[/\\]{re.escape(self.user)}(?![\w.-])")))
-        return patterns
+    def host_pattern(self) -> re.Pattern[str] | None:
+        """The host name as a word."""
+        return re.compile(rf"(?<![\w.-]){re.escape(self.host)}(?![\w-])") if self.host else None
 
     @cached_property
-    def rough_pattern(self) -> str:
-        """A regular expression (RE2, as Arrow runs it) for what may be a finding: each path, host or user name
-        anywhere; `findings` then looks at the few strings it matches."""
-        words = [*self.paths, self.host, *((f"/{self.user}", f"\\{self.user}") if self.user else ())]
-        return "|".join(re.escape(word) for word in words if word)
+    def user_pattern(self) -> re.Pattern[str] | None:
+        """The user name as a folder of a path (`/home/alice`): a user name such as `root` is a word too."""
+        return re.compile(rf"[/\\]{re.escape(self.user)}(?![\w.-])") if self.user else None
 
-    def findings(self, text: str) -> list[str]:
-        """What of this machine `text` holds, each once."""
+    @cached_property
+    def data_pattern(self) -> str:
+        """A regular expression (RE2, as Arrow runs it) for what may be a path of this machine in data: each
+        folder, or the user's name after a slash, anywhere; `findings` then looks at the few strings it matches."""
+        words = [*self.paths, *((f"/{self.user}", f"\\{self.user}") if self.user else ())]
+        return "|".join(re.escape(word) for word in words)
+
+    def findings(self, text: str, host: bool = True) -> list[str]:
+        """What of this machine `text` holds, each once; the host name only with `host` (not in data: in free
+        text a short host name such as `vm` is a word as often as it is a leak)."""
         found = [f"the absolute path '{m.group(0)}'" for m in self.path_pattern.finditer(text)] if self.paths else []
-        found += [what for what, pattern in self.name_patterns if pattern.search(text)]
+        if host and self.host_pattern is not None and self.host_pattern.search(text):
+            found.append(f"the host name '{self.host}'")
+        if self.user_pattern is not None and self.user_pattern.search(text):
+            found.append(f"the user name '{self.user}' in a path")
         return list(dict.fromkeys(found))
 
 
@@ -589,6 +590,19 @@ def machine(*places: Path) -> Machine:
     return Machine(tuple(outermost), platform.node(), _user())
 
 
+def _holds_strings(kind: Any) -> bool:
+    """Whether an Arrow type is a string, or a list or struct with strings inside."""
+    import pyarrow as pa
+
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_holds_strings(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return _holds_strings(kind.value_type)
+    return False
+
+
 def _string_arrays(array: Any) -> Iterator[Any]:
     """Every string array within an Arrow array (struct fields and list items included)."""
     import pyarrow as pa
@@ -608,19 +622,21 @@ def _parquet_findings(path: Path, machine: Machine) -> list[str]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    rough = machine.rough_pattern
+    rough = machine.data_pattern
     found: list[str] = []
     if not rough:
         return found
     file = pq.ParquetFile(path)
-    for group in range(file.num_row_groups):
-        table = file.read_row_group(group)
+    schema = file.schema_arrow
+    texts = [f.name for f in schema if _holds_strings(f.type)]
+    for group in range(file.num_row_groups if texts else 0):
+        table = file.read_row_group(group, columns=texts)
         for column in table.column_names:
             for chunk in table.column(column).chunks:
                 for strings in _string_arrays(chunk):
                     hits = strings.filter(pc.fill_null(pc.match_substring_regex(strings, rough), False))
                     for value in hits.to_pylist():
-                        found += [f"{what} in column '{column}'" for what in machine.findings(value)]
+                        found += [f"{what} in column '{column}'" for what in machine.findings(value, host=False)]
     return list(dict.fromkeys(found))
 
 

@@ -57,11 +57,7 @@ def _gate_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "build-record.json"
-    }
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _units(out: Path) -> dict[tuple[str, ...], dict]:
