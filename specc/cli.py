@@ -511,7 +511,7 @@ def publish(
     if dry_run:
         click.echo("checked: made by specc, complete, card metadata, no paths of this machine, no outside links")
         return
-    commit = upload(files, repo, revision=revision, private=private, token=token, message=message)
+    commit = upload(files, repo, revision=revision, private=private, token=token or None, message=message)
     click.echo(f"uploaded: {commit.commit_url}")
 
 
