@@ -76,11 +76,11 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
     spec = _quickstart(tmp_path)
     text = spec.read_text().replace(
         "  - {type: dedup, columns: [text]}",
-        f"  - {{type: gate, started: '{started}', release: '{release}'}}\n  - {{type: dedup, columns: [text]}}",
+        "  - {type: gate, started: started, release: release}\n  - {type: dedup, columns: [text]}",  # from tmp_path
     )
     spec.write_text(text)
     release.write_text("go")
-    assert run_cli("build", str(spec), env=env).returncode == 0
+    assert run_cli("build", str(spec), env=env, cwd=tmp_path).returncode == 0
     out = spec.parent / "build" / "support-intents"
     previous = _outputs(out)
 
@@ -92,6 +92,7 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
     )
     deadline = time.monotonic() + 60
     while not started.exists():
@@ -102,7 +103,7 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
     assert _outputs(out) == previous
 
     release.write_text("go")
-    resumed = run_cli("build", str(spec), env=env)
+    resumed = run_cli("build", str(spec), env=env, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     units = {
         tuple(u["steps"]): u["cache"] for u in json.loads(record_path(out.parent.parent, out).read_text())["units"]
@@ -113,7 +114,7 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
     assert [p.name for p in out.parent.iterdir()] == ["support-intents"]
     resumed_bytes = _outputs(out)
     assert resumed_bytes != previous
-    clean = run_cli("build", str(spec), "--cache-dir", str(tmp_path / "fresh"), env=env)
+    clean = run_cli("build", str(spec), "--cache-dir", str(tmp_path / "fresh"), env=env, cwd=tmp_path)
     assert clean.returncode == 0, clean.stderr
     assert _outputs(out) == resumed_bytes
 
