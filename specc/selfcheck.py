@@ -507,7 +507,6 @@ def audit_card(folder: Path, stats: BuildStats, unformatted: pa.Table | None = N
 
 # --- nothing of the build machine in what is published --------------------------------------------
 
-PICTURES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}  # drawn by specc: no text of the machine's
 LINKED = {".md", ".html", ".htm"}  # files whose links must stay inside the folder
 MAX_FINDINGS = 20  # problems listed at most; the rest are counted
 LEAK_FIX = (
@@ -701,7 +700,8 @@ def leaks(folder: Path, machine: Machine) -> list[str]:
     """`file: problem` for each absolute path of this machine, host or user name, link or symbolic link leading
     outside the folder, in the files it publishes.
 
-    Text files (the card, JSON, CSV …) are read whole; Parquet files by their string values; pictures not.
+    Text files (the card, JSON, CSV …) are read whole; Parquet files by their string values; files that are not
+    UTF-8 text (pictures, a PDF the card links) not at all.
     """
     folder = Path(folder)
     root = folder.resolve()
@@ -712,15 +712,16 @@ def leaks(folder: Path, machine: Machine) -> list[str]:
             problems.append(f"{name}: a symbolic link to a place outside the folder")
             continue
         suffix = path.suffix.lower()
-        if suffix in PICTURES:
-            continue
         if suffix == ".parquet":
             try:
                 problems += [f"{name}: {what}" for what in _parquet_findings(path, machine)]
             except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
                 problems.append(f"{name}: cannot be read as Parquet ({exc})")
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:  # a picture, a PDF: no text of the machine's (specc writes none in them)
+            continue
         for number, line in enumerate(text.splitlines(), 1):
             problems += [f"{name}:{number}: {what}" for what in machine.findings(line)]
         if suffix in LINKED:
