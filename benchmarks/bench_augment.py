@@ -6,7 +6,7 @@ that reads the same texts and calls `nlpaug.augmenter.char.KeyboardAug().augment
 command runs in its own subprocess, one after the other, `--repeat` times; the ratios are taken within
 each run (the machine's load is then about the same for all) and their median is reported.
 
-The comparison is the augment stage (its unit's seconds in build-record.json: picking the rows,
+The comparison is the augment stage (its unit's seconds in the build record: picking the rows,
 seeding each one, nlpaug, lineage, writing the stage file, and with --num-proc 2 the workers' start
 and their import of nlpaug) against the plain loop's import of nlpaug, construction and loop. Both
 include importing nlpaug, which every process that augments pays. The whole build's wall time is
@@ -131,7 +131,7 @@ def benchmark(folder: Path, spec: Path, plain_spec: Path, repeat: int) -> list[M
             measure.wall.append(seconds)
             if target == spec:
                 out = folder / "out-augment"
-                measure.work.append(_stage_seconds(out / "build-record.json"))
+                measure.work.append(_stage_seconds(folder / ".specc" / "builds" / "out-augment.json"))
                 stats = json.loads((out / "stats.json").read_text())
                 measure.rows_added = sum(next(s for s in stats["steps"] if s["id"] == STEP)["added"].values())
         print(

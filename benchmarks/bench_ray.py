@@ -38,7 +38,7 @@ def _digests(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "build-record.json"
+        if p.is_file()
     }
 
 

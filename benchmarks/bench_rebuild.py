@@ -3,7 +3,7 @@
 Uses the data and spec of bench_build.py (normalize, length, dedup, stratified split) in one
 temporary folder with the step cache inside it. Runs a cold build (empty cache), edits the split
 ratios, checks with `specc plan --json` that only `split` and `output` changed, rebuilds, checks in
-build-record.json that every unit before the split and the split's leakage keys came from the cache,
+the build record that every unit before the split and the split's leakage keys came from the cache,
 and prints both times, their ratio and each build's units. Every `specc` command runs in its own
 subprocess. Run with --help for the options.
 """
@@ -25,7 +25,7 @@ from bench_build import bench_folder, bench_parser, check_exit, row_count, run_m
 NEW_RATIOS = "{train: 0.7, validation: 0.2, test: 0.1}"  # was train 0.8, validation 0.1, test 0.1
 CHANGED_STEPS = ("split", "output")  # what the ratio edit must change; every other step stays unchanged
 MAX_RATIO = 0.10  # --check: rebuild seconds / cold build seconds
-RECORD = Path("specc-out") / "build-record.json"  # bench_build's spec sets `output: {dir: specc-out}`
+RECORD = Path(".specc") / "builds" / "specc-out.json"  # bench_build's spec sets `output: {dir: specc-out}`
 
 
 def edit_ratios(spec: Path) -> None:
@@ -68,7 +68,7 @@ def reuse_problems(record: dict[str, Any], changed: set[str]) -> list[str]:
     ]
     counts = {"hits": expected.count("hit"), "misses": expected.count("miss")}
     if record["cache"] != counts:
-        problems.append(f"rebuild: cache {record['cache']} in build-record.json, expected {counts}")
+        problems.append(f"rebuild: cache {record['cache']} in the build record, expected {counts}")
     problems += [
         f"rebuild: the split's leakage keys were a cache {unit.get('leakage_keys')}, expected hit"
         for unit in record["units"]

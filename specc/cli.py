@@ -621,6 +621,71 @@ def agreement(
     click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else report_text(report, file))
 
 
+# --- specc publish ---------------------------------------------------------------------------------
+
+
+def _repo_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from specc.hub_repo import check_repo_id
+
+    try:
+        return check_repo_id(value, "my-org/support-intents")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _branch(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from specc.hub_repo import COMMIT, check_revision
+
+    if value is None:
+        return None
+    try:
+        branch = check_revision(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if COMMIT.fullmatch(branch):
+        raise click.BadParameter("an upload makes a commit on a branch; give a branch name, such as main")
+    return branch
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(file_okay=False))
+@click.option("--repo", required=True, callback=_repo_id, metavar="ORG/NAME", help="The Hub data set repository.")
+@click.option("--dry-run", is_flag=True, help="Check the folder and list what would be uploaded; upload nothing.")
+@click.option("--revision", callback=_branch, metavar="BRANCH", help="The branch to commit to (default main).")
+@click.option("--private", is_flag=True, default=None, help="Make the repository private if it is created now.")
+@click.option("--token", envvar="HF_TOKEN", help="A Hub token with write access (default $HF_TOKEN, or your login).")
+@click.option("--message", "-m", help="The commit message (default: Upload NAME with specc).")
+def publish(
+    build_dir: str,
+    repo: str,
+    dry_run: bool,
+    revision: str | None,
+    private: bool | None,
+    token: str | None,
+    message: str | None,
+) -> None:
+    """Upload the output folder BUILD_DIR of `specc build` to a Hugging Face Hub data set repository.
+
+    Every file but specc's ownership marker goes, in one commit, once the folder passes the checks: made by
+    specc and complete, a card whose metadata the Hub reads, and nothing of this machine (absolute paths,
+    host or user name) nor a link leading outside the folder.
+    """
+    from specc.hub_upload import checked_upload, upload
+
+    files = checked_upload(build_dir)
+    where = f"datasets/{repo}" + (f" (branch {revision})" if revision else "")
+    verb = "would upload" if dry_run else "uploading"
+    click.echo(f"{verb} {len(files.files)} files ({files.size:,} bytes) from {build_dir} to {where}:")
+    width = max(map(len, files.files))
+    for name, size in files.files.items():
+        click.echo(f"  {name.ljust(width)}  {size:>12,} bytes")
+    if dry_run:
+        click.echo("checked: made by specc, complete, card metadata, no paths of this machine, no outside links")
+        return
+    commit = upload(files, repo, revision=revision, private=private, token=token or None, message=message)
+    click.echo(f"uploaded: {commit.commit_url}")
+
+
 def main() -> None:
     """Entry point of the `specc` console script."""
     from specc.plugins import load_plugins

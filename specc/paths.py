@@ -51,9 +51,8 @@ def _violation(spec_dir: Path, value: str, allow_external: bool, matches: list[P
 
 
 def _matches(spec_dir: Path, pattern: str) -> list[Path]:
-    """The files a glob pattern matches, sorted; the pattern's folder part is resolved, the matches are not."""
-    resolved = (spec_dir / pattern).resolve()
-    return sorted(p for p in map(Path, globlib.glob(str(resolved), recursive=True)) if p.is_file())
+    """The files a glob pattern matches, sorted, as the spec's folder and the pattern name them (not resolved)."""
+    return sorted(p for p in map(Path, globlib.glob(str(spec_dir / pattern), recursive=True)) if p.is_file())
 
 
 def resolve_path(value: str, info: ValidationInfo) -> Path | None:
@@ -113,11 +112,12 @@ OutputPath = Annotated[
 
 
 def inside(spec_dir: Path, value: str, allow_external: bool = False) -> Path:
-    """The absolute path `value` names; an error when it leads outside the spec's folder and that is not allowed."""
+    """The path `value` names from the spec's folder, symbolic links not followed (what the card shows is what the
+    spec wrote); an error when it leads outside the spec's folder and that is not allowed."""
     problem = _violation(spec_dir, value, allow_external)
     if problem:
         raise SpeccError(f"error: {problem}")
-    return (spec_dir / value).resolve()
+    return spec_dir / value
 
 
 def expand(spec_dir: Path, pattern: str, allow_external: bool = False) -> list[Path]:

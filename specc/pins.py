@@ -31,7 +31,19 @@ def _digest(path: Path, digest: Any) -> str:
     return digest.hexdigest()
 
 
+def shown_path(path: Path, spec_dir: Path) -> str:
+    """How the lock, stats.json and the card name a file read: as the spec wrote it, relative to its folder.
+
+    A path the spec named (`spec_dir / value`, symbolic links not followed) is `value` normalized, `..` kept
+    when the spec allows paths outside its folder. A file the spec did not name (a plugin's data, such as an
+    installed WordNet) is named by its file name: its digest says which bytes it holds, and no absolute path,
+    user or host name of the build machine reaches the output.
+    """
+    if not path.is_absolute() or path.is_relative_to(spec_dir):
+        return Path(os.path.relpath(spec_dir / path, spec_dir)).as_posix()  # a lock stays valid in another clone
+    return path.name
+
+
 def file_pin(path: Path, spec_dir: Path) -> dict[str, Any]:
-    """SHA-256 and size of one file, with its path relative to the spec's folder (for people, not hashes)."""
-    shown = Path(os.path.relpath(path, spec_dir.resolve())).as_posix()  # a lock stays valid in another clone
-    return {"path": shown, "sha256": sha256_file(path), "size": path.stat().st_size}
+    """SHA-256 and size of one file, with its path as `shown_path` names it (for people, not hashes)."""
+    return {"path": shown_path(path, spec_dir), "sha256": sha256_file(path), "size": path.stat().st_size}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from specc.components import Formatter
+from specc.errors import SpeccError
 from specc.licenses import license_report
 from specc.output import (
+    DATA_DIR,
     LLAMA_FACTORY_FILE,
     build_info,
     features_for,
@@ -19,6 +23,7 @@ from specc.output import (
     write_json,
     write_split,
 )
+from specc.pins import sha256_file
 from specc.stats import CLASSIFICATION, STATS_FILE, BuildStats, build_stats
 
 if TYPE_CHECKING:
@@ -35,6 +40,36 @@ def described_steps(plan: Plan, records: list[dict[str, Any]]) -> list[dict[str,
         texts = plan.instantiate(step).describe() if step is not None and step.component is not None else {}
         described.append({**record, "texts": texts} if texts else record)
     return described
+
+
+def attach_files(folder: Path, spec_dir: Path, stats: BuildStats) -> None:
+    """Copy the spec's files the card links (a human round's guidelines) into the output folder.
+
+    A step asks for it in its `info` as `attachments: [{path, from, sha256}]`: `path` inside the output folder,
+    `from` relative to the spec's folder, `sha256` the bytes pinned when the build began. A card published on
+    the Hub can only link files that travel with it.
+    """
+    from specc.card.croissant import CROISSANT_FILE
+    from specc.card.plots import PLOTS_DIR
+    from specc.staging import MARKER
+
+    reserved = {"README.md", STATS_FILE, CROISSANT_FILE, DATA_DIR, PLOTS_DIR, LLAMA_FACTORY_FILE, MARKER}
+    for step in stats.steps:
+        for attachment in (step.info or {}).get("attachments", []):
+            where = PurePosixPath(attachment["path"])
+            if where.is_absolute() or ".." in where.parts or where.parts[0] in reserved:
+                raise SpeccError(
+                    f"error: step '{step.id}' asks to attach '{where}', which is not a new file inside the output "
+                    f"folder (taken: {', '.join(sorted(reserved))}); this is a bug in the step's plugin"
+                )
+            target = folder / where
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(spec_dir / attachment["from"], target)  # the bytes, never a link
+            if sha256_file(target) != attachment["sha256"]:
+                raise SpeccError(
+                    f"error: {attachment['from']} changed during the build (step '{step.id}' pinned SHA-256 "
+                    f"{attachment['sha256'][:12]} when it began); build again"
+                )
 
 
 def write_outputs(staged: Staged) -> BuildStats:
@@ -95,10 +130,11 @@ def write_outputs(staged: Staged) -> BuildStats:
     staged.report("writing stats.json, the card and croissant.json")
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
     built = build_stats(stats)
+    attach_files(folder, spec.dir, built)
     write_json(folder / STATS_FILE, built.json_data())
     (folder / "README.md").write_text(render_card(spec.model, built, get_registry(), spec.dir), encoding="utf-8")
     copy_license_file(spec.model, spec.dir, folder)
     write_croissant(folder, spec.model, built)
     staged.report("checking the output folder")
-    check_output(folder, built, unformatted)
+    check_output(folder, built, unformatted, places=(spec.dir, plan.cache_dir))
     return built

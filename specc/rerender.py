@@ -101,7 +101,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
         try:
             for name, text in files.items():
                 (folder / name).write_text(text, encoding="utf-8")
-            check_output(folder, built)
+            check_output(folder, built, places=(spec.dir, plan.cache_dir))
         except BaseException:
             for name, old in previous.items():
                 if old is None:

@@ -12,9 +12,13 @@ data, and the message says so.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from html.parser import HTMLParser
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -284,13 +288,17 @@ def _text(name: Any) -> str:
     return str(name)
 
 
-def check_output(folder: Path, stats: BuildStats, unformatted: pa.Table | None = None) -> None:
+def check_output(
+    folder: Path, stats: BuildStats, unformatted: pa.Table | None = None, places: tuple[Path, ...] = ()
+) -> None:
     """Every self-check on a built output folder; raises SpeccError("error: self-check: ...") on the first failure.
 
     `unformatted` (the rows before a format, from the stage data) lets the audit count labels the
     output no longer holds; without it they are counted from the classification configuration, if kept.
+    `places` (the spec's folder, the cache) are the build's folders the output must not name.
     """
     folder = Path(folder)
+    check_publishable(folder, *places)
     for view in stats.views():  # the classification configuration has its own features
         check_parquet(folder, view)
         check_load_dataset(folder, view)
@@ -495,3 +503,244 @@ def audit_card(folder: Path, stats: BuildStats, unformatted: pa.Table | None = N
     _audit_lengths(stats, written)
     _audit_tokens(stats, written)
     _audit_evaluation(stats)
+
+
+# --- nothing of the build machine in what is published --------------------------------------------
+
+LINKED = {".md", ".html", ".htm"}  # files whose links must stay inside the folder
+MAX_FINDINGS = 20  # problems listed at most; the rest are counted
+LEAK_FIX = (
+    "fix: clean such paths out of the sources' data (a `regex` step), and link only web addresses or files "
+    f"inside the output folder from the spec's card templates; anything else is a leak by specc or a plugin ({BUG})"
+)
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What names the build machine: absolute paths of its folders, its host name and its user name."""
+
+    paths: tuple[str, ...]  # folders, no one inside another: a path under one of them is a path of this machine
+    host: str
+    user: str
+
+    @cached_property
+    def path_pattern(self) -> re.Pattern[str]:
+        """A machine path, whole (`/work/main` but not `/work/mainline`)."""
+        return re.compile("(?:" + "|".join(map(re.escape, self.paths)) + r")(?:[/\\][^\s\"'`()<>\[\]]*)?(?![\w.-])")
+
+    @cached_property
+    def host_pattern(self) -> re.Pattern[str] | None:
+        """The host name as a word."""
+        return re.compile(rf"(?<![\w.-]){re.escape(self.host)}(?![\w-])") if self.host else None
+
+    @cached_property
+    def user_pattern(self) -> re.Pattern[str] | None:
+        """The user name as a folder of a path (`/home/alice`): a user name such as `root` is a word too."""
+        return re.compile(rf"[/\\]{re.escape(self.user)}(?![\w.-])") if self.user else None
+
+    @cached_property
+    def data_pattern(self) -> str:
+        """A regular expression (RE2, as Arrow runs it) for what may be a path of this machine in data: each
+        folder, or the user's name after a slash, anywhere; `findings` then looks at the few strings it matches."""
+        words = [*self.paths, *((f"/{self.user}", f"\\{self.user}") if self.user else ())]
+        return "|".join(re.escape(word) for word in words)
+
+    def findings(self, text: str, host: bool = True) -> list[str]:
+        """What of this machine `text` holds, each once; the host name only with `host` (not in data: in free
+        text a short host name such as `vm` is a word as often as it is a leak)."""
+        found = [f"the absolute path '{m.group(0)}'" for m in self.path_pattern.finditer(text)] if self.paths else []
+        if host and self.host_pattern is not None and self.host_pattern.search(text):
+            found.append(f"the host name '{self.host}'")
+        if self.user_pattern is not None and self.user_pattern.search(text):
+            found.append(f"the user name '{self.user}' in a path")
+        return list(dict.fromkeys(found))
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this user id (a container)
+        return ""
+
+
+def machine(*places: Path) -> Machine:
+    """This machine's facts: `places` (the spec's folder, the cache, the output folder), the current folder,
+    the home folder, Python's prefixes, the temporary folder and the Hub's cache, as given and resolved.
+
+    A folder counts with its ancestors of two names or more (`/tmp/pytest-7/x` brings `/tmp/pytest-7`, not
+    `/tmp`); the home folder counts whatever its depth (`/root`).
+    """
+    import os
+    import platform
+    import sys
+
+    from huggingface_hub import constants
+
+    home = Path.home()
+    given = [*places, Path.cwd(), home, Path(sys.prefix), Path(sys.base_prefix), Path(tempfile.gettempdir())]
+    given.append(Path(constants.HF_HOME))
+    folders = {h.as_posix() for h in (home, home.resolve()) if len(h.parts) > 1}
+    for place in given:
+        for form in {Path(os.path.abspath(place)), place.resolve()}:
+            folders.update(p.as_posix() for p in (form, *form.parents) if len(p.parts) > 2)
+    outermost = sorted(f for f in folders if not any(f.startswith(o + "/") for o in folders if o != f))
+    return Machine(tuple(outermost), platform.node(), _user())
+
+
+def _holds_strings(kind: Any) -> bool:
+    """Whether an Arrow type is a string, or a list or struct with strings inside."""
+    import pyarrow as pa
+
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_holds_strings(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return _holds_strings(kind.value_type)
+    return False
+
+
+def _string_arrays(array: Any) -> Iterator[Any]:
+    """Every string array within an Arrow array (struct fields and list items included)."""
+    import pyarrow as pa
+
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        yield array
+    elif pa.types.is_struct(kind):
+        for index in range(kind.num_fields):
+            yield from _string_arrays(array.field(index))
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        yield from _string_arrays(array.flatten())
+
+
+def _parquet_findings(path: Path, machine: Machine) -> list[str]:
+    """What of the machine the strings of a Parquet file hold (a first pass in Arrow, whole columns at once)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    rough = machine.data_pattern
+    found: list[str] = []
+    if not rough:
+        return found
+    file = pq.ParquetFile(path)
+    schema = file.schema_arrow
+    texts = [f.name for f in schema if _holds_strings(f.type)]
+    for group in range(file.num_row_groups if texts else 0):
+        table = file.read_row_group(group, columns=texts)
+        for column in table.column_names:
+            for chunk in table.column(column).chunks:
+                for strings in _string_arrays(chunk):
+                    hits = strings.filter(pc.fill_null(pc.match_substring_regex(strings, rough), False))
+                    for value in hits.to_pylist():
+                        found += [f"{what} in column '{column}'" for what in machine.findings(value, host=False)]
+    return list(dict.fromkeys(found))
+
+
+class _Links(HTMLParser):
+    """The href and src values of HTML."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.targets += [value for name, value in attrs if name in ("href", "src") and value]
+
+
+def _link_targets(text: str) -> list[str]:
+    """Where the Markdown (links, images, references) and the HTML in it point."""
+    from markdown_it import MarkdownIt
+
+    targets: list[str] = []
+    html = _Links()
+    for token in MarkdownIt("commonmark").parse(text):
+        for part in [token, *(token.children or [])]:
+            if part.type in ("link_open", "image"):
+                targets.append(str(part.attrs.get("href") or part.attrs.get("src") or ""))
+            elif part.type in ("html_inline", "html_block"):
+                html.feed(part.content)
+    return targets + html.targets
+
+
+def _link_findings(folder: Path, path: Path, text: str) -> list[str]:
+    """The links of a card or page that lead outside the folder or to a file it does not hold."""
+    from urllib.parse import unquote, urlsplit
+
+    found = []
+    root = folder.resolve()
+    for target in _link_targets(text):
+        parts = urlsplit(target)
+        if (parts.scheme and parts.scheme != "file") or not (parts.path or parts.scheme):
+            continue  # a web address, or a place in this page
+        name = unquote(parts.path)
+        if parts.scheme or name.startswith(("/", "\\")):
+            found.append(f"a link to the absolute path '{target}'")
+            continue
+        linked = (path.parent / name).resolve()
+        if not linked.is_relative_to(root):
+            found.append(f"a link to '{target}', outside the folder")
+        elif not linked.exists():
+            found.append(f"a link to '{target}', which the folder does not hold")
+    return found
+
+
+def published_files(folder: Path) -> list[Path]:
+    """The files of an output folder that are published, sorted: all but specc's own markers."""
+    from specc.staging import MARKER, STAGING_MARKER
+
+    return sorted(
+        p for p in Path(folder).rglob("*") if (p.is_file() or p.is_symlink()) and p.name not in (MARKER, STAGING_MARKER)
+    )
+
+
+def leaks(folder: Path, machine: Machine) -> list[str]:
+    """`file: problem` for each absolute path of this machine, host or user name, link or symbolic link leading
+    outside the folder, in the files it publishes.
+
+    Text files (the card, JSON, CSV …) are read whole; Parquet files by their string values; files that are not
+    UTF-8 text (pictures, a PDF the card links) not at all.
+    """
+    folder = Path(folder)
+    root = folder.resolve()
+    problems = []
+    for path in published_files(folder):
+        name = path.relative_to(folder).as_posix()
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            problems.append(f"{name}: a symbolic link to a place outside the folder")
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            try:
+                problems += [f"{name}: {what}" for what in _parquet_findings(path, machine)]
+            except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+                problems.append(f"{name}: cannot be read as Parquet ({exc})")
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:  # a picture, a PDF: no text of the machine's (specc writes none in them)
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            problems += [f"{name}:{number}: {what}" for what in machine.findings(line)]
+        if suffix in LINKED:
+            problems += [f"{name}: {what}" for what in _link_findings(folder, path, text)]
+    return problems
+
+
+def leak_error(problems: list[str], fix: str) -> SpeccError:
+    """The error that lists what a folder would publish of this machine (at most MAX_FINDINGS lines)."""
+    shown = "\n".join(f"  {p}" for p in problems[:MAX_FINDINGS])
+    more = f"\n  … and {len(problems) - MAX_FINDINGS} more" if len(problems) > MAX_FINDINGS else ""
+    return SpeccError(
+        f"error: the output folder would publish the build machine or point outside itself:\n{shown}{more}\n{fix}"
+    )
+
+
+def check_publishable(folder: Path, *places: Path) -> None:
+    """Fail when the folder holds an absolute path of this machine (`places` and the usual folders), its host
+    or user name, or a link leading outside the folder."""
+    problems = leaks(folder, machine(Path(folder), *places))
+    if problems:
+        raise leak_error(problems, LEAK_FIX)

@@ -36,12 +36,8 @@ VOTES = {
 
 
 def output_bytes(folder: Path) -> dict[str, bytes]:
-    """Every file of a build's output but the build record (times and host)."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "build-record.json"
-    }
+    """Every file of a build's output."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def label_studio_export(path: Path) -> Path:

@@ -8,16 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from specc.executor import record_path
 from tests.conftest import ROOT, run_cli, write
 
 
 def _digests(folder: Path) -> dict[str, bytes]:
-    """Every output file's bytes, but the build record (times and host, by design)."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "build-record.json"
-    }
+    """Every output file's bytes (the build record, with times and host, is kept out of the folder)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -36,7 +33,6 @@ def test_quickstart_builds_and_loads(quickstart: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         ".specc-output.json",
         "README.md",
-        "build-record.json",
         "croissant.json",
         "data",
         "plots",
@@ -73,7 +69,7 @@ def test_two_builds_and_worker_counts_give_identical_bytes(quickstart: Path, tmp
     assert result.returncode == 0, result.stderr
     assert _digests(out) == first
     assert lock.read_bytes() == first_lock
-    record = json.loads((out / "build-record.json").read_text())
+    record = json.loads(record_path(quickstart.parent, out).read_text())
     assert record["num_proc"] == 2 and record["cache"] == {"hits": 0, "misses": 6}
 
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from specc.executor import record_path
 from specc.pins import sha256_file, xxh3_file
 from tests.conftest import ROOT, run_cli, write
 
@@ -56,16 +57,12 @@ def _gate_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "build-record.json"
-    }
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _units(out: Path) -> dict[tuple[str, ...], dict]:
     """The build record's units by their steps."""
-    return {tuple(u["steps"]): u for u in json.loads((out / "build-record.json").read_text())["units"]}
+    return {tuple(u["steps"]): u for u in json.loads(record_path(out.parent.parent, out).read_text())["units"]}
 
 
 def _quickstart(tmp_path: Path) -> Path:
@@ -79,11 +76,11 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
     spec = _quickstart(tmp_path)
     text = spec.read_text().replace(
         "  - {type: dedup, columns: [text]}",
-        f"  - {{type: gate, started: '{started}', release: '{release}'}}\n  - {{type: dedup, columns: [text]}}",
+        "  - {type: gate, started: started, release: release}\n  - {type: dedup, columns: [text]}",  # from tmp_path
     )
     spec.write_text(text)
     release.write_text("go")
-    assert run_cli("build", str(spec), env=env).returncode == 0
+    assert run_cli("build", str(spec), env=env, cwd=tmp_path).returncode == 0
     out = spec.parent / "build" / "support-intents"
     previous = _outputs(out)
 
@@ -95,6 +92,7 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
     )
     deadline = time.monotonic() + 60
     while not started.exists():
@@ -105,16 +103,18 @@ def test_sigkill_mid_step_keeps_the_output_and_the_rebuild_resumes_to_the_same_b
     assert _outputs(out) == previous
 
     release.write_text("go")
-    resumed = run_cli("build", str(spec), env=env)
+    resumed = run_cli("build", str(spec), env=env, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    units = {tuple(u["steps"]): u["cache"] for u in json.loads((out / "build-record.json").read_text())["units"]}
+    units = {
+        tuple(u["steps"]): u["cache"] for u in json.loads(record_path(out.parent.parent, out).read_text())["units"]
+    }
     assert units[("sources.faq",)] == "hit"
     assert units[("clean.normalize", "clean.drop-missing", "clean.length", "clean.regex")] == "hit"
     assert units[("clean.gate",)] == "miss"
     assert [p.name for p in out.parent.iterdir()] == ["support-intents"]
     resumed_bytes = _outputs(out)
     assert resumed_bytes != previous
-    clean = run_cli("build", str(spec), "--cache-dir", str(tmp_path / "fresh"), env=env)
+    clean = run_cli("build", str(spec), "--cache-dir", str(tmp_path / "fresh"), env=env, cwd=tmp_path)
     assert clean.returncode == 0, clean.stderr
     assert _outputs(out) == resumed_bytes
 
@@ -138,7 +138,9 @@ def test_a_corrupt_entry_is_detected_and_rebuilt(tmp_path: Path) -> None:
         handle.seek(100)
         handle.write(bytes([byte[0] ^ 0xFF]))
     assert run_cli("build", str(spec)).returncode == 0
-    units = {tuple(u["steps"]): u["cache"] for u in json.loads((out / "build-record.json").read_text())["units"]}
+    units = {
+        tuple(u["steps"]): u["cache"] for u in json.loads(record_path(out.parent.parent, out).read_text())["units"]
+    }
     assert units[("clean.dedup",)] == "miss" and units[("split",)] == "hit"
     assert _outputs(out) == before
 
@@ -162,7 +164,7 @@ def test_cache_info_and_gc_keep_what_the_lock_reaches(tmp_path: Path) -> None:
     assert gc.stdout.startswith("removed 1 step entries and 0 downloads")
     assert "steps           7 entries" in run_cli("cache", "info", str(spec)).stdout
     assert run_cli("build", str(spec)).returncode == 0
-    record = json.loads((spec.parent / "build" / "support-intents" / "build-record.json").read_text())
+    record = json.loads(record_path(spec.parent, spec.parent / "build" / "support-intents").read_text())
     assert record["cache"] == {"hits": 6, "misses": 0}
     spec.with_suffix(".lock").unlink()
     no_lock = run_cli("cache", "gc", str(spec))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from specc.executor import record_path
 from tests.conftest import ROOT, run_cli
 
 
@@ -32,7 +33,7 @@ def _diff(spec: Path) -> dict[str, dict]:
 
 
 def _record(spec: Path) -> dict:
-    return json.loads((spec.parent / "build" / "support-intents" / "build-record.json").read_text())
+    return json.loads(record_path(spec.parent, spec.parent / "build" / "support-intents").read_text())
 
 
 def test_lock_twice_is_byte_identical_and_operational_options_change_no_fingerprint(spec: Path, tmp_path: Path) -> None:

@@ -23,7 +23,16 @@ Groups = dict[str, list["Component"]]
 # A task: what runs one batch on the components of a group, (the rows, their statistics) back.
 Task = Callable[[list["Component"], Any], tuple["pa.Table", Any]]
 
-RECORD_FILE = "build-record.json"
+RECORDS = Path(".specc") / "builds"  # beside the spec: the build record of each output folder, by its name
+
+
+def record_path(spec_dir: Path, output_dir: Path) -> Path:
+    """Where the build record of `output_dir` goes: the spec's `.specc/builds/<output folder name>.json`.
+
+    The record holds the build machine's facts (host, absolute paths, times), so it stays out of the output
+    folder, which is published as it is.
+    """
+    return spec_dir / RECORDS / f"{output_dir.name}.json"
 
 
 @dataclass(frozen=True)

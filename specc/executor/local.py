@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc import stages
+from specc.atomic import replace_text
 from specc.cache import DATA_FILE, DIGEST, Entry, StepCache, run_key
 from specc.compiler import Plan, PlanStep, fingerprint
 from specc.components import (
@@ -34,7 +35,7 @@ from specc.components import (
 )
 from specc.counts import value_counts
 from specc.errors import DataError, SpeccError
-from specc.executor import RECORD_FILE, BuildOptions, BuildResult, Groups, Staged, Task, WorkerPool, build_record
+from specc.executor import BuildOptions, BuildResult, Groups, Staged, Task, WorkerPool, build_record, record_path
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, read_table, write_batches
 from specc.executor.tables import (
     MissingValues,
@@ -56,7 +57,7 @@ from specc.executor.tables import (
     source_batches,
 )
 from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
-from specc.output import json_text, order_splits, write_json
+from specc.output import json_text, order_splits
 from specc.progress import row_bar, unit_done
 from specc.staging import Claim, claim_output, discard, marker_text, output_lock, publish, recover, staging_dir
 from specc.text import forget_keys
@@ -717,8 +718,11 @@ def _build(
         )
         options.report("moving the output into place")
         record = build_record(plan, options, started, run.timings)
-        write_json(staged / RECORD_FILE, record)
         moved = publish(staged, claim, marker_text(plan.spec.path, claim.path))
+        if options.output_dir is None:  # a --verify rebuild's scratch output has no record to keep
+            path = record_path(plan.spec.dir, claim.path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replace_text(path, json_text(record))
         if moved is not None:
             options.tell(f"moved {claim.path}, which specc did not make, aside to {moved} (--replace-foreign)")
         return BuildResult(stats, run.digests, record)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from specc.cache import SIGNATURE, TAG
+from specc.executor import record_path
 from tests.conftest import run_cli, snapshot, write
 
 SPEC = """specc: 1
@@ -168,7 +169,7 @@ def test_a_cache_an_older_specc_made_is_adopted(spec: Path) -> None:
     result = run_cli("build", str(spec))
     assert result.returncode == 0, result.stderr
     assert (cache / TAG).read_text().startswith(SIGNATURE + "\n")
-    record = json.loads((spec.parent / "build" / "owned" / "build-record.json").read_text())
+    record = json.loads(record_path(spec.parent, spec.parent / "build" / "owned").read_text())
     assert record["cache"]["misses"] == 0
 
 

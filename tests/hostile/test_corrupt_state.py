@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from specc.executor import record_path
 from tests.conftest import run_cli, write
 
 SPEC = """specc: 1
@@ -47,15 +48,11 @@ def project(built_once: Path, tmp_path: Path) -> Path:
 
 def _outputs(project: Path) -> dict[str, bytes]:
     out = project / "build" / "small"
-    return {
-        p.relative_to(out).as_posix(): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name != "build-record.json"
-    }
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def _units(project: Path) -> dict[tuple[str, ...], dict]:
-    record = json.loads((project / "build" / "small" / "build-record.json").read_text())
+    record = json.loads(record_path(project, project / "build" / "small").read_text())
     return {tuple(u["steps"]): u for u in record["units"]}
 
 

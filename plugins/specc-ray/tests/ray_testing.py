@@ -69,11 +69,11 @@ def copy_specs(folder: Path) -> Path:
 
 
 def digests(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file under `folder` (but the build record, which holds times and the executor)."""
+    """SHA-256 of every file under `folder`."""
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "build-record.json"
+        if p.is_file()
     }
 
 

@@ -11,6 +11,7 @@ from ray_testing import ROOT, SHARED, copy_specs, digests, with_resources
 
 from specc.builder import build
 from specc.cache import META_FILE
+from specc.executor import record_path
 from specc.spec import load_spec
 
 SPECS = [
@@ -36,7 +37,7 @@ def _cache(specs: Path) -> dict[str, str]:
 
 def _units(spec: Path) -> set[str]:
     """Hit or miss, for the units of the spec's last build."""
-    record = json.loads((load_spec(spec).output_dir / "build-record.json").read_text())
+    record = json.loads(record_path(spec.parent, load_spec(spec).output_dir).read_text())
     return {unit["cache"] for unit in record["units"]}
 
 
@@ -52,7 +53,7 @@ def test_example_spec_builds_the_same_bytes_on_ray(name: str, copies: dict[str, 
     assert local.with_suffix(".lock").read_bytes() == on_ray.with_suffix(".lock").read_bytes()
     # every stage file too: the same run keys and bytes, so either executor's cache serves the other
     assert _cache(copies["local"]) == _cache(copies["ray"])
-    assert json.loads((load_spec(on_ray).output_dir / "build-record.json").read_text())["executor"] == "ray"
+    assert json.loads(record_path(on_ray.parent, load_spec(on_ray).output_dir).read_text())["executor"] == "ray"
 
 
 def test_each_executor_reuses_the_steps_the_other_cached(copies: dict[str, Path], ray_cluster: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from specc.annotation.agreement import METRICS, metric_key, value_text
@@ -81,13 +80,15 @@ def rules_markdown(step: Step) -> list[str]:
     )
 
 
-def _guidelines(info: dict[str, Any], link: str) -> list[str]:
+def _guidelines(info: dict[str, Any]) -> list[str]:
+    """The guidelines, linked at their URL or at the copy inside the output folder (where the card is)."""
     guidelines = info.get("guidelines")
     if not guidelines:
         return ["No annotation guidelines are named in the spec.", ""]
+    link = guidelines["url"] or guidelines.get("copy")  # an output built before copies has neither: no link
+    named = f"[`{guidelines['path']}`]({link})" if link else f"`{guidelines['path']}`"
     return [
-        f"Guidelines: [`{guidelines['path']}`]({guidelines['url'] or link}), SHA-256 `{guidelines['sha256']}` "
-        f"(pinned in the lock).",
+        f"Guidelines: {named}, SHA-256 `{guidelines['sha256']}` (pinned in the lock).",
         "",
     ]
 
@@ -286,12 +287,12 @@ def _exports(info: dict[str, Any]) -> list[str]:
     return [line for text in lines for line in (text, "")]
 
 
-def human_markdown(step: Step, guidelines_link: str) -> list[str]:
+def human_markdown(step: Step) -> list[str]:
     """A human round: guidelines, files, annotators, agreement with intervals, gates, aggregation, audit."""
     params, info = step.params, step.info or {}
     return (
         [f"### Human annotation: `{step.id}`", ""]
-        + _guidelines(info, guidelines_link)
+        + _guidelines(info)
         + _files(info)
         + _annotators(info)
         + _agreement(info)
@@ -318,15 +319,7 @@ class AnnotationSection(CardSection):
             if step.type == "rules":
                 parts += rules_markdown(step) + [""]
             elif step.type == "human":
-                guidelines = (step.info.get("guidelines") or {}).get("path")
-                parts += human_markdown(step, self.guidelines_link(card.spec, guidelines))
+                parts += human_markdown(step)
         if not parts:
             return None
         return "\n".join(["## Annotation", ""] + parts).rstrip() + "\n"
-
-    def guidelines_link(self, spec: Any, path: str | None) -> str:
-        """The guidelines file as a link from the output folder (where the card is)."""
-        if path is None:
-            return ""
-        output = self.context.spec_dir / (spec.output.dir or f"build/{spec.name}")
-        return os.path.relpath(self.context.spec_dir / path, output).replace(os.sep, "/")

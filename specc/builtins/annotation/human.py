@@ -84,6 +84,11 @@ class HumanRound(ColumnLabeler):
         named += [path for path in (p.gold.path if p.gold else None, p.guidelines) if path is not None]
         return [path for path in (self.context.path(n) for n in named) if path.is_file()]
 
+    def guidelines_copy(self) -> str:
+        """Where the output folder holds the round's guidelines: annotation/<round id>/<their file name>."""
+        assert self.params.guidelines is not None
+        return f"annotation/{self.context.step_id.split('.', 1)[-1]}/{Path(self.params.guidelines).name}"
+
     def sha256(self, name: str) -> str:
         """SHA-256 of a file the round reads: its pin from the plan (hashed when the build began), else hashed now."""
         path = self.context.path(name)
@@ -373,6 +378,11 @@ class HumanRound(ColumnLabeler):
             info["audit"] = self.audit(result.table, kept_labels)
         if p.guidelines is not None:
             info["guidelines"] = {"path": p.guidelines, "sha256": self.sha256(p.guidelines), "url": p.guidelines_url}
+            if p.guidelines_url is None:  # the card links a copy inside the output folder
+                info["guidelines"]["copy"] = self.guidelines_copy()
+                info["attachments"] = [
+                    {"path": info["guidelines"]["copy"], "from": p.guidelines, "sha256": info["guidelines"]["sha256"]}
+                ]
         result.info = info
         return result
 
