@@ -188,7 +188,8 @@ def assert_nothing_of_the_machine(built: Built, folder: Path) -> None:
 
 
 def check_card(folder: Path, spec: Path) -> None:
-    """The card of the output `folder` built from `spec`: its metadata parses as the Hub reads it."""
+    """The card of the output `folder` built from `spec`: its metadata parses as the Hub reads it; it shows every
+    text a step describes (a format's templates) whole."""
     from huggingface_hub import DatasetCard
 
     data = DatasetCard.load(folder / "README.md").data.to_dict()
@@ -200,13 +201,28 @@ def check_card(folder: Path, spec: Path) -> None:
     assert {f["path"] for c in data["configs"] for f in c["data_files"] if isinstance(f["path"], str)} <= {
         o["path"] for o in [*stats["outputs"], *(stats.get("classification") or {}).get("outputs", [])]
     }
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    texts = [text for step in stats["steps"] for texts in (step.get("texts") or {}).values() for text in texts]
+    assert all(text in card for text in texts)
+    if any(step["stage"] == "format" for step in stats["steps"]):
+        assert texts, "a format step describes its templates"
 
 
 def check_croissant(folder: Path, spec: Path) -> None:
-    """croissant.json of the output `folder` built from `spec` validates with mlcroissant."""
+    """croissant.json of the output `folder` built from `spec` validates with mlcroissant and has a record set for
+    every split of every configuration the card declares."""
+    from huggingface_hub import DatasetCard
+
     mlcroissant = pytest.importorskip("mlcroissant")
     dataset = mlcroissant.Dataset(jsonld=str(folder / "croissant.json"))  # raises on a validation error
-    assert dataset.metadata.record_sets
+    have = {record_set.id for record_set in dataset.metadata.record_sets}
+    configs = DatasetCard.load(folder / "README.md").data.to_dict()["configs"]
+    wanted = {
+        entry["split"] if config["config_name"] == "default" else f"{config['config_name']}/{entry['split']}"
+        for config in configs
+        for entry in config["data_files"]
+    }
+    assert wanted <= have, sorted(wanted - have)
 
 
 # --- the tests -------------------------------------------------------------------------------------
