@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from specc import stages
 from specc.errors import SpeccError
+from specc.text import holds_text
 
 if TYPE_CHECKING:
     import datasets
@@ -589,19 +590,6 @@ def machine(*places: Path) -> Machine:
     return Machine(tuple(outermost), platform.node(), _user())
 
 
-def _holds_strings(kind: Any) -> bool:
-    """Whether an Arrow type is a string, or a list or struct with strings inside."""
-    import pyarrow as pa
-
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return True
-    if pa.types.is_struct(kind):
-        return any(_holds_strings(kind.field(i).type) for i in range(kind.num_fields))
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        return _holds_strings(kind.value_type)
-    return False
-
-
 def _string_arrays(array: Any) -> Iterator[Any]:
     """Every string array within an Arrow array (struct fields and list items included)."""
     import pyarrow as pa
@@ -627,7 +615,7 @@ def _parquet_findings(path: Path, machine: Machine) -> list[str]:
         return found
     file = pq.ParquetFile(path)
     schema = file.schema_arrow
-    texts = [f.name for f in schema if _holds_strings(f.type)]
+    texts = [f.name for f in schema if holds_text(f.type)]
     for group in range(file.num_row_groups if texts else 0):
         table = file.read_row_group(group, columns=texts)
         for column in table.column_names:

@@ -90,3 +90,18 @@ def remember_keys(text: pa.ChunkedArray, key: pa.ChunkedArray) -> None:
 def forget_keys() -> None:
     """Drop the remembered keys (at the end of a build)."""
     _REMEMBERED.clear()
+
+
+def holds_text(kind: pa.DataType) -> bool:
+    """Whether an Arrow type is text, or a dictionary, list or struct with text inside."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        return holds_text(kind.value_type)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(holds_text(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return holds_text(kind.value_type)
+    return False

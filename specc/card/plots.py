@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specc.text import holds_text
+
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
@@ -89,23 +91,9 @@ def row_chars(array: pa.Array) -> np.ndarray:
     return np.zeros(n, dtype=np.int64)
 
 
-def _has_text(kind: pa.DataType) -> bool:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(kind):
-        return _has_text(kind.value_type)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return True
-    if pa.types.is_struct(kind):
-        return any(_has_text(kind.field(i).type) for i in range(kind.num_fields))
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        return _has_text(kind.value_type)
-    return False
-
-
 def text_columns(schema: pa.Schema) -> list[str]:
     """The columns whose length is plotted: not internal (`_...`), holding text (also inside lists or structs)."""
-    return [f.name for f in schema if not f.name.startswith("_") and _has_text(f.type)]
+    return [f.name for f in schema if not f.name.startswith("_") and holds_text(f.type)]
 
 
 def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, dict[str, int]]) -> dict[str, Any]:
