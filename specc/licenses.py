@@ -196,7 +196,7 @@ def license_report(spec: Any) -> dict[str, Any]:
 
 
 # the files specc writes at the top of an output folder, which a copied license file may not replace
-WRITTEN_FILES = frozenset({"README.md", "stats.json", "croissant.json", "dataset_info.json", "build-record.json"})
+WRITTEN_FILES = frozenset({"README.md", "stats.json", "croissant.json", "dataset_info.json", ".specc-output.json"})
 
 
 def is_url(value: str) -> bool:
