@@ -361,7 +361,7 @@ def build(
         if not as_json:
             raise
         _echo_json({"ok": False, "errors": error_objects(exc), "notices": notices})
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     progress.detail(f"step cache: {progress.cache['hits']} hits, {progress.cache['misses']} misses")
     if as_json:
         _echo_json({"ok": True, **result, "cache": progress.cache, "notices": notices, "errors": []})

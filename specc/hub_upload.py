@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specc.errors import SpeccError
+from specc.errors import CommandLineError, SpeccError
 
 CARD = "README.md"
 
@@ -99,7 +99,7 @@ def checked_upload(folder: str | Path) -> Upload:
 
     path = Path(folder)
     if not path.is_dir():
-        raise SpeccError(f"{folder}: error: no such folder; give the output folder of `specc build`")
+        raise CommandLineError(f"{folder}: error: no such folder; give the output folder of `specc build`")
     problems, leaked = check_upload(path)
     if problems or leaked:
         lines = "\n".join(f"  {path / problem}" for problem in problems + leaked)

@@ -195,8 +195,19 @@ def license_report(spec: Any) -> dict[str, Any]:
     }
 
 
-# the files specc writes at the top of an output folder, which a copied license file may not replace
-WRITTEN_FILES = frozenset({"README.md", "stats.json", "croissant.json", "dataset_info.json", ".specc-output.json"})
+# the files and folders specc writes at the top of an output folder, which a copied license file may not replace
+WRITTEN_FILES = frozenset(
+    {
+        "README.md",
+        "stats.json",
+        "croissant.json",
+        "dataset_info.json",
+        ".specc-output.json",
+        "data",
+        "plots",
+        "annotation",
+    }
+)
 
 
 def is_url(value: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from specc.card import render_card
+from specc.card import copy_license_file, render_card
 from specc.errors import SpeccError
 from specc.stats import BuildStats
 
@@ -64,7 +64,7 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
     """
     from specc.builder import plan_changes
     from specc.card.croissant import CROISSANT_FILE, croissant_metadata
-    from specc.licenses import license_report
+    from specc.licenses import license_link_file, license_report
     from specc.lock import read_lock
     from specc.output import build_info, json_text
     from specc.plugins import get_registry
@@ -97,10 +97,13 @@ def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path
             "README.md": render_card(spec.model, built, get_registry(), spec.dir),
             CROISSANT_FILE: json_text(croissant_metadata(spec.model, built, folder)),
         }
-        previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in files}
+        license_file = license_link_file(spec.model.license_link)
+        kept = [*files, *([license_file] if license_file else [])]
+        previous = {name: (folder / name).read_bytes() if (folder / name).exists() else None for name in kept}
         try:
             for name, text in files.items():
                 (folder / name).write_text(text, encoding="utf-8")
+            copy_license_file(spec.model, spec.dir, folder)
             check_output(folder, built, places=(spec.dir, plan.cache_dir))
         except BaseException:
             for name, old in previous.items():

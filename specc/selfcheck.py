@@ -508,7 +508,7 @@ def audit_card(folder: Path, stats: BuildStats, unformatted: pa.Table | None = N
 
 # --- nothing of the build machine in what is published --------------------------------------------
 
-LINKED = {".md", ".html", ".htm"}  # files whose links must stay inside the folder
+LINKED = {".md", ".html", ".htm"}  # files at the top of the folder whose links must stay inside it
 MAX_FINDINGS = 20  # problems listed at most; the rest are counted
 LEAK_FIX = (
     "fix: clean such paths out of the sources' data (a `regex` step), and link only web addresses or files "
@@ -526,8 +526,10 @@ class Machine:
 
     @cached_property
     def path_pattern(self) -> re.Pattern[str]:
-        """A machine path, whole (`/work/main` but not `/work/mainline`)."""
-        return re.compile("(?:" + "|".join(map(re.escape, self.paths)) + r")(?:[/\\][^\s\"'`()<>\[\]]*)?(?![\w.-])")
+        """A machine path, whole (`/work/main` but not `/work/mainline`, nor `/root` in `example.org/root`)."""
+        return re.compile(
+            r"(?<![\w.-])(?:" + "|".join(map(re.escape, self.paths)) + r")(?:[/\\][^\s\"'`()<>\[\]]*)?(?![\w.-])"
+        )
 
     @cached_property
     def host_pattern(self) -> re.Pattern[str] | None:
@@ -536,14 +538,15 @@ class Machine:
 
     @cached_property
     def user_pattern(self) -> re.Pattern[str] | None:
-        """The user name as a folder of a path (`/home/alice`): a user name such as `root` is a word too."""
-        return re.compile(rf"[/\\]{re.escape(self.user)}(?![\w.-])") if self.user else None
+        """The user name as a home folder (`/home/alice`, `C:\\Users\\alice`), not any `/alice` of a web address."""
+        return re.compile(rf"[/\\](?:home|Users)[/\\]{re.escape(self.user)}(?![\w.-])") if self.user else None
 
     @cached_property
     def data_pattern(self) -> str:
         """A regular expression (RE2, as Arrow runs it) for what may be a path of this machine in data: each
         folder, or the user's name after a slash, anywhere; `findings` then looks at the few strings it matches."""
-        words = [*self.paths, *((f"/{self.user}", f"\\{self.user}") if self.user else ())]
+        homes = [f"{sep}{home}{sep}{self.user}" for home in ("home", "Users") for sep in "/\\"] if self.user else []
+        words = [*self.paths, *homes]
         return "|".join(re.escape(word) for word in words)
 
     def findings(self, text: str, host: bool = True) -> list[str]:
@@ -684,6 +687,17 @@ def published_files(folder: Path) -> list[Path]:
     )
 
 
+def _metadata_lines(name: str, text: str) -> int:
+    """How many first lines of a published file specc writes without quoting rows: where the host name is looked
+    for (a card's quoted examples may say `vm` or `server` as a word of the data)."""
+    if name in ("croissant.json", "dataset_info.json"):
+        return text.count("\n") + 1
+    if name == "README.md" and text.startswith("---\n"):
+        end = text.find("\n---\n", 4)
+        return text.count("\n", 0, end) + 2 if end >= 0 else 0
+    return 0
+
+
 def leaks(folder: Path, machine: Machine) -> list[str]:
     """`file: problem` for each absolute path of this machine, host or user name, link or symbolic link leading
     outside the folder, in the files it publishes.
@@ -710,9 +724,10 @@ def leaks(folder: Path, machine: Machine) -> list[str]:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError:  # a picture, a PDF: no text of the machine's (specc writes none in them)
             continue
+        metadata = _metadata_lines(name, text)
         for number, line in enumerate(text.splitlines(), 1):
-            problems += [f"{name}:{number}: {what}" for what in machine.findings(line)]
-        if suffix in LINKED:
+            problems += [f"{name}:{number}: {what}" for what in machine.findings(line, host=number <= metadata)]
+        if suffix in LINKED and path.parent == folder:  # what specc renders; a copied file's own links are the user's
             problems += [f"{name}: {what}" for what in _link_findings(folder, path, text)]
     return problems
 

@@ -364,3 +364,12 @@ def test_the_token_budget_is_in_the_processing_section_and_croissant(
     assert "```jinja\nWhich intent? {{ text }}\n```" in processing
     budget = next(p for p in croissant["rai:dataPreprocessingProtocol"] if p.startswith(step["id"]))
     assert "max_tokens=12" in budget and f"dropped {dropped:,}" in budget
+
+
+def test_specc_card_renders_again_and_copies_the_license_file(formatted: Path) -> None:
+    card = (formatted / "README.md").read_bytes()
+    (formatted / "LICENSE.md").unlink()
+    result = run_cli("card", str(formatted.parent.parent / "quickstart.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert (formatted / "README.md").read_bytes() == card
+    assert (formatted / "LICENSE.md").read_text(encoding="utf-8").startswith("# Intents license 1.0")

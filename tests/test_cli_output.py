@@ -92,6 +92,8 @@ def test_build_json_gives_errors_as_objects_with_the_exit_code_unchanged(project
     assert spec_error.stderr == ""
     (error,) = json.loads(spec_error.stdout)["errors"]
     assert (error["file"], error["line"], error["column"]) == ("bad.yaml", 8, 11)
+    missing = run_cli("build", "--json", "absent.yaml", cwd=project)
+    assert missing.returncode == 2 and json.loads(missing.stdout)["ok"] is False  # a command-line mistake
 
     with (project / "data" / "questions.jsonl").open("a", encoding="utf-8") as rows:
         rows.write('{"question": "Where is my parcel?", "intent": "shiping"}\n')

@@ -7,7 +7,9 @@ HF_ENDPOINT, and the test reads the commit it received.
 from __future__ import annotations
 
 import base64
+import getpass
 import json
+import platform
 import shutil
 import threading
 from collections.abc import Iterator
@@ -183,7 +185,7 @@ def test_a_folder_specc_did_not_make_is_refused(tmp_path: Path, hub: FakeHub) ->
     write(tmp_path / "mine" / "README.md", "---\nlicense: mit\n---\n# mine\n")
     assert f"{tmp_path / 'mine' / MARKER}: missing or unreadable" in _refused(tmp_path / "mine", hub)
     missing = run_cli("publish", str(tmp_path / "absent"), "--repo", REPO, "--dry-run")
-    assert missing.returncode == 1 and "no such folder" in missing.stderr
+    assert missing.returncode == 2 and "no such folder" in missing.stderr  # a command-line mistake
 
 
 def test_an_incomplete_or_changed_output_is_refused(output: Path, hub: FakeHub) -> None:
@@ -204,12 +206,11 @@ def test_a_card_whose_metadata_does_not_parse_is_refused(output: Path, hub: Fake
 
 
 def test_machine_paths_names_and_outside_links_are_refused(output: Path, hub: FakeHub) -> None:
-    import platform
-
     spec_dir = output.parent.parent
     card = output / "README.md"
     card.write_text(
-        card.read_text()
+        f"---\n# made on {platform.node()}\n"
+        + card.read_text().removeprefix("---\n")
         + f"\nBuilt in {spec_dir}/build on {platform.node()}.\n\n[notes](../../notes.md) [abs](/etc/x) "
         '<img src="../up.png">\n',
         encoding="utf-8",
@@ -218,7 +219,8 @@ def test_machine_paths_names_and_outside_links_are_refused(output: Path, hub: Fa
     stderr = _refused(output, hub)
     line = len(card.read_text().splitlines()) - 2
     assert f"{output}/README.md:{line}: the absolute path '{spec_dir}/build'" in stderr
-    assert f"{output}/README.md:{line}: the host name '{platform.node()}'" in stderr
+    assert f"{output}/README.md:2: the host name '{platform.node()}'" in stderr  # in the metadata
+    assert f"{output}/README.md:{line}: the host name" not in stderr  # in the body it may be a word of the data
     assert f"{output}/README.md: a link to '../../notes.md', outside the folder" in stderr
     assert f"{output}/README.md: a link to the absolute path '/etc/x'" in stderr
     assert f"{output}/README.md: a link to '../up.png', outside the folder" in stderr
@@ -257,8 +259,12 @@ def test_a_build_whose_output_would_leak_fails_naming_file_and_leak(tmp_path: Pa
     assert not (tmp_path / "build" / "leaky").exists()
 
     write(tmp_path / "notes.md.j2", "## Notes\n\nSee [the spec's home](https://example.org/notes).\n")
+    # the host's and the user's names as words of the data (the card quotes rows) are no leak
+    words = f"runs on {platform.node()}, see https://example.org/{getpass.getuser()}/repo"
+    write(tmp_path / "rows.jsonl", "".join(json.dumps(row | {"text": f"{row['text']} {words}"}) + "\n" for row in rows))
     spec.write_text(
         LEAKY.replace("card:", "clean:\n  - {type: regex, column: text, pattern: ' of /', action: drop}\ncard:")
     )
     result = run_cli("build", str(spec))
     assert result.returncode == 0, result.stderr
+    assert words in (tmp_path / "build" / "leaky" / "README.md").read_text(encoding="utf-8")  # quoted, not refused
