@@ -255,6 +255,10 @@ class Source(Component):
         """
         return None
 
+    def mentions(self, column: str) -> bool:
+        """Whether data beyond what `header()` read may hold `column` (a header taken from the first records)."""
+        return False
+
     def columns_read(self) -> dict[str, Where]:
         """The columns of its own data that `explode:` and `columns:` name (checked against `header()`)."""
         explode = self.params.explode

@@ -125,6 +125,16 @@ def test_a_jsonl_header_comes_from_the_first_records_only(tmp_path: Path) -> Non
     ]
 
 
+def test_a_jsonl_field_that_only_later_records_have_is_no_error(tmp_path: Path) -> None:
+    rows = [{"text": f"row {i}", "label": "a"} for i in range(5000)] + [{"text": "late", "label": "a", "note": "n"}]
+    write(tmp_path / "rows.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+    spec = HEAD + "sources:\n  rows: {type: jsonl, path: rows.jsonl}\nclean:\n  - {type: dedup, columns: [COLUMN]}\n"
+    assert problems(write(tmp_path / "late.yaml", spec.replace("COLUMN", "note"))) == []
+    assert [p.split("; ")[1] for p in problems(write(tmp_path / "typo.yaml", spec.replace("COLUMN", "txet")))] == [
+        "did you mean 'text'? the columns are: text, label"
+    ]
+
+
 def test_jsonl_records_with_differing_fields_leave_the_columns_unknown(tmp_path: Path) -> None:
     write(tmp_path / "rows.jsonl", '{"text": "a"}\n{"text": "b", "extra": 1}\n')
     spec = write(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 BATCH_ROWS = 65_536
 HEADER_BYTES = 1 << 16  # what `header()` reads of a JSON Lines file at most
 HEADER_RECORDS = 100
+MENTION_BYTES = 1 << 30  # JSON Lines files looked through for a field the first records lack, at most
 BLOCK_BYTES = 1 << 24  # text parsed at once: bounds memory, and JSON errors stay within one block
 SPACE = re.compile(r"[ \t\n\r]*")
 CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to [^:]+: invalid value '(.*)'", re.S)
@@ -294,6 +295,22 @@ class JsonlSource(_JsonRecords):
                     return None
                 fields = fields or list(record)
         return fields
+
+    def mentions(self, column: str) -> bool:
+        """Whether a record past the first ones may have the field `column`: its key is in the rest of a file.
+
+        Asked only of a column the first records lack, so a good spec never reads further than `header()`.
+        """
+        key = re.compile(rb'"' + re.escape(json.dumps(column)[1:-1].encode("utf-8")) + rb'"\s*:')
+        for path in self.files():
+            if path.stat().st_size <= HEADER_BYTES:
+                continue  # header() read all of it
+            if path.stat().st_size > MENTION_BYTES:
+                return True  # too large to look through before a build: the build tells
+            with path.open("rb") as f:
+                if any(key.search(line) for line in f):
+                    return True
+        return False
 
     def chunks(self, path: Path) -> Iterator[_Chunk]:
         """The file in blocks of whole lines."""

@@ -9,7 +9,7 @@ nothing rather than a false error.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,11 @@ class _Spec:
     shown: Path
     spec_dir: Path
     registry: Registry
+    sources: list[Source] = field(default_factory=list)
+
+    def may_hold(self, column: str) -> bool:
+        """Whether a source's data past its header may hold `column` (JSON Lines read from the first records)."""
+        return any(_quietly(lambda source=source: source.mentions(column), True) for source in self.sources)
 
     def component(self, kind: str, name: str, entry: Any, step_id: str) -> Component:
         """An instance of the component an entry names, its parameters the entry's."""
@@ -92,6 +97,7 @@ def _sources(at: _Spec, problems: list[Diagnostic]) -> list[str] | None:
         loc: Loc = ("sources", name)
         source = at.component("source", entry.type, entry, name)
         assert isinstance(source, Source)  # the registry takes subclasses of the kind's base only
+        at.sources.append(source)
         own = _quietly(source.header, None)
         if own is not None:
             problems += _missing(at, source, loc, own, f"in {at.files(source)}")
@@ -100,7 +106,7 @@ def _sources(at: _Spec, problems: list[Diagnostic]) -> list[str] | None:
             rows = list(source.params.columns) if source.params.columns is not None else None
         if rows is not None:
             for column in source.params.labels or {}:
-                if column not in rows:
+                if column not in rows and not at.may_hold(column):
                     problems.append(
                         at.problem(
                             (*loc, "labels", column), _no_column(column, rows, "among the source's columns"), key=True
@@ -135,7 +141,7 @@ def _missing(at: _Spec, component: Component, loc: Loc, columns: list[str], wher
     return [
         at.problem((*loc, *inner), _no_column(column, columns, where, seen))
         for column, inner in read.items()
-        if column not in seen
+        if column not in seen and not at.may_hold(column)
     ]
 
 
