@@ -168,6 +168,13 @@ def explain(lines: list[str], error: yaml.MarkedYAMLError) -> tuple[int, int, st
             column,
             f"YAML syntax: a ',' is missing; separate the entries inside '{opening} {closing}' with ','",
         )
+    if problem == "but found another document":
+        return (
+            line,
+            column,
+            "YAML syntax: a second document starts here ('---'); a spec is one document: remove the line or the "
+            "document after it",
+        )
     if context == "while scanning a quoted scalar" and start is not None:
         quote = lines[start.line][start.column : start.column + 1] or '"'
         return start.line + 1, start.column + 1, f"YAML syntax: this quoted value has no closing {quote}; add one"
