@@ -19,7 +19,6 @@ SHARED = ROOT.parent / "shared"
 FAULT_PLUGIN = '''
 """A step that kills its Ray worker the first time it runs on one."""
 import os
-from pathlib import Path
 
 import specc
 from specc.components import Params, Step, StepResult
@@ -36,7 +35,7 @@ class KillWorkerOnce(Step):
     def apply(self, table):
         import ray
 
-        marker = Path(self.params.marker)
+        marker = self.context.spec_dir / self.params.marker  # relative: an absolute path would be published
         if ray.is_initialized() and ray.get_runtime_context().get_task_id() is not None and not marker.exists():
             marker.write_text(str(os.getpid()))
             os._exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,8 @@ def _with_kill_step(specs: Path, marker: Path) -> Path:
     text = spec.read_text()
     normalize = "  - {type: normalize, columns: [text]}"
     assert normalize in text
-    spec.write_text(text.replace(normalize, f"{normalize}\n  - {{type: kill-worker-once, marker: '{marker}'}}"))
+    shown = os.path.relpath(marker, specs)  # the card shows the step's parameters: no absolute path
+    spec.write_text(text.replace(normalize, f"{normalize}\n  - {{type: kill-worker-once, marker: '{shown}'}}"))
     return spec
 
 
