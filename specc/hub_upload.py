@@ -44,7 +44,7 @@ def _made_by_specc(folder: Path) -> list[str]:
 def _complete(folder: Path) -> list[str]:
     """Every file stats.json names is there with the bytes the build wrote, and the card and Croissant too."""
     from specc.card.croissant import CROISSANT_FILE
-    from specc.pins import sha256_file
+    from specc.selfcheck import damaged_outputs
     from specc.stats import STATS_FILE, read_stats
 
     try:
@@ -54,12 +54,9 @@ def _complete(folder: Path) -> list[str]:
     problems = [
         f"{name}: missing; build the spec again" for name in (CARD, CROISSANT_FILE) if not (folder / name).is_file()
     ]
-    for output in stats.all_outputs():
-        path = folder / output.path
-        if not path.is_file():
-            problems.append(f"{output.path}: missing, though stats.json names it; build the spec again")
-        elif sha256_file(path) != output.sha256:
-            problems.append(f"{output.path}: its bytes differ from those the build wrote; build the spec again")
+    for name, present in damaged_outputs(folder, stats):
+        what = "its bytes differ from those the build wrote" if present else "missing, though stats.json names it"
+        problems.append(f"{name}: {what}; build the spec again")
     return problems
 
 

@@ -45,14 +45,13 @@ def _damaged(spec: Any, file: Path, what: str) -> SpeccError:
 
 def _data_files_intact(spec: Any, stats: BuildStats) -> None:
     """Every data file of the build has the bytes it was built with (the lock agrees with stats.json on them)."""
-    from specc.pins import sha256_file
+    from specc.selfcheck import damaged_outputs
 
-    for output in stats.all_outputs():
-        path = spec.output_dir / output.path
-        if not path.is_file():
-            raise _damaged(spec, path, "the file is missing")
-        if sha256_file(path) != output.sha256:
-            raise _damaged(spec, path, "its bytes differ from those the build wrote (truncated or changed)")
+    for name, present in damaged_outputs(spec.output_dir, stats):
+        what = (
+            "its bytes differ from those the build wrote (truncated or changed)" if present else "the file is missing"
+        )
+        raise _damaged(spec, spec.output_dir / name, what)
 
 
 def rerender(spec_path: str | Path, cache_dir: str | Path | None = None) -> Path:

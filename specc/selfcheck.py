@@ -678,6 +678,18 @@ def _link_findings(folder: Path, path: Path, text: str) -> list[str]:
     return found
 
 
+def damaged_outputs(folder: Path, stats: BuildStats) -> Iterator[tuple[str, bool]]:
+    """Each data file stats.json names that is missing (False) or whose bytes differ from the build's (True)."""
+    from specc.pins import sha256_file
+
+    for output in stats.all_outputs():
+        path = Path(folder) / output.path
+        if not path.is_file():
+            yield output.path, False
+        elif sha256_file(path) != output.sha256:
+            yield output.path, True
+
+
 def published_files(folder: Path) -> list[Path]:
     """The files of an output folder that are published, sorted: all but specc's own markers."""
     from specc.staging import MARKER, STAGING_MARKER
