@@ -144,9 +144,9 @@ def test_an_output_set_aside_mid_publish_comes_back(tmp_path: Path) -> None:
 
 
 def test_builds_and_card_renders_change_no_user_file_in_any_folder_they_touch(tmp_path: Path) -> None:
-    """Build, rebuild from the cache, rebuild with a change and render the card: user files in the spec's
-    folder, the data folder, the output's parent, the cache's parent and a sibling project keep every byte,
-    and everything new is specc's (the output, the cache, the build record, the lock)."""
+    """Build, rebuild from the cache, rebuild with a change, render the card and check it for publishing: user
+    files in the spec's folder, the data folder, the output's parent, the cache's parent and a sibling project
+    keep every byte, and everything new is specc's (the output, the cache, the build record, the lock)."""
     spec = _project(tmp_path)
     for mine in ("demo/build/mine.txt", "demo/.specc/mine.txt", "demo/data/mine.txt"):
         write(tmp_path / mine, f"{mine}\n")
@@ -157,6 +157,8 @@ def test_builds_and_card_renders_change_no_user_file_in_any_folder_they_touch(tm
             continue
         result = run_cli(step, str(spec))
         assert result.returncode == 0, result.stderr
+    dry_run = run_cli("publish", str(spec.parent / "build" / "my-dataset"), "--repo", "me/my-dataset", "--dry-run")
+    assert dry_run.returncode == 0, dry_run.stderr
     after = snapshot(tmp_path)
     owned = ("demo/build/my-dataset", "demo/.specc/cache", "demo/.specc/builds", "demo/spec.lock")
     assert {path: after.get(path) for path in before if path != "demo/spec.yaml" and not path.startswith(owned)} == {
