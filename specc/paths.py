@@ -5,9 +5,9 @@ from __future__ import annotations
 import glob as globlib
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import AfterValidator, Field, ValidationInfo
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo
 
 from specc.errors import SpeccError
 
@@ -132,3 +132,29 @@ def expand(spec_dir: Path, pattern: str, allow_external: bool = False) -> list[P
     if problem:
         raise SpeccError(f"error: {problem}")
     return matches
+
+
+def _is_path(metadata: Any) -> bool:
+    return any(isinstance(m, AfterValidator) and m.func in (_input, _output) for m in metadata)
+
+
+def _names_path(annotation: Any) -> bool:
+    """Whether a field's type is InputPath or OutputPath, alone or inside `| None`, a list or another generic."""
+    if get_origin(annotation) is Annotated:
+        return _is_path(annotation.__metadata__) or _names_path(get_args(annotation)[0])
+    return any(_names_path(arg) for arg in get_args(annotation))
+
+
+def spec_paths(params: BaseModel) -> list[str]:
+    """Every InputPath and OutputPath value of a params model as the spec wrote it, nested models and lists
+    included."""
+    found: list[str] = []
+    for name, info in type(params).model_fields.items():
+        value = getattr(params, name, None)
+        is_path = _is_path(info.metadata) or _names_path(info.annotation)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, BaseModel):
+                found.extend(spec_paths(item))
+            elif is_path and isinstance(item, str):
+                found.append(item)
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -23,7 +24,8 @@ from specc.output import (
     write_json,
     write_split,
 )
-from specc.pins import sha256_file
+from specc.paths import spec_paths
+from specc.pins import sha256_file, shown_path
 from specc.stats import CLASSIFICATION, STATS_FILE, BuildStats, build_stats
 
 if TYPE_CHECKING:
@@ -70,6 +72,24 @@ def attach_files(folder: Path, spec_dir: Path, stats: BuildStats) -> None:
                     f"error: {attachment['from']} changed during the build (step '{step.id}' pinned SHA-256 "
                     f"{attachment['sha256'][:12]} when it began); build again"
                 )
+
+
+def _without_machine_paths(data: Any, plan: Plan) -> Any:
+    """`data` with each absolute path the spec wrote (allowed by `allow_external_paths`) named as the lock names it:
+    by its file name, its SHA-256 pinned beside it. An output folder to publish names no folder of this machine."""
+    written = {v for s in plan.steps if s.params is not None for v in spec_paths(s.params) if os.path.isabs(v)}
+    names = sorted(((v, shown_path(Path(v), plan.spec.dir)) for v in written), key=lambda pair: -len(pair[0]))
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, str):
+            for path, name in names:
+                value = value.replace(path, name)
+            return value
+        if isinstance(value, dict):
+            return {k: shown(v) for k, v in value.items()}
+        return [shown(v) for v in value] if isinstance(value, list) else value
+
+    return shown(data) if names else data
 
 
 def write_outputs(staged: Staged) -> BuildStats:
@@ -129,8 +149,8 @@ def write_outputs(staged: Staged) -> BuildStats:
         write_json(folder / LLAMA_FACTORY_FILE, llama_factory_info(spec.model.name, layout, outputs))
     staged.report("writing stats.json, the card and croissant.json")
     stats.update(card_statistics(table, split_order))  # text lengths and one example row per split
-    built = build_stats(stats)
-    attach_files(folder, spec.dir, built)
+    attach_files(folder, spec.dir, build_stats(stats))
+    built = build_stats(_without_machine_paths(stats, plan))
     write_json(folder / STATS_FILE, built.json_data())
     (folder / "README.md").write_text(render_card(spec.model, built, get_registry(), spec.dir), encoding="utf-8")
     copy_license_file(spec.model, spec.dir, folder)

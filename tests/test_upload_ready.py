@@ -68,6 +68,12 @@ VARIANTS = {
     .read_text(encoding="utf-8")
     .replace("name: human-labelled-intents\n", "name: human-labelled-chat\n")
     .replace("\ncard:", "\n" + CHAT),
+    # the annotation files named by absolute paths outside the spec's folder (ABSOLUTE: a copy of them the test makes)
+    "variant-absolute.yaml": (ROOT / "specs" / "human-round.yaml")
+    .read_text(encoding="utf-8")
+    .replace("name: human-labelled-intents\n", "name: human-labelled-absolute\n")
+    .replace("seed: 20261128\n", "seed: 20261128\nallow_external_paths: true\n")
+    .replace("data/annotate/", "ABSOLUTE/"),
 }
 
 
@@ -85,8 +91,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("upload-ready")
     specs = root / "real" / "specs"
     shutil.copytree(ROOT / "specs", specs, ignore=shutil.ignore_patterns("build", ".specc"))
+    shutil.copytree(specs / "data" / "annotate", root / "elsewhere")
     for name, text in VARIANTS.items():
-        (specs / name).write_text(text, encoding="utf-8")
+        (specs / name).write_text(text.replace("ABSOLUTE", str(root / "elsewhere")), encoding="utf-8")
     (specs / "linked").symlink_to("data", target_is_directory=True)
     (root / "link").symlink_to(root / "real", target_is_directory=True)
     names = [*EXAMPLES, *VARIANTS]
@@ -261,8 +268,20 @@ def test_paths_are_as_the_spec_wrote_them(built: Built) -> None:
         assert "../../shared/data/tweeteval/emotion/train_text.txt" in paths
 
 
+def test_absolute_paths_the_spec_wrote_are_named_by_their_file(built: Built) -> None:
+    """The build machine's folders stay out of the output; the lock's SHA-256 beside each name says which bytes."""
+    folder = built.folders["variant-absolute.yaml"]
+    stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
+    (round1,) = [step for step in stats["steps"] if step["id"] == "annotate.round1"]
+    assert round1["params"]["guidelines"] == "guidelines.md"
+    assert [r["path"] for r in round1["params"]["results"]] == ["round1.csv"]
+    assert round1["info"]["guidelines"]["path"] == "guidelines.md"
+    assert stats["sources"]["messages"]["files"][0]["path"] == "messages.jsonl"
+    assert "[`guidelines.md`](annotation/round1/guidelines.md)" in (folder / "README.md").read_text(encoding="utf-8")
+
+
 def test_the_guidelines_travel_with_the_card(built: Built) -> None:
-    for name in ("human-round.yaml", "variant-annotated-chat.yaml"):
+    for name in ("human-round.yaml", "variant-annotated-chat.yaml", "variant-absolute.yaml"):
         folder = built.folders[name]
         card = (folder / "README.md").read_text(encoding="utf-8")
         assert "(annotation/round1/guidelines.md)" in card
