@@ -48,6 +48,10 @@ _EXPORTS: dict[str, str] = {
     # Hub pins of models and data sets
     **dict.fromkeys(["HubRepo", "check_repo_id", "check_revision"], "specc.hub_repo"),
     "quiet_transformers": "specc.quiet",
+    # templates from a spec: specc's jinja2 sandbox, its budgets and the errors of a render
+    **dict.fromkeys(
+        ["FORMAT_LIMITS", "RENDER_ERRORS", "compiled", "reason", "sandbox", "template_line"], "specc.sandbox"
+    ),
     # chat layouts of formatted rows, for token counters
     **dict.fromkeys(["CHAT_LAYOUTS", "KNOWN_ROLES"], "specc.layouts"),
     **dict.fromkeys(["chats", "last_assistant", "layout_of", "plain_pairs", "with_completions"], "specc.tokens"),
@@ -130,6 +134,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_plugin_api.py
     from specc.plugins import get_registry  # noqa: F401
     from specc.quiet import quiet_transformers  # noqa: F401
     from specc.rowhash import row_hashes  # noqa: F401
+    from specc.sandbox import FORMAT_LIMITS, RENDER_ERRORS, compiled, reason, sandbox, template_line  # noqa: F401
     from specc.spec.diagnose import did_you_mean  # noqa: F401
     from specc.stats import BuildStats  # noqa: F401
     from specc.testing import modules_imported, top_level  # noqa: F401
