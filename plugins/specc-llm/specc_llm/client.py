@@ -172,7 +172,14 @@ class LanguageModel:
         if missing:
             answers.update(self._answer(missing))
         result = [answers[key] for key in keys]
-        self._count(result)
+        self.counts.update(
+            requests=len(result),
+            sent=len(missing),  # identical bodies are sent once
+            cache_hits=sum(a.cached for a in result),
+            failed=sum(a.error is not None for a in result),
+            tokens_in=sum(a.tokens_in for a in result),
+            tokens_out=sum(a.tokens_out for a in result),
+        )
         self._check_failures(result)
         return result
 
@@ -284,16 +291,6 @@ class LanguageModel:
         )
 
     # accounting
-
-    def _count(self, answers: list[Answer]) -> None:
-        self.counts.update(
-            requests=len(answers),
-            failed=sum(a.error is not None for a in answers),
-            cache_hits=sum(a.cached for a in answers),
-            sent=sum(not a.cached for a in answers),
-            tokens_in=sum(a.tokens_in for a in answers),
-            tokens_out=sum(a.tokens_out for a in answers),
-        )
 
     def _check_failures(self, answers: list[Answer]) -> None:
         failed = [a.error for a in answers if a.error is not None]

@@ -4,7 +4,7 @@
 starts `transformers serve` on a free port in a subprocess and returns once it answers /health. The server is
 started in the folder's parent and given the folder's name, so the model id it lists is that name (a path
 would put this machine's folders into locks and outputs). A random model writes gibberish, but the same
-request with the same seed gets the same text.
+request with the same seed gets the same text, and at temperature 0 the most likely text.
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ def save_tiny_lm(folder: Path, seed: int = 0) -> Path:
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=None,
     )
+    model = LlamaForCausalLM(config)
+    # as chat models ship: sampling at a request's temperature (`transformers serve` decodes greedily at 0)
+    model.generation_config.do_sample = True
     with quiet_transformers():
-        LlamaForCausalLM(config).save_pretrained(folder)
+        model.save_pretrained(folder)
     return folder
 
 
