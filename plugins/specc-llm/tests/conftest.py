@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from llm_server import Server, save_tiny_lm, serve
+from llm_server import FaultProxy, Server, save_tiny_lm, serve
 
 from tests.conftest import shared_data
 
@@ -25,3 +25,11 @@ def llm_server(tiny_lm_dir: Path) -> Iterator[Server]:
     server = serve(tiny_lm_dir)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def proxy(llm_server: Server) -> Iterator[FaultProxy]:
+    """A proxy in front of the session's server that fails requests on purpose and counts them."""
+    proxy = FaultProxy(llm_server.url)
+    yield proxy
+    proxy.stop()

@@ -9,13 +9,17 @@ request with the same seed gets the same text, and at temperature 0 the most lik
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "specc-transformers" / "tests"))
@@ -108,3 +112,106 @@ def serve(folder: Path) -> Server:
             time.sleep(0.5)
     server.stop()
     raise RuntimeError(f"transformers serve did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+class FaultProxy:
+    """A proxy in front of a server that fails chat completions on purpose, and counts them.
+
+    The next `times` completion requests get `fault`: `429` or `500` (an error answer), `drop` (the connection
+    closed without an answer), `delay` (no answer for `delay` seconds, then dropped). `rename` rewrites the model
+    an answer names. With `hold_after` set, requests past that many forwarded ones wait (unanswered) until
+    `release` is set. `requests` counts completion requests received, `forwarded` those sent on to the server.
+    """
+
+    def __init__(self, upstream: str):
+        self.upstream = upstream.removesuffix("/v1")
+        self.fault: str | None = None
+        self.times = 0
+        self.delay = 0.0
+        self.rename: str | None = None
+        self.hold_after: int | None = None
+        self.release = threading.Event()
+        self.requests = self.forwarded = 0
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        """The proxy's API base."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def reset(self) -> None:
+        """No faults, no hold, counts at zero."""
+        with self.lock:
+            self.fault, self.times, self.rename, self.hold_after = None, 0, None, None
+            self.requests = self.forwarded = 0
+
+    def stop(self) -> None:
+        """Stop listening; held requests are let go."""
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def action(self) -> str | None:
+        """What to do with the completion request that just arrived: a fault, `hold`, or None to forward it."""
+        with self.lock:
+            self.requests += 1
+            if self.times > 0:
+                self.times -= 1
+                return self.fault
+            if self.hold_after is not None and self.forwarded >= self.hold_after:
+                return "hold"
+            self.forwarded += 1
+            return None
+
+
+def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+        def do_GET(self) -> None:
+            self.forward(None)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            action = proxy.action() if self.path.endswith("/chat/completions") else None
+            if action in ("429", "500"):
+                self.reply(int(action), json.dumps({"error": {"message": f"fault {action}", "type": "fault"}}).encode())
+            elif action in ("drop", "delay", "hold"):
+                if action == "delay":
+                    time.sleep(proxy.delay)
+                elif action == "hold":
+                    proxy.release.wait()
+                self.close_connection = True  # no answer: the client sees the connection closed
+            else:
+                self.forward(body)
+
+        def forward(self, body: bytes | None) -> None:
+            request = urllib.request.Request(
+                proxy.upstream + self.path, data=body, headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=600) as response:
+                    status, data = response.status, response.read()
+            except urllib.error.HTTPError as exc:
+                status, data = exc.code, exc.read()
+            if proxy.rename is not None and status == 200 and body is not None:
+                data = json.dumps({**json.loads(data), "model": proxy.rename}).encode()
+            self.reply(status, data)
+
+        def reply(self, status: int, data: bytes) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client went away (timed out, or was killed)
+                self.close_connection = True
+
+    return Handler
