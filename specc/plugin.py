@@ -58,6 +58,9 @@ _EXPORTS: dict[str, str] = {
     # labels and evaluation
     **dict.fromkeys(["LabelNames", "write_column"], "specc.annotation.labels"),
     "LabelledRows": "specc.evaluation",
+    # annotation tables and specc's agreement metrics, for labelers that measure themselves against others
+    "Annotations": "specc.annotation.table",
+    "agreement_report": "specc.annotation.agreement",
     # what a build measured, as card sections read it (`CardData.stats`)
     "BuildStats": "specc.stats",
     # card sections' table cells
@@ -95,7 +98,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names, for type checkers (tests/test_plugin_api.py keeps both lists equal)
+    from specc.annotation.agreement import agreement_report  # noqa: F401
     from specc.annotation.labels import LabelNames, write_column  # noqa: F401
+    from specc.annotation.table import Annotations  # noqa: F401
     from specc.card.cells import added_text, cell_text, params_text  # noqa: F401
     from specc.cli import add_executor_option  # noqa: F401
     from specc.compiler import Plan  # noqa: F401
