@@ -8,7 +8,14 @@ from typing import Any
 from specc.plugin import CardData, CardSection, added_text, cell_text
 
 ENDPOINTS = {"server": "OpenAI-compatible server", "local": "local folder, run in-process"}
-OWN = {"llm", "agreement", "by_label", "rows", "failed"}  # info keys shown otherwise, or not counts of the step's own
+OWN = {
+    "llm",
+    "agreement",
+    "by_label",
+    "by_score",
+    "rows",
+    "failed",
+}  # info keys shown otherwise, or not counts of the step's own
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,9 @@ def _outcome(asker: Asker) -> list[str]:
         said.append(f"rows dropped: {_counts(asker.dropped)}")
     if info.get("by_label"):
         said.append(f"labels given: {_counts(info['by_label'])}")
+    if info.get("by_score"):
+        scores = ", ".join(f"{score} ×{n:,}" for score, n in info["by_score"].items())
+        said.append(f"scores given: {scores}")
     if "abstained" in info:
         said.append(f"abstentions (an answer naming none of the labels, or several): {info['abstained']:,}")
     own = {k: v for k, v in info.items() if k not in OWN and k != "abstained" and type(v) is int}
@@ -110,7 +120,7 @@ def _agreement(asker: Asker) -> list[str]:
             f"| `{cell_text(other)}` | {measured['rows']:,} | {_value(measured, 'agreement')} | "
             f"{_value(measured, 'kappa')} | {_value(measured, 'alpha')} |"
         )
-    return lines
+    return [*lines, ""]
 
 
 class LanguageModelSection(CardSection):
