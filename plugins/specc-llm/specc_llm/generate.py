@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from specc.plugin import Augmenter, AugmenterParams
 from specc_llm.endpoint import LlmParams
-from specc_llm.prompts import PromptTemplate, render, variables
+from specc_llm.prompts import PromptTemplate, checked, render, variables
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,20 +32,23 @@ GIVEN = frozenset({"column", "value", "copy", "copies"})
 class GenerateParams(AugmenterParams, LlmParams):
     """The prompt a language model answers for each column of `columns`; its answer replaces that column's text."""
 
-    prompt: PromptTemplate | dict[str, PromptTemplate] = Field(
+    prompt: str | dict[str, str] = Field(
         description="The user message: a jinja2 template over the row's columns, `column` (the column written), "
         "`value` (its text), `copy` (1 to `copies`) and `copies`; or one template per column of `columns`."
     )
     system: PromptTemplate | None = Field(None, description="A system message (a template like `prompt`), if any.")
 
-    @model_validator(mode="after")
-    def _a_prompt_per_column(self) -> GenerateParams:
-        if isinstance(self.prompt, dict) and set(self.prompt) != set(self.columns):
+    @field_validator("prompt")
+    @classmethod
+    def _a_prompt_per_column(cls, value: str | dict[str, str], info: ValidationInfo) -> str | dict[str, str]:
+        columns = info.data.get("columns", [])  # validated before `prompt`
+        if isinstance(value, str):
+            return checked(value)
+        if set(value) != set(columns):
             raise ValueError(
-                f"prompt: give one template for each of `columns` ({', '.join(self.columns)}), "
-                f"not for {', '.join(self.prompt) or 'none'}"
+                f"give one template for each of `columns` ({', '.join(columns)}), not for {', '.join(value) or 'none'}"
             )
-        return self
+        return {column: checked(source) for column, source in value.items()}
 
     def prompt_of(self, column: str) -> str:
         """The prompt template of `column`."""

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from jinja2 import Template
 
 
-def _syntax(source: str) -> str:
+def checked(source: str) -> str:
+    """`source`, once it parses as a template in the sandbox (else a ValueError for the spec's error)."""
     from jinja2 import TemplateSyntaxError
 
     from specc.plugin import FORMAT_LIMITS, sandbox
@@ -26,7 +27,7 @@ def _syntax(source: str) -> str:
     return source
 
 
-PromptTemplate = Annotated[str, AfterValidator(_syntax)]
+PromptTemplate = Annotated[str, AfterValidator(checked)]
 
 
 @lru_cache(maxsize=64)
