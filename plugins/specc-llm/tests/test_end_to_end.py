@@ -21,12 +21,14 @@ from llm_server import Server, serve
 from scripted_model import save_scripted_model
 
 from specc.selfcheck import published_files
+from specc.testing import modules_imported, top_level
 from tests.conftest import run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "support-messages"
 OUTPUT = Path("build") / "support-messages-llm"
 TRIGGERS = {"refund": "billing", "parcel": "shipping", "password": "account", "rubric": "5", "asdf": "1"}
 EXAMPLE_ENDPOINT = ("url: http://127.0.0.1:8000/v1", "model: Qwen/Qwen2.5-0.5B-Instruct")
+HEAVY = ("openai", "httpx", "torch", "transformers", "rouge_score")
 NOISE = {"T013", "T014"}  # the messages with "asdf" three times
 UNLABELLED = {"T010", "T011"}  # no intent word: the model answers "unsure"
 
@@ -69,6 +71,11 @@ def rows(out: Path) -> dict[str, list[dict]]:
 
 def files(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in published_files(out)}
+
+
+def test_the_example_validates_without_a_server_or_heavy_imports() -> None:
+    imported = modules_imported("validate", "spec.yaml", cwd=EXAMPLE)
+    assert "specc_llm.generate" in imported and top_level(imported, HEAVY) == []
 
 
 def test_build_then_frozen_rebuild_with_the_server_stopped(
