@@ -1,0 +1,118 @@
+"""Benchmark specc-llm's client against a plain sequential `openai` loop, on a local `transformers serve`.
+
+One run starts `transformers serve` on 127.0.0.1 with the tests' tiny random Llama (tests/llm_server.py of
+specc-llm), makes `--rows` chat requests (short prompts, 16 tokens each, temperature 0, a seed each) and, in
+the same run, one after the other `--repeat` times: a plain loop calling `openai.OpenAI().chat.completions
+.create` on each request in turn, and specc-llm's `LanguageModel.ask` on the same request bodies at concurrency
+1, 4 and 16, each with a new, empty response store (so every request is sent, hashed and stored: the
+bookkeeping measured), and once more with the store full (every answer from the store, no request sent).
+It reports requests per second and specc's overhead at concurrency 1 (its time over the plain loop's, minus
+one; the median of the runs' ratios). The server's own speed sets the pace: at concurrency 4 and 16 the gain
+is what the server makes of requests in flight. Run with --help for the options.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "plugins" / "specc-llm" / "tests"))
+from bench_build import bench_folder, bench_parser, check_exit  # noqa: E402  (a sibling script)
+
+ROWS = (200, 24)  # requests: a full run, a --smoke run
+CONCURRENCY = (1, 4, 16)
+MAX_TOKENS = 16
+MAX_OVERHEAD = 0.10  # --check: specc at concurrency 1 over the plain loop
+CHECK_HELP = f"exit 1 if specc's client at concurrency 1 takes over {1 + MAX_OVERHEAD:.2f}x the plain loop's time"
+
+
+def language_model(folder: Path, url: str, model: str, concurrency: int, cache: Path | None) -> Any:
+    """specc-llm's client for a component with these endpoint settings (folder: the spec's folder)."""
+    from specc.plugin import Component, Context
+    from specc_llm.client import LanguageModel
+    from specc_llm.endpoint import LlmParams
+
+    class Bench(Component):
+        name = "bench"
+        Params = LlmParams
+
+    params = LlmParams.model_validate(
+        {
+            "endpoint": {"url": url, "model": model, "concurrency": concurrency},
+            "sampling": {"max_tokens": MAX_TOKENS},
+        },
+        context={"spec_dir": folder},
+    )
+    pins = {"endpoint": "server", "model": model}
+    return LanguageModel(Bench(params, Context("clean.bench", 0, folder, cache_dir=cache, pins=pins)))
+
+
+def plain_loop(url: str, bodies: list[dict[str, Any]]) -> float:
+    """Seconds for a plain sequential `openai` loop over the request bodies."""
+    import openai
+
+    client = openai.OpenAI(base_url=url, api_key="no-key")
+    started = time.perf_counter()
+    for body in bodies:
+        client.chat.completions.create(**body)
+    return time.perf_counter() - started
+
+
+def timed_ask(llm: Any, bodies: list[dict[str, Any]]) -> float:
+    """Seconds for `llm.ask(bodies)`, after checking that every request was answered."""
+    started = time.perf_counter()
+    answers = llm.ask(bodies)
+    seconds = time.perf_counter() - started
+    if any(a.error is not None for a in answers):
+        raise SystemExit(f"a request failed: {next(a.error for a in answers if a.error is not None)}")
+    return seconds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the options, run the benchmark, print the table; returns the exit code."""
+    parser = bench_parser(__doc__.splitlines()[0], CHECK_HELP, ROWS)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of every command; medians reported (default 3)")
+    args = parser.parse_args(argv)
+    rows = args.rows if args.rows is not None else (ROWS[1] if args.smoke else ROWS[0])
+    if rows < 1 or args.repeat < 1:
+        parser.error("--rows and --repeat must be at least 1")
+    from llm_server import save_tiny_lm, serve
+
+    with bench_folder("specc-bench-llm-", args.keep) as folder:
+        server = serve(save_tiny_lm(folder / "tiny-lm"))
+        try:
+            client = language_model(folder, server.url, server.model, 1, None)
+            bodies = [client.body([{"role": "user", "content": f"Write about topic {i}."}], i) for i in range(rows)]
+            plain_loop(server.url, bodies[:4])  # warm-up: the server's first requests are slower
+            seconds: dict[str, list[float]] = {}
+            for run in range(args.repeat):
+                seconds.setdefault("plain openai loop", []).append(plain_loop(server.url, bodies))
+                for concurrency in CONCURRENCY:
+                    store = Path(tempfile.mkdtemp(prefix=f"cache-{run}-{concurrency}-", dir=folder))
+                    llm = language_model(folder, server.url, server.model, concurrency, store)
+                    seconds.setdefault(f"specc, concurrency {concurrency}", []).append(timed_ask(llm, bodies))
+                warm = language_model(folder, server.url, server.model, 1, store)
+                seconds.setdefault("specc, every answer stored", []).append(timed_ask(warm, bodies))
+        finally:
+            server.stop()
+    ratios = [s / p for s, p in zip(seconds["specc, concurrency 1"], seconds["plain openai loop"])]
+    overhead = statistics.median(ratios) - 1
+    print(f"{rows} requests of {MAX_TOKENS} tokens, {args.repeat} runs; medians")
+    print(f"{'':28} {'seconds':>9} {'requests/s':>11}")
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        print(f"{name:28} {median:9.2f} {rows / median:11.1f}")
+    print(f"specc's overhead at concurrency 1: {overhead:+.1%} (runs: {', '.join(f'{r - 1:+.1%}' for r in ratios)})")
+    failures = [f"overhead {overhead:+.1%} > {MAX_OVERHEAD:.0%}"] if overhead > MAX_OVERHEAD else []
+    return check_exit(args.check, failures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
