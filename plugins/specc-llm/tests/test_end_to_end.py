@@ -167,3 +167,23 @@ def test_build_then_frozen_rebuild_with_the_server_stopped(
     assert "~ clean.judge" in planned.stdout and 'pins.model "support-lm" -> "support-lm-2"' in planned.stdout, (
         planned.stdout
     )
+
+
+def test_a_local_folder_is_named_as_the_spec_names_it(tmp_path: Path, scripted_dir: Path) -> None:
+    """The model run in-process: the card names the folder relative to the spec, and the output passes the leak check."""
+    folder = tmp_path / "local"
+    shutil.copytree(EXAMPLE / "data", folder / "data")
+    shutil.copytree(scripted_dir, folder / "models" / "support-lm")
+    spec = (EXAMPLE / "spec.yaml").read_text()
+    spec = spec[: spec.index("annotate:")].replace(
+        "\n".join(f"      {line}" for line in EXAMPLE_ENDPOINT), "      local: models/support-lm"
+    )
+    (folder / "spec.yaml").write_text(spec + "card: {draft: true}\n")
+    built = run_cli("build", "spec.yaml", "--cache-dir", str(tmp_path / "cache"), cwd=folder)
+    assert built.returncode == 0, built.stderr
+    out = folder / OUTPUT
+    card = (out / "README.md").read_text()
+    assert "| `clean.judge` | `models/support-lm` | local folder, run in-process |" in card
+    assert step(json.loads((out / "stats.json").read_text()), "clean.judge")["dropped"] == {"below threshold": 2}
+    checked = run_cli("publish", str(out), "--repo", "org/support-messages", "--dry-run", cwd=folder)
+    assert checked.returncode == 0, checked.stderr
