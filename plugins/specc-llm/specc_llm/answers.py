@@ -40,11 +40,11 @@ def json_schema(name: str, field: str, schema: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def constraint_body(constraint: Constraint, name: str, field: str, schema: dict[str, Any], choices: list[str]) -> dict:
+def constraint_body(constraint: Constraint, field: str, schema: dict[str, Any], choices: list[str]) -> dict[str, Any]:
     """The request fields of a constraint: `response_format`, `guided_choice` (sent at the body's top level, as the
     openai client's `extra_body` would) or none."""
     if constraint == "json_schema":
-        return {"response_format": json_schema(name, field, schema)}
+        return {"response_format": json_schema(field, field, schema)}
     if constraint == "choices":
         return {"guided_choice": choices}
     return {}

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from specc.plugin import Component
+from specc.plugin import Component, SpeccError
 from specc_llm.endpoint import LlmParams
 from specc_llm.prompts import PromptTemplate, render, variables
+
+# what a server answers a request field it does not take (OpenAI, vLLM: 400; transformers serve: 422)
+REFUSED = re.compile(r"HTTP 4(00|22)\b")
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -65,9 +69,11 @@ class AsksPerRow(Component):
         """The columns the templates read: a null there stops the build."""
         return list(self.columns_read())
 
-    def ask_rows(self, table: pa.Table, given: dict[str, Any], **extra: Any) -> list[Answer]:
-        """The model's answer for each row of `table`: the templates see the row's columns and `given`; `extra`
-        goes into every request body (a constraint, `logprobs`)."""
+    def ask_rows(
+        self, table: pa.Table, given: dict[str, Any], constraint: dict[str, Any], **extra: Any
+    ) -> list[Answer]:
+        """The model's answer for each row of `table`: the templates see the row's columns and `given`; the
+        `constraint`'s fields (`answers.constraint_body`) and `extra` (`logprobs`) go into every request body."""
         seeds = iter(self.context.row_seeds(self.column(table, "_id")).tolist())
         roles = {"system": "system", "prompt": "user"}
         bodies = []
@@ -79,5 +85,16 @@ class AsksPerRow(Component):
                     {"role": roles[name], "content": render(self, name, source, values, where)}
                     for name, source in self.templates().items()
                 ]
-                bodies.append(self.model.body(messages, next(seeds), **extra))
-        return self.model.ask(bodies) if bodies else []
+                bodies.append(self.model.body(messages, next(seeds), **constraint, **extra))
+        if not bodies:
+            return []
+        try:
+            return self.model.ask(bodies)
+        except SpeccError as exc:
+            if not constraint or not REFUSED.search(str(exc)):
+                raise
+            sent = ", ".join(f"`{name}`" for name in constraint)
+            raise SpeccError(
+                f"{exc}; if the server does not take the request's {sent}, set the step's `constrain` to "
+                f"{'none' if 'response_format' in constraint else 'json_schema or none'}"
+            ) from None

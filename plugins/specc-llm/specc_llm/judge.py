@@ -91,8 +91,8 @@ class LlmJudge(AsksPerRow, Step):
         p = self.params
         choices = [str(n) for n in range(p.min_score, p.max_score + 1)]
         schema = {"type": "integer", "minimum": p.min_score, "maximum": p.max_score}
-        extra = constraint_body(p.constrain, "score", "score", schema, choices)
-        answers = self.ask_rows(table, {"min_score": p.min_score, "max_score": p.max_score}, **extra)
+        constraint = constraint_body(p.constrain, "score", schema, choices)
+        answers = self.ask_rows(table, {"min_score": p.min_score, "max_score": p.max_score}, constraint)
         scores = [None if a.text is None else parse_score(a.text, p.min_score, p.max_score) for a in answers]
         unscored = pa.array([s is None for s in scores])
         below = pa.array([s is not None and s < p.threshold for s in scores])

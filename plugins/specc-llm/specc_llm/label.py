@@ -189,10 +189,9 @@ class LlmLabel(AsksPerRow, Annotator):
         names = list(p.labels)
         kept = self.label_ids(table, p.column) if p.mode == "fill" else np.full(table.num_rows, -1, np.int64)
         rows = np.flatnonzero(kept < 0)
-        extra = constraint_body(p.constrain, "label", "label", {"type": "string", "enum": names}, names)
-        if p.confidence:
-            extra["logprobs"] = True
-        answers = self.ask_rows(table.take(pa.array(rows, pa.int64())), {"labels": names}, **extra)
+        constraint = constraint_body(p.constrain, "label", {"type": "string", "enum": names}, names)
+        extra = {"logprobs": True} if p.confidence else {}
+        answers = self.ask_rows(table.take(pa.array(rows, pa.int64())), {"labels": names}, constraint, **extra)
         ids = kept.copy()
         scores = np.full(table.num_rows, np.nan)
         abstained = failed = 0

@@ -190,6 +190,10 @@ def test_choices_on_a_server_without_guided_choice_fail_naming_the_endpoint(labe
     done = run_cli("build", str(spec(tmp_path, server_step(labeller, "    constrain: choices\n"))))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"8 of 8 requests to {labeller.url} failed" in done.stderr and "HTTP 422" in done.stderr
+    assert (
+        "if the server does not take the request's `guided_choice`, set the step's `constrain` to json_schema or none"
+        in done.stderr
+    )
 
 
 @pytest.mark.parametrize(
