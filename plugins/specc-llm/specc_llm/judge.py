@@ -39,7 +39,7 @@ class JudgeParams(PromptParams):
     threshold: float = Field(description="Rows scoring under this are dropped (reason `below threshold`).")
     constrain: Constraint = Field(
         "json_schema",
-        description='json_schema: ask for {"score": <integer in the range>} (response_format); choices: vLLM\'s '
+        description='json_schema: ask for {"score": <an integer of the scale>} (response_format); choices: vLLM\'s '
         "guided_choice over the scores; none: free text. Answers are parsed either way.",
     )
     unscored: Literal["drop", "keep"] = Field(
@@ -89,9 +89,10 @@ class LlmJudge(AsksPerRow, Step):
         import pyarrow as pa
 
         p = self.params
-        choices = [str(n) for n in range(p.min_score, p.max_score + 1)]
-        schema = {"type": "integer", "minimum": p.min_score, "maximum": p.max_score}
-        constraint = constraint_body(p.constrain, "score", schema, choices)
+        scale = list(range(p.min_score, p.max_score + 1))
+        # an enum, not minimum/maximum: OpenAI's strict schemas and every grammar backend take enums
+        schema = {"type": "integer", "enum": scale}
+        constraint = constraint_body(p.constrain, "score", schema, [str(n) for n in scale])
         answers = self.ask_rows(table, {"min_score": p.min_score, "max_score": p.max_score}, constraint)
         scores = [None if a.text is None else parse_score(a.text, p.min_score, p.max_score) for a in answers]
         unscored = pa.array([s is None for s in scores])
