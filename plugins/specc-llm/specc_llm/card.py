@@ -141,11 +141,11 @@ class LanguageModelSection(CardSection):
             "",
             "Rows made, labelled or judged by a language model. Each request is keyed by the SHA-256 of the model's "
             "id and the whole request (messages, sampling, the row's seed), and its answer is kept in the build's "
-            "cache: a rebuild with the same lock sends no request. The model is named as the server reported it when "
+            "cache: a rebuild with the same lock and cache sends no request. The model is named as the server reported it when "
             "the lock was written, or by the local folder the spec names (its files' SHA-256 are in the lock), never "
             "by the address it was reached at.",
             "",
-            "| Step | Model | Endpoint | Sampling | Requests | Failed | Tokens in | Tokens out |",
+            "| Source or step | Model | Endpoint | Sampling | Requests | Failed | Tokens in | Tokens out |",
             "|---|---|---|---|---:|---:|---:|---:|",
         ]
         for asker in found:
