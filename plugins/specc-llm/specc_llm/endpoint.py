@@ -42,13 +42,14 @@ def _env_name(value: str) -> str:
 class Endpoint(BaseModel):
     """An OpenAI-compatible server (`url` and `model`) or a local model folder (`local`), and how hard to push it.
 
-    None of these fields is fingerprinted on its own: the lock's pin of the model (the id the server lists, or the
-    folder's files' SHA-256) decides the bytes, so the same spec may point at vLLM, Ollama or a hosted API.
+    `LlmParams.endpoint` is not fingerprinted (nor shown in stats.json, so no host name reaches an output): the lock's
+    pin of the model (the id the server lists, or the folder's files' SHA-256) decides the bytes, so the same spec
+    may point at vLLM, Ollama or a hosted API.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: Annotated[str | None, AfterValidator(lambda v: None if v is None else _url(v)), NOT_FINGERPRINTED] = Field(
+    url: Annotated[str | None, AfterValidator(lambda v: None if v is None else _url(v))] = Field(
         None, description="Base URL of an OpenAI-compatible API, ending in /v1 (vLLM, Ollama, TGI, llama.cpp, ...)."
     )
     local: Annotated[str | None, AfterValidator(lambda v, i: None if v is None else _folder(v, i))] = Field(
@@ -58,9 +59,9 @@ class Endpoint(BaseModel):
     api_key_env: Annotated[str | None, AfterValidator(lambda v: None if v is None else _env_name(v))] = Field(
         None, description="The name of the environment variable holding the API key (never the key itself)."
     )
-    concurrency: Annotated[int, NOT_FINGERPRINTED] = Field(4, ge=1, le=256, description="Requests in flight at once.")
-    timeout: Annotated[float, NOT_FINGERPRINTED] = Field(120.0, gt=0, description="Seconds to wait for one answer.")
-    retries: Annotated[int, NOT_FINGERPRINTED] = Field(
+    concurrency: int = Field(4, ge=1, le=256, description="Requests in flight at once.")
+    timeout: float = Field(120.0, gt=0, description="Seconds to wait for one answer.")
+    retries: int = Field(
         4, ge=0, le=20, description="Retries with exponential backoff after 429, 5xx, timeouts and dropped connections."
     )
 
@@ -94,7 +95,7 @@ class Sampling(BaseModel):
 class LlmParams(Params):
     """Parameters every language-model step has beside its kind's: the endpoint, sampling and allowed failures."""
 
-    # the endpoint as a whole is left out of the fingerprint (specc fingerprints top-level fields): its pin is in
+    # specc leaves out of the fingerprint only whole top-level fields: the endpoint's pin stands for it
     endpoint: Annotated[Endpoint, NOT_FINGERPRINTED] = Field(
         description="An OpenAI-compatible server (`url`, `model`, `api_key_env`) or a local model folder (`local`)."
     )

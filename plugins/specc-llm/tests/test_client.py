@@ -14,6 +14,7 @@ import specc_llm.client
 from specc.plugin import Component, Context, SpeccError
 from specc_llm.client import LanguageModel
 from specc_llm.endpoint import LlmParams
+from tests.conftest import run_cli, write
 
 PINS = {"endpoint": "server", "model": "tiny-lm"}
 
@@ -214,3 +215,31 @@ def test_a_local_folder_answers_in_process_and_is_pinned_by_its_files(tiny_lm_di
     assert model(tmp_path, tmp_path / "cache", endpoint=endpoint).ask(bodies[:1])[0].cached
     (folder / "config.json").write_text((folder / "config.json").read_text() + "\n")
     assert llm.pin(None)["folder_sha256"] != pins["folder_sha256"]  # a changed file is another model
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error"),
+    [
+        (
+            "{url: 'http://127.0.0.1:1/v1'}",
+            "spec.yaml:11:15: error: augment[0].endpoint: `url` needs `model`: the model's name as the server lists "
+            "it at GET /models",
+        ),
+        (
+            "{url: 'http://127.0.0.1:1/v1', model: m, api_key_env: sk-abc123}",
+            "spec.yaml:11:69: error: augment[0].endpoint.api_key_env: api_key_env 'sk-abc123' is not an environment "
+            "variable's name; give the NAME of the variable that holds the key (such as OPENAI_API_KEY), never the key "
+            "itself",
+        ),
+    ],
+)
+def test_endpoint_mistakes_in_a_spec_are_shown_at_their_line(tmp_path: Path, endpoint: str, error: str) -> None:
+    write(tmp_path / "data" / "rows.csv", "text\nhello there\n")
+    write(
+        tmp_path / "spec.yaml",
+        "specc: 1\nname: endpoint\ndescription: d\nlicense: mit\ncard: {draft: true}\n"
+        "sources:\n  rows: {type: csv, path: data/rows.csv}\n"
+        f"augment:\n  - type: llm-generate\n    prompt: 'Rewrite: {{{{ value }}}}'\n    endpoint: {endpoint}\n",
+    )
+    result = run_cli("validate", "spec.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, error + "\n")
