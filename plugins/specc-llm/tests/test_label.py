@@ -236,3 +236,12 @@ def test_labels_a_source_gave_other_names_are_a_clear_error(labeller: Server, tm
     done = run_cli("build", str(spec(tmp_path, step)))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "column 'gold' holds 'negative', which is not one of the labels ['pos', 'neg']" in done.stderr
+
+
+def test_a_template_that_fails_on_a_row_names_the_template_and_the_row(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    shutil.copytree(tiny_lm_dir, tmp_path / "tiny-lm")
+    step = "    endpoint: {local: tiny-lm}\n    labels: [positive, negative]\n    prompt: 'Label {{ text[12] }}'\n"
+    done = run_cli("build", str(spec(tmp_path, step)))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "step 'annotate.llm-label' (llm-label): template prompt line 1: " in done.stderr
+    assert "no element 12 (row _id 'rows:7'); a template sees: text, gold, labels" in done.stderr  # 'love love'
