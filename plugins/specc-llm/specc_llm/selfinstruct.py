@@ -25,7 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from specc.plugin import DataError, InputPath, Source, SourceParams
 from specc_llm.endpoint import LlmParams
@@ -101,13 +101,21 @@ class SelfInstructParams(SourceParams, LlmParams):
         "({instruction, input, output}); the answer gives them after `Input:` and `Output:`.",
     )
 
-    @model_validator(mode="after")
-    def _bounds(self) -> SelfInstructParams:
-        if self.min_rows is not None and self.min_rows > self.rows:
-            raise ValueError(f"min_rows ({self.min_rows}) is more than rows ({self.rows}); lower it")
-        if self.min_words > self.max_words:
-            raise ValueError(f"min_words ({self.min_words}) is more than max_words ({self.max_words})")
-        return self
+    @field_validator("min_rows")
+    @classmethod
+    def _at_most_rows(cls, value: int | None, info: ValidationInfo) -> int | None:
+        rows = info.data.get("rows")  # validated before `min_rows`
+        if value is not None and rows is not None and value > rows:
+            raise ValueError(f"min_rows ({value}) is more than rows ({rows}); lower it")
+        return value
+
+    @field_validator("max_words")
+    @classmethod
+    def _at_least_min_words(cls, value: int, info: ValidationInfo) -> int:
+        least = info.data.get("min_words")  # validated before `max_words`
+        if least is not None and value < least:
+            raise ValueError(f"max_words ({value}) is less than min_words ({least}); raise it")
+        return value
 
 
 @dataclass(frozen=True)
