@@ -148,8 +148,8 @@ class LlmLabel(AsksPerRow, Annotator):
         raise self.fail(f"column '{column}' holds {values.type}; labels are ids (integers) or label names (strings)")
 
     def agreement(self, table: pa.Table, ids: np.ndarray) -> dict[str, Any]:
-        """Per compared column: the rows both it and the model (`ids`, -1 for none) labelled, percent agreement, Cohen's kappa and Krippendorff's alpha
-        with bootstrap intervals (specc's agreement metrics)."""
+        """Per compared column, over the rows both it and the model (`ids`, -1 for none) labelled: the share that
+        agree, Cohen's kappa and Krippendorff's alpha, with bootstrap intervals (specc's agreement metrics)."""
         import numpy as np
 
         from specc.plugin import Annotations, agreement_report

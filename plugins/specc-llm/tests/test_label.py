@@ -142,7 +142,10 @@ def test_confidence_is_the_probability_of_the_answer_from_a_local_model(tmp_path
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = save_scripted_model(tmp_path / "unsure", ANSWERS, default="no idea", scale=0.007)
-    step = "    endpoint: {local: unsure}\n    labels: [positive, negative]\n    column: llm\n    sampling: {max_tokens: 4}\n"
+    step = (
+        "    endpoint: {local: unsure}\n    labels: [positive, negative]\n    column: llm\n"
+        "    sampling: {max_tokens: 4}\n"
+    )
     stats = build(spec(tmp_path, step))
     out = built(tmp_path)
     assert out["llm"] == [expected for _, _, expected in ROWS]  # a less sure model still answers the same
@@ -206,7 +209,8 @@ def test_choices_on_a_server_without_guided_choice_fail_naming_the_endpoint(labe
         (
             "    endpoint: {url: 'http://127.0.0.1:9/v1', model: m}\n    labels: [positive, negative]\n"
             "    prompt: 'Label {{ body }} as one of {{ labels }}'\n",
-            "spec.yaml:13:13: error: annotate[0].prompt: no column 'body' in the rows it reads; the columns are: text, gold",
+            "spec.yaml:13:13: error: annotate[0].prompt: no column 'body' in the rows it reads; the columns are: "
+            "text, gold",
         ),
         (
             "    endpoint: {url: 'http://127.0.0.1:9/v1', model: m}\n    labels: [positive, negative]\n"
