@@ -95,8 +95,8 @@ class LlmJudge(AsksPerRow, Step):
         constraint = constraint_body(p.constrain, "score", schema, [str(n) for n in scale])
         answers = self.ask_rows(table, {"min_score": p.min_score, "max_score": p.max_score}, constraint)
         scores = [None if a.text is None else parse_score(a.text, p.min_score, p.max_score) for a in answers]
-        unscored = pa.array([s is None for s in scores])
-        below = pa.array([s is not None and s < p.threshold for s in scores])
+        unscored = pa.array([s is None for s in scores], pa.bool_())
+        below = pa.array([s is not None and s < p.threshold for s in scores], pa.bool_())
         if p.score_column is not None:
             table = write_column(table, p.score_column, pa.array(scores, pa.float64()))
         dropped = {BELOW: below, **({UNSCORED: unscored} if p.unscored == "drop" else {})}
