@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from specc.plugin import Component, SpeccError
 from specc_llm.endpoint import Endpoint, LlmParams
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 SEED_RANGE = 2**31  # servers keep the seed in 32 bits (vLLM, llama.cpp); row seeds are 64-bit
 NO_KEY = "no-key"  # what openai sends when the endpoint takes no key (it refuses to run without one)
 SHOWN_ERRORS = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class LanguageModel:
                 return [m.id async for m in client.models.list()]
 
         try:
-            ids = asyncio.run(listed())
+            ids = _run(listed())
         except openai.APIConnectionError as exc:
             raise self._unreachable(str(exc.__cause__ or exc)) from None
         except openai.APIStatusError as exc:
@@ -195,7 +197,7 @@ class LanguageModel:
             local = self.local_model()
             return {key: save(key, local.answer(body)) for key, body in bodies.items()}
         try:
-            return asyncio.run(self._send_all(bodies, save))
+            return _run(self._send_all(bodies, save))
         except Unreachable as exc:
             raise self._unreachable(str(exc)) from None
 
@@ -317,6 +319,16 @@ class LanguageModel:
         """Requests sent to the endpoint and answered from the store in this process (they differ between builds of
         the same bytes)."""
         return {"sent": self.sent + self.counts["sent"], "cache_hits": self.cache_hits + self.counts["cache_hits"]}
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to its end, in a thread of its own when this one runs an event loop (a notebook's)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def _message(exc: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import shutil
 from pathlib import Path
@@ -12,7 +13,7 @@ from llm_server import Server, free_port
 
 import specc_llm.client
 from specc.plugin import Component, Context, SpeccError
-from specc_llm.client import LanguageModel
+from specc_llm.client import Answer, LanguageModel
 from specc_llm.endpoint import LlmParams
 from tests.conftest import run_cli, write
 
@@ -68,6 +69,16 @@ def test_the_server_answers_and_the_seed_decides_the_answer(llm_server: Server, 
         "tokens_out": 24,
     }
     assert llm.stats()["requests"] == 0  # counted since the last call: specc adds up the batches' infos
+
+
+def test_a_step_asks_from_inside_an_event_loop_as_well(llm_server: Server, tmp_path: Path) -> None:
+    llm = served(llm_server, tmp_path, cache=False)
+
+    async def notebook_cell() -> list[Answer]:  # specc.build called where an event loop runs (a notebook)
+        return llm.ask([llm.body(user("hi"), 1)])
+
+    [answer] = asyncio.run(notebook_cell())
+    assert answer.error is None and answer.text is not None and answer.tokens_out == 6
 
 
 def test_the_body_holds_the_pinned_model_the_sampling_and_the_seed(llm_server: Server, tmp_path: Path) -> None:
