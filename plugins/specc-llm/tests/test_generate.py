@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from llm_server import Server, serve
+from llm_server import FaultProxy, Server, serve
 from scripted_model import save_scripted_model
 
 from tests.conftest import run_cli, write
@@ -43,7 +43,9 @@ def endpoint(server: Server) -> str:
 NOWHERE = '{url: "http://127.0.0.1:9/v1", model: m}'  # for specs that are only validated
 
 
-def project(folder: Path, endpoint: str, step: str = "", sampling: str = "{max_tokens: 8}") -> Path:
+def project(
+    folder: Path, endpoint: str, step: str = "", sampling: str = "{max_tokens: 8}", max_failed: float = 0
+) -> Path:
     """A spec with a train and a test source and one llm-generate step (its `prompt` and more from `step`)."""
     for split, texts in (("train", TRAIN), ("test", TEST)):
         write(
@@ -64,6 +66,7 @@ augment:
   - type: llm-generate
     endpoint: {endpoint}
     sampling: {sampling}
+    max_failed: {max_failed}
     copies: 2
 {step or PARAPHRASE}
 format:
@@ -167,3 +170,32 @@ def test_template_mistakes_are_spec_errors_with_their_line(tmp_path: Path, step:
     assert done.returncode != 0
     assert f"spec.yaml:{line}:" in done.stderr and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_failed_answers_are_counted_and_fail_the_build_past_max_failed(rewriter: Server, tmp_path: Path) -> None:
+    proxy = FaultProxy(rewriter.url)
+    try:
+        through = f'{{url: "{proxy.url}", model: {rewriter.model}, retries: 0, concurrency: 1}}'
+        proxy.fault, proxy.times = "500", 2
+        spec = project(tmp_path / "a", through, max_failed=0.5)
+        build(spec)
+        measured = info(spec)
+        assert (measured["failed"], measured["llm"]["failed"], measured["llm"]["requests"]) == (2, 2, 6)
+        assert measured["kept"] + measured["duplicates"] + measured["failed"] == 6
+        assert len([row for row in rows(spec) if row["_origin_id"]]) == measured["kept"]
+        proxy.reset()
+        proxy.fault, proxy.times = "500", 1
+        strict = project(tmp_path / "b", through)
+        done = run_cli("build", strict.name, cwd=strict.parent)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert f"1 of 6 requests to {proxy.url} failed after 0 retries" in done.stderr, done.stderr
+    finally:
+        proxy.stop()
+
+
+def test_a_template_failing_on_a_row_names_the_template_and_the_row(rewriter: Server, tmp_path: Path) -> None:
+    spec = project(tmp_path, endpoint(rewriter), '    prompt: "{{ value.split()[4] }}"')
+    done = run_cli("build", spec.name, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "error: step 'augment.llm-generate' (llm-generate): template prompt line 1: " in done.stderr, done.stderr
+    assert "(row _id 'train:0', column 'text'); a template sees: text, label, column, value, copy" in done.stderr
