@@ -34,7 +34,8 @@ class GenerateParams(AugmenterParams, LlmParams):
 
     prompt: str | dict[str, str] = Field(
         description="The user message: a jinja2 template over the row's columns, `column` (the column written), "
-        "`value` (its text), `copy` (1 to `copies`) and `copies`; or one template per column of `columns`."
+        "`value` (its text), `copy` (1 to `copies`) and `copies` (these four stand for them over columns so "
+        "named); or one template per column of `columns`."
     )
     system: PromptTemplate | None = Field(None, description="A system message (a template like `prompt`), if any.")
 
