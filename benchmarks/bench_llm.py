@@ -33,25 +33,12 @@ MAX_OVERHEAD = 0.10  # --check: specc at concurrency 1 over the plain loop
 CHECK_HELP = f"exit 1 if specc's client at concurrency 1 takes over {1 + MAX_OVERHEAD:.2f}x the plain loop's time"
 
 
-def language_model(folder: Path, url: str, model: str, concurrency: int, cache: Path | None) -> Any:
-    """specc-llm's client for a component with these endpoint settings (folder: the spec's folder)."""
-    from specc.plugin import Component, Context
-    from specc_llm.client import LanguageModel
-    from specc_llm.endpoint import LlmParams
+def client(folder: Path, server: Any, concurrency: int, cache: Path | None) -> Any:
+    """specc-llm's client of `server` at `concurrency`, its response store in `cache` (folder: the spec's folder)."""
+    from llm_server import PINS, language_model
 
-    class Bench(Component):
-        name = "bench"
-        Params = LlmParams
-
-    params = LlmParams.model_validate(
-        {
-            "endpoint": {"url": url, "model": model, "concurrency": concurrency},
-            "sampling": {"max_tokens": MAX_TOKENS},
-        },
-        context={"spec_dir": folder},
-    )
-    pins = {"endpoint": "server", "model": model}
-    return LanguageModel(Bench(params, Context("clean.bench", 0, folder, cache_dir=cache, pins=pins)))
+    endpoint = {"url": server.url, "model": server.model, "concurrency": concurrency}
+    return language_model(folder, cache, PINS, endpoint=endpoint, sampling={"max_tokens": MAX_TOKENS})
 
 
 def plain_loop(url: str, bodies: list[dict[str, Any]]) -> float:
@@ -88,17 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     with bench_folder("specc-bench-llm-", args.keep) as folder:
         server = serve(save_tiny_lm(folder / "tiny-lm"))
         try:
-            client = language_model(folder, server.url, server.model, 1, None)
-            bodies = [client.body([{"role": "user", "content": f"Write about topic {i}."}], i) for i in range(rows)]
+            first = client(folder, server, 1, None)
+            bodies = [first.body([{"role": "user", "content": f"Write about topic {i}."}], i) for i in range(rows)]
             plain_loop(server.url, bodies[:4])  # warm-up: the server's first requests are slower
             seconds: dict[str, list[float]] = {}
             for run in range(args.repeat):
                 seconds.setdefault("plain openai loop", []).append(plain_loop(server.url, bodies))
                 for concurrency in CONCURRENCY:
                     store = Path(tempfile.mkdtemp(prefix=f"cache-{run}-{concurrency}-", dir=folder))
-                    llm = language_model(folder, server.url, server.model, concurrency, store)
+                    llm = client(folder, server, concurrency, store)
                     seconds.setdefault(f"specc, concurrency {concurrency}", []).append(timed_ask(llm, bodies))
-                warm = language_model(folder, server.url, server.model, 1, store)
+                warm = client(folder, server, 1, store)
                 seconds.setdefault("specc, every answer stored", []).append(timed_ask(warm, bodies))
         finally:
             server.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,12 +22,17 @@ import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "specc-transformers" / "tests"))
 
 from tiny_transformers import save_tokenizer  # noqa: E402
 
-STARTUP_SECONDS = 180  # loading transformers and the model takes ~20 s on a quiet machine
+if TYPE_CHECKING:
+    from specc_llm.client import LanguageModel
+
+PINS = {"endpoint": "server", "model": "tiny-lm"}  # the lock's pins of the tiny model as `serve` serves it
+STARTUP_SECONDS = 600  # loading transformers and the model takes ~20 s on a quiet machine, minutes on a busy one
 
 
 def save_tiny_lm(folder: Path, seed: int = 0) -> Path:
@@ -59,6 +65,29 @@ def save_tiny_lm(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+def language_model(
+    spec_dir: Path, cache: Path | None, pins: dict[str, Any] | None = None, **params: Any
+) -> LanguageModel:
+    """The client of a step whose parameters are `params` (`endpoint`, `sampling`, `max_failed`)."""
+    from specc.plugin import Component, Context
+    from specc_llm.client import LanguageModel
+    from specc_llm.endpoint import LlmParams
+
+    class Asker(Component):
+        """A component with the language-model parameters, as every step of the plugin has them."""
+
+        name = "asker"
+        Params = LlmParams
+
+    validated = LlmParams.model_validate(params, context={"spec_dir": spec_dir})
+    return LanguageModel(Asker(validated, Context("clean.asker", 7, spec_dir, cache_dir=cache, pins=pins or {})))
+
+
+def user(text: str) -> list[dict[str, str]]:
+    """One user message."""
+    return [{"role": "user", "content": text}]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
@@ -76,13 +105,13 @@ class Server:
     log: Path
 
     def stop(self) -> None:
-        """Stop the server and wait for it."""
+        """Stop the server and the model process it started, and wait for them."""
         if self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
 
@@ -99,6 +128,7 @@ def serve(folder: Path) -> Server:
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: `stop` ends the model's process with it
         )
     server = Server(process, f"http://127.0.0.1:{port}/v1", folder.name, log)
     deadline = time.monotonic() + STARTUP_SECONDS

@@ -9,44 +9,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_server import Server, free_port
+from llm_server import PINS, Server, free_port, language_model, user
 
 import specc_llm.client
-from specc.plugin import Component, Context, SpeccError
+from specc.plugin import SpeccError
 from specc_llm.client import Answer, LanguageModel
 from specc_llm.endpoint import LlmParams
 from tests.conftest import run_cli, write
-
-PINS = {"endpoint": "server", "model": "tiny-lm"}
-
-
-class Asker(Component):
-    """A component with the language-model parameters, as every step of the plugin has them."""
-
-    name = "asker"
-    Params = LlmParams
-
-
-def model(spec_dir: Path, cache: Path | None, pins: dict[str, Any] | None = None, **params: Any) -> LanguageModel:
-    """The client of a step whose parameters are `params` (`endpoint`, `sampling`, `max_failed`)."""
-    validated = LlmParams.model_validate(params, context={"spec_dir": spec_dir})
-    return LanguageModel(Asker(validated, Context("clean.asker", 7, spec_dir, cache_dir=cache, pins=pins or {})))
 
 
 def served(server: Server, tmp_path: Path, cache: bool = True, **sampling: Any) -> LanguageModel:
     """The client of the session's server, its store in `tmp_path/cache` (or none)."""
     endpoint = {"url": server.url, "model": server.model}
-    return model(
+    return language_model(
         tmp_path, tmp_path / "cache" if cache else None, endpoint=endpoint, sampling={"max_tokens": 6, **sampling}
     )
 
 
 def dead_url() -> str:
     return f"http://127.0.0.1:{free_port()}/v1"
-
-
-def user(text: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": text}]
 
 
 def test_the_server_answers_and_the_seed_decides_the_answer(llm_server: Server, tmp_path: Path) -> None:
@@ -101,7 +82,7 @@ def test_stored_answers_need_no_server(llm_server: Server, tmp_path: Path) -> No
     first = served(llm_server, tmp_path).ask(bodies)
     assert not any(a.cached for a in first)
     # the same pin, the server gone: every answer comes from the store, the same
-    offline = model(
+    offline = language_model(
         tmp_path,
         tmp_path / "cache",
         PINS,
@@ -128,7 +109,7 @@ def test_another_sampling_or_seed_is_another_request(llm_server: Server, tmp_pat
 
 def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
     url = dead_url()
-    llm = model(tmp_path, None, PINS, endpoint={"url": url, "model": "tiny-lm", "retries": 0})
+    llm = language_model(tmp_path, None, PINS, endpoint={"url": url, "model": "tiny-lm", "retries": 0})
     with pytest.raises(SpeccError) as error:
         llm.ask([llm.body(user("hi"), 1)])
     message = str(error.value)
@@ -140,11 +121,11 @@ def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_the_pin_is_the_listed_model_and_the_lock_is_kept(llm_server: Server, tmp_path: Path) -> None:
     assert served(llm_server, tmp_path).pin(None) == PINS
-    offline = model(tmp_path, None, endpoint={"url": dead_url(), "model": "tiny-lm"})
+    offline = language_model(tmp_path, None, endpoint={"url": dead_url(), "model": "tiny-lm"})
     assert offline.pin(PINS) == PINS  # the lock still applies: no server needed
     with pytest.raises(SpeccError, match="cannot reach"):
         offline.pin({"endpoint": "server", "model": "another-model"})  # the spec names another model now
-    wrong = model(tmp_path, None, endpoint={"url": llm_server.url, "model": "tiny-llm"})
+    wrong = language_model(tmp_path, None, endpoint={"url": llm_server.url, "model": "tiny-llm"})
     with pytest.raises(SpeccError) as error:
         wrong.pin(None)
     assert str(error.value) == (
@@ -157,7 +138,7 @@ def test_the_key_comes_from_the_variable_the_spec_names(
     llm_server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     endpoint = {"url": llm_server.url, "model": "tiny-lm", "api_key_env": "SPECC_TEST_LLM_KEY"}
-    llm = model(tmp_path, None, PINS, endpoint=endpoint, sampling={"max_tokens": 2})
+    llm = language_model(tmp_path, None, PINS, endpoint=endpoint, sampling={"max_tokens": 2})
     monkeypatch.delenv("SPECC_TEST_LLM_KEY", raising=False)
     with pytest.raises(SpeccError) as error:
         llm.ask([llm.body(user("hi"), 1)])
@@ -176,7 +157,7 @@ def test_an_answer_over_the_size_limit_is_a_failure(
     llm = served(llm_server, tmp_path)
     with pytest.raises(SpeccError, match=r"1 of 1 requests to .* failed after 4 retries .*over the limit of 20"):
         llm.ask([llm.body(user("hi"), 1)])
-    lenient = model(
+    lenient = language_model(
         tmp_path, tmp_path / "cache", PINS, endpoint={"url": llm_server.url, "model": "tiny-lm"}, max_failed=1
     )
     [answer] = lenient.ask([llm.body(user("hi"), 1)])
@@ -208,7 +189,9 @@ def test_endpoint_mistakes_are_named(tiny_lm_dir: Path, endpoint: dict[str, Any]
 def test_a_local_folder_answers_in_process_and_is_pinned_by_its_files(tiny_lm_dir: Path, tmp_path: Path) -> None:
     folder = shutil.copytree(tiny_lm_dir, tmp_path / "lm")
     endpoint = {"local": "lm"}
-    llm = model(tmp_path, tmp_path / "cache", endpoint=endpoint, sampling={"max_tokens": 5, "temperature": 1.0})
+    llm = language_model(
+        tmp_path, tmp_path / "cache", endpoint=endpoint, sampling={"max_tokens": 5, "temperature": 1.0}
+    )
     pins = llm.pin(None)
     files = sorted(p.name for p in folder.iterdir())
     assert [f["path"] for f in pins["files"]] == [f"lm/{name}" for name in files]
@@ -221,9 +204,9 @@ def test_a_local_folder_answers_in_process_and_is_pinned_by_its_files(tiny_lm_di
     logprobs = answers[0].logprobs
     assert logprobs is not None and len(logprobs) == 5
     assert all(len(t["top_logprobs"]) == 2 and t["logprob"] <= 0 for t in logprobs)
-    fresh = model(tmp_path, None, endpoint=endpoint, sampling={"max_tokens": 5, "temperature": 1.0})
+    fresh = language_model(tmp_path, None, endpoint=endpoint, sampling={"max_tokens": 5, "temperature": 1.0})
     assert fresh.ask(bodies[2:])[0].text == answers[2].text  # the seed decides, in a model loaded anew as well
-    assert model(tmp_path, tmp_path / "cache", endpoint=endpoint).ask(bodies[:1])[0].cached
+    assert language_model(tmp_path, tmp_path / "cache", endpoint=endpoint).ask(bodies[:1])[0].cached
     (folder / "config.json").write_text((folder / "config.json").read_text() + "\n")
     assert llm.pin(None)["folder_sha256"] != pins["folder_sha256"]  # a changed file is another model
 

@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_server import FaultProxy, Server
-from test_client import PINS, model, user
+from llm_server import PINS, FaultProxy, Server, language_model, user
 
 from specc.plugin import SpeccError
 from specc_llm.client import LanguageModel
@@ -16,7 +15,7 @@ from tests.conftest import run_cli, write
 
 def through(proxy: FaultProxy, tmp_path: Path, max_failed: float = 0.0, **endpoint: Any) -> LanguageModel:
     """A client of the proxy, one request at a time (so which request a fault hits is known), no store."""
-    return model(
+    return language_model(
         tmp_path,
         None,
         PINS,
@@ -28,8 +27,9 @@ def through(proxy: FaultProxy, tmp_path: Path, max_failed: float = 0.0, **endpoi
 
 @pytest.mark.parametrize("fault", ["429", "500", "drop", "delay"])
 def test_retries_get_past_faults(proxy: FaultProxy, tmp_path: Path, fault: str) -> None:
-    proxy.fault, proxy.times, proxy.delay = fault, 2, 3.0
-    llm = through(proxy, tmp_path, retries=2, timeout=1.0)
+    proxy.fault, proxy.times, proxy.delay = fault, 2, 20.0
+    # a timeout the tiny model's answers keep on a busy machine, which the delayed answers do not
+    llm = through(proxy, tmp_path, retries=2, timeout=8.0)
     answers = llm.ask([llm.body(user(f"row {i}"), i) for i in range(3)])
     assert [a.error for a in answers] == [None, None, None]
     assert all(a.text is not None and a.tokens_out == 4 for a in answers)
