@@ -42,7 +42,9 @@ def test_type_checkers_see_the_same_names_from_the_same_modules() -> None:
 
 
 def test_an_undeclared_name_says_what_the_api_is() -> None:
-    with pytest.raises(AttributeError, match="specc.plugin has no .load_spec.; the plugin API is: Annotations, Annotator, "):
+    with pytest.raises(
+        AttributeError, match="specc.plugin has no .load_spec.; the plugin API is: Annotations, Annotator, "
+    ):
         specc.plugin.load_spec  # noqa: B018
 
 
