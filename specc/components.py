@@ -299,6 +299,10 @@ class Source(Component):
         """Yield the source's rows with its own column names."""
         raise NotImplementedError
 
+    def info(self) -> dict[str, Any]:
+        """What reading measured, as JSON, once `read()` is done (stats.json keeps it with the source); {} by default."""
+        return {}
+
     def label_names(self) -> dict[str, list[str]]:
         """Class names per label column, index = label id."""
         return dict(self.params.labels or {})
@@ -481,6 +485,10 @@ class Augmenter(Component):
     def augment(self, table: pa.Table) -> pa.Table:
         """New rows made from `table` (same columns, one row per copy to make), each with `_origin_id`."""
         raise NotImplementedError
+
+    def info(self) -> dict[str, Any]:
+        """What the last `augment` call measured, as JSON for the step's info (numbers add up over the batches)."""
+        return {}
 
     def columns_read(self) -> dict[str, Where]:
         """The `columns` it changes."""

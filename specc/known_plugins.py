@@ -5,6 +5,13 @@ from __future__ import annotations
 # distribution -> kind -> the type names it registers (tests/test_install_hints.py checks it against the plugins)
 FIRST_PARTY: dict[str, dict[str, tuple[str, ...]]] = {
     "specc-example": {"step": ("min-words",)},
+    "specc-llm": {
+        "annotator": ("llm-label",),
+        "augmenter": ("llm-generate",),
+        "card_section": ("language-models",),
+        "source": ("self-instruct",),
+        "step": ("llm-judge",),
+    },
     "specc-nlpaug": {
         "augmenter": (
             "nlpaug.antonym",

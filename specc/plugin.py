@@ -48,12 +48,19 @@ _EXPORTS: dict[str, str] = {
     # Hub pins of models and data sets
     **dict.fromkeys(["HubRepo", "check_repo_id", "check_revision"], "specc.hub_repo"),
     "quiet_transformers": "specc.quiet",
+    # templates from a spec: specc's jinja2 sandbox, its budgets and the errors of a render
+    **dict.fromkeys(
+        ["FORMAT_LIMITS", "RENDER_ERRORS", "compiled", "reason", "sandbox", "template_line"], "specc.sandbox"
+    ),
     # chat layouts of formatted rows, for token counters
     **dict.fromkeys(["CHAT_LAYOUTS", "KNOWN_ROLES"], "specc.layouts"),
     **dict.fromkeys(["chats", "last_assistant", "layout_of", "plain_pairs", "with_completions"], "specc.tokens"),
     # labels and evaluation
     **dict.fromkeys(["LabelNames", "write_column"], "specc.annotation.labels"),
     "LabelledRows": "specc.evaluation",
+    # annotation tables and specc's agreement metrics, for labelers that measure themselves against others
+    "Annotations": "specc.annotation.table",
+    "agreement_report": "specc.annotation.agreement",
     # what a build measured, as card sections read it (`CardData.stats`)
     "BuildStats": "specc.stats",
     # card sections' table cells
@@ -91,7 +98,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names, for type checkers (tests/test_plugin_api.py keeps both lists equal)
+    from specc.annotation.agreement import agreement_report  # noqa: F401
     from specc.annotation.labels import LabelNames, write_column  # noqa: F401
+    from specc.annotation.table import Annotations  # noqa: F401
     from specc.card.cells import added_text, cell_text, params_text  # noqa: F401
     from specc.cli import add_executor_option  # noqa: F401
     from specc.compiler import Plan  # noqa: F401
@@ -130,6 +139,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_plugin_api.py
     from specc.plugins import get_registry  # noqa: F401
     from specc.quiet import quiet_transformers  # noqa: F401
     from specc.rowhash import row_hashes  # noqa: F401
+    from specc.sandbox import FORMAT_LIMITS, RENDER_ERRORS, compiled, reason, sandbox, template_line  # noqa: F401
     from specc.spec.diagnose import did_you_mean  # noqa: F401
     from specc.stats import BuildStats  # noqa: F401
     from specc.testing import modules_imported, top_level  # noqa: F401

@@ -95,6 +95,8 @@ class Source(_Known):
     """Rows read."""
     explode: Explode | None = None
     """The `explode:` of a nested source."""
+    info: dict[str, Any] | None = None
+    """What the source measured while reading (its `Source.info()`), when it says anything."""
 
 
 class SourceRows(_Known):

@@ -9,7 +9,7 @@ import yaml
 from tests.conftest import ROOT, run_cli
 
 # The committed schema covers the built-ins and these first-party plugins (entry-point names).
-FIRST_PARTY_PLUGINS = "nlpaug,ray,transformers"
+FIRST_PARTY_PLUGINS = "llm,nlpaug,ray,transformers"
 SCHEMA = ROOT / "schemas" / "specc.schema.json"
 
 
@@ -28,7 +28,7 @@ def test_schema_accepts_examples_and_rejects_mistakes() -> None:
     schema = json.loads(SCHEMA.read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
-    for spec in sorted((ROOT / "specs").glob("*.yaml")):
+    for spec in sorted([*(ROOT / "specs").glob("*.yaml"), *(ROOT / "plugins").glob("*/examples/*/spec.yaml")]):
         errors = list(validator.iter_errors(yaml.safe_load(spec.read_text())))
         assert errors == [], f"{spec.name}: {errors[0].message}"
     bad = yaml.safe_load((ROOT / "tests" / "bad_specs" / "three_mistakes.yaml").read_text())

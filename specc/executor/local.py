@@ -274,10 +274,12 @@ class _Run:
                     if first is None:
                         raise DataError(name, None, None, "no rows; check the files the source names")
                     rows = write_batches(path, first.schema, _chain(first, batches))
+                info = source.info()
                 return {
                     "rows": rows,
                     "label_names": {k: list(v) for k, v in source.label_names().items()},
                     **({"explode": exploded} if exploded else {}),
+                    **({"info": info} if info else {}),
                 }
 
             self.input_digest = ""
@@ -303,6 +305,8 @@ class _Run:
             }
             if "explode" in entry.meta:
                 sources[name]["explode"] = entry.meta["explode"]
+            if "info" in entry.meta:
+                sources[name]["info"] = entry.meta["info"]
         try:
             self.schema = pa.unify_schemas([read_schema(e.data) for e in entries], promote_options="permissive")
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -446,6 +450,7 @@ class _Run:
                     for rows, part in bar.outputs(self.pool.map(task, step.id, batches)):
                         made.append(rows)
                         info["unchanged"] += part["unchanged"]
+                        merge_info(info, part["info"])
                         if "example" not in info and part["example"] is not None:
                             info["example"] = part["example"]
                 combined = pa.concat_tables([table, *made], promote_options="permissive")

@@ -407,7 +407,7 @@ def augment_batches(rows: pa.Table, copies: int) -> Iterator[pa.Table]:
 def augment_rows(augmenter: Augmenter, batch: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
     """Augment one batch of `augment_inputs`: the new rows with `_id` (`<origin>~<step>.<n>`), their
     origin's `_split` and `_source`, and `_augmenter`, less those identical to their origin in `columns`;
-    with the count of those (`unchanged`) and the first change (`example`)."""
+    with the count of those (`unchanged`), the first change (`example`) and the augmenter's own `info`."""
     import pyarrow as pa
 
     made = augmenter.augment(batch)
@@ -445,7 +445,7 @@ def augment_rows(augmenter: Augmenter, batch: pa.Table) -> tuple[pa.Table, dict[
     if "_seed" in made.column_names:
         made = made.drop_columns(["_seed"])
     made = made.append_column("_augmenter", pa.array([augmenter.name] * made.num_rows, pa.string()))
-    return made, {"unchanged": keep.count(False), "example": example}
+    return made, {"unchanged": keep.count(False), "example": example, "info": augmenter.info()}
 
 
 def load_fitted(augmenter: Augmenter, path: str) -> None:
