@@ -288,8 +288,8 @@ class LanguageModel:
 
     def _unreachable(self, cause: str) -> SpeccError:
         return self.component.fail(
-            f"cannot reach the language model at {self.endpoint.url} ({cause}); start the server there, or build "
-            "with --frozen from a cache that holds every answer"
+            f"cannot reach the language model at {self.endpoint.url} ({cause}); start the server there (a build "
+            "needs none when its lock pins the model and its --cache-dir holds every answer)"
         )
 
     # accounting

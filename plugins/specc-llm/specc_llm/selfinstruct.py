@@ -170,7 +170,8 @@ class SelfInstruct(Source):
 
     def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
         """The seed file's SHA-256 and the model as the endpoint reports it (or the local folder's file hashes)."""
-        return {**self.model.pin(locked), **super().pin(locked)}
+        model, seeds = self.model.pin(locked), super().pin(locked)
+        return {**model, **seeds, "files": [*model.get("files", []), *seeds.get("files", [])]}
 
     def header(self) -> list[str]:
         """instruction, input, output."""

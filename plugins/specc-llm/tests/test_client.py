@@ -96,7 +96,7 @@ def test_stored_answers_need_no_server(llm_server: Server, tmp_path: Path) -> No
     # one request not in the store needs the server, and says so
     with pytest.raises(SpeccError) as error:
         offline.ask([*bodies, offline.body(user("new row"), 9)])
-    assert "start the server there, or build with --frozen" in str(error.value)
+    assert "start the server there (a build needs none when its lock pins the model" in str(error.value)
 
 
 def test_another_sampling_or_seed_is_another_request(llm_server: Server, tmp_path: Path) -> None:
@@ -114,7 +114,9 @@ def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
         llm.ask([llm.body(user("hi"), 1)])
     message = str(error.value)
     assert message.startswith(f"error: step 'clean.asker' (asker): cannot reach the language model at {url} (")
-    assert message.endswith("start the server there, or build with --frozen from a cache that holds every answer")
+    assert message.endswith(
+        "start the server there (a build needs none when its lock pins the model and its --cache-dir holds every answer)"
+    )
     with pytest.raises(SpeccError, match=f"cannot reach the language model at {url}"):
         llm.pin(None)  # locking asks the server which models it serves
 
