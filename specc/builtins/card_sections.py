@@ -65,7 +65,8 @@ def _fills(card: CardData) -> list[dict[str, Any]]:
         if "filled_by_split" not in info:
             continue
         statistics = info.get("statistics") or {}
-        splits = sorted({s for counts in info["filled_by_split"].values() for s in counts}, key=(order + [""]).index)
+        filled = {s for counts in info["filled_by_split"].values() for s in counts}
+        splits = order + sorted(filled - set(order))
         rows = []
         for column, how in step.params["columns"].items():
             if column in statistics:
