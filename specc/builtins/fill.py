@@ -8,9 +8,17 @@ a validation or test row reaches the data.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    Tag,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from specc.builtins.clean import ColumnStep
 from specc.builtins.formats import OneTemplate
@@ -50,10 +58,18 @@ class Fill(Params):
         return {name: value for name, value in handler(self).items() if value is not None}
 
 
+def _way(value: Any) -> str:
+    return "fill" if isinstance(value, (dict, Fill)) else "constant"
+
+
+# a mapping is a Fill, anything else a constant: errors then speak of the one the spec wrote
+ColumnFill = Annotated[Annotated[Scalar, Tag("constant")] | Annotated[Fill, Tag("fill")], Discriminator(_way)]
+
+
 class FillParams(Params):
     """The columns to fill and how."""
 
-    columns: dict[str, Scalar | Fill] = Field(
+    columns: dict[str, ColumnFill] = Field(
         min_length=1,
         description="Column: the value put in place of its nulls (a constant, cast to the column's type; a label "
         "column with class names holds their ids: give the id), or {value: …}, {template: …} or, under `impute:`, "
@@ -157,7 +173,7 @@ class _Fills(ColumnStep):
         """The template rendered for each of `rows`, cast to `kind` (text for a column of nulls only)."""
         import pyarrow as pa
 
-        from specc.sandbox import RENDER_ERRORS, render_error, template_line
+        from specc.sandbox import LIMIT_ERRORS, RENDER_ERRORS, render_error, template_line
 
         where = ("columns", name, "template")
         filename = f"columns.{name}.template"
@@ -169,7 +185,9 @@ class _Fills(ColumnStep):
                 line = template_line(exc, filename)
                 at = f" line {line}" if line else ""
                 message = f"columns: the template of '{name}'{at}: {exc} (row _id '{row['_id']}')"
-                raise render_error(exc, str(self.fail_at(where, message))) from None
+                if isinstance(exc, LIMIT_ERRORS):
+                    raise render_error(exc, str(self.fail(message))) from None
+                raise self.fail_at(where, message) from None
         if pa.types.is_null(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
             return pa.array(texts, pa.string() if pa.types.is_null(kind) else kind)
         try:
@@ -248,13 +266,6 @@ class ImputeMissing(_Fills, Imputer):
 
         where = ("columns", name, "statistic")
         values = self.column(train, name).drop_null()
-        numeric = pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
-        if kind == "median" and not numeric:
-            raise self.fail_at(
-                where,
-                f"columns: the median needs numbers, but column '{name}' holds {values.type}; use "
-                f"most-frequent, a value or a template",
-            )
         if pa.types.is_floating(values.type):
             values = values.filter(pc.invert(pc.is_nan(values)))
         if len(values) == 0:
@@ -262,6 +273,12 @@ class ImputeMissing(_Fills, Imputer):
                 where,
                 f"columns: column '{name}' has no value in the training split ({', '.join(splits)}) to take "
                 f"the {kind} of; give a value instead",
+            )
+        if kind == "median" and not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+            raise self.fail_at(
+                where,
+                f"columns: the median needs numbers, but column '{name}' holds {values.type}; use "
+                f"most-frequent, a value or a template",
             )
         if kind == "median":
             interpolation = "lower" if pa.types.is_integer(values.type) else "linear"
