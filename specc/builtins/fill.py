@@ -173,7 +173,7 @@ class _Fills(ColumnStep):
         """The template rendered for each of `rows`, cast to `kind` (text for a column of nulls only)."""
         import pyarrow as pa
 
-        from specc.sandbox import LIMIT_ERRORS, RENDER_ERRORS, render_error, template_line
+        from specc.sandbox import LIMIT_ERRORS, RENDER_ERRORS, reason, render_error, template_line
 
         where = ("columns", name, "template")
         filename = f"columns.{name}.template"
@@ -184,7 +184,7 @@ class _Fills(ColumnStep):
             except RENDER_ERRORS as exc:
                 line = template_line(exc, filename)
                 at = f" line {line}" if line else ""
-                message = f"columns: the template of '{name}'{at}: {exc} (row _id '{row['_id']}')"
+                message = f"columns: the template of '{name}'{at}: {reason(exc)} (row _id '{row['_id']}')"
                 if isinstance(exc, LIMIT_ERRORS):
                     raise render_error(exc, str(self.fail(message))) from None
                 raise self.fail_at(where, message) from None
