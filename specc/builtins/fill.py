@@ -141,9 +141,8 @@ class _Fills(ColumnStep):
                 values = pc.replace_with_mask(values.combine_chunks().cast(kind), masks[name], filled)
             else:
                 value = statistics[name] if name in statistics else how.value if isinstance(how, Fill) else how
-                where: Where = ("columns", name) + (("value",) if isinstance(how, Fill) else ())
-                if isinstance(how, Fill) and how.statistic is not None:
-                    where = ("columns", name, "statistic")
+                way = ("statistic",) if name in statistics else ("value",) if isinstance(how, Fill) else ()
+                where: Where = ("columns", name, *way)
                 if pa.types.is_null(values.type):  # a column of nulls only: it takes the value's own type
                     values = pa.repeat(pa.scalar(value), table.num_rows)
                 else:
