@@ -58,12 +58,12 @@ def _dropped_text(step: Step) -> str:
 
 def _fills(card: CardData) -> list[dict[str, Any]]:
     """Per step that filled after the split (`impute:`): what it learnt from, and per column how and where it filled."""
-    order = list(card.stats.split.splits)
     fills = []
     for step in card.stats.steps:
         info = step.info or {}
         if "filled_by_split" not in info:
             continue
+        order = list(card.stats.split.splits)
         statistics = info.get("statistics") or {}
         filled = {s for counts in info["filled_by_split"].values() for s in counts}
         splits = order + sorted(filled - set(order))
