@@ -559,7 +559,7 @@ _SHOWN_PROBLEMS = 20
     "--level",
     default="nominal",
     show_default=True,
-    type=click.Choice(["nominal", "ordinal", "interval"]),
+    type=click.Choice(["nominal", "ordinal", "interval", "ratio"]),
     help="Also report Krippendorff's alpha at this level of measurement.",
 )
 @click.option("--order", help="Ordinal labels lowest first, comma-separated (default numeric order).")

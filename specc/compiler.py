@@ -92,6 +92,18 @@ class Plan:
         """The steps of one stage, in order."""
         return [s for s in self.steps if s.stage == stage]
 
+    def where(self, step_id: str, inside: tuple[str | int, ...] = ()) -> str:
+        """`file:line:col` in the spec of a step's entry, or of the value at `inside` it (the nearest written)."""
+        step = next(s for s in self.steps if s.id == step_id)
+        stage = stages.kinds().get(step.kind)
+        entry: tuple[str | int, ...] = tuple(stage.field.split(".")) if stage and stage.field else (step.stage,)
+        if stage and stage.shape == "list":
+            entry += ([s.id for s in self.stage(step.stage)].index(step_id),)
+        elif stage and stage.shape == "map":
+            entry += (step_id.removeprefix(f"{step.stage}."),)
+        line, col = self.spec.positions.value(entry + inside)
+        return f"{self.spec.shown}:{line}:{col}"
+
     def row_steps(self) -> list[PlanStep]:
         """The steps of every row stage of the stage table (`clean`, `annotate` …), in order."""
         rows = {stage.name for stage in stages.pipeline() if stage.rows}

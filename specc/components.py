@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, final
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from specc import known_plugins
-from specc.errors import SpeccError
+from specc.errors import ParamError, SpeccError
 from specc.minhash import CHAR_SHARE
 from specc.paths import NOT_FINGERPRINTED
 
@@ -105,6 +105,11 @@ class Component:
     def fail(self, message: str) -> SpeccError:
         """An error that names this step; raise what it returns."""
         return SpeccError(f"error: step '{self.context.step_id}' ({self.name}): {message}")
+
+    @final
+    def fail_at(self, where: Where, message: str) -> ParamError:
+        """`fail` about the parameter at `where` in the step's entry: a build names its line in the spec."""
+        return ParamError(str(self.fail(message)), self.context.step_id, where)
 
     def used_columns(self) -> list[str]:
         """Columns whose values this component reads: a null there in its input stops the build.
@@ -362,6 +367,34 @@ class Annotator(Step):
     def label_names(self) -> dict[str, list[str]]:
         """Class names per label column this step writes as ids (index = id); the output's ClassLabel."""
         return {}
+
+
+class Imputer(Step):
+    """Fills or rewrites values after the split, learning what it needs from the training rows only.
+
+    It sees every row with its `_split` (`training_rows` picks those it may learn from) and runs on the whole
+    table at once, after the split and before augmentation, so no statistic of a validation or test row leaks.
+    """
+
+    kind = "imputer"
+    scope = "global"
+
+    def training_rows(self, table: pa.Table) -> tuple[pa.Table, list[str]]:
+        """The rows of the training split (`train`; under k-fold every fold, all rows but test) and its names."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from specc.counts import value_counts
+
+        present = sorted(value_counts(table.column("_split")))
+        names = ["train"] if "train" in present else [s for s in present if s.startswith("fold_")]
+        if not names:
+            raise self.fail(
+                f"the data has no training split to learn from (its splits: {', '.join(present)}); name one "
+                f"`train`, or fill with a value instead"
+            )
+        chosen = pc.fill_null(pc.is_in(table.column("_split"), value_set=pa.array(names, pa.string())), False)
+        return table.filter(chosen), names
 
 
 class NearParams(BaseModel):

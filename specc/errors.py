@@ -59,6 +59,18 @@ class DataError(SpeccError):
         return (_restore, (type(self), str(self)))
 
 
+class ParamError(SpeccError):
+    """A step's parameter does not fit the data; the executor names the spec's file:line:col of the parameter."""
+
+    def __init__(self, message: str, step_id: str, where: tuple[str | int, ...]):
+        super().__init__(message)
+        self.step_id = step_id
+        self.where = where  # the parameter's keys and list indexes inside the step's entry
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.step_id, self.where))
+
+
 def _restore(cls: type[SpeccError], message: str) -> SpeccError:
     error = cls.__new__(cls)
     Exception.__init__(error, message)

@@ -17,6 +17,7 @@ from specc.components import (
     Evaluator,
     Executor,
     Formatter,
+    Imputer,
     Params,
     Source,
     Splitter,
@@ -75,6 +76,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("step", Step, "register_steps", "clean", operational=True),
     Stage("annotator", Annotator, "register_annotators", "annotate", operational=True),
     Stage("splitter", Splitter, "register_splitters", "split", shape="single", tag="method"),
+    Stage("imputer", Imputer, "register_imputers", "impute"),
     Stage("augmenter", Augmenter, "register_augmenters", "augment", operational=True),
     Stage("formatter", Formatter, "register_formatters", "format", shape="single", operational=True),
     Stage(

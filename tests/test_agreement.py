@@ -71,9 +71,10 @@ def krippendorff_package(labels: list[list], level: str, order: list | None = No
         domain = sorted(values)
     else:
         domain = order or values
-    code = {v: float(n) for n, v in enumerate(domain)} if level != "interval" else {v: float(v) for v in values}
+    metric = level in ("interval", "ratio")  # the package reads the labels' own values
+    code = {v: float(v) for v in values} if metric else {v: float(n) for n, v in enumerate(domain)}
     data = [[math.nan if v is None else code[v] for v in column] for column in zip(*labels)]
-    codes = [code[v] for v in domain] if level != "interval" else sorted(code.values())
+    codes = sorted(code.values()) if metric else [code[v] for v in domain]
     try:
         with np.errstate(invalid="ignore"):  # 0/0 when one value is all the pairable data holds: NaN
             return float(krippendorff.alpha(reliability_data=data, value_domain=codes, level_of_measurement=level))
@@ -126,7 +127,7 @@ def test_krippendorff_nominal_equals_package(labels: list[list], level: str) -> 
 
 
 @FAST
-@given(matrices(numeric=True), st.sampled_from(["nominal", "ordinal", "interval"]))
+@given(matrices(numeric=True), st.sampled_from(["nominal", "ordinal", "interval", "ratio"]))
 def test_krippendorff_numeric_levels_equal_package(labels: list[list], level: str) -> None:
     assert same(krippendorff_alpha(table(labels), level), krippendorff_package(labels, level))
 
@@ -150,6 +151,32 @@ def test_krippendorff_published_example() -> None:
     a = table([list(unit) for unit in zip(*coders)])
     assert krippendorff_alpha(a, "nominal") == pytest.approx(0.691358, abs=1e-6)
     assert krippendorff_alpha(a, "interval") == pytest.approx(0.810845, abs=1e-6)
+
+
+def test_krippendorff_ratio_published_example() -> None:
+    """The package's documented ratio example (4 coders, 12 units, missing cells): 0.797."""
+    coders = [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+        [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+    ]
+    labels = [list(unit) for unit in zip(*coders)]
+    assert round(krippendorff_alpha(table(labels), "ratio"), 3) == 0.797
+    assert round(krippendorff_alpha(table(labels), "interval"), 3) != 0.797
+    assert same(krippendorff_alpha(table(labels), "ratio"), krippendorff_package(labels, "ratio"))
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_krippendorff_ratio_equals_package_on_random_tables_with_missing_cells(seed: int) -> None:
+    """Ratio-scaled ratings (zero included) on seeded random tables, a third of the cells missing."""
+    rng = np.random.default_rng(seed)
+    items, annotators = int(rng.integers(5, 60)), int(rng.integers(2, 7))
+    scale = rng.choice([0, 1, 2, 5, 10, 25, 100], size=int(rng.integers(2, 7)), replace=False)
+    cells = rng.choice(scale, size=(items, annotators)).astype(object)
+    cells[rng.random((items, annotators)) < 1 / 3] = None
+    labels = [[None if v is None else int(v) for v in row] for row in cells]
+    assert same(krippendorff_alpha(table(labels), "ratio"), krippendorff_package(labels, "ratio"))
 
 
 @FAST
@@ -188,8 +215,10 @@ def test_levels_need_numbers_or_an_order() -> None:
         krippendorff_alpha(words, "ordinal")
     with pytest.raises(SpeccError, match=r"lacks the labels \['mid'\]"):
         krippendorff_alpha(words, "ordinal", order=["low", "high"])
-    with pytest.raises(SpeccError, match="unknown level of measurement 'ratio'"):
+    with pytest.raises(SpeccError, match="ratio agreement needs numeric labels"):
         krippendorff_alpha(words, "ratio")
+    with pytest.raises(SpeccError, match="unknown level of measurement 'absolute'"):
+        krippendorff_alpha(words, "absolute")
     numeric_strings = table([["1", "10"], ["2", "2"], ["10", "10"]])
     as_numbers = table([[1, 10], [2, 2], [10, 10]])
     assert krippendorff_alpha(numeric_strings, "ordinal") == pytest.approx(krippendorff_alpha(as_numbers, "ordinal"))

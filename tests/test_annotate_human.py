@@ -419,3 +419,41 @@ def test_a_column_has_one_set_of_label_names(tmp_path: Path) -> None:
         r"gave it \['b', 'a'\]; use the same names, or write another column",
     ):
         annotated_label_names([rules], {"label": ["b", "a"]})
+
+
+def test_ratio_agreement_is_accepted_gated_and_shown_in_the_card(tmp_path: Path) -> None:
+    import krippendorff
+    import numpy as np
+
+    stars = ["0", "1", "2", "5", "10"]
+    votes = {
+        "rows:0": ["0", "0", "1"],
+        "rows:1": ["10", "5", "10"],
+        "rows:2": ["2", "2", "1"],
+        "rows:3": ["5", "5", "5"],
+        "rows:4": ["1", "2", None],
+        "rows:5": ["10", "10", "5"],
+    }
+    long_csv(tmp_path / "ann.csv", votes)
+    path = spec(
+        tmp_path,
+        f"""\
+  - type: human
+    labels: [{", ".join(repr(s) for s in stars)}]
+    results: [{{path: ann.csv, format: long-csv}}]
+    agreement: {{metric: krippendorff-alpha, level: ratio, min: 0.5}}
+    resamples: 50
+""",
+    )
+    build(path, cache_dir=tmp_path / "cache")
+    out = tmp_path / "build" / "reviews"
+    matrix = np.array([[np.nan if v[w] is None else float(v[w]) for v in votes.values()] for w in range(3)])
+    ratio = krippendorff.alpha(reliability_data=matrix, level_of_measurement="ratio")
+    interval = krippendorff.alpha(reliability_data=matrix, level_of_measurement="interval")
+    assert round(ratio, 3) != round(interval, 3)
+    record = next(s for s in json.loads((out / "stats.json").read_text())["steps"] if s["id"] == "annotate.human")
+    agreement = record["info"]["agreement"]
+    assert agreement["krippendorff_alpha_ratio"] == pytest.approx(ratio, abs=1e-4)
+    assert agreement["gate"]["value"] == pytest.approx(ratio, abs=1e-4) and agreement["gate"]["passed"] is True
+    card = (out / "README.md").read_text()
+    assert f"| Krippendorff's alpha (ratio) | {ratio:.3f} |" in card, card

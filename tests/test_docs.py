@@ -269,6 +269,7 @@ def test_readme_is_short_and_undated() -> None:
         ("step", "clean"),
         ("annotator", "annotate"),
         ("splitter", "split"),
+        ("imputer", "clean"),
         ("formatter", "format"),
     ],
 )

@@ -446,3 +446,40 @@ def test_specc_plugins_imports_every_type_so_a_broken_one_shows(tmp_path: Path) 
     )
     assert "Traceback" not in result.stderr
     assert run_cli("validate", str(ROOT / "specs" / "quickstart.yaml"), env=env).returncode == 0
+
+
+class TrainMax(specc.Imputer):
+    """Writes `train_max` on every row: the largest `number` of the training rows."""
+
+    name = "train-max"
+
+    def apply(self, table: pa.Table) -> specc.StepResult:
+        train, _ = self.training_rows(table)
+        largest = pa.repeat(pc.max(train["number"]), table.num_rows)
+        return specc.StepResult(table.append_column("train_max", largest))
+
+
+class ImputerPlugin:
+    """Implements the imputer hook."""
+
+    @specc.hookimpl
+    def register_imputers(self, register):  # type: ignore[no-untyped-def]
+        register(TrainMax)
+
+
+def test_an_imputer_runs_after_the_split_and_learns_from_train_only(register_plugin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    register_plugin(ImputerPlugin(), "imputer-plugin")
+    for split, numbers in {"train": [1, 2, 3], "test": [100]}.items():
+        write(tmp_path / f"{split}.jsonl", "".join(json.dumps({"text": f"n{n}", "number": n}) + "\n" for n in numbers))
+    spec = write(
+        tmp_path / "spec.yaml",
+        "specc: 1\nname: imputed\ndescription: d\nlicense: mit\ncard: {draft: true}\nsources:\n"
+        "  a: {type: jsonl, path: train.jsonl, split: train}\n  b: {type: jsonl, path: test.jsonl, split: test}\n"
+        "impute:\n  - {type: train-max}\n",
+    )
+    stats = specc.build(spec)
+    assert [s["id"] for s in stats["steps"]] == ["impute.train-max"]
+    tables = [pq.read_table(p) for p in sorted((tmp_path / "build" / "imputed" / "data").glob("*.parquet"))]
+    assert {n for t in tables for n in t["train_max"].to_pylist()} == {3}

@@ -16,7 +16,7 @@ from specc.errors import SpeccError
 if TYPE_CHECKING:
     import numpy as np
 
-LEVELS = ("nominal", "ordinal", "interval")
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
 def per_item_agreement(a: Annotations) -> np.ndarray:
@@ -87,8 +87,8 @@ def fleiss_kappa(a: Annotations) -> float:
 def krippendorff_alpha(a: Annotations, level: str = "nominal", order: Sequence[Any] | None = None) -> float:
     """Krippendorff's alpha at a level of measurement, missing annotations allowed (equals the `krippendorff` package).
 
-    Ordinal uses `order` (every label, lowest first) or else numeric order of the labels; interval needs
-    numeric labels. Items with fewer than two annotations add nothing, as in Krippendorff's definition.
+    Ordinal uses `order` (every label, lowest first) or else numeric order of the labels; interval and ratio
+    need numeric labels. Items with fewer than two annotations add nothing, as in Krippendorff's definition.
     """
     import numpy as np
 
@@ -121,15 +121,19 @@ def _distances(level: str, totals: np.ndarray, categories: list) -> np.ndarray:
 
     if level == "nominal":
         return 1.0 - np.eye(len(totals))
-    if level == "interval":
+    if level in ("interval", "ratio"):
         numbers = _numeric(categories)
         if numbers is None:
             raise SpeccError(
-                f"error: interval agreement needs numeric labels, got {_shown(categories)}; "
-                f"use level nominal or ordinal"
+                f"error: {level} agreement needs numeric labels, got {_shown(categories)}; use level nominal or ordinal"
             )
         values = np.asarray(numbers)
-        return (values[:, None] - values[None, :]) ** 2
+        differences = values[:, None] - values[None, :]
+        if level == "interval":
+            return differences**2
+        # ratio: ((c - k) / (c + k)) squared, 0 where c + k is 0 (both labels 0), as the krippendorff package
+        sums = values[:, None] + values[None, :]
+        return np.divide(differences, sums, out=np.zeros_like(differences), where=sums != 0) ** 2
     # ordinal: (sum of the totals from rank g to rank h, minus half of the two ends) squared
     cumulative = np.concatenate([[0.0], np.cumsum(totals)])
     ranks = np.arange(len(totals))
@@ -182,6 +186,7 @@ METRICS: dict[str, str] = {
     "krippendorff_alpha": "Krippendorff's alpha (nominal)",
     "krippendorff_alpha_ordinal": "Krippendorff's alpha (ordinal)",
     "krippendorff_alpha_interval": "Krippendorff's alpha (interval)",
+    "krippendorff_alpha_ratio": "Krippendorff's alpha (ratio)",
 }
 
 
@@ -265,7 +270,7 @@ def agreement_report(
     """Every metric with its bootstrap CI, plus counts of items, annotators and annotations; JSON-ready.
 
     By default: percent agreement, Fleiss' kappa, Krippendorff's alpha (nominal; also at `level` when
-    that is ordinal or interval, as krippendorff_alpha_<level>) and Cohen's kappa when there are exactly
+    that is ordinal, interval or ratio, as krippendorff_alpha_<level>) and Cohen's kappa when there are exactly
     two annotators. Undefined values are None. Metric keys hold the value, `ci` holds [low, high] per metric.
     """
     if metrics is None:

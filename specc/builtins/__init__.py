@@ -24,7 +24,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "decontaminate": "specc.builtins.decontaminate:Decontaminate",
         "dedup": "specc.builtins.clean:Dedup",
         "drop-missing": "specc.builtins.clean:DropMissing",
-        "fill-missing": "specc.builtins.clean:FillMissing",
+        "fill-missing": "specc.builtins.fill:FillMissing",
         "length": "specc.builtins.clean:Length",
         "near-dedup": "specc.builtins.near_dedup:NearDedup",
         "normalize": "specc.builtins.clean:Normalize",
@@ -40,6 +40,9 @@ BUILTINS: dict[str, dict[str, str]] = {
         "predefined": "specc.builtins.splits:PredefinedSplit",
         "random": "specc.builtins.splits:RandomSplit",
         "stratified": "specc.builtins.splits:StratifiedSplit",
+    },
+    "imputer": {
+        "fill-missing": "specc.builtins.fill:ImputeMissing",
     },
     "formatter": {
         "alpaca": "specc.builtins.formats:Alpaca",

@@ -56,6 +56,40 @@ def _dropped_text(step: Step) -> str:
     return f"{text}; filled: {', '.join(f'{n:,} in {column}' for column, n in filled)}" if filled else text
 
 
+def _fills(card: CardData) -> list[dict[str, Any]]:
+    """Per step that filled after the split (`impute:`): what it learnt from, and per column how and where it filled."""
+    fills = []
+    for step in card.stats.steps:
+        info = step.info or {}
+        if "filled_by_split" not in info:
+            continue
+        order = list(card.stats.split.splits)
+        statistics = info.get("statistics") or {}
+        filled = {s for counts in info["filled_by_split"].values() for s in counts}
+        splits = order + sorted(filled - set(order))
+        rows = []
+        for column, how in step.params["columns"].items():
+            if column in statistics:
+                value = statistics[column]["value"]
+                shown = f"{statistics[column]['statistic']} of the training rows: `{value!r}`"
+            elif isinstance(how, dict) and "template" in how:
+                shown = "template (below)"
+            else:
+                shown = f"value `{how.get('value') if isinstance(how, dict) else how!r}`"
+            counts = info["filled_by_split"].get(column, {})
+            rows.append((column, shown, [counts.get(split, 0) for split in splits]))
+        training = info.get("training")
+        if training is None:
+            learnt = ""
+        elif training["rows"] == training["of"]:
+            learnt = f"all {training['rows']:,} rows (every row is in the training split)"
+        else:
+            named = ", ".join(f"`{s}`" for s in training["splits"])
+            learnt = f"the {training['rows']:,} training rows of {training['of']:,} (split {named})"
+        fills.append({"id": step.id, "learnt": learnt, "splits": splits, "rows": rows})
+    return fills
+
+
 def _feature_type(feature: Any) -> str:
     """A feature of `datasets.Features.to_dict()` in words."""
     if isinstance(feature, list):
@@ -451,6 +485,7 @@ class ProcessingSection(CardSection):
             per_source=per_source,
             any_added=any(step.added for step in card.stats.steps),
             described=described,
+            fills=_fills(card),
             budget=_budget(card),
         )
 

@@ -1,4 +1,4 @@
-"""Built-in clean steps: normalize, drop-missing, fill-missing, length, dedup and regex (all pyarrow.compute)."""
+"""Built-in clean steps: normalize, drop-missing, length, dedup and regex (all pyarrow.compute); fill-missing: fill.py."""
 
 from __future__ import annotations
 
@@ -132,64 +132,6 @@ class DropMissing(ColumnStep):
             dropped[f"missing:{name}"] = pc.and_not(missing, gone)
             gone = pc.or_(gone, missing)
         return StepResult(table.filter(pc.invert(gone)), dropped)
-
-
-class FillMissing(ColumnStep):
-    """Put a value in place of each null of the listed columns; the rows filled are counted per column."""
-
-    name = "fill-missing"
-    version = 1
-    scope = "row"
-
-    class Params(Params):
-        """The value that replaces the nulls of each column."""
-
-        columns: dict[str, bool | int | float | str] = Field(
-            min_length=1,
-            description="Column: the value put in place of its nulls, cast to the column's type (a label column "
-            "with class names holds their ids: give the id). Empty and blank strings are values, not nulls.",
-        )
-
-    params: Params
-
-    def used_columns(self) -> list[str]:
-        """None: rows without a value are what it decides about."""
-        return []
-
-    def apply(self, table: pa.Table) -> StepResult:
-        """The table with nulls filled; `info["filled"]` counts the rows filled per column."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        filled = {}
-        for name, value in self.params.columns.items():
-            values = self.column(table, name)
-            filled[name] = values.null_count
-            if not filled[name]:
-                continue
-            if pa.types.is_null(values.type):  # a column of nulls only: it takes the value's own type
-                values = pa.repeat(pa.scalar(value), table.num_rows)
-            else:
-                values = pc.fill_null(values, self.fill_value(name, values.type, value))
-            table = table.set_column(table.column_names.index(name), name, values)
-        return StepResult(table, info={"filled": filled})
-
-    def fill_value(self, name: str, kind: pa.DataType, value: bool | int | float | str) -> pa.Scalar:
-        """`value` cast to `kind`, the type of column `name`, or an error saying what to give."""
-        import pyarrow as pa
-
-        try:
-            return pa.scalar(value).cast(kind)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-            hint = (
-                "; a label column with class names holds their ids: give the class's id (its position in `labels:`)"
-                if isinstance(value, str) and pa.types.is_integer(kind)
-                else ""
-            )
-            raise self.fail(
-                f"columns: {value!r} cannot fill column '{name}', which holds {kind} ({exc}); give a "
-                f"value of type {kind}{hint}"
-            ) from None
 
 
 class Length(ColumnStep):

@@ -34,7 +34,7 @@ from specc.components import (
     TokenCounter,
 )
 from specc.counts import value_counts
-from specc.errors import DataError, SpeccError
+from specc.errors import DataError, ParamError, SpeccError
 from specc.executor import BuildOptions, BuildResult, Groups, Staged, Task, WorkerPool, build_record, record_path
 from specc.executor.stagefiles import iter_batches, read_all, read_schema, read_table, write_batches
 from specc.executor.tables import (
@@ -227,6 +227,8 @@ class _Run:
         except MissingValues as exc:
             sources = (self.plan.instance(s, Source) for s in self.plan.stage("sources"))
             raise exc.located({source.context.step_id: source for source in sources}) from None
+        except ParamError as exc:
+            raise SpeccError(f"{self.plan.where(exc.step_id, exc.where)}: {exc}") from None
         self.digests[steps[-1].id] = {DIGEST: entry.digest, "rows": entry.meta["rows"]}
         seconds, cache = round(time.perf_counter() - started, 3), "hit" if hit else "miss"
         self.timings.append(

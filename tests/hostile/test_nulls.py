@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from specc.builtins.clean import FillMissing
+from specc.builtins.fill import FillMissing
 from specc.builtins.sources import JsonlSource
 from specc.components import Context, StepResult
 from specc.errors import SpeccError

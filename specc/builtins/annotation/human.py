@@ -246,12 +246,12 @@ class HumanRound(ColumnLabeler):
                 f"{len(a.annotators)}; use fleiss-kappa or krippendorff-alpha"
             )
         measured = a
-        if level == "interval":
+        if level in ("interval", "ratio"):
             try:
                 values = [float(name) for name in p.labels]
             except ValueError:
                 raise self.fail(
-                    f"agreement.level interval needs numeric label names, not {p.labels}; use ordinal "
+                    f"agreement.level {level} needs numeric label names, not {p.labels}; use ordinal "
                     f"(the order of `labels`) or nominal"
                 ) from None
             cells = np.array([None if v is None else values[v] for v in a.labels.flat], object)

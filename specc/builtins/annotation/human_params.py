@@ -75,10 +75,10 @@ class AgreementGate(Params):
 
     metric: Metric = Field("krippendorff-alpha", description="The agreement metric the gate checks.")
     min: float = Field(ge=-1, le=1, description="The lowest acceptable value (the point estimate).")
-    level: Literal["nominal", "ordinal", "interval"] = Field(
+    level: Literal["nominal", "ordinal", "interval", "ratio"] = Field(
         "nominal",
         description="krippendorff-alpha's level of measurement: ordinal ranks the labels in the order of "
-        "`labels`; interval needs numeric label names.",
+        "`labels`; interval and ratio need numeric label names (ratio: values with a true zero, none negative).",
     )
 
     @model_validator(mode="after")
