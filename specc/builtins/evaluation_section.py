@@ -61,6 +61,7 @@ class EvaluationSection(CardSection):
                 {
                     "id": step_id,
                     "type": result["type"],
+                    "regression": False,
                     "params_text": params_text(shown),
                     "train": params.get("train", "train"),
                     "text": params.get("text"),
@@ -72,7 +73,7 @@ class EvaluationSection(CardSection):
                     "plots": result.get("plots") or [],
                 }
             )
-        regressors = sum(1 for run in runs if run.get("regression"))
+        regressors = sum(1 for run in runs if run["regression"])
         return render_template(
             "evaluation.md.j2",
             runs=runs,
