@@ -248,3 +248,11 @@ def test_the_self_check_audits_the_target_behind_a_chat_format(tmp_path: Path) -
     written.target.splits["test"]["mean"] += 0.5
     with pytest.raises(SpeccError, match="card section 'Regression target': the target's distribution in split 'test'"):
         audit_card(out, written)
+
+
+def test_stratifying_on_a_float_column_without_bins_says_to_add_them(tmp_path: Path) -> None:
+    result = run_cli("build", str(make(tmp_path, split="  {method: stratified, ratios: {train: 0.8, test: 0.2}}")))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "column 'label' holds double numbers: every distinct number would be a class of its own; add `bins: 5`" in (
+        result.stderr
+    )

@@ -374,6 +374,11 @@ def _class_codes(
         codes, edges = _target_bins(step, table, column, bins)
         return codes, np.arange(len(edges) + 1, dtype=np.int64)
     values = step.column(table, column).combine_chunks()
+    if pa.types.is_floating(values.type):
+        raise step.fail(
+            f"column '{column}' holds {values.type} numbers: every distinct number would be a class of its own; "
+            f"add `bins: 5` (or another count) to stratify on quantile bins of it"
+        )
     try:
         encoded = pc.dictionary_encode(values)
     except pa.ArrowNotImplementedError as exc:
