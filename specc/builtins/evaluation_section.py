@@ -5,7 +5,7 @@ from __future__ import annotations
 from specc.card import render_template
 from specc.card.cells import params_text
 from specc.components import CardData, CardSection
-from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE
+from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE, train_splits
 
 
 class EvaluationSection(CardSection):
@@ -28,7 +28,7 @@ class EvaluationSection(CardSection):
                     "id": step_id,
                     "type": result["type"],
                     "params_text": params_text(shown),
-                    "train": params.get("train", "train"),
+                    "train": "`, `".join(train_splits(params.get("train", "train"))),
                     "text": params.get("text"),
                     "label": params.get("label"),
                     "labels": result["labels"],
