@@ -422,6 +422,10 @@ class Splitter(Component):
         """Output configurations built from the assigned splits (k-fold), or {} for one default."""
         return {}
 
+    def split_info(self, table: pa.Table) -> dict[str, Any]:
+        """Facts about the split of `table` for stats.json's `split` (such as `bins`), or {}."""
+        return {}
+
 
 class AugmenterParams(Params):
     """Where and how much an augmenter works: splits, share of rows, copies per row, columns."""
@@ -624,13 +628,25 @@ class Evaluator(Component):
         return self.columns_named("text", "label")
 
     def evaluate(self, table: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
-        """Scores on `table` (every row after augment, before format, with `_split`): `specc.evaluation.evaluation_report`."""
+        """Scores on `table` (every row after augment, before format, with `_split`): `specc.evaluation.evaluation_report`,
+        or `specc.regression.regression_report` when the evaluator is a regression one."""
+        if self.regression():
+            from specc.regression import train_and_score_regression
+
+            return train_and_score_regression(
+                table, self.params, lambda train, splits: self.predict(train, [], splits), self.fail
+            )
         from specc.evaluation import train_and_score
 
         return train_and_score(table, label_names, self.params, self.predict, self.fail)
 
+    def regression(self) -> bool:
+        """Whether it predicts a number per row (`label` a numeric target, `names` empty), not a class."""
+        return False
+
     def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
-        """Predicted label ids per split of `splits`, after training on `train` (`names[i]` is class i)."""
+        """Predicted label ids per split of `splits`, after training on `train` (`names[i]` is class i); for a
+        regression evaluator, predicted numbers (`train.labels` are the float targets)."""
         raise NotImplementedError
 
 

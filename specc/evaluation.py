@@ -65,6 +65,12 @@ def labelled_splits(
     table = table.filter(keep)
     values = table.column(label)
     names = list(label_names.get(label) or [])
+    if pa.types.is_floating(values.type) and not names:
+        raise fail(
+            f"column '{label}' holds {values.type} numbers, not classes: a classifier would treat every distinct "
+            f"value as a class; for a numeric target set `task: text-regression` and use the `tfidf-ridge` "
+            f"evaluator (or `transformers-finetune` with `problem_type: regression`)"
+        )
     if names and pa.types.is_integer(values.type):
         ids = values.to_numpy().astype(np.int64)
         bad = (ids < 0) | (ids >= len(names))

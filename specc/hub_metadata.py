@@ -222,6 +222,8 @@ TASKS: dict[str, tuple[str, ...]] = {
     "biology": (),
     "other": (),
 }
+# specc's tasks that are not Hub task categories -> the category and task id the card declares for them
+SPECC_TASKS: dict[str, tuple[str, str]] = {"text-regression": ("text-classification", "text-scoring")}
 TASK_CATEGORIES: frozenset[str] = frozenset(TASKS)
 TASK_IDS: frozenset[str] = frozenset(t for ids in TASKS.values() for t in ids)
 
@@ -285,14 +287,22 @@ def check_license(value: str) -> str:
 
 
 def check_task_category(value: str) -> str:
-    """One of the Hub's task categories."""
-    if value in TASK_CATEGORIES:
+    """One of the Hub's task categories, or one of specc's own tasks (SPECC_TASKS)."""
+    if value in TASK_CATEGORIES or value in SPECC_TASKS:
         return value
     raise ValueError(
-        f"unknown task category '{value}'{_hint(value, TASK_CATEGORIES)} use one of the Hub's "
+        f"unknown task category '{value}'{_hint(value, TASK_CATEGORIES | set(SPECC_TASKS))} use one of the Hub's "
         f"task categories ({TASKS_URL}), e.g. text-classification, text-generation, "
-        f"question-answering, summarization, translation"
+        f"question-answering, summarization, translation, or one of specc's: {', '.join(sorted(SPECC_TASKS))}"
     )
+
+
+def task_metadata(task: str | None, task_ids: list[str]) -> tuple[list[str] | None, list[str] | None]:
+    """The card's `task_categories` and `task_ids` for the spec's `task` (a specc task names its Hub ones)."""
+    if task in SPECC_TASKS:
+        category, implied = SPECC_TASKS[task]
+        return [category], list(dict.fromkeys([implied, *task_ids]))
+    return ([task] if task else None), (list(task_ids) or None)
 
 
 def check_task_id(value: str) -> str:

@@ -102,8 +102,9 @@ def write_outputs(staged: Staged) -> BuildStats:
     """
     from specc.card import card_statistics, copy_license_file, render_card
     from specc.card.croissant import write_croissant
-    from specc.card.plots import write_plots
+    from specc.card.plots import target_plot, write_plots
     from specc.plugins import get_registry
+    from specc.regression import TARGET, is_regression, target_summary, targets
     from specc.selfcheck import check_output
 
     staged.report("writing the splits and plots")
@@ -132,6 +133,13 @@ def write_outputs(staged: Staged) -> BuildStats:
         "license": license_report(spec.model),
         "plots": plots_written,
     }
+    if is_regression(spec.model):
+        stats["target"] = target_summary(labelled, TARGET)
+        stats["plots"].append(
+            target_plot(
+                folder, TARGET, {s: targets(t.column(TARGET)) for s, t in labelled.items() if TARGET in t.column_names}
+            )
+        )
     if staged.tokens:
         stats["tokens"] = staged.tokens
     if staged.classification is not None:

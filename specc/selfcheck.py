@@ -476,6 +476,8 @@ def _audit_evaluation(stats: BuildStats) -> None:
     from specc.evaluation import classification_metrics
 
     for step_id, result in (stats.evaluate or {}).items():
+        if result.get("task") == "regression":  # no confusion matrix to re-derive its scores from
+            continue
         for split, scores in result["splits"].items():
             confusion = np.asarray(scores["confusion"], dtype=np.int64)
             true, pred = np.nonzero(confusion)

@@ -182,6 +182,28 @@ class SplitCounts(_Known):
     """Rows per class of each label column."""
 
 
+class Bins(_Known):
+    """Quantile bins of a numeric column a split stratified on."""
+
+    column: str
+    """The binned column."""
+    count: int
+    """Bins used (equal quantiles merge, so at most the `bins:` asked for)."""
+    edges: list[float]
+    """The inner edges: bin i holds edges[i-1] < value <= edges[i]."""
+    rows: list[int]
+    """Rows per bin before the split."""
+
+
+class Target(_Known):
+    """The regression target (`task: text-regression`): each split's summary."""
+
+    column: str
+    """The target column."""
+    splits: dict[str, dict[str, Any]]
+    """Per split: rows, mean, std and quantiles (keys 0, 0.1, 0.25, 0.5, 0.75, 0.9, 1)."""
+
+
 class Split(_Known):
     """How the rows were split, the configurations (k-fold), the leakage and each split's counts."""
 
@@ -193,6 +215,8 @@ class Split(_Known):
     """The splitter's parameters (the plugin's own shape)."""
     configurations: dict[str, dict[str, list[str]]] | None = None
     """Configuration name -> split -> the output splits it is made of (k-fold)."""
+    bins: Bins | None = None
+    """The quantile bins of a numeric target the split stratified on, when it did."""
     leakage: Leakage
     """Texts shared between splits."""
     splits: dict[str, SplitCounts]
@@ -239,7 +263,7 @@ class Plot(_Known):
     title: str
     """Its title."""
     kind: str
-    """What it shows: `labels`, `length` or `confusion`."""
+    """What it shows: `labels`, `length`, `target` or `confusion`."""
     column: str | None = None
     """The column it describes."""
     split: str | None = None
@@ -333,6 +357,8 @@ class BuildStats(_Known):
     """The rows before formatting, when a format keeps them."""
     evaluate: dict[str, dict[str, Any]] | None = None
     """Each evaluator's result by step id (the evaluator's own shape)."""
+    target: Target | None = None
+    """The regression target per split, when the task is text regression."""
     lengths: dict[str, dict[str, Length]]
     """Text lengths in characters, per split and column."""
     examples: dict[str, dict[str, Any]]

@@ -49,6 +49,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     },
     "evaluator": {
         "tfidf-logreg": "specc.builtins.evaluators:TfidfLogReg",
+        "tfidf-ridge": "specc.builtins.evaluators:TfidfRidge",
     },
     "card_section": {
         "annotation": "specc.builtins.annotation.card_section:AnnotationSection",
@@ -64,6 +65,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "splits": "specc.builtins.card_sections:SplitsSection",
         "structure": "specc.builtins.card_sections:StructureSection",
         "summary": "specc.builtins.card_sections:SummarySection",
+        "target": "specc.builtins.target_section:TargetSection",
         "tokens": "specc.builtins.card_sections:TokensSection",
         "uses": "specc.builtins.card_sections:UsesSection",
     },

@@ -1,4 +1,5 @@
-"""Built-in baseline: TF-IDF features and logistic regression (scikit-learn), trained on train, scored on the rest."""
+"""Built-in baselines on TF-IDF features (scikit-learn), trained on train, scored on the rest: logistic regression
+for classes, ridge regression for a numeric target."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ if TYPE_CHECKING:
     from specc.evaluation import LabelledRows
 
 
-class TfidfLogRegParams(EvaluatorParams):
-    """The vectorizer's and the classifier's settings (scikit-learn's names)."""
+class TfidfParams(EvaluatorParams):
+    """The vectorizer's settings (scikit-learn's names)."""
 
     analyzer: Literal["word", "char_wb"] = Field(
         "word", description=("Word n-grams, or character n-grams within words (for languages written without spaces).")
@@ -21,6 +22,21 @@ class TfidfLogRegParams(EvaluatorParams):
     ngram_range: tuple[int, int] = Field((1, 1), description="Smallest and largest n-gram.")
     min_df: int = Field(1, ge=1, description="Ignore n-grams in fewer training rows than this.")
     max_features: int | None = Field(100_000, ge=1, description="Keep this many most frequent n-grams (null: all).")
+
+    @model_validator(mode="after")
+    def _ngrams(self) -> TfidfParams:
+        low, high = self.ngram_range
+        if not 1 <= low <= high:
+            raise ValueError(
+                f"ngram_range {list(self.ngram_range)}: give [smallest, largest] with 1 <= smallest "
+                f"<= largest, e.g. [1, 2]"
+            )
+        return self
+
+
+class TfidfLogRegParams(TfidfParams):
+    """The vectorizer's and the classifier's settings (scikit-learn's names)."""
+
     C: float = Field(1.0, gt=0, description="Inverse regularization strength.")
     class_weight: Literal["balanced"] | None = Field(
         "balanced",
@@ -31,15 +47,38 @@ class TfidfLogRegParams(EvaluatorParams):
     )
     max_iter: int = Field(1000, ge=1, description="Most iterations of the newton-cg solver.")
 
-    @model_validator(mode="after")
-    def _ngrams(self) -> TfidfLogRegParams:
-        low, high = self.ngram_range
-        if not 1 <= low <= high:
-            raise ValueError(
-                f"ngram_range {list(self.ngram_range)}: give [smallest, largest] with 1 <= smallest "
-                f"<= largest, e.g. [1, 2]"
-            )
-        return self
+
+class TfidfRidgeParams(TfidfParams):
+    """The vectorizer's and the regressor's settings (scikit-learn's names)."""
+
+    alpha: float = Field(1.0, gt=0, description="Regularization strength (L2).")
+
+
+def _sklearn(evaluator: Evaluator) -> None:
+    """Fail naming the extra to install when scikit-learn is missing."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise evaluator.fail("needs scikit-learn; install it with `pip install 'specc-sft[evaluate]'`") from None
+
+
+def _features(evaluator: Evaluator, params: TfidfParams, train: LabelledRows) -> tuple[Any, Any]:
+    """The vectorizer fitted on the training texts, and their features."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        analyzer=params.analyzer,
+        ngram_range=tuple(params.ngram_range),
+        min_df=params.min_df,
+        max_features=params.max_features,
+        sublinear_tf=True,
+        dtype=np.float64,
+    )
+    try:
+        return vectorizer, vectorizer.fit_transform(train.texts)
+    except ValueError as exc:  # an empty vocabulary: every text blank or all n-grams filtered out
+        raise evaluator.fail(f"no features from split '{params.train}': {exc}; lower min_df or check `text:`") from None
 
 
 class TfidfLogReg(Evaluator):
@@ -56,27 +95,12 @@ class TfidfLogReg(Evaluator):
         newton-cg on one BLAS thread: the same sums in the same order on every machine (and no
         oversubscribed threads on a busy one), a few times faster here than lbfgs for the same optimum.
         """
-        import numpy as np
+        _sklearn(self)
+        from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
 
-        try:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-            from sklearn.linear_model import LogisticRegression
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            raise self.fail("needs scikit-learn; install it with `pip install 'specc-sft[evaluate]'`") from None
         params = self.params
-        vectorizer = TfidfVectorizer(
-            analyzer=params.analyzer,
-            ngram_range=tuple(params.ngram_range),
-            min_df=params.min_df,
-            max_features=params.max_features,
-            sublinear_tf=True,
-            dtype=np.float64,
-        )
-        try:
-            features = vectorizer.fit_transform(train.texts)
-        except ValueError as exc:  # an empty vocabulary: every text blank or all n-grams filtered out
-            raise self.fail(f"no features from split '{params.train}': {exc}; lower min_df or check `text:`") from None
+        vectorizer, features = _features(self, params, train)
         model = LogisticRegression(
             C=params.C,
             class_weight=params.class_weight,
@@ -84,6 +108,31 @@ class TfidfLogReg(Evaluator):
             solver="newton-cg",
             random_state=self.context.seed % 2**32,
         )
+        with threadpool_limits(1):
+            model.fit(features, train.labels)
+            return {split: model.predict(vectorizer.transform(rows.texts)) for split, rows in splits.items()}
+
+
+class TfidfRidge(Evaluator):
+    """TF-IDF + ridge regression: a bag-of-words baseline for a numeric target (`task: text-regression`)."""
+
+    name = "tfidf-ridge"
+    version = 1
+    Params: ClassVar[type[EvaluatorParams]] = TfidfRidgeParams
+    params: TfidfRidgeParams
+
+    def regression(self) -> bool:
+        """Always: it predicts a number per row."""
+        return True
+
+    def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
+        """Fit on `train`'s targets, predict each split (one BLAS thread: the same sums on every machine)."""
+        _sklearn(self)
+        from sklearn.linear_model import Ridge
+        from threadpoolctl import threadpool_limits
+
+        vectorizer, features = _features(self, self.params, train)
+        model = Ridge(alpha=self.params.alpha, solver="sparse_cg", tol=1e-6)
         with threadpool_limits(1):
             model.fit(features, train.labels)
             return {split: model.predict(vectorizer.transform(rows.texts)) for split, rows in splits.items()}

@@ -324,12 +324,55 @@ class _Grouping(Splitter):
         return components(codes, table.num_rows) if codes else None
 
 
-def _class_codes(step: Splitter, table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """Class code per row (null is a class of its own) and each code's rank by class value."""
+_BINS_DESCRIPTION = (
+    "Stratify on this many quantile bins of a numeric `stratify` column (a regression target) instead of its "
+    "values; the card states the bins' edges."
+)
+
+
+def _check_bins(bins: int | None) -> int | None:
+    if bins is not None and bins < 2:
+        raise ValueError(f"bins is {bins}; give at least 2, e.g. bins: 5, or leave it out to stratify on classes")
+    return bins
+
+
+def _target_bins(step: Splitter, table: pa.Table, column: str, bins: int) -> tuple[np.ndarray, list[float]]:
+    """The quantile bin of each row's numeric `column`, and the bins' inner edges."""
+    from specc.regression import bad_target_message, bad_target_rows, bin_codes, quantile_edges, targets
+
+    try:
+        values = targets(step.column(table, column))
+    except ValueError as exc:
+        raise step.fail(f"cannot stratify on quantile bins of column '{column}': it {exc}") from None
+    bad = bad_target_rows(values)
+    if bad.size:
+        raise step.fail(bad_target_message(column, values, bad, table.column("_id").take(bad[:5]).to_pylist()))
+    edges = quantile_edges(values, bins)
+    return bin_codes(values, edges), edges
+
+
+def _bins_info(step: Splitter, table: pa.Table, column: str | None, bins: int | None) -> dict[str, Any]:
+    """`{"bins": {column, count, edges, rows}}` when the split stratified on quantile bins, else {}."""
+    import numpy as np
+
+    if column is None or bins is None:
+        return {}
+    codes, edges = _target_bins(step, table, column, bins)
+    rows = np.bincount(codes, minlength=len(edges) + 1).tolist()
+    return {"bins": {"column": column, "count": len(edges) + 1, "edges": edges, "rows": rows}}
+
+
+def _class_codes(
+    step: Splitter, table: pa.Table, column: str, bins: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class code per row (null is a class of its own; with `bins`, the quantile bin) and each code's rank by class value."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if bins is not None:
+        codes, edges = _target_bins(step, table, column, bins)
+        return codes, np.arange(len(edges) + 1, dtype=np.int64)
     values = step.column(table, column).combine_chunks()
     try:
         encoded = pc.dictionary_encode(values)
@@ -394,6 +437,9 @@ class StratifiedParams(RandomParams):
     """Ratios applied within each class of a column."""
 
     stratify: str = Field("label", description="The column whose classes keep their proportions.")
+    bins: int | None = Field(None, description=_BINS_DESCRIPTION)
+
+    _bins = field_validator("bins")(_check_bins)
 
 
 class StratifiedSplit(_Grouping):
@@ -417,10 +463,14 @@ class StratifiedSplit(_Grouping):
         names = list(self.params.ratios)
         ids = table.column("_id")
         keys = self.context.row_seeds(ids)
-        classes, _ = _class_codes(self, table, self.params.stratify)
+        classes, _ = _class_codes(self, table, self.params.stratify, self.params.bins)
         targets = _targets(classes, self.params.ratios)
         index = _assign(keys, _id_ranks(ids), classes, self.groups(table), targets, largest_first=True)
         return _names(index, names)
+
+    def split_info(self, table: pa.Table) -> dict[str, Any]:
+        """The quantile bins stratified on, when `bins` is given."""
+        return _bins_info(self, table, self.params.stratify, self.params.bins)
 
 
 # --- hash -----------------------------------------------------------------------------------
@@ -572,6 +622,15 @@ class KFoldParams(SplitterParams):
         None, description="Column whose classes keep their proportions in every fold and in test."
     )
     group: str | None = Field(None, description=_GROUP_DESCRIPTION)
+    bins: int | None = Field(None, description=_BINS_DESCRIPTION)
+
+    _bins = field_validator("bins")(_check_bins)
+
+    @model_validator(mode="after")
+    def _bins_need_stratify(self) -> KFoldParams:
+        if self.bins is not None and self.stratify is None:
+            raise ValueError("bins needs `stratify:` (the numeric column to bin), e.g. stratify: label")
+        return self
 
     @field_validator("folds")
     @classmethod
@@ -649,7 +708,7 @@ class KFoldSplit(_Grouping):
         ids = table.column("_id")
         ranks = _id_ranks(ids)
         if self.params.stratify:
-            classes, class_ranks = _class_codes(self, table, self.params.stratify)
+            classes, class_ranks = _class_codes(self, table, self.params.stratify, self.params.bins)
         else:
             classes, class_ranks = np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
         groups = self.groups(table)
@@ -674,6 +733,10 @@ class KFoldSplit(_Grouping):
         sub_groups = None if groups is None else np.unique(groups[rest], return_inverse=True)[1]
         index[rest] = _assign(keys, ranks[rest], sub_classes, sub_groups, targets, stratified)
         return _names(index, self.split_names() if self.params.test is not None else self.fold_names())
+
+    def split_info(self, table: pa.Table) -> dict[str, Any]:
+        """The quantile bins stratified on, when `bins` is given."""
+        return _bins_info(self, table, self.params.stratify, self.params.bins)
 
 
 # --- predefined -------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def metadata_yaml(spec: Any, stats: BuildStats) -> str:
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
 
-    from specc.hub_metadata import size_category, source_datasets
+    from specc.hub_metadata import size_category, source_datasets, task_metadata
     from specc.licenses import license_link_file
 
     infos, configs = {}, {}
@@ -94,12 +94,13 @@ def metadata_yaml(spec: Any, stats: BuildStats) -> str:
     total = sum(out.rows for out in stats.outputs)
     languages = list(dict.fromkeys(code.split("-")[0] for code in spec.languages))
     details = [code for code in spec.languages if "-" in code]
+    task_categories, task_ids = task_metadata(spec.task, list(spec.card.task_ids))
     card = DatasetCardData(
         license=spec.license,
         language=languages or None,
         language_details=", ".join(details) or None,
-        task_categories=[spec.task] if spec.task else None,
-        task_ids=list(spec.card.task_ids) or None,
+        task_categories=task_categories,
+        task_ids=task_ids,
         annotations_creators=list(spec.card.annotations_creators) or None,
         language_creators=list(spec.card.language_creators) or None,
         multilinguality=list(spec.card.multilinguality) or None,

@@ -57,7 +57,9 @@ def confusion_plot(folder: Path, step_id: str, split: str, names: list[str], mat
 
 
 def confusion_plots(folder: Path, step_id: str, result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One confusion plot per scored split of an evaluator's result."""
+    """One confusion plot per scored split of a classifier's result (none for a regression baseline's)."""
+    if result.get("task") == "regression":
+        return []
     return [
         confusion_plot(Path(folder), step_id, split, list(result["labels"]), scores["confusion"])
         for split, scores in result["splits"].items()

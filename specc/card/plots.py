@@ -1,4 +1,4 @@
-"""Plots for the dataset card: label distribution and text length per split, as deterministic PNGs.
+"""Plots for the dataset card: label distribution, regression target and text length per split, as deterministic PNGs.
 
 matplotlib is imported lazily and used through its object API (`Figure` + `FigureCanvasAgg`):
 no pyplot, no global figure state, the Agg renderer whatever the user's backend is. The PNG
@@ -194,6 +194,48 @@ def length_plot(folder: Path, column: str, lengths: dict[str, np.ndarray]) -> di
         "kind": "length",
         "column": column,
         "alt": f"Histograms of the number of characters of {column} per row, one per split. {described}.",
+    }
+
+
+def target_plot(folder: Path, column: str, values: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One histogram of a numeric target for each split, on shared bins (regression)."""
+    import numpy as np
+
+    splits = list(values)
+    everything = np.concatenate(list(values.values())) if splits else np.zeros(0)
+    low, high = (float(everything.min()), float(everything.max())) if everything.size else (0.0, 1.0)
+    edges = np.linspace(low, high if high > low else low + 1.0, BINS + 1)
+    panels = max(1, len(splits))
+    height = 1.4 + 1.6 * panels
+    path = plot_file_name("target", column)
+    with png_figure(folder / path, figsize=(6.4, height)) as figure:
+        from matplotlib.ticker import MaxNLocator
+
+        figure.subplots_adjust(
+            left=0.8 / 6.4, right=1 - 0.2 / 6.4, top=1 - 0.75 / height, bottom=0.6 / height, hspace=0.55
+        )
+        axes_list = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+        for axes, split in zip(axes_list, splits):
+            counts, _ = np.histogram(values[split], bins=edges)
+            axes.stairs(counts, edges, fill=True, color="C1")
+            median = f", median {np.median(values[split]):.4g}" if values[split].size else ""
+            axes.set_title(escape_text(f"{split}: {values[split].size:,} rows{median}"), fontsize="small", loc="left")
+            axes.set_ylabel("rows")
+            axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            axes.grid(axis="y", alpha=0.3)
+        axes_list[-1].set_xlabel(escape_text(column))
+        title = f"Distribution of the target {column} per split"
+        figure.suptitle(escape_text(title))
+    described = "; ".join(
+        f"{s}: min {v.min():.4g}, median {np.median(v):.4g}, max {v.max():.4g}" if v.size else f"{s}: no rows"
+        for s, v in values.items()
+    )
+    return {
+        "path": path,
+        "title": title,
+        "kind": "target",
+        "column": column,
+        "alt": f"Histograms of the regression target {column}, one per split. {described}.",
     }
 
 

@@ -46,6 +46,7 @@ from specc.executor.tables import (
     augment_rows,
     check_labels,
     check_split_names,
+    check_targets,
     check_used,
     fitting_rows,
     format_rows,
@@ -59,6 +60,7 @@ from specc.executor.tables import (
 from specc.leakage import NearParams, check_leakage, default_columns, key_codes, leakage_report
 from specc.output import json_text, order_splits
 from specc.progress import row_bar, unit_done
+from specc.regression import TARGET, is_regression
 from specc.staging import Claim, claim_output, discard, marker_text, output_lock, publish, recover, staging_dir
 from specc.text import forget_keys
 from specc.tokens import apply_budget
@@ -351,6 +353,8 @@ class _Run:
             table = read_all(self.paths, self.schema)
             annotators = [self.plan.instance(s, Annotator) for s in self.plan.stage("annotate")]
             check_labels(table, self.label_names, annotators)
+            if is_regression(self.plan.spec.model):
+                check_targets(table, TARGET)
             if steps:
                 splitter = self.plan.instance(steps[0], Splitter)
                 self.options.report(f"splitting ({splitter.name})")
@@ -366,6 +370,7 @@ class _Run:
                     "seed": steps[0].seed,
                     "params": steps[0].fingerprinted_params(),
                 }
+                info.update(splitter.split_info(table))
                 configurations = splitter.configurations()
                 if configurations:
                     info["configurations"] = configurations

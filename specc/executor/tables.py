@@ -92,6 +92,29 @@ def check_labels(table: pa.Table, label_names: Mapping[str, list[str]], annotato
     )
 
 
+def check_targets(table: pa.Table, column: str) -> None:
+    """Fail with `MissingValues` (located at the first row) when the regression target is absent, not numeric,
+    null, NaN or infinite (checked before the split)."""
+    import pyarrow as pa
+
+    from specc.regression import SHOWN_ROWS, TASK, bad_target_message, bad_target_rows, targets
+
+    if column not in table.column_names:
+        shown = ", ".join(c for c in table.column_names if not c.startswith("_"))
+        raise SpeccError(
+            f"error: {TASK}: no target column '{column}'; map a source's numeric column to it with "
+            f"`columns: {{{column}: YOUR_COLUMN}}`; the columns are: {shown}"
+        )
+    try:
+        values = targets(table.column(column))
+    except ValueError as exc:
+        raise SpeccError(f"error: {TASK}: target column '{column}' {exc}") from None
+    bad = bad_target_rows(values)
+    if bad.size:
+        ids = table.column("_id").take(pa.array(bad[:SHOWN_ROWS])).to_pylist()
+        raise MissingValues(f"error: {TASK}: {bad_target_message(column, values, bad, ids)}", ids)
+
+
 def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iterator[pa.RecordBatch]:
     """A source's rows with its column mapping applied and `_id`, `_source`, `_split` added.
 

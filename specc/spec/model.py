@@ -74,7 +74,9 @@ SpecName = Annotated[
     Field(json_schema_extra={"pattern": SPEC_NAME}),
 ]
 TaskCategory = Annotated[
-    str, AfterValidator(hub.check_task_category), Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES)})
+    str,
+    AfterValidator(hub.check_task_category),
+    Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES | set(hub.SPECC_TASKS))}),
 ]
 TaskId = Annotated[str, AfterValidator(hub.check_task_id), Field(json_schema_extra={"enum": sorted(hub.TASK_IDS)})]
 SourceDataset = Annotated[str, AfterValidator(hub.check_source_dataset)]

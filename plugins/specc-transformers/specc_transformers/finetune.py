@@ -1,9 +1,10 @@
-"""The `transformers-finetune` baseline: fine-tune a small sequence classifier for some steps, score the rest.
+"""The `transformers-finetune` baseline: fine-tune a small sequence classifier (or regressor) for some steps, score the rest.
 
 Training runs with transformers' `Trainer` on the CPU, seeded from the step's seed, on one torch
 thread (the same sums in the same order on every machine), without reporting integrations or
 checkpoints, in a temporary folder. The classification head is made anew for the data set's
-classes when the model has other ones.
+classes when the model has other ones; with `problem_type: regression` it is one output trained with
+mean squared error (transformers' `problem_type="regression"`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -34,6 +35,11 @@ class FineTuneParams(EvaluatorParams):
     learning_rate: float = Field(5e-5, gt=0, description="AdamW's learning rate (linear decay to 0).")
     weight_decay: float = Field(0.0, ge=0, description="AdamW's weight decay.")
     max_length: int = Field(128, ge=2, description="Texts are cut to this many tokens.")
+    problem_type: Literal["single_label_classification", "regression"] = Field(
+        "single_label_classification",
+        description="Classes (cross-entropy loss), or a numeric target (`task: text-regression`; one output, "
+        "mean squared error loss, scored with MSE, RMSE, MAE, R² and Spearman).",
+    )
 
 
 @contextmanager
@@ -57,16 +63,21 @@ class FineTune(UsesModel, Evaluator):
     Params = FineTuneParams
     params: FineTuneParams
 
+    def regression(self) -> bool:
+        """With `problem_type: regression`."""
+        return self.params.problem_type == "regression"
+
     def encode(self, tokenizer: PreTrainedTokenizerBase, rows: LabelledRows) -> list[dict[str, Any]]:
-        """Rows as the Trainer reads them: token ids, attention mask and label."""
+        """Rows as the Trainer reads them: token ids, attention mask and label (a class id, or a float target)."""
         encoded = tokenizer(rows.texts, truncation=True, max_length=self.params.max_length)
+        kind = float if self.regression() else int
         return [
-            {"input_ids": ids, "attention_mask": mask, "labels": int(label)}
+            {"input_ids": ids, "attention_mask": mask, "labels": kind(label)}
             for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows.labels)
         ]
 
     def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
-        """Train on `train` for `steps` steps, then the predicted class of every row of each split."""
+        """Train on `train` for `steps` steps, then the predicted class (or number) of every row of each split."""
         from transformers import (
             AutoModelForSequenceClassification,
             AutoTokenizer,
@@ -84,13 +95,21 @@ class FineTune(UsesModel, Evaluator):
             set_seed(seed)  # before loading: a new classification head is initialized from torch's generator
             try:
                 tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+                head = (
+                    {"num_labels": 1}
+                    if self.regression()
+                    else {
+                        "num_labels": len(names),
+                        "id2label": dict(enumerate(names)),
+                        "label2id": {n: i for i, n in enumerate(names)},
+                    }
+                )
                 model = AutoModelForSequenceClassification.from_pretrained(
                     folder,
-                    num_labels=len(names),
-                    id2label=dict(enumerate(names)),
-                    label2id={n: i for i, n in enumerate(names)},
+                    problem_type=p.problem_type,
                     ignore_mismatched_sizes=True,
                     trust_remote_code=False,
+                    **head,
                 )
             except (OSError, ValueError) as exc:
                 raise self.fail(f"cannot load a sequence classifier from {folder}: {exc}") from None
@@ -122,7 +141,9 @@ class FineTune(UsesModel, Evaluator):
             )
             trainer.remove_callback(PrinterCallback)  # it prints the training metrics to stdout
             trainer.train()
-            return {
-                split: trainer.predict(self.encode(tokenizer, rows)).predictions.argmax(axis=-1)
-                for split, rows in splits.items()
+            predicted = {
+                split: trainer.predict(self.encode(tokenizer, rows)).predictions for split, rows in splits.items()
             }
+            if self.regression():
+                return {split: values.reshape(-1) for split, values in predicted.items()}
+            return {split: values.argmax(axis=-1) for split, values in predicted.items()}

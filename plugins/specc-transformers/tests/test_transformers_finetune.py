@@ -13,6 +13,7 @@ import pyarrow as pa
 from specc.builder import build
 from specc.components import Context
 from specc.evaluation import evaluation_report, labelled_splits
+from specc.regression import regression_report, regression_splits
 from specc_transformers.finetune import FineTune, FineTuneParams
 from tests.conftest import write
 
@@ -102,9 +103,63 @@ def test_a_spec_reports_it_beside_the_tfidf_baseline(tmp_path: Path, trainable_d
         "learning_rate": 0.01,
         "weight_decay": 0.0,
         "max_length": 128,
+        "problem_type": "single_label_classification",
     }
     pins = json.loads(spec.with_suffix(".lock").read_text())["steps"]["evaluate.transformers-finetune"]["pins"]
     assert sorted(f["path"] for f in pins["files"]) == sorted(
         f"models/tiny/{p.name}" for p in (tmp_path / "models" / "tiny").iterdir()
     )
     assert "evaluate.transformers-finetune" in (tmp_path / "build" / "baseline" / "README.md").read_text()
+
+
+def scored_rows(n: int = 120, seed: int = 0) -> list[dict[str, object]]:
+    """Texts whose score shows in their words: praise words add 1, complaint words take 1 away."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        good = i % 3
+        words = rng.sample(WORDS["praise"], good) + rng.sample(WORDS["complaint"], 2 - good) + rng.sample(NOISE, 3)
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "label": float(2 * good - 2)})
+    return rows
+
+
+def test_regression_learns_a_score_with_mse_and_reports_the_regression_metrics(trainable_dir: Path) -> None:
+    rows = scored_rows()
+    table = pa.table(
+        {
+            "_id": [f"s:{i}" for i in range(len(rows))],
+            "text": [r["text"] for r in rows],
+            "label": [r["label"] for r in rows],
+            "_split": ["train", "train", "train", "test"] * (len(rows) // 4),
+        }
+    )
+    splits, _ = regression_splits(table, "text", "label", evaluator(trainable_dir).fail)
+    tuned = evaluator(trainable_dir, steps=60, learning_rate=1e-2, problem_type="regression", splits=["test"])
+    report = tuned.evaluate(table, {})
+    predicted = tuned.predict(splits["train"], [], {"test": splits["test"]})["test"]
+    assert predicted.dtype.kind == "f" and predicted.shape == (30,)  # one number per row, not a class
+    assert report == regression_report(
+        "label", splits["train"].labels, {"test": (splits["test"].labels, predicted)}, []
+    )
+    scores, mean = report["splits"]["test"], report["baseline"]["test"]
+    assert scores["mse"] < mean["mse"] / 2 and scores["r2"] > 0.5 and scores["spearman"] > 0.7, scores
+    assert report["warnings"] == []
+
+
+def test_a_float_target_in_classification_mode_says_to_use_regression(trainable_dir: Path) -> None:
+    import pytest
+
+    from specc.errors import SpeccError
+
+    rows = scored_rows(12)
+    table = pa.table(
+        {
+            "_id": [f"s:{i}" for i in range(12)],
+            "text": [r["text"] for r in rows],
+            "label": [r["label"] for r in rows],
+            "_split": ["train", "test"] * 6,
+        }
+    )
+    with pytest.raises(SpeccError, match="problem_type: regression"):
+        evaluator(trainable_dir).evaluate(table, {})
