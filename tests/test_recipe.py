@@ -1,5 +1,5 @@
 """Must show (issue 20, the recipe as one example): specs/recipe/ builds offline from a copy of the project with the
-commands of docs/how-to/recipe.md, and its card shows every stage.
+commands of docs/how-to/recipe.md, and its card shows every stage; so does its regression variant.
 
 The recipe lives in a subfolder of specs/, which the tests that build every `specs/*.yaml` (test_upload_ready,
 test_column_checks, test_schema) do not reach: this module builds it once, runs their checks on it, and skips cleanly
@@ -25,6 +25,7 @@ from tests.test_upload_ready import Built, assert_nothing_of_the_machine, check_
 
 PAGE = ROOT / "docs" / "how-to" / "recipe.md"
 OUTPUT = Path("specs/recipe/build/hateful-tweets-recipe")
+VARIANT = Path("specs/recipe/build/tweet-agreement-recipe")
 FOLDS = [f"fold_{i}" for i in range(5)]
 
 
@@ -62,10 +63,18 @@ def recipe(tmp_path_factory: pytest.TempPathFactory) -> Recipe:
     )
     (root / "shared").symlink_to(SHARED_DATA.parent, target_is_directory=True)
     commands = page_commands()
-    assert len(commands) == 1 and "specc build specs/recipe/recipe.yaml" in commands[0]
+    assert len(commands) == 1 and "specc build specs/recipe/recipe-regression.yaml" in commands[0]
     result = run_shell(in_project(project, commands[0]))
     assert result.returncode == 0, result.stderr
     return Recipe(root, project, project / "specs" / "recipe" / "recipe.yaml", project / OUTPUT)
+
+
+@pytest.fixture(scope="module")
+def variant(recipe: Recipe) -> Recipe:
+    """The regression variant, built by the same commands."""
+    return Recipe(
+        recipe.root, recipe.project, recipe.spec.with_name("recipe-regression.yaml"), recipe.project / VARIANT
+    )
 
 
 def card_of(recipe: Recipe) -> str:
@@ -128,21 +137,41 @@ def test_both_baselines_report_accuracy_recall_and_f1_on_test(recipe: Recipe) ->
     assert "| Split | Rows | Accuracy | Macro precision | Macro recall | Macro F1 |" in card
 
 
-def test_the_output_may_be_uploaded_as_it_is(recipe: Recipe) -> None:
+def test_the_regression_variant_reports_its_target_and_regression_metrics(variant: Recipe) -> None:
+    card, stats = card_of(variant), stats_of(variant)
+    assert {"annotate.round1", "augment.nlpaug.keyboard", "format"} <= {step["id"] for step in stats["steps"]}
+    for section in ("Splits", "Regression target", "Annotation", "Baseline evaluation", "Augmentation"):
+        assert f"\n## {section}\n" in card, section
+    assert "split kept the share of each of its 4 quantile bins in every split" in card
+    assert set(stats["evaluate"]) == {"evaluate.tfidf-ridge", "evaluate.transformers-finetune"}
+    for step_id, result in stats["evaluate"].items():
+        assert {"mse", "rmse", "mae", "r2", "spearman"} <= set(result["splits"]["test"]), step_id
+    assert "| Split | Rows | MSE | RMSE | MAE | R² | Spearman ρ |" in card
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(variant.folder / "data" / "classification" / "test-00000-of-00001.parquet").to_pylist()
+    assert rows and all(0.5 <= row["label"] <= 1 for row in rows)  # the share agreeing with the majority
+
+
+@pytest.mark.parametrize("which", ["recipe", "variant"])
+def test_the_output_may_be_uploaded_as_it_is(which: str, request: pytest.FixtureRequest) -> None:
+    built: Recipe = request.getfixturevalue(which)
     # the spec reads ../../../shared from specs/recipe/, one level deeper than the examples in specs/
-    assert_nothing_of_the_machine(Built(recipe.root, {"recipe": recipe.folder}), recipe.folder, climb="../../../../")
-    check_card(recipe.folder, recipe.spec)
-    check_croissant(recipe.folder, recipe.spec)
-    result = run_cli("publish", str(recipe.folder), "--repo", "my-org/recipe", "--dry-run")
+    assert_nothing_of_the_machine(Built(built.root, {which: built.folder}), built.folder, climb="../../../../")
+    check_card(built.folder, built.spec)
+    check_croissant(built.folder, built.spec)
+    result = run_cli("publish", str(built.folder), "--repo", "my-org/recipe", "--dry-run")
     assert result.returncode == 0, result.stderr
 
 
-def test_the_spec_validates_and_the_schema_accepts_it(recipe: Recipe) -> None:
+@pytest.mark.parametrize("which", ["recipe", "variant"])
+def test_the_spec_validates_and_the_schema_accepts_it(which: str, request: pytest.FixtureRequest) -> None:
     import jsonschema
 
-    assert problems(recipe.spec) == []
+    spec: Path = request.getfixturevalue(which).spec
+    assert problems(spec) == []
     schema = json.loads((ROOT / "schemas" / "specc.schema.json").read_text(encoding="utf-8"))
-    assert list(jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(recipe.spec.read_text()))) == []
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(spec.read_text()))) == []
 
 
 def test_a_stricter_agreement_gate_stops_the_build_and_keeps_the_output(recipe: Recipe) -> None:
