@@ -628,8 +628,7 @@ class Evaluator(Component):
         return self.columns_named("text", "label")
 
     def evaluate(self, table: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
-        """Scores on `table` (every row after augment, before format, with `_split`): `specc.evaluation.evaluation_report`,
-        or `specc.regression.regression_report` when the evaluator is a regression one."""
+        """Scores on `table` (every row after augment, before format, with `_split`): `evaluation_report`, or `regression_report`."""
         if self.regression():
             from specc.regression import train_and_score_regression
 
@@ -645,8 +644,7 @@ class Evaluator(Component):
         return False
 
     def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
-        """Predicted label ids per split of `splits`, after training on `train` (`names[i]` is class i); for a
-        regression evaluator, predicted numbers (`train.labels` are the float targets)."""
+        """Predicted label ids (`names[i]` is class i), or numbers for a regression one, per split after training on `train`."""
         raise NotImplementedError
 
 

@@ -331,7 +331,8 @@ def _label_tables(
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    if all(column in table.column_names for table in written.values() for column in stats.label_names):
+    columns = [*stats.label_names, *([stats.target.column] if stats.target else [])]
+    if all(column in table.column_names for table in written.values() for column in columns):
         return written
     if stats.classification is not None:
         kept = {out.split: pq.read_table(folder / out.path) for out in stats.classification.outputs}
@@ -359,6 +360,17 @@ def _audit_splits(stats: BuildStats, written: dict[str, pa.Table], labelled: dic
             label_counts(table, stats.label_names),
             stats.split.splits[split].by_label,
         )
+
+
+def _audit_target(stats: BuildStats, labelled: dict[str, pa.Table] | None) -> None:
+    """The regression target's rows, mean, spread and quantiles per split are what the rows give."""
+    from specc.regression import target_summary
+
+    if stats.target is None or labelled is None:
+        return
+    found = target_summary(labelled, stats.target.column)["splits"]
+    for split, summary in stats.target.splits.items():
+        _audit("Regression target", f"the target's distribution in split '{split}'", found.get(split), summary)
 
 
 def _audit_processing(stats: BuildStats, written: dict[str, pa.Table]) -> None:
@@ -494,13 +506,14 @@ def _audit_evaluation(stats: BuildStats) -> None:
 def audit_card(folder: Path, stats: BuildStats, unformatted: pa.Table | None = None) -> None:
     """Derive each number the card prints again from the written files and compare it with stats.json.
 
-    Rows per split and per label, the processing funnel (dropped rows per reason), the leakage between
+    Rows per split and per label, the regression target's distribution, the processing funnel (dropped rows per reason), the leakage between
     splits, text lengths and examples, token counts and evaluation scores; a mismatch fails naming the
     card section.
     """
     written = _read_outputs(Path(folder), stats)
     labelled = _label_tables(Path(folder), stats, written, unformatted)
     _audit_splits(stats, written, labelled)
+    _audit_target(stats, labelled)
     _audit_processing(stats, written)
     _audit_leakage(stats, labelled)
     _audit_lengths(stats, written)

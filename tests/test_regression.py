@@ -226,3 +226,33 @@ def test_a_misspelt_task_suggests_text_regression(tmp_path: Path) -> None:
     spec.write_text(spec.read_text().replace("task: text-regression", "task: text-regresion"))
     result = run_cli("validate", str(spec))
     assert "unknown task category 'text-regresion'; did you mean 'text-regression'?" in result.stderr
+
+
+def test_the_self_check_audits_the_target_behind_a_chat_format(tmp_path: Path) -> None:
+    from specc.selfcheck import audit_card
+    from specc.stats import read_stats
+
+    spec = make(tmp_path, split="  {method: stratified, bins: 4, ratios: {train: 0.8, test: 0.2}}")
+    spec.write_text(
+        spec.read_text().replace(
+            "card:",
+            'format: {type: chat, user: "{{ text }}", assistant: "{{ label }}", keep_classification: true}\ncard:',
+        )
+    )
+    stats = build(spec)
+    out = tmp_path / "build" / "scores"
+    assert stats["target"]["splits"]["test"]["rows"] == 40
+    written = read_stats(out / "stats.json", "rebuild")
+    audit_card(out, written)
+    assert written.target is not None
+    written.target.splits["test"]["mean"] += 0.5
+    with pytest.raises(SpeccError, match="card section 'Regression target': the target's distribution in split 'test'"):
+        audit_card(out, written)
+
+
+def test_stratifying_on_a_float_column_without_bins_says_to_add_them(tmp_path: Path) -> None:
+    result = run_cli("build", str(make(tmp_path, split="  {method: stratified, ratios: {train: 0.8, test: 0.2}}")))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "column 'label' holds double numbers: every distinct number would be a class of its own; add `bins: 5`" in (
+        result.stderr
+    )

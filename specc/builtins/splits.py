@@ -15,7 +15,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 from specc.components import Splitter, SplitterParams, Where
 
@@ -330,10 +330,25 @@ _BINS_DESCRIPTION = (
 )
 
 
-def _check_bins(bins: int | None) -> int | None:
-    if bins is not None and bins < 2:
-        raise ValueError(f"bins is {bins}; give at least 2, e.g. bins: 5, or leave it out to stratify on classes")
-    return bins
+class _Binned(BaseModel):
+    """The `bins:` of a stratifying splitter, dumped (so fingerprinted) only when given: the split steps of
+    specs written before it keep their fingerprints."""
+
+    bins: int | None = Field(None, description=_BINS_DESCRIPTION)
+
+    @field_validator("bins")
+    @classmethod
+    def _check_bins(cls, bins: int | None) -> int | None:
+        if bins is not None and bins < 2:
+            raise ValueError(f"bins is {bins}; give at least 2, e.g. bins: 5, or leave it out to stratify on classes")
+        return bins
+
+    @model_serializer(mode="wrap")
+    def _without_unset_bins(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped = handler(self)
+        if dumped.get("bins", 0) is None:
+            del dumped["bins"]
+        return dumped
 
 
 def _target_bins(step: Splitter, table: pa.Table, column: str, bins: int) -> tuple[np.ndarray, list[float]]:
@@ -374,6 +389,11 @@ def _class_codes(
         codes, edges = _target_bins(step, table, column, bins)
         return codes, np.arange(len(edges) + 1, dtype=np.int64)
     values = step.column(table, column).combine_chunks()
+    if pa.types.is_floating(values.type):
+        raise step.fail(
+            f"column '{column}' holds {values.type} numbers: every distinct number would be a class of its own; "
+            f"add `bins: 5` (or another count) to stratify on quantile bins of it"
+        )
     try:
         encoded = pc.dictionary_encode(values)
     except pa.ArrowNotImplementedError as exc:
@@ -433,13 +453,10 @@ class RandomSplit(_Grouping):
         return _names(index, names)
 
 
-class StratifiedParams(RandomParams):
+class StratifiedParams(RandomParams, _Binned):
     """Ratios applied within each class of a column."""
 
     stratify: str = Field("label", description="The column whose classes keep their proportions.")
-    bins: int | None = Field(None, description=_BINS_DESCRIPTION)
-
-    _bins = field_validator("bins")(_check_bins)
 
 
 class StratifiedSplit(_Grouping):
@@ -610,7 +627,7 @@ class HashSplit(_Grouping):
 # --- k-fold -----------------------------------------------------------------------------------
 
 
-class KFoldParams(SplitterParams):
+class KFoldParams(SplitterParams, _Binned):
     """K folds for cross-validation, after an optional held-out test split."""
 
     folds: int = Field(
@@ -622,9 +639,6 @@ class KFoldParams(SplitterParams):
         None, description="Column whose classes keep their proportions in every fold and in test."
     )
     group: str | None = Field(None, description=_GROUP_DESCRIPTION)
-    bins: int | None = Field(None, description=_BINS_DESCRIPTION)
-
-    _bins = field_validator("bins")(_check_bins)
 
     @model_validator(mode="after")
     def _bins_need_stratify(self) -> KFoldParams:
