@@ -647,7 +647,9 @@ class EvaluatorParams(Params):
 
     text: str = Field("text", description="The text column the baseline reads.")
     label: str = Field("label", description="The label column it predicts.")
-    train: str = Field("train", description="The split it trains on.")
+    train: str | list[str] = Field(
+        "train", description="The split it trains on, or several (with k-fold: the folds, or the folds but one)."
+    )
     splits: list[str] = Field(["validation", "test"], description="The splits it scores (those present).")
 
 

@@ -189,6 +189,11 @@ def evaluation_report(
     }
 
 
+def train_splits(train: str | Sequence[str]) -> list[str]:
+    """The splits an evaluator's `train:` names: one, or several (the folds of a k-fold split)."""
+    return [train] if isinstance(train, str) else list(train)
+
+
 def train_and_score(
     table: pa.Table,
     label_names: Mapping[str, Sequence[str]],
@@ -204,16 +209,25 @@ def train_and_score(
     import numpy as np
 
     names, rows, missing = labelled_splits(table, params.text, params.label, label_names, fail)
-    train = rows.get(params.train)
-    if train is None or not train.texts:
+    wanted_train = train_splits(params.train)
+    trained_on = ", ".join(wanted_train)
+    absent = [s for s in wanted_train if s not in rows]
+    parts = [rows[s] for s in wanted_train if s in rows]
+    if absent or not any(p.texts for p in parts):
         raise fail(
-            f"split '{params.train}' has no rows with both '{params.text}' and '{params.label}' to train on; "
-            f"the splits are: {', '.join(sorted(rows)) or 'none'}; set `train:` to one of them"
+            f"split '{absent[0] if absent else trained_on}' has no rows with both '{params.text}' and "
+            f"'{params.label}' to train on; the splits are: {', '.join(sorted(rows)) or 'none'}; set `train:` to "
+            f"one of them"
         )
+    train = LabelledRows(
+        [t for p in parts for t in p.texts],
+        np.concatenate([p.labels for p in parts]),
+        [i for p in parts for i in p.ids],
+    )
     classes = np.unique(train.labels)
     if classes.size < 2:
         raise fail(
-            f"split '{params.train}' holds one class only ({names[int(classes[0])]!r}); a classifier needs at least two"
+            f"split '{trained_on}' holds one class only ({names[int(classes[0])]!r}); a classifier needs at least two"
         )
     warnings = [f"{missing:,} rows without '{params.text}' or '{params.label}' were left out"] if missing else []
     wanted = {s: rows[s] for s in params.splits if s in rows and rows[s].texts}

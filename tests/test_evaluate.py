@@ -157,6 +157,11 @@ def test_evaluate_changes_the_output_fingerprint_not_the_formats(tmp_path: Path)
             "split 'training' has no rows with both 'text' and 'label' to "
             "train on; the splits are: test, train, validation; set `train:` to one of them",
         ),
+        (
+            "  - {type: tfidf-logreg, train: [train, valdation]}\n",
+            "split 'valdation' has no rows with both 'text' and 'label' to "
+            "train on; the splits are: test, train, validation; set `train:` to one of them",
+        ),
         ("  - {type: tfidf-logreg, text: label}\n", "column 'label' holds int64, not text"),
     ],
 )

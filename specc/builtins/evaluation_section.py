@@ -7,7 +7,7 @@ from typing import Any
 from specc.card import render_template
 from specc.card.cells import params_text
 from specc.components import CardData, CardSection
-from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE
+from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE, train_splits
 from specc.regression import REGRESSION_METRICS
 
 
@@ -28,7 +28,7 @@ def _regression_run(step_id: str, result: dict[str, Any], params: dict[str, Any]
         "type": result["type"],
         "regression": True,
         "params_text": shown,
-        "train": params.get("train", "train"),
+        "train": "`, `".join(train_splits(params.get("train", "train"))),
         "text": params.get("text"),
         "label": params.get("label"),
         "train_rows": result["train_rows"],
@@ -63,7 +63,7 @@ class EvaluationSection(CardSection):
                     "type": result["type"],
                     "regression": False,
                     "params_text": params_text(shown),
-                    "train": params.get("train", "train"),
+                    "train": "`, `".join(train_splits(params.get("train", "train"))),
                     "text": params.get("text"),
                     "label": params.get("label"),
                     "labels": result["labels"],
