@@ -211,6 +211,24 @@ class SourceParams(Params):
         ),
     )
 
+    # left out of the fingerprint when unset, so that specs without it keep their locks
+    label_delimiter: dict[str, str] | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "Label columns (after `columns:`) whose text holds several labels, each with the string between them, "
+            "such as {topics: '|'}: each becomes a list of labels (multi-label-classification)."
+        ),
+    )
+
+    @field_validator("label_delimiter")
+    @classmethod
+    def _delimiters(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for column, delimiter in (value or {}).items():
+            if not delimiter:
+                raise ValueError(f"the delimiter of '{column}' is empty; give the text between labels, such as '|'")
+        return value
+
     @field_validator("homepage")
     @classmethod
     def _homepage_is_a_url(cls, value: str | None) -> str | None:

@@ -224,6 +224,8 @@ TASKS: dict[str, tuple[str, ...]] = {
 }
 TASK_CATEGORIES: frozenset[str] = frozenset(TASKS)
 TASK_IDS: frozenset[str] = frozenset(t for ids in TASKS.values() for t in ids)
+# Hub task ids a spec's `task:` may name because specc builds them differently, with their category
+BUILD_TASKS: dict[str, str] = {"multi-label-classification": "text-classification"}
 
 SIZE_CATEGORIES: tuple[str, ...] = (
     "unknown",
@@ -293,6 +295,16 @@ def check_task_category(value: str) -> str:
         f"task categories ({TASKS_URL}), e.g. text-classification, text-generation, "
         f"question-answering, summarization, translation"
     )
+
+
+def check_task(value: str) -> str:
+    """A task category, or a task id in `BUILD_TASKS`."""
+    return value if value in BUILD_TASKS else check_task_category(value)
+
+
+def task_category(task: str) -> str:
+    """The Hub's task category of a spec's `task:`."""
+    return BUILD_TASKS.get(task, task)
 
 
 def check_task_id(value: str) -> str:

@@ -64,6 +64,7 @@ def metadata_yaml(spec: Any, stats: BuildStats) -> str:
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
 
+    from specc import hub_metadata as hub
     from specc.hub_metadata import size_category, source_datasets
     from specc.licenses import license_link_file
 
@@ -98,8 +99,9 @@ def metadata_yaml(spec: Any, stats: BuildStats) -> str:
         license=spec.license,
         language=languages or None,
         language_details=", ".join(details) or None,
-        task_categories=[spec.task] if spec.task else None,
-        task_ids=list(spec.card.task_ids) or None,
+        task_categories=[hub.task_category(spec.task)] if spec.task else None,
+        task_ids=list(dict.fromkeys([*spec.card.task_ids, *([spec.task] if spec.task in hub.BUILD_TASKS else [])]))
+        or None,
         annotations_creators=list(spec.card.annotations_creators) or None,
         language_creators=list(spec.card.language_creators) or None,
         multilinguality=list(spec.card.multilinguality) or None,
