@@ -346,6 +346,7 @@ def _label_tables(
 
 
 def _audit_splits(stats: BuildStats, written: dict[str, pa.Table], labelled: dict[str, pa.Table] | None) -> None:
+    from specc.multilabel import label_sets
     from specc.output import label_counts
 
     for split, table in written.items():
@@ -359,6 +360,10 @@ def _audit_splits(stats: BuildStats, written: dict[str, pa.Table], labelled: dic
             label_counts(table, stats.label_names),
             stats.split.splits[split].by_label,
         )
+        sets = stats.split.splits[split].label_sets
+        if sets:
+            stated = {column: value.model_dump() for column, value in sets.items()}
+            _audit("Label sets", f"the label sets of split '{split}'", label_sets(table, stats.label_names), stated)
 
 
 def _audit_processing(stats: BuildStats, written: dict[str, pa.Table]) -> None:

@@ -54,6 +54,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "annotation": "specc.builtins.annotation.card_section:AnnotationSection",
         "citation": "specc.builtins.card_sections:CitationSection",
         "evaluation": "specc.builtins.evaluation_section:EvaluationSection",
+        "label_sets": "specc.builtins.multilabel_sections:LabelSetsSection",
         "lengths": "specc.builtins.card_sections:LengthsSection",
         "limitations": "specc.builtins.card_sections:LimitationsSection",
         "personal_information": "specc.builtins.card_sections:PersonalInformationSection",
