@@ -642,11 +642,18 @@ class Evaluator(Component):
     def evaluate(self, table: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
         """Scores on `table` (every row after augment, before format, with `_split`): `specc.evaluation.evaluation_report`."""
         from specc.evaluation import train_and_score
+        from specc.multilabel import is_list, train_and_score_sets
 
+        label = self.params.label
+        if label in table.column_names and is_list(table.schema.field(label).type):  # multi-label
+            return train_and_score_sets(table, label_names, self.params, self.predict, self.fail)
         return train_and_score(table, label_names, self.params, self.predict, self.fail)
 
     def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
-        """Predicted label ids per split of `splits`, after training on `train` (`names[i]` is class i)."""
+        """Predicted label ids per split of `splits`, after training on `train` (`names[i]` is class i).
+
+        For a multi-label column, `labels` and the predictions are boolean rows × names matrices.
+        """
         raise NotImplementedError
 
 

@@ -479,8 +479,17 @@ def _audit_evaluation(stats: BuildStats) -> None:
     import numpy as np
 
     from specc.evaluation import classification_metrics
+    from specc.multilabel import TASK, set_audit
 
     for step_id, result in (stats.evaluate or {}).items():
+        if result.get("task") == TASK:
+            for split, scores in result["splits"].items():
+                found = set_audit(scores)
+                stated = {k: scores[k] for k in found}
+                _audit(
+                    "Multi-label baseline evaluation", f"the scores of '{step_id}' on split '{split}'", found, stated
+                )
+            continue
         for split, scores in result["splits"].items():
             confusion = np.asarray(scores["confusion"], dtype=np.int64)
             true, pred = np.nonzero(confusion)

@@ -57,6 +57,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "label_sets": "specc.builtins.multilabel_sections:LabelSetsSection",
         "lengths": "specc.builtins.card_sections:LengthsSection",
         "limitations": "specc.builtins.card_sections:LimitationsSection",
+        "multilabel_evaluation": "specc.builtins.multilabel_sections:MultiLabelEvaluationSection",
         "personal_information": "specc.builtins.card_sections:PersonalInformationSection",
         "plots": "specc.builtins.card_sections:PlotsSection",
         "processing": "specc.builtins.card_sections:ProcessingSection",
