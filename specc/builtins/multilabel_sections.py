@@ -20,7 +20,7 @@ class LabelSetsSection(CardSection):
         splits = [(out.split, card.stats.split.splits[out.split]) for out in card.stats.outputs]
         columns = []
         for column, names in sorted(card.stats.label_names.items()):
-            sets = [(split, info.label_sets[column]) for split, info in splits if column in (info.label_sets or {})]
+            sets = [(split, found[column]) for split, info in splits if column in (found := info.label_sets or {})]
             if not sets:
                 continue
             both = {(a, b): sum(s.co_occurrence.get(a, {}).get(b, 0) for _, s in sets) for a in names for b in names}

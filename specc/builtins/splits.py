@@ -680,8 +680,8 @@ class KFoldSplit(_Grouping):
         matrix = _label_sets(self, table, self.params.stratify) if self.params.stratify else None
         if matrix is not None:
             test = self.params.test or 0.0
-            ratios = [(1 - test) / self.params.folds] * self.params.folds + ([test] if test else [])
-            index = _iterative(self, table, matrix, ratios)
+            shares = [(1 - test) / self.params.folds] * self.params.folds + ([test] if test else [])
+            index = _iterative(self, table, matrix, shares)
             return _names(index, self.split_names() if test else self.fold_names())
         n = table.num_rows
         ids = table.column("_id")
