@@ -3,7 +3,9 @@
 Training runs with transformers' `Trainer` on the CPU, seeded from the step's seed, on one torch
 thread (the same sums in the same order on every machine), without reporting integrations or
 checkpoints, in a temporary folder. The classification head is made anew for the data set's
-classes when the model has other ones.
+classes when the model has other ones. On a multi-label column (label sets) the head has one output
+per label, trained with binary cross-entropy (`problem_type: multi_label_classification`), and a
+label is predicted where its logit is above 0 (probability above 0.5).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -34,6 +36,16 @@ class FineTuneParams(EvaluatorParams):
     learning_rate: float = Field(5e-5, gt=0, description="AdamW's learning rate (linear decay to 0).")
     weight_decay: float = Field(0.0, ge=0, description="AdamW's weight decay.")
     max_length: int = Field(128, ge=2, description="Texts are cut to this many tokens.")
+    # left out of the fingerprint when unset, so that specs without it keep their locks
+    problem_type: Literal["single_label_classification", "multi_label_classification"] | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "transformers' loss: cross-entropy over classes (single_label_classification), or binary "
+            "cross-entropy per label (multi_label_classification, for a column of label lists); "
+            "unset: as the label column holds."
+        ),
+    )
 
 
 @contextmanager
@@ -58,12 +70,27 @@ class FineTune(UsesModel, Evaluator):
     params: FineTuneParams
 
     def encode(self, tokenizer: PreTrainedTokenizerBase, rows: LabelledRows) -> list[dict[str, Any]]:
-        """Rows as the Trainer reads them: token ids, attention mask and label."""
+        """Rows as the Trainer reads them: token ids, attention mask and label (a 0/1 float per label for sets)."""
         encoded = tokenizer(rows.texts, truncation=True, max_length=self.params.max_length)
         return [
-            {"input_ids": ids, "attention_mask": mask, "labels": int(label)}
+            {
+                "input_ids": ids,
+                "attention_mask": mask,
+                "labels": label.astype(float).tolist() if label.ndim else int(label),
+            }
             for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows.labels)
         ]
+
+    def problem(self, train: LabelledRows) -> str:
+        """transformers' problem_type for the labels: multi-label for label sets; `problem_type:` must agree."""
+        found = "multi_label_classification" if train.labels.ndim == 2 else "single_label_classification"
+        if self.params.problem_type not in (None, found):
+            held = "lists of labels" if train.labels.ndim == 2 else "one label per row"
+            raise self.fail(
+                f"problem_type is {self.params.problem_type} but column '{self.params.label}' holds {held}; "
+                f"set problem_type: {found}, or leave it out"
+            )
+        return found
 
     def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
         """Train on `train` for `steps` steps, then the predicted class of every row of each split."""
@@ -78,6 +105,7 @@ class FineTune(UsesModel, Evaluator):
         from transformers.trainer_callback import PrinterCallback
 
         p = self.params
+        problem = self.problem(train)
         seed = self.context.seed % 2**31
         folder = str(self.model_files.folder)
         with quiet_transformers(), torch_threads(1), tempfile.TemporaryDirectory(prefix="specc-finetune-") as out:
@@ -89,6 +117,7 @@ class FineTune(UsesModel, Evaluator):
                     num_labels=len(names),
                     id2label=dict(enumerate(names)),
                     label2id={n: i for i, n in enumerate(names)},
+                    problem_type=problem,
                     ignore_mismatched_sizes=True,
                     trust_remote_code=False,
                 )
@@ -122,7 +151,9 @@ class FineTune(UsesModel, Evaluator):
             )
             trainer.remove_callback(PrinterCallback)  # it prints the training metrics to stdout
             trainer.train()
-            return {
-                split: trainer.predict(self.encode(tokenizer, rows)).predictions.argmax(axis=-1)
-                for split, rows in splits.items()
+            logits = {
+                split: trainer.predict(self.encode(tokenizer, rows)).predictions for split, rows in splits.items()
             }
+            if problem == "multi_label_classification":
+                return {split: values > 0 for split, values in logits.items()}
+            return {split: values.argmax(axis=-1) for split, values in logits.items()}
