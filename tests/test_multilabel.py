@@ -291,3 +291,21 @@ def test_a_build_reports_the_baseline_in_its_own_card_section(tmp_path: Path) ->
     assert f"| test | {test['support']} | {test['f1_micro']:.4f} | {test['f1_macro']:.4f} |" in card
     assert "Per label on `test`:" in card and "| legal |" in card
     assert not list((tmp_path / "build" / "ml" / "plots").glob("confusion-*"))
+
+
+def test_text_lines_read_a_list_of_label_ids_per_line(tmp_path: Path) -> None:
+    write(tmp_path / "text.txt", "a b\nc d\ne f\ng h\n")
+    write(tmp_path / "labels.txt", "0,1\n2\n\n1 , 2\n")
+    write(tmp_path / "mapping.txt", "0\tx\n1\ty\n2\tz\n")
+    source = (
+        "  t: {type: text-lines, text: text.txt, label: labels.txt, label_names: mapping.txt, "
+        "label_delimiter: {label: ','}}\n"
+    )
+    path = spec(tmp_path, source)
+    result = run_cli("build", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (data,) = (tmp_path / "build" / "ml" / "data").glob("*.parquet")
+    assert pq.read_table(data).column("label").to_pylist() == [[0, 1], [2], [], [1, 2]]
+    write(tmp_path / "labels.txt", "0,1\n2\n\n1 , 7\n")
+    error = fails(run_cli("build", str(path), cwd=tmp_path))
+    assert "labels.txt:4: error" in error and "label id 7 (row _id 't:3') has no name" in error

@@ -199,7 +199,7 @@ def explode_rows(source: str, table: pa.Table, column: str, prefix: str) -> tupl
 
 def split_label_lists(source: Source, table: pa.Table) -> pa.Table:
     """The columns `label_delimiter` names, split from text into lists of labels."""
-    from specc.multilabel import split_delimited
+    from specc.multilabel import is_list, split_delimited
 
     for column, delimiter in (source.params.label_delimiter or {}).items():
         if column not in table.column_names:
@@ -210,6 +210,8 @@ def split_label_lists(source: Source, table: pa.Table) -> pa.Table:
                 f"label_delimiter: no column '{column}'; the columns are: {', '.join(table.column_names)}; "
                 f"fix `label_delimiter:`",
             )
+        if is_list(table.schema.field(column).type):  # read as lists by the source itself (text-lines)
+            continue
         values = split_delimited(table.column(column), delimiter)
         table = table.set_column(table.column_names.index(column), column, values)
     return table
