@@ -158,6 +158,8 @@ def labelled_sets(
     keep = pc.and_(pc.is_valid(table.column(text)), pc.is_valid(table.column(label)))
     missing = table.num_rows - int(pc.sum(keep).as_py() or 0)
     table = table.filter(keep)
+    if width(table.column(label)) > len(names):
+        raise fail(f"label id {width(table.column(label)) - 1} of column '{label}' has no name; the names are {names}")
     matrix = indicator(table.column(label), len(names))
     splits = table.column("_split").to_numpy(zero_copy_only=False)
     texts = np.asarray(table.column(text).to_pylist(), dtype=object)
