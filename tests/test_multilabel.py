@@ -309,3 +309,20 @@ def test_text_lines_read_a_list_of_label_ids_per_line(tmp_path: Path) -> None:
     write(tmp_path / "labels.txt", "0,1\n2\n\n1 , 7\n")
     error = fails(run_cli("build", str(path), cwd=tmp_path))
     assert "labels.txt:4: error" in error and "label id 7 (row _id 't:3') has no name" in error
+
+
+def test_a_chat_format_sees_the_names_of_the_rows_labels(tmp_path: Path) -> None:
+    write_jsonl(
+        tmp_path / "rows.jsonl",
+        [{"text": "late and billed twice", "topics": ["shipping", "billing"]}, {"text": "hi", "topics": []}],
+    )
+    path = spec(
+        tmp_path,
+        f"  rows: {{type: jsonl, path: rows.jsonl, columns: {{text: text, label: topics}}, labels: {LABELS}}}\n",
+        "format:\n  type: chat\n  user: '{{ text }}'\n"
+        "  assistant: \"{{ label_name | join(', ') if label_name else 'none' }}\"\n",
+    )
+    build(path)
+    (data,) = (tmp_path / "build" / "ml" / "data").glob("*.parquet")
+    answers = [m[-1]["content"] for m in pq.read_table(data).column("messages").to_pylist()]
+    assert answers == ["shipping, billing", "none"]
