@@ -572,6 +572,11 @@ _SHOWN_PROBLEMS = 20
     help="Bootstrap resamples for the confidence intervals.",
 )
 @click.option(
+    "--label-delimiter",
+    help="Multi-label items: each annotation is a set of labels separated by this (e.g. '|'); reports "
+    "Krippendorff's alpha with the MASI distance and a binary alpha per label.",
+)
+@click.option(
     "--confidence",
     default=0.95,
     show_default=True,
@@ -591,6 +596,7 @@ def agreement(
     order: str | None,
     seed: int,
     resamples: int,
+    label_delimiter: str | None,
     confidence: float,
 ) -> None:
     """Agreement between the annotators of FILE: percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha."""
@@ -609,6 +615,15 @@ def agreement(
         click.echo(f"{file}: … and {len(problems) - _SHOWN_PROBLEMS} more problems", err=True)
     if not table.items:
         raise SpeccError(f"{file}: error: no annotations to measure; check --format and the column names")
+    if label_delimiter is not None:
+        from specc.annotation.sets import as_sets, set_agreement_report, set_report_text
+
+        sets = set_agreement_report(
+            as_sets(table, label_delimiter), seed=seed, resamples=resamples, confidence=confidence
+        )
+        sets["problems"] = count_kinds(problems)
+        click.echo(json.dumps(sets, indent=2, ensure_ascii=False) if as_json else set_report_text(sets, file))
+        return
     report = agreement_report(
         table,
         seed=seed,

@@ -216,6 +216,24 @@ class SourceParams(Params):
         ),
     )
 
+    # left out of the fingerprint when unset, so that specs without it keep their locks
+    label_delimiter: dict[str, str] | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "Label columns (after `columns:`) whose text holds several labels, each with the string between them, "
+            "such as {topics: '|'}: each becomes a list of labels (multi-label-classification)."
+        ),
+    )
+
+    @field_validator("label_delimiter")
+    @classmethod
+    def _delimiters(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for column, delimiter in (value or {}).items():
+            if not delimiter:
+                raise ValueError(f"the delimiter of '{column}' is empty; give the text between labels, such as '|'")
+        return value
+
     @field_validator("homepage")
     @classmethod
     def _homepage_is_a_url(cls, value: str | None) -> str | None:
@@ -677,7 +695,11 @@ class Evaluator(Component):
                 table, self.params, lambda train, splits: self.predict(train, [], splits), self.fail
             )
         from specc.evaluation import train_and_score
+        from specc.multilabel import is_list, train_and_score_sets
 
+        label = self.params.label
+        if label in table.column_names and is_list(table.schema.field(label).type):  # multi-label
+            return train_and_score_sets(table, label_names, self.params, self.predict, self.fail)
         return train_and_score(table, label_names, self.params, self.predict, self.fail)
 
     def regression(self) -> bool:
@@ -685,7 +707,11 @@ class Evaluator(Component):
         return False
 
     def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
-        """Predicted label ids (`names[i]` is class i), or numbers for a regression one, per split after training on `train`."""
+        """Predicted label ids per split of `splits`, after training on `train` (`names[i]` is class i); numbers for
+        a regression target.
+
+        For a multi-label column, `labels` and the predictions are boolean rows × names matrices.
+        """
         raise NotImplementedError
 
 

@@ -194,6 +194,28 @@ def train_splits(train: str | Sequence[str]) -> list[str]:
     return [train] if isinstance(train, str) else list(train)
 
 
+def training_rows(
+    rows: Mapping[str, LabelledRows], train: str | Sequence[str], having: str, fail: Callable[[str], Exception]
+) -> LabelledRows:
+    """The rows of the splits `train:` names, joined in that order; an error when a split is missing or all are
+    empty (`having`: what a row needs, for the message)."""
+    import numpy as np
+
+    wanted = train_splits(train)
+    absent = [s for s in wanted if s not in rows]
+    parts = [rows[s] for s in wanted if s in rows]
+    if absent or not any(p.texts for p in parts):
+        raise fail(
+            f"split '{absent[0] if absent else ', '.join(wanted)}' has no rows with {having} to train on; the splits "
+            f"are: {', '.join(sorted(rows)) or 'none'}; set `train:` to one of them"
+        )
+    return LabelledRows(
+        [t for p in parts for t in p.texts],
+        np.concatenate([p.labels for p in parts]),
+        [i for p in parts for i in p.ids],
+    )
+
+
 def train_and_score(
     table: pa.Table,
     label_names: Mapping[str, Sequence[str]],
@@ -209,21 +231,8 @@ def train_and_score(
     import numpy as np
 
     names, rows, missing = labelled_splits(table, params.text, params.label, label_names, fail)
-    wanted_train = train_splits(params.train)
-    trained_on = ", ".join(wanted_train)
-    absent = [s for s in wanted_train if s not in rows]
-    parts = [rows[s] for s in wanted_train if s in rows]
-    if absent or not any(p.texts for p in parts):
-        raise fail(
-            f"split '{absent[0] if absent else trained_on}' has no rows with both '{params.text}' and "
-            f"'{params.label}' to train on; the splits are: {', '.join(sorted(rows)) or 'none'}; set `train:` to "
-            f"one of them"
-        )
-    train = LabelledRows(
-        [t for p in parts for t in p.texts],
-        np.concatenate([p.labels for p in parts]),
-        [i for p in parts for i in p.ids],
-    )
+    train = training_rows(rows, params.train, f"both '{params.text}' and '{params.label}'", fail)
+    trained_on = ", ".join(train_splits(params.train))
     classes = np.unique(train.labels)
     if classes.size < 2:
         raise fail(

@@ -223,7 +223,10 @@ TASKS: dict[str, tuple[str, ...]] = {
     "other": (),
 }
 # specc's tasks that are not Hub task categories -> the category and task id the card declares for them
-SPECC_TASKS: dict[str, tuple[str, str]] = {"text-regression": ("text-classification", "text-scoring")}
+SPECC_TASKS: dict[str, tuple[str, str]] = {
+    "text-regression": ("text-classification", "text-scoring"),
+    "multi-label-classification": ("text-classification", "multi-label-classification"),
+}
 TASK_CATEGORIES: frozenset[str] = frozenset(TASKS)
 TASK_IDS: frozenset[str] = frozenset(t for ids in TASKS.values() for t in ids)
 

@@ -44,17 +44,22 @@ def features_for(table: pa.Table, label_names: dict[str, list[str]]) -> datasets
     import datasets
     import pyarrow as pa
 
+    from specc.multilabel import is_list
+
     schema = table.select([c for c in table.column_names if c not in ("_split", "_source")]).schema
     features = datasets.Features.from_arrow_schema(pa.schema([f.remove_metadata() for f in schema]))
     for column, names in label_names.items():
         if column not in features:
             continue
-        if not pa.types.is_integer(schema.field(column).type):
+        type_ = schema.field(column).type
+        listed = is_list(type_)  # multi-label: a list of ids per row
+        if not pa.types.is_integer(type_.value_type if listed else type_):
             raise SpeccError(
-                f"error: column '{column}' has label names but holds {schema.field(column).type}, "
+                f"error: column '{column}' has label names but holds {type_}, "
                 f"not integer ids; map the names to ids or drop the `labels:`"
             )
-        features[column] = datasets.ClassLabel(names=names)
+        label = datasets.ClassLabel(names=names)
+        features[column] = datasets.List(label) if listed else label
     return features
 
 
@@ -114,14 +119,20 @@ def write_json(path: Path, data: Any) -> None:
 
 def label_counts(table: pa.Table, label_names: dict[str, list[str]]) -> dict[str, dict[str, int]]:
     """Rows per label name of each label column the table holds, labels sorted."""
+    import pyarrow.compute as pc
+
     from specc.counts import value_counts
+    from specc.multilabel import is_list
 
     by_label: dict[str, dict[str, int]] = {}
     for column, names in label_names.items():
         if column in table.column_names:
+            values = table.column(column)
+            if is_list(values.type):  # multi-label: the rows holding each label
+                values = pc.list_flatten(values)
             counts = {
                 names[int(k)] if k.isdigit() and int(k) < len(names) else k: n
-                for k, n in value_counts(table.column(column).cast("string")).items()
+                for k, n in value_counts(values.cast("string")).items()
             }
             by_label[column] = dict(sorted(counts.items()))
     return by_label
@@ -130,12 +141,15 @@ def label_counts(table: pa.Table, label_names: dict[str, list[str]]) -> dict[str
 def split_stats(table: pa.Table, labelled: pa.Table, label_names: dict[str, list[str]]) -> dict[str, Any]:
     """A split's rows and rows per source of `table`, rows per label of `labelled` (the same rows before formatting)."""
     from specc.counts import value_counts
+    from specc.multilabel import label_sets
 
-    return {
+    counts = {
         "rows": table.num_rows,
         "by_source": dict(sorted(value_counts(table.column("_source")).items())),
         "by_label": label_counts(labelled, label_names),
     }
+    sets = label_sets(labelled, label_names)
+    return {**counts, "label_sets": sets} if sets else counts
 
 
 def labelled_rows(table: pa.Table, unformatted: pa.Table | None) -> pa.Table:

@@ -148,7 +148,7 @@ def write_outputs(staged: Staged) -> BuildStats:
         from specc.card.evaluation_plots import confusion_plots
 
         stats["evaluate"] = {
-            step_id: {**result, "plots": confusion_plots(folder, step_id, result)}
+            step_id: {**result, "plots": confusion_plots(folder, step_id, result)} if "task" not in result else result
             for step_id, result in staged.evaluations.items()
         }
     formats = plan.stage("format")

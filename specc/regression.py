@@ -242,13 +242,10 @@ def train_and_score_regression(
     """Train on `params.train`, score `params.splits`: the report of `predict(train, {split: rows})` (float predictions)."""
     import numpy as np
 
+    from specc.evaluation import training_rows
+
     rows, missing = regression_splits(table, params.text, params.label, fail)
-    train = rows.get(params.train)
-    if train is None or not train.texts:
-        raise fail(
-            f"split '{params.train}' has no rows with '{params.text}' to train on; the splits are: "
-            f"{', '.join(sorted(rows)) or 'none'}; set `train:` to one of them"
-        )
+    train = training_rows(rows, params.train, f"'{params.text}'", fail)
     warnings = [f"{missing:,} rows without '{params.text}' were left out"] if missing else []
     wanted = {s: rows[s] for s in params.splits if s in rows and rows[s].texts}
     warnings += [f"{s}: no rows; not scored" for s in params.splits if s not in wanted]

@@ -347,6 +347,7 @@ def _label_tables(
 
 
 def _audit_splits(stats: BuildStats, written: dict[str, pa.Table], labelled: dict[str, pa.Table] | None) -> None:
+    from specc.multilabel import label_sets
     from specc.output import label_counts
 
     for split, table in written.items():
@@ -360,6 +361,10 @@ def _audit_splits(stats: BuildStats, written: dict[str, pa.Table], labelled: dic
             label_counts(table, stats.label_names),
             stats.split.splits[split].by_label,
         )
+        sets = stats.split.splits[split].label_sets
+        if sets:
+            stated = {column: value.model_dump() for column, value in sets.items()}
+            _audit("Label sets", f"the label sets of split '{split}'", label_sets(table, stats.label_names), stated)
 
 
 def _audit_target(stats: BuildStats, labelled: dict[str, pa.Table] | None) -> None:
@@ -486,9 +491,18 @@ def _audit_evaluation(stats: BuildStats) -> None:
     import numpy as np
 
     from specc.evaluation import classification_metrics
+    from specc.multilabel import TASK, set_audit
 
     for step_id, result in (stats.evaluate or {}).items():
         if result.get("task") == "regression":  # no confusion matrix to re-derive its scores from
+            continue
+        if result.get("task") == TASK:
+            for split, scores in result["splits"].items():
+                found = set_audit(scores)
+                stated = {k: scores[k] for k in found}
+                _audit(
+                    "Multi-label baseline evaluation", f"the scores of '{step_id}' on split '{split}'", found, stated
+                )
             continue
         for split, scores in result["splits"].items():
             confusion = np.asarray(scores["confusion"], dtype=np.int64)

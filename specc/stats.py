@@ -173,6 +173,17 @@ class Leakage(_Known):
     """The near-duplicate settings (threshold, unit, n-gram size, permutations), or null when not asked."""
 
 
+class LabelSets(_Known):
+    """A multi-label column of one split: its label sets' size and which labels share rows."""
+
+    rows: int
+    """Rows with a list of labels (an empty list included)."""
+    cardinality: float
+    """Mean labels per row (label cardinality), rounded to 4 decimals."""
+    co_occurrence: dict[str, Counts]
+    """Label -> each other label -> rows holding both (pairs that never meet are left out)."""
+
+
 class SplitCounts(_Known):
     """One output split's rows, by source and by label (counted before any format)."""
 
@@ -181,7 +192,9 @@ class SplitCounts(_Known):
     by_source: Counts
     """Rows per source."""
     by_label: dict[str, Counts]
-    """Rows per class of each label column."""
+    """Rows per class of each label column (of each label, for a multi-label column)."""
+    label_sets: dict[str, LabelSets] | None = None
+    """Each multi-label column's label sets (absent without one)."""
 
 
 class Bins(_Known):

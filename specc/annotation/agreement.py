@@ -100,6 +100,16 @@ def krippendorff_alpha(a: Annotations, level: str = "nominal", order: Sequence[A
         domain = np.zeros((counts.shape[0], max(ranks, default=-1) + 1))
         domain[:, ranks] = counts
         counts = domain
+    return coincidence_alpha(counts, lambda totals: _distances(level, totals, a.categories))
+
+
+def coincidence_alpha(counts: np.ndarray, distances: Callable[[np.ndarray], np.ndarray]) -> float:
+    """Krippendorff's alpha of an items × values count table; `distances(totals)` is the values' distance matrix.
+
+    Items with fewer than two annotations add nothing; NaN when no item has two, or chance disagreement is 0.
+    """
+    import numpy as np
+
     per_item = counts.sum(axis=1)
     counts, per_item = counts[per_item >= 2], per_item[per_item >= 2]
     if len(counts) == 0:
@@ -109,7 +119,7 @@ def krippendorff_alpha(a: Annotations, level: str = "nominal", order: Sequence[A
     totals = coincidences.sum(axis=0)
     n = totals.sum()
     expected = (np.outer(totals, totals) - np.diag(totals)) / (n - 1)
-    distance = _distances(level, totals, a.categories)
+    distance = distances(totals)
     disagreement_expected = float((expected * distance).sum())
     if disagreement_expected == 0:
         return math.nan

@@ -8,6 +8,7 @@ from specc.card import render_template
 from specc.card.cells import params_text
 from specc.components import CardData, CardSection
 from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE, train_splits
+from specc.multilabel import TASK
 from specc.regression import REGRESSION_METRICS
 
 
@@ -47,7 +48,8 @@ class EvaluationSection(CardSection):
 
     def render(self, card: CardData) -> str | None:
         """The scores, or None when the spec evaluates nothing."""
-        results = card.stats.evaluate or {}
+        # multi-label baselines have their own section (specc.builtins.multilabel_sections)
+        results = {k: v for k, v in (card.stats.evaluate or {}).items() if v.get("task") != TASK}
         if not results:
             return None
         runs = []

@@ -1,8 +1,12 @@
 """Built-in baselines on TF-IDF features (scikit-learn), trained on train, scored on the rest: logistic regression
-for classes, ridge regression for a numeric target."""
+for classes, ridge regression for a numeric target.
+
+On a multi-label column the logistic regression is one-vs-rest (scikit-learn's OneVsRestClassifier).
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -108,7 +112,12 @@ class TfidfLogReg(Evaluator):
             solver="newton-cg",
             random_state=self.context.seed % 2**32,
         )
-        with threadpool_limits(1):
+        if train.labels.ndim == 2:  # multi-label: one binary model per label
+            from sklearn.multiclass import OneVsRestClassifier
+
+            model = OneVsRestClassifier(model)
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Label not .* is present in all training examples")
             model.fit(features, train.labels)
             return {split: model.predict(vectorizer.transform(rows.texts)) for split, rows in splits.items()}
 

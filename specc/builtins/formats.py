@@ -2,7 +2,8 @@
 
 Text comes from jinja2 templates that run in specc's sandbox (`specc.sandbox`) under `FORMAT_LIMITS`
 per role and row, and BATCH_CHARS per batch: a template sees the row's columns, `<column>_name` (the
-class name) for every label column with names, and `label_names` (column -> class names). Each role
+class name; a list of them for a multi-label column) for every label column with names, and `label_names`
+(column -> class names). Each role
 may list several templates; a row takes one per role, chosen from its random state
 (`Context.row_seeds`): role r of the formatter uses bits 16·r to 16·r+15 of the row's 64-bit state,
 modulo the number of templates.
@@ -127,6 +128,9 @@ class _Templated(Formatter):
         for row in rows:
             for column, names in named.items():
                 value = row[column]
+                if isinstance(value, list):  # multi-label: the names of the row's labels
+                    row[f"{column}_name"] = [names[v] for v in value if isinstance(v, int) and 0 <= v < len(names)]
+                    continue
                 row[f"{column}_name"] = names[value] if isinstance(value, int) and 0 <= value < len(names) else None
             row["label_names"] = self.label_names
         return rows

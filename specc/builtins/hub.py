@@ -256,13 +256,15 @@ class HubSource(Source):
         return Location(f"{shown}, split '{self.params.hub_split}'", row=position)
 
     def label_names(self) -> dict[str, list[str]]:
-        """Names of the data set's ClassLabel columns (under their `columns:` names), then the spec's `labels:`."""
+        """Names of the data set's ClassLabel columns and lists of ClassLabel (under their `columns:` names), then the
+        spec's `labels:`."""
         names: dict[str, list[str]] = {}
         if self._features is not None:
             import datasets
 
             mapping = self.params.columns
-            for column, feature in self._features.items():
+            for column, found in self._features.items():
+                feature = found.feature if isinstance(found, datasets.List) else found  # multi-label: a list of them
                 if isinstance(feature, datasets.ClassLabel):
                     outputs = [out for out, src in mapping.items() if src == column] if mapping else [column]
                     for out in outputs:

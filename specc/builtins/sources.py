@@ -875,7 +875,8 @@ class TextLinesSource(_FileSource):
         return declared if self.names is None else {**declared, "label": self.names}
 
     def read(self) -> Iterator[pa.RecordBatch]:
-        """Columns `text` (string) and, with `label`, `label` (int64), in blocks of lines."""
+        """Columns `text` (string) and, with `label`, `label` (int64, or lists of them with a `label_delimiter`), in
+        blocks of lines."""
         import pyarrow as pa
 
         offset = 0  # the rows of the text files before this one
@@ -895,7 +896,8 @@ class TextLinesSource(_FileSource):
                     )
                 labels = self.label_ids(label_path, offset)
                 offset += counts[0]
-            pending = pa.array([], pa.int64())
+            listed = "label" in (self.params.label_delimiter or {})
+            pending = pa.array([], pa.list_(pa.int64()) if listed else pa.int64())
             for chunk in _line_chunks(text_path):
                 texts = self.decode(text_path, chunk)
                 columns = {"text": texts}
@@ -934,15 +936,25 @@ class TextLinesSource(_FileSource):
                     raise self.error(path, line, "not valid UTF-8 text; re-save the file as UTF-8") from None
             raise
 
-    def label_ids(self, path: Path, offset: int) -> Iterator[pa.Int64Array]:
+    def label_ids(self, path: Path, offset: int) -> Iterator[pa.Array]:
         """The label ids of a label file in blocks, checked against the mapping; `offset` is the number of rows
-        before the file's (errors name the row's `_id`)."""
+        before the file's (errors name the row's `_id`). With a `label_delimiter` for `label`, each line holds a
+        list of ids."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from specc.multilabel import rebuild, split_delimited
+
         mapping = self.mapping_path()
-        for chunk in _line_chunks(path):
+        delimiter = (self.params.label_delimiter or {}).get("label")
+        for block in _line_chunks(path):
+            chunk, lists = block, None
             values = self.decode(path, chunk)
+            if delimiter is not None:  # multi-label: the ids of one line, each checked on its line
+                lists = split_delimited(values, delimiter)
+                parents = pc.list_parent_indices(lists)
+                values = pc.list_flatten(lists)
+                chunk = _Chunk(block.data, [block.lines[p] for p in parents.to_pylist()])
             try:
                 ids = pc.cast(pc.utf8_trim_whitespace(values), pa.int64())
             except pa.ArrowInvalid as exc:
@@ -965,4 +977,4 @@ class TextLinesSource(_FileSource):
                         f"label id {ids[row]} (row _id '{self.row_id(offset, chunk.lines[row])}') has no name: "
                         f"{self.shown(mapping)} names the ids 0 to {len(self.names) - 1}",
                     )
-            yield ids
+            yield ids if lists is None else rebuild(lists, ids, parents)

@@ -408,6 +408,35 @@ def _class_codes(
     return codes, ranks
 
 
+def _label_sets(step: Splitter, table: pa.Table, column: str) -> np.ndarray | None:
+    """The rows × labels indicator matrix of a multi-label column; None for a column of single labels."""
+    from specc.multilabel import indicator, is_list, width
+
+    values = step.column(table, column)
+    return indicator(values, width(values)) if is_list(values.type) else None
+
+
+def _iterative(step: _Grouping, table: pa.Table, matrix: np.ndarray, ratios: list[float]) -> np.ndarray:
+    """Each row's split index by iterative stratification over the label sets, rows taken in seeded hash order."""
+    import numpy as np
+
+    from specc.multilabel import iterative_stratification
+
+    if step.groups(table) is not None:
+        raise step.fail(
+            "a multi-label stratified split cannot keep groups together; drop `group:` (and near-dedup's "
+            "mode: group), or split without stratify"
+        )
+    order = np.lexsort((_id_ranks(table.column("_id")), step.context.row_seeds(table.column("_id"))))
+    try:
+        return iterative_stratification(matrix, order, ratios, step.context.seed)
+    except ImportError:
+        raise step.fail(
+            "stratifying on a list of labels needs iterative-stratification; install it with "
+            "`pip install 'specc-sft[multilabel]'`"
+        ) from None
+
+
 def _targets(codes: np.ndarray, ratios: dict[str, float]) -> np.ndarray:
     """Rows per split (rows) and class (columns): `allocate` within each class."""
     import numpy as np
@@ -478,6 +507,9 @@ class StratifiedSplit(_Grouping):
     def assign(self, table: pa.Table) -> pa.Array:
         """Split names per row."""
         names = list(self.params.ratios)
+        matrix = _label_sets(self, table, self.params.stratify)
+        if matrix is not None:
+            return _names(_iterative(self, table, matrix, list(self.params.ratios.values())), names)
         ids = table.column("_id")
         keys = self.context.row_seeds(ids)
         classes, _ = _class_codes(self, table, self.params.stratify, self.params.bins)
@@ -718,6 +750,12 @@ class KFoldSplit(_Grouping):
 
         from specc.rowhash import derive_seed, row_hashes
 
+        matrix = _label_sets(self, table, self.params.stratify) if self.params.stratify else None
+        if matrix is not None:
+            test = self.params.test or 0.0
+            shares = [(1 - test) / self.params.folds] * self.params.folds + ([test] if test else [])
+            index = _iterative(self, table, matrix, shares)
+            return _names(index, self.split_names() if test else self.fold_names())
         n = table.num_rows
         ids = table.column("_id")
         ranks = _id_ranks(ids)

@@ -160,7 +160,7 @@ def source_batches(source: Source, counts: dict[str, Any] | None = None) -> Iter
         parent_ids = None
         if elements is not None:
             parent_ids, ids = ids, pc.binary_join_element_wise(ids, pa.array(elements).cast(pa.string()), ".")
-        table = encode_labels(source, table, ids)
+        table = encode_labels(source, split_label_lists(source, table), ids)
         clash = [c for c in table.column_names if c in LINEAGE]
         if clash:
             raise DataError(name, None, None, f"column '{clash[0]}' is reserved for specc; rename it with `columns:`")
@@ -220,11 +220,33 @@ def explode_rows(source: str, table: pa.Table, column: str, prefix: str) -> tupl
     return rest, parents, elements
 
 
+def split_label_lists(source: Source, table: pa.Table) -> pa.Table:
+    """The columns `label_delimiter` names, split from text into lists of labels."""
+    from specc.multilabel import is_list, split_delimited
+
+    for column, delimiter in (source.params.label_delimiter or {}).items():
+        if column not in table.column_names:
+            raise DataError(
+                source.context.step_id,
+                None,
+                None,
+                f"label_delimiter: no column '{column}'; the columns are: {', '.join(table.column_names)}; "
+                f"fix `label_delimiter:`",
+            )
+        if is_list(table.schema.field(column).type):  # read as lists by the source itself (text-lines)
+            continue
+        values = split_delimited(table.column(column), delimiter)
+        table = table.set_column(table.column_names.index(column), column, values)
+    return table
+
+
 def encode_labels(source: Source, table: pa.Table, ids: pa.Array) -> pa.Table:
     """Label columns given as names become integer ids (index in the source's label names); `ids` are the
     rows' `_id`s, for errors that name the file and line."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from specc.multilabel import is_list
 
     name = source.context.step_id
     declared = source.params.labels or {}
@@ -233,6 +255,11 @@ def encode_labels(source: Source, table: pa.Table, ids: pa.Array) -> pa.Table:
             continue
         values = table.column(column)
         numbers = column in declared and all(n.lstrip("-").isdigit() for n in declared[column])
+        if is_list(values.type):
+            inner = values.type.value_type
+            if pa.types.is_string(inner) or (numbers and pa.types.is_integer(inner)):
+                table = _encode_lists(source, table, column, names, ids)
+            continue
         if numbers and pa.types.is_integer(values.type):
             values = values.cast(pa.string())  # `labels: [1, 3, 2]` names the numbers the data holds, not ids
         elif not pa.types.is_string(values.type):
@@ -253,6 +280,25 @@ def encode_labels(source: Source, table: pa.Table, ids: pa.Array) -> pa.Table:
             )
         table = table.set_column(table.column_names.index(column), column, labels.cast(pa.int64()))
     return table
+
+
+def _encode_lists(source: Source, table: pa.Table, column: str, names: list[str], ids: pa.Array) -> pa.Table:
+    """A list column of label names as lists of ids."""
+    from specc.multilabel import encode
+
+    values = table.column(column)
+    lists, bad = encode(values, names)
+    if bad is not None:
+        name = source.context.step_id
+        row_id = ids[bad].as_py()
+        raise DataError(
+            name,
+            row_location({name: source}, row_id) or None,
+            None,
+            f"labels {values[bad].as_py()!r} of column '{column}' (row _id '{row_id}') hold a name that is not "
+            f"one of the label names {names}; add it to `labels:` or fix the data",
+        )
+    return table.set_column(table.column_names.index(column), column, lists)
 
 
 def new_step_stats() -> dict[str, Any]:

@@ -73,7 +73,7 @@ SpecName = Annotated[
     AfterValidator(_name(SPEC_NAME, "lowercase letters, digits, '.', '_' and '-'", lower=True)),
     Field(json_schema_extra={"pattern": SPEC_NAME}),
 ]
-TaskCategory = Annotated[
+Task = Annotated[
     str,
     AfterValidator(hub.check_task_category),
     Field(json_schema_extra={"enum": sorted(hub.TASK_CATEGORIES | set(hub.SPECC_TASKS))}),
@@ -420,7 +420,14 @@ def build_spec_model(registry: Registry, only: frozenset[tuple[str, str]] | None
             list[Language],
             Field([], description="ISO 639-1 codes (ISO 639-3 when there is none), or BCP-47 tags such as en-US."),
         ),
-        task=(TaskCategory | None, Field(None, description="The Hub's task category.")),
+        task=(
+            Task | None,
+            Field(
+                None,
+                description="The Hub's task category, or one of specc's: `text-regression` (a numeric target), "
+                "`multi-label-classification` (list-valued labels).",
+            ),
+        ),
         seed=(Seed, 0),
         allow_external_paths=(Flag, False),
         **fields,

@@ -4,7 +4,9 @@ Training runs with transformers' `Trainer` on the CPU, seeded from the step's se
 thread (the same sums in the same order on every machine), without reporting integrations or
 checkpoints, in a temporary folder. The classification head is made anew for the data set's
 classes when the model has other ones; with `problem_type: regression` it is one output trained with
-mean squared error (transformers' `problem_type="regression"`).
+mean squared error (transformers' `problem_type="regression"`). On a multi-label column (label sets) the
+head has one output per label, trained with binary cross-entropy (`problem_type: multi_label_classification`),
+and a label is predicted where its logit is above 0 (probability above 0.5).
 """
 
 from __future__ import annotations
@@ -35,10 +37,16 @@ class FineTuneParams(EvaluatorParams):
     learning_rate: float = Field(5e-5, gt=0, description="AdamW's learning rate (linear decay to 0).")
     weight_decay: float = Field(0.0, ge=0, description="AdamW's weight decay.")
     max_length: int = Field(128, ge=2, description="Texts are cut to this many tokens.")
-    problem_type: Literal["single_label_classification", "regression"] = Field(
-        "single_label_classification",
-        description="Classes (cross-entropy loss), or a numeric target (`task: text-regression`; one output, "
-        "mean squared error loss, scored with MSE, RMSE, MAE, R² and Spearman).",
+    # left out of the fingerprint when unset, so that specs without it keep their locks
+    problem_type: Literal["single_label_classification", "multi_label_classification", "regression"] | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "transformers' loss: cross-entropy over classes (single_label_classification), binary cross-entropy "
+            "per label (multi_label_classification, for a column of label lists), or a numeric target (regression, "
+            "with `task: text-regression`: one output, mean squared error loss, scored with MSE, RMSE, MAE, R² and "
+            "Spearman); unset: classes or label lists, as the label column holds."
+        ),
     )
 
 
@@ -68,13 +76,31 @@ class FineTune(UsesModel, Evaluator):
         return self.params.problem_type == "regression"
 
     def encode(self, tokenizer: PreTrainedTokenizerBase, rows: LabelledRows) -> list[dict[str, Any]]:
-        """Rows as the Trainer reads them: token ids, attention mask and label (a class id, or a float target)."""
+        """Rows as the Trainer reads them: token ids, attention mask and label (a class id, a float target, or a
+        0/1 float per label for sets)."""
         encoded = tokenizer(rows.texts, truncation=True, max_length=self.params.max_length)
-        kind = float if self.regression() else int
+        regression = self.regression()
         return [
-            {"input_ids": ids, "attention_mask": mask, "labels": kind(label)}
+            {
+                "input_ids": ids,
+                "attention_mask": mask,
+                "labels": float(label) if regression else label.astype(float).tolist() if label.ndim else int(label),
+            }
             for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows.labels)
         ]
+
+    def problem(self, train: LabelledRows) -> str:
+        """transformers' problem_type for the labels: multi-label for label sets; `problem_type:` must agree."""
+        if self.regression():
+            return "regression"
+        found = "multi_label_classification" if train.labels.ndim == 2 else "single_label_classification"
+        if self.params.problem_type not in (None, found):
+            held = "lists of labels" if train.labels.ndim == 2 else "one label per row"
+            raise self.fail(
+                f"problem_type is {self.params.problem_type} but column '{self.params.label}' holds {held}; "
+                f"set problem_type: {found}, or leave it out"
+            )
+        return found
 
     def predict(self, train: LabelledRows, names: list[str], splits: dict[str, LabelledRows]) -> dict[str, Any]:
         """Train on `train` for `steps` steps, then the predicted class (or number) of every row of each split."""
@@ -89,6 +115,7 @@ class FineTune(UsesModel, Evaluator):
         from transformers.trainer_callback import PrinterCallback
 
         p = self.params
+        problem = self.problem(train)
         seed = self.context.seed % 2**31
         folder = str(self.model_files.folder)
         with quiet_transformers(), torch_threads(1), tempfile.TemporaryDirectory(prefix="specc-finetune-") as out:
@@ -106,7 +133,7 @@ class FineTune(UsesModel, Evaluator):
                 )
                 model = AutoModelForSequenceClassification.from_pretrained(
                     folder,
-                    problem_type=p.problem_type,
+                    problem_type=problem,
                     ignore_mismatched_sizes=True,
                     trust_remote_code=False,
                     **head,
@@ -141,9 +168,11 @@ class FineTune(UsesModel, Evaluator):
             )
             trainer.remove_callback(PrinterCallback)  # it prints the training metrics to stdout
             trainer.train()
-            predicted = {
+            logits = {
                 split: trainer.predict(self.encode(tokenizer, rows)).predictions for split, rows in splits.items()
             }
-            if self.regression():
-                return {split: values.reshape(-1) for split, values in predicted.items()}
-            return {split: values.argmax(axis=-1) for split, values in predicted.items()}
+            if problem == "regression":
+                return {split: values.reshape(-1) for split, values in logits.items()}
+            if problem == "multi_label_classification":
+                return {split: values > 0 for split, values in logits.items()}
+            return {split: values.argmax(axis=-1) for split, values in logits.items()}
