@@ -103,7 +103,6 @@ def test_a_spec_reports_it_beside_the_tfidf_baseline(tmp_path: Path, trainable_d
         "learning_rate": 0.01,
         "weight_decay": 0.0,
         "max_length": 128,
-        "problem_type": "single_label_classification",
     }
     pins = json.loads(spec.with_suffix(".lock").read_text())["steps"]["evaluate.transformers-finetune"]["pins"]
     assert sorted(f["path"] for f in pins["files"]) == sorted(
