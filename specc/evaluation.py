@@ -143,20 +143,26 @@ def chance_scores(
     }
 
 
-def score_warnings(split: str, metrics: Mapping[str, Any], chance: Mapping[str, float]) -> list[str]:
-    """The card's warnings for one scored split: suspiciously high, or at chance."""
+def score_warnings(
+    split: str,
+    metrics: Mapping[str, Any],
+    chance: Mapping[str, float],
+    names: tuple[str, str] = ("accuracy", "f1_macro"),
+) -> list[str]:
+    """The card's warnings for one scored split: suspiciously high, or at chance, by the two metrics `names`."""
+    first, second = names
     warnings = []
-    high = [m for m in ("accuracy", "f1_macro") if metrics[m] >= HIGH_SCORE]
+    high = [m for m in names if metrics[m] >= HIGH_SCORE]
     if high:
         warnings.append(
             f"{split}: {' and '.join(f'{m} {metrics[m]:.4f}' for m in high)} is at least {HIGH_SCORE}: "
             f"suspiciously high for a baseline; the label may leak through the text (templates, "
             f"duplicates across splits, label words)"
         )
-    if all(metrics[m] < chance[m] + CHANCE_MARGIN for m in ("accuracy", "f1_macro")):
+    if all(metrics[m] < chance[m] + CHANCE_MARGIN for m in names):
         warnings.append(
-            f"{split}: accuracy {metrics['accuracy']:.4f} and f1_macro {metrics['f1_macro']:.4f} are "
-            f"within {CHANCE_MARGIN} of chance ({chance['accuracy']:.4f} and {chance['f1_macro']:.4f}): "
+            f"{split}: {first} {metrics[first]:.4f} and {second} {metrics[second]:.4f} are "
+            f"within {CHANCE_MARGIN} of chance ({chance[first]:.4f} and {chance[second]:.4f}): "
             f"the baseline learned next to nothing; check the labels, or the task needs more than "
             f"the words"
         )

@@ -216,26 +216,6 @@ def set_metrics(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> dic
     }
 
 
-def set_warnings(split: str, metrics: Mapping[str, Any], chance: Mapping[str, Any]) -> list[str]:
-    """The card's warnings for one split a multi-label baseline scored: suspiciously high, or at chance."""
-    from specc.evaluation import CHANCE_MARGIN, HIGH_SCORE
-
-    warnings = []
-    high = [m for m in ("f1_micro", "f1_macro") if metrics[m] >= HIGH_SCORE]
-    if high:
-        warnings.append(
-            f"{split}: {' and '.join(f'{m} {metrics[m]:.4f}' for m in high)} is at least {HIGH_SCORE}: "
-            f"suspiciously high for a baseline; the labels may leak through the text"
-        )
-    if all(metrics[m] < chance[m] + CHANCE_MARGIN for m in ("f1_micro", "f1_macro")):
-        warnings.append(
-            f"{split}: f1_micro {metrics['f1_micro']:.4f} and f1_macro {metrics['f1_macro']:.4f} are within "
-            f"{CHANCE_MARGIN} of chance ({chance['f1_micro']:.4f} and {chance['f1_macro']:.4f}, every label on "
-            f"every row): the baseline learned next to nothing"
-        )
-    return warnings
-
-
 def train_and_score_sets(
     table: pa.Table,
     label_names: Mapping[str, Sequence[str]],
@@ -247,7 +227,7 @@ def train_and_score_sets(
     rows × labels matrices; chance is predicting every label on every row."""
     import numpy as np
 
-    from specc.evaluation import train_splits, training_rows
+    from specc.evaluation import score_warnings, train_splits, training_rows
 
     names = list(label_names.get(params.label) or [])
     rows, missing = labelled_sets(table, params.text, params.label, names, fail)
@@ -265,7 +245,7 @@ def train_and_score_sets(
         splits[split] = set_metrics(part.labels, np.asarray(predicted[split], dtype=bool), names)
         every = set_metrics(part.labels, np.ones(part.labels.shape, dtype=bool), names)
         chance[split] = {"f1_micro": every["f1_micro"], "f1_macro": every["f1_macro"]}
-        warnings += set_warnings(split, splits[split], chance[split])
+        warnings += score_warnings(split, splits[split], chance[split], ("f1_micro", "f1_macro"))
     return {
         "task": TASK,
         "labels": names,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from specc.plugin import Component, SpeccError
+from specc.plugin import SpeccError
+from specc_llm.client import UsesLanguageModel
 from specc_llm.endpoint import LlmParams
 from specc_llm.prompts import PromptTemplate, render, variables
 
@@ -19,7 +18,7 @@ REFUSED = re.compile(r"HTTP 4(00|22)\b")
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from specc_llm.client import Answer, LanguageModel
+    from specc_llm.client import Answer
 
 
 class PromptParams(LlmParams):
@@ -31,22 +30,11 @@ class PromptParams(LlmParams):
     )
 
 
-class AsksPerRow(Component):
+class AsksPerRow(UsesLanguageModel):
     """A step that sends one chat request per row, from `prompt` (and `system`) rendered over the row's columns."""
 
     params: PromptParams
     given: ClassVar[frozenset[str]] = frozenset()  # names the templates see besides the row's columns
-
-    @cached_property
-    def model(self) -> LanguageModel:
-        """The client of this step's endpoint."""
-        from specc_llm.client import LanguageModel
-
-        return LanguageModel(self)
-
-    def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The model as the endpoint reports it (or the local folder's file hashes)."""
-        return self.model.pin(locked)
 
     def templates(self) -> dict[str, str]:
         """The templates by the name the errors and the card give them."""

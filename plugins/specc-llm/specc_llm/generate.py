@@ -10,20 +10,18 @@ of the same row kept before it.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from specc.plugin import Augmenter, AugmenterParams
+from specc_llm.client import UsesLanguageModel
 from specc_llm.endpoint import LlmParams
 from specc_llm.prompts import PromptTemplate, checked, render, variables
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from specc_llm.client import LanguageModel
 
 # what a prompt sees besides the row's columns
 GIVEN = frozenset({"column", "value", "copy", "copies"})
@@ -61,24 +59,13 @@ def normalized(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-class LlmGenerate(Augmenter):
+class LlmGenerate(UsesLanguageModel, Augmenter):
     """New rows whose `columns` a language model writes from a prompt over the row (paraphrases, rewrites, variants)."""
 
     name = "llm-generate"
-    Params = GenerateParams  # type: ignore[assignment]  # a required field makes mypy refuse the override
+    Params = GenerateParams
     params: GenerateParams
     measured: dict[str, Any] = {}
-
-    @cached_property
-    def model(self) -> LanguageModel:
-        """The client of this step's endpoint."""
-        from specc_llm.client import LanguageModel
-
-        return LanguageModel(self)
-
-    def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The model as the endpoint reports it (or the local folder's file hashes)."""
-        return self.model.pin(locked)
 
     def templates(self) -> dict[str, str]:
         """Every template by the name its errors and the card give it."""

@@ -21,20 +21,20 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from specc.plugin import DataError, InputPath, Source, SourceParams
+from specc_llm.client import UsesLanguageModel
 from specc_llm.endpoint import LlmParams
 from specc_llm.prompts import PromptTemplate, render
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from specc_llm.client import Answer, LanguageModel
+    from specc_llm.client import Answer
 
 COLUMNS = ["instruction", "input", "output"]
 NO_INPUT = "<noinput>"
@@ -149,20 +149,13 @@ def instance(text: str) -> tuple[str, str] | None:
     return ("" if given == NO_INPUT else given), output
 
 
-class SelfInstruct(Source):
+class SelfInstruct(UsesLanguageModel, Source):
     """Rows of new tasks (instruction, input, output) made as in the self-instruct paper from a file of seed tasks."""
 
     name = "self-instruct"
-    Params = SelfInstructParams  # type: ignore[assignment]  # a required field makes mypy refuse the override
+    Params = SelfInstructParams
     params: SelfInstructParams
     measured: dict[str, Any] | None = None
-
-    @cached_property
-    def model(self) -> LanguageModel:
-        """The client of this step's endpoint."""
-        from specc_llm.client import LanguageModel
-
-        return LanguageModel(self)
 
     def files(self) -> list[Path]:
         """The seed tasks."""
@@ -170,7 +163,7 @@ class SelfInstruct(Source):
 
     def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
         """The seed file's SHA-256 and the model as the endpoint reports it (or the local folder's file hashes)."""
-        model, seeds = self.model.pin(locked), super().pin(locked)
+        model, seeds = self.model.pin(locked), Source.pin(self, locked)
         return {**model, **seeds, "files": [*model.get("files", []), *seeds.get("files", [])]}
 
     def header(self) -> list[str]:
