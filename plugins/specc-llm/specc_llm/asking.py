@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field
 
 from specc.plugin import SpeccError
-from specc_llm.client import UsesLanguageModel
+from specc_llm.component import UsesLanguageModel
 from specc_llm.endpoint import LlmParams
 from specc_llm.prompts import PromptTemplate, render, variables
 

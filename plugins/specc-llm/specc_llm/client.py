@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from functools import cached_property, partial
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from specc.plugin import Component, SpeccError
@@ -319,19 +319,6 @@ class LanguageModel:
         """Requests sent to the endpoint and answered from the store in this process (they differ between builds of
         the same bytes)."""
         return {"sent": self.sent + self.counts["sent"], "cache_hits": self.cache_hits + self.counts["cache_hits"]}
-
-
-class UsesLanguageModel(Component):
-    """A component whose Params inherit LlmParams: the client of its endpoint, and the lock's pin of its model."""
-
-    @cached_property
-    def model(self) -> LanguageModel:
-        """The client of this component's endpoint."""
-        return LanguageModel(self)
-
-    def pin(self, locked: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The model as the endpoint reports it (or the local folder's file hashes)."""
-        return self.model.pin(locked)
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from specc.plugin import DataError, InputPath, Source, SourceParams
-from specc_llm.client import UsesLanguageModel
+from specc_llm.component import UsesLanguageModel
 from specc_llm.endpoint import LlmParams
 from specc_llm.prompts import PromptTemplate, render
 

@@ -76,6 +76,7 @@ def files(out: Path) -> dict[str, bytes]:
 def test_the_example_validates_without_a_server_or_heavy_imports() -> None:
     imported = modules_imported("validate", "spec.yaml", cwd=EXAMPLE)
     assert "specc_llm.generate" in imported and top_level(imported, HEAVY) == []
+    assert "specc_llm.client" not in imported  # asyncio, sqlite3: loaded when a build asks
 
 
 def test_build_then_frozen_rebuild_with_the_server_stopped(
