@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,19 +149,21 @@ def label_plot(folder: Path, column: str, names: list[str], counts: dict[str, di
     }
 
 
-def length_plot(folder: Path, column: str, lengths: dict[str, np.ndarray]) -> dict[str, Any]:
-    """One histogram of characters per row for each split, on shared bins."""
+def _split_histograms(
+    path: Path,
+    values: dict[str, np.ndarray],
+    edges: np.ndarray,
+    color: str,
+    median: Callable[[np.ndarray], str],
+    xlabel: str,
+    title: str,
+) -> None:
+    """One histogram panel per split on shared bins `edges`, each titled with its rows and median, into `path`."""
     import numpy as np
 
-    splits = list(lengths)
-    everything = np.concatenate([v for v in lengths.values()]) if splits else np.zeros(0)
-    low, high = (int(everything.min()), int(everything.max())) if everything.size else (0, 0)
-    width = max(1, -(-(high - low + 1) // BINS))  # whole characters per bin
-    edges = low - 0.5 + width * np.arange(-(-(high - low + 1) // width) + 1)
-    panels = max(1, len(splits))
+    panels = max(1, len(values))
     height = 1.4 + 1.6 * panels
-    path = plot_file_name("length", column)
-    with png_figure(folder / path, figsize=(6.4, height)) as figure:
+    with png_figure(path, figsize=(6.4, height)) as figure:
         # only once matplotlib itself is loaded: a thread of the executor may be importing it meanwhile,
         # and matplotlib.ticker imported first would meet it half done (an import cycle across threads)
         from matplotlib.ticker import MaxNLocator
@@ -172,18 +174,32 @@ def length_plot(folder: Path, column: str, lengths: dict[str, np.ndarray]) -> di
             left=0.8 / 6.4, right=1 - 0.2 / 6.4, top=1 - 0.75 / height, bottom=0.6 / height, hspace=0.55
         )
         axes_list = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
-        for axes, split in zip(axes_list, splits):
-            values = lengths[split]
-            counts, _ = np.histogram(values, bins=edges)
-            axes.stairs(counts, edges, fill=True, color="C0")
-            median = f", median {int(np.median(values)):,}" if values.size else ""
-            axes.set_title(escape_text(f"{split}: {values.size:,} rows{median}"), fontsize="small", loc="left")
+        for axes, (split, part) in zip(axes_list, values.items()):
+            counts, _ = np.histogram(part, bins=edges)
+            axes.stairs(counts, edges, fill=True, color=color)
+            shown = f", median {median(part)}" if part.size else ""
+            axes.set_title(escape_text(f"{split}: {part.size:,} rows{shown}"), fontsize="small", loc="left")
             axes.set_ylabel("rows")
             axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
             axes.grid(axis="y", alpha=0.3)
-        axes_list[-1].set_xlabel("characters per row")
-        title = f"Length of {column} per split"
+        axes_list[-1].set_xlabel(xlabel)
         figure.suptitle(escape_text(title))
+
+
+def length_plot(folder: Path, column: str, lengths: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One histogram of characters per row for each split, on shared bins."""
+    import numpy as np
+
+    splits = list(lengths)
+    everything = np.concatenate([v for v in lengths.values()]) if splits else np.zeros(0)
+    low, high = (int(everything.min()), int(everything.max())) if everything.size else (0, 0)
+    width = max(1, -(-(high - low + 1) // BINS))  # whole characters per bin
+    edges = low - 0.5 + width * np.arange(-(-(high - low + 1) // width) + 1)
+    path = plot_file_name("length", column)
+    title = f"Length of {column} per split"
+    _split_histograms(
+        folder / path, lengths, edges, "C0", lambda v: f"{int(np.median(v)):,}", "characters per row", title
+    )
     described = "; ".join(
         f"{s}: min {int(v.min()):,}, median {int(np.median(v)):,}, max {int(v.max()):,}" if v.size else f"{s}: no rows"
         for s, v in lengths.items()
@@ -205,27 +221,9 @@ def target_plot(folder: Path, column: str, values: dict[str, np.ndarray]) -> dic
     everything = np.concatenate(list(values.values())) if splits else np.zeros(0)
     low, high = (float(everything.min()), float(everything.max())) if everything.size else (0.0, 1.0)
     edges = np.linspace(low, high if high > low else low + 1.0, BINS + 1)
-    panels = max(1, len(splits))
-    height = 1.4 + 1.6 * panels
     path = plot_file_name("target", column)
-    with png_figure(folder / path, figsize=(6.4, height)) as figure:
-        from matplotlib.ticker import MaxNLocator
-
-        figure.subplots_adjust(
-            left=0.8 / 6.4, right=1 - 0.2 / 6.4, top=1 - 0.75 / height, bottom=0.6 / height, hspace=0.55
-        )
-        axes_list = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
-        for axes, split in zip(axes_list, splits):
-            counts, _ = np.histogram(values[split], bins=edges)
-            axes.stairs(counts, edges, fill=True, color="C1")
-            median = f", median {np.median(values[split]):.4g}" if values[split].size else ""
-            axes.set_title(escape_text(f"{split}: {values[split].size:,} rows{median}"), fontsize="small", loc="left")
-            axes.set_ylabel("rows")
-            axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-            axes.grid(axis="y", alpha=0.3)
-        axes_list[-1].set_xlabel(escape_text(column))
-        title = f"Distribution of the target {column} per split"
-        figure.suptitle(escape_text(title))
+    title = f"Distribution of the target {column} per split"
+    _split_histograms(folder / path, values, edges, "C1", lambda v: f"{np.median(v):.4g}", escape_text(column), title)
     described = "; ".join(
         f"{s}: min {v.min():.4g}, median {np.median(v):.4g}, max {v.max():.4g}" if v.size else f"{s}: no rows"
         for s, v in values.items()
